@@ -1,0 +1,1 @@
+//! mtsa-synth
