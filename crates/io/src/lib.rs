@@ -1,1 +1,15 @@
-//! mtsa-io
+//! Volumes on disk: the NIfTI path every cohort (ours, nnU-Net's, converted DICOM) goes
+//! through, the canonical orientation all later stages rely on, and atomic file writes so that a
+//! failed run never leaves a half-written output behind.
+
+mod atomic;
+mod error;
+mod nifti_io;
+mod orientation;
+mod volume;
+
+pub use atomic::{write_atomic, AtomicDir};
+pub use error::IoError;
+pub use nifti_io::{read_nifti, read_nifti_labels, write_nifti, NiftiElement};
+pub use orientation::Reorientation;
+pub use volume::{diagonal_affine, Affine, Volume};
