@@ -1,1 +1,34 @@
-//! mtsa-data
+//! mtsa-data: from a cohort folder of NIfTI volumes to the compact, patient-split dataset the
+//! trainer and evaluator read, and the preprocessing that `predict` repeats (and undoes) on a
+//! new patient.
+//!
+//! - `layout`: which files belong to which patient (ours, nnU-Net raw, one folder per case).
+//! - `clinical`: `clinical.csv` (EGFR, diagnosis date, site).
+//! - `preprocess` / `resample`: RAS reorientation, brain intensity normalisation, fixed
+//!   field-of-view in-plane resampling, and its inverse.
+//! - `split`: patient-level train / val / test / external split.
+//! - `dataset`: the on-disk format (safetensors + JSON) and its loader.
+//! - `prepare`: the whole pipeline, atomic on disk.
+
+mod clinical;
+mod dataset;
+mod error;
+mod layout;
+mod prepare;
+mod preprocess;
+mod resample;
+mod split;
+
+pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
+pub use dataset::{
+    compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,
+    SliceRecord, SplitCount, SplitData, FORMAT_VERSION,
+};
+pub use error::DataError;
+pub use layout::{discover, Case, CohortFiles, LayoutKind};
+pub use prepare::{prepare, PrepareConfig, PrepareSummary};
+pub use preprocess::{
+    brain_slices, preprocess_image, resample_mask, restore_probabilities, PreprocessConfig,
+    SliceGeometry,
+};
+pub use split::{external_split_name, internal_site, SplitInput};

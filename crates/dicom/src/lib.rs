@@ -1,1 +1,30 @@
-//! mtsa-dicom
+//! DICOM input and output for MTSA-Net: MR image series in and out, and the GTV as an RT
+//! Structure Set on the images it was predicted from.
+//!
+//! A series read here is the same `Volume` (voxels and affine) that dcm2niix's NIfTI of it gives
+//! through `mtsa_io::read_nifti`, so models, metrics and masks never need to know which path an
+//! image came by. See `geometry` for the index convention.
+
+mod contour;
+mod dataset;
+mod error;
+mod geometry;
+mod raster;
+mod rescale;
+mod rtstruct_read;
+mod rtstruct_write;
+mod series_read;
+mod series_ref;
+mod series_write;
+mod uid;
+
+pub use error::DicomError;
+pub use rtstruct_read::{list_rois, read_rtstruct};
+pub use rtstruct_write::write_rtstruct;
+pub use series_read::{read_series, read_series_ref};
+pub use series_ref::{PatientStudy, SeriesRef};
+pub use series_write::{write_series, SeriesMeta, SeriesVoxel};
+pub use uid::UID_ROOT;
+
+/// The ROI name `mtsa predict --rtstruct` writes.
+pub const DEFAULT_ROI_NAME: &str = "GTV_mtsa";

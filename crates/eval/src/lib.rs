@@ -1,1 +1,20 @@
-//! mtsa-eval
+//! From a trained run to answers: `evaluate` scores a prepared split exactly as the paper does
+//! (spec §5-§6) and writes the report; `predict` runs a new patient's whole volume and writes a
+//! GTV mask in the input's own geometry plus the EGFR call with its evidence.
+
+mod error;
+mod evaluate;
+mod overlay;
+mod plots;
+mod predict;
+mod report;
+mod stats;
+mod truth;
+
+pub use error::EvalError;
+pub use evaluate::{
+    evaluate, EvaluateOptions, EvaluationReport, PatientRow, SliceRow, SplitReport,
+};
+pub use overlay::{render_overlay, Outline};
+pub use predict::{predict, PredictOptions, PredictionSummary};
+pub use stats::MeanCi;

@@ -1,1 +1,59 @@
-//! mtsa-model
+//! MTSA-Net (Zhou et al. 2023): a shared MSA-block encoder, a U-Net decoder for the GTV mask
+//! and a CNN-Transformer classifier for EGFR status, plus the losses of the paper.
+//!
+//! Layout in a VarStore: build the net under `vs.root() / NET_PREFIX` and the [`JointLoss`]
+//! on `vs.root()` (it adds `loss/`), so [`count_net_params`] and checkpoints can tell them apart.
+
+mod checkpoint;
+mod config;
+mod device;
+mod egfr_classifier;
+mod encoder;
+mod error;
+mod flops;
+mod gtv_decoder;
+mod layers;
+mod loss;
+mod msa_block;
+mod msa_module;
+mod net;
+mod transformer;
+
+pub use checkpoint::{
+    load_weights, read_config, read_tensors, save_weights, write_tensors, Metadata, NamedTensors,
+    CONFIG_KEY,
+};
+pub use config::{MtsaConfig, CLS_POOL, LEVELS};
+pub use device::parse_device;
+pub use egfr_classifier::EgfrClassifier;
+pub use encoder::Encoder;
+pub use error::ModelError;
+pub use flops::forward_flops;
+pub use gtv_decoder::GtvDecoder;
+pub use loss::{
+    cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
+    LOG_SIGMA_RANGE, LOSS_PARAM_GROUP,
+};
+pub use msa_block::MsaBlock;
+pub use msa_module::MsaModule;
+pub use net::MtsaNet;
+pub use transformer::WindowTransformer;
+
+/// VarStore prefix under which the network is expected to live.
+pub const NET_PREFIX: &str = "net";
+
+/// Trainable elements of the variables whose name starts with `prefix.` (BatchNorm running
+/// statistics are not trainable and do not count).
+pub fn count_trainable(vs: &tch::nn::VarStore, prefix: &str) -> usize {
+    let dotted = format!("{prefix}.");
+    vs.variables()
+        .iter()
+        .filter(|(name, t)| name.starts_with(&dotted) && t.requires_grad())
+        .map(|(_, t)| t.numel())
+        .sum()
+}
+
+/// Parameter count of a net built under [`NET_PREFIX`]; loss weights are excluded.
+pub fn count_net_params(vs: &tch::nn::VarStore) -> usize {
+    count_trainable(vs, NET_PREFIX)
+}

@@ -1,0 +1,41 @@
+use anyhow::Result;
+use mtsa_eval::EvaluateOptions;
+use mtsa_model::parse_device;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run folder of `mtsa train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Prepared dataset folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// test, val, external-<site>, or all (every split except train).
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Report folder: metrics.json, patients.csv, slices.csv, report.html.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of the patient bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let opts = EvaluateOptions {
+        run: a.run,
+        data: a.data,
+        split: a.split,
+        out: a.out.clone(),
+        device: parse_device(&a.device)?,
+        seed: a.seed,
+        batch: 16,
+    };
+    let report = mtsa_eval::evaluate(&opts)?;
+    println!("{}", crate::cmd_demo::summary_table(&report));
+    println!("report: {}", a.out.join("report.html").display());
+    Ok(())
+}

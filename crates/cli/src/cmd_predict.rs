@@ -1,0 +1,52 @@
+use anyhow::Result;
+use mtsa_eval::PredictOptions;
+use mtsa_model::parse_device;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run folder of `mtsa train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// T1-CE volume: a NIfTI file or a DICOM series folder.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write an RT Structure Set referencing the input DICOM series.
+    #[arg(long)]
+    rtstruct: bool,
+    /// Series Instance UID when the folder holds several series.
+    #[arg(long)]
+    series_uid: Option<String>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let opts = PredictOptions {
+        run: a.run,
+        input: a.input,
+        out: a.out.clone(),
+        device: parse_device(&a.device)?,
+        batch: 8,
+        rtstruct: a.rtstruct,
+        series_uid: a.series_uid,
+    };
+    let s = mtsa_eval::predict(&opts)?;
+    match (&s.egfr_call, s.egfr_probability) {
+        (Some(call), Some(p)) => println!(
+            "GTV {:.2} ml ({} voxels); EGFR {call} (P(mutant) = {p:.3}, from {} slices)",
+            s.gtv_volume_ml,
+            s.gtv_voxels,
+            s.slices_used.len()
+        ),
+        _ => println!(
+            "no GTV predicted in {} brain slices; empty mask written, no EGFR call",
+            s.slices_run
+        ),
+    }
+    println!("outputs in {}", a.out.display());
+    Ok(())
+}

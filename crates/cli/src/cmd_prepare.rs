@@ -1,0 +1,90 @@
+use crate::progress;
+use anyhow::{bail, Result};
+use chrono::NaiveDate;
+use mtsa_data::PrepareConfig;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Cohort folder: images/ + labels/ + clinical.csv, nnU-Net imagesTr/ + labelsTr/, or one
+    /// folder per case (with --image-name and --label-name).
+    #[arg(long)]
+    cohort: PathBuf,
+    /// Output dataset folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Slice size in pixels: 128 (tiny), 256 (small), 384 (paper).
+    #[arg(long, default_value_t = 384)]
+    size: usize,
+    /// Square in-plane field of view in mm that every slice is resampled onto.
+    #[arg(long, default_value_t = 240.0)]
+    fov_mm: f64,
+    /// Internal patients diagnosed after this date form the test set.
+    #[arg(long, default_value = "2021-05-01")]
+    cutoff: String,
+    #[arg(long, default_value_t = 10)]
+    val_patients: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Mask labels forming the GTV, e.g. 1,3,4 for the BRATS tumour core.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    gtv_labels: Vec<u16>,
+    /// Mask labels to treat as background (e.g. 2, BRATS oedema).
+    #[arg(long, value_delimiter = ',')]
+    ignore_labels: Vec<u16>,
+    /// JSON {"train": [ids], "val": [ids], "test": [ids]} instead of the date split.
+    #[arg(long)]
+    splits: Option<PathBuf>,
+    /// Case-folder layout: the image file name inside each case folder.
+    #[arg(long)]
+    image_name: Option<String>,
+    /// Case-folder layout: the label file name inside each case folder.
+    #[arg(long)]
+    label_name: Option<String>,
+    /// Replace an existing dataset folder.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let Ok(cutoff) = NaiveDate::parse_from_str(&a.cutoff, "%Y-%m-%d") else {
+        bail!("--cutoff {:?}: expected a date as YYYY-MM-DD", a.cutoff);
+    };
+    let cfg = PrepareConfig {
+        size: a.size,
+        fov_mm: a.fov_mm,
+        cutoff,
+        val_patients: a.val_patients,
+        seed: a.seed,
+        gtv_labels: a.gtv_labels,
+        ignore_labels: a.ignore_labels,
+        splits_file: a.splits,
+        image_name: a.image_name,
+        label_name: a.label_name,
+        overwrite: a.overwrite,
+        ..PrepareConfig::default()
+    };
+    let bar = progress::bar("prepare");
+    let summary = mtsa_data::prepare(&a.cohort, &a.out, &cfg, &progress::callback(&bar))?;
+    bar.finish_and_clear();
+    for w in &summary.warnings {
+        tracing::warn!("{w}");
+    }
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(k, c)| format!("{k} {} patients / {} slices", c.patients, c.slices))
+        .collect();
+    tracing::info!(
+        "prepared {} patients into {}: {}{}",
+        summary.patients,
+        a.out.display(),
+        counts.join(", "),
+        if summary.has_egfr {
+            ""
+        } else {
+            " (no EGFR labels: segmentation only)"
+        }
+    );
+    Ok(())
+}

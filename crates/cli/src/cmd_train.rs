@@ -1,0 +1,162 @@
+use anyhow::{bail, Context, Result};
+use mtsa_model::{parse_device, LossMode};
+use mtsa_train::{RunPaths, TrainConfig, TrainOptions};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Prepared dataset folder (from `mtsa prepare`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Run folder: config, checkpoints, best weights, metrics.csv.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value = "paper")]
+    preset: String,
+    /// TOML with any subset of the training config (see a run's config.toml for every key).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// uncertainty (paper), equal, seg-only or cls-only.
+    #[arg(long)]
+    loss: Option<LossMode>,
+    /// Focal-loss alpha (paper ablation: 0.7, 0.8, 0.9).
+    #[arg(long)]
+    alpha: Option<f64>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Early-stopping patience in epochs.
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Turn augmentation off.
+    #[arg(long)]
+    no_augment: bool,
+    /// Continue the run in --out from its last checkpoint (its own config; --epochs may raise
+    /// the limit).
+    #[arg(long)]
+    resume: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let device = parse_device(&a.device)?;
+    let config = if a.resume {
+        resumed_config(&a)?
+    } else {
+        fresh_config(&a)?
+    };
+    let opts = TrainOptions {
+        data: a.data.clone(),
+        run: a.out.clone(),
+        config,
+        resume: a.resume,
+        device,
+        progress: crate::progress::is_terminal(),
+    };
+    tracing::info!(
+        "training preset {} ({} loss) on {} -> {}",
+        opts.config.model.preset,
+        opts.config.loss.mode,
+        a.data.display(),
+        a.out.display()
+    );
+    let s = mtsa_train::train(&opts)?;
+    tracing::info!(
+        "{} epochs in {:.0} s{}; best validation loss {:.4} at epoch {}; weights in {}",
+        s.epochs_run,
+        s.seconds,
+        if s.stopped_early { " (early stop)" } else { "" },
+        s.best_val_loss,
+        s.best_epoch,
+        RunPaths::new(&a.out).best().display()
+    );
+    Ok(())
+}
+
+fn fresh_config(a: &Args) -> Result<TrainConfig> {
+    let mut cfg = TrainConfig::for_preset(&a.preset)?;
+    if let Some(path) = &a.config {
+        cfg = merge_toml(&cfg, path)?;
+    }
+    if let Some(v) = a.loss {
+        cfg.loss.mode = v;
+    }
+    if let Some(v) = a.alpha {
+        cfg.loss.focal_alpha = v;
+    }
+    if let Some(v) = a.epochs {
+        cfg.epochs = v;
+    }
+    if let Some(v) = a.batch {
+        cfg.batch = v;
+    }
+    if let Some(v) = a.lr {
+        cfg.lr = v;
+    }
+    if let Some(v) = a.patience {
+        cfg.patience = v;
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if a.no_augment {
+        cfg.augment.enabled = false;
+    }
+    Ok(cfg)
+}
+
+/// A resumed run keeps its own config: changing it midway would break the promise that the
+/// result equals an uninterrupted run.
+fn resumed_config(a: &Args) -> Result<TrainConfig> {
+    let path = RunPaths::new(&a.out).config();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot resume", path.display()))?;
+    let mut cfg =
+        TrainConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if a.config.is_some()
+        || a.loss.is_some()
+        || a.alpha.is_some()
+        || a.batch.is_some()
+        || a.lr.is_some()
+        || a.seed.is_some()
+    {
+        bail!(
+            "--resume continues {} with its own config; only --epochs may change",
+            path.display()
+        );
+    }
+    if let Some(v) = a.epochs {
+        cfg.epochs = v;
+    }
+    Ok(cfg)
+}
+
+/// Lays a partial TOML file over the preset's config, so users write only what they change.
+fn merge_toml(base: &TrainConfig, path: &Path) -> Result<TrainConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let user: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut merged: toml::Table = base.to_toml().parse()?;
+    merge(&mut merged, user);
+    TrainConfig::from_toml(&merged.to_string())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn merge(dst: &mut toml::Table, src: toml::Table) {
+    for (k, v) in src {
+        match (dst.get_mut(&k), v) {
+            (Some(toml::Value::Table(d)), toml::Value::Table(s)) => merge(d, s),
+            (_, v) => {
+                dst.insert(k, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Finding the cases of a cohort folder. Three layouts are accepted because real data arrives in
+//! all three: ours (`images/`, `labels/`, `clinical.csv`), nnU-Net raw (`imagesTr/<id>_0000`,
+//! `labelsTr/`), and one folder per case (BRATS) with the file names given by the user. Pairing
+//! problems are reported here, before any volume is read, so a bad cohort fails fast.
+
+use crate::DataError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayoutKind {
+    /// `images/<id>.nii.gz`, `labels/<id>.nii.gz`, optional `brainmasks/<id>.nii.gz`.
+    Ours,
+    /// `imagesTr/<id>_0000.nii.gz`, `labelsTr/<id>.nii.gz`.
+    NnUnet,
+    /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
+    CaseFolders,
+}
+
+/// One patient's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub id: String,
+    pub image: PathBuf,
+    pub label: PathBuf,
+    pub brain: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CohortFiles {
+    pub kind: LayoutKind,
+    /// Sorted by id, so everything downstream is independent of directory listing order.
+    pub cases: Vec<Case>,
+    pub clinical: Option<PathBuf>,
+}
+
+/// Splits a NIfTI file name into its id; None for other files.
+fn nifti_stem(name: &str) -> Option<&str> {
+    name.strip_suffix(".nii.gz")
+        .or_else(|| name.strip_suffix(".nii"))
+        .filter(|s| !s.is_empty())
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        let entry = entry.map_err(|e| DataError::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            out.push((name, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// NIfTI files of a folder by id (after `strip`), refusing two files for one id.
+fn nifti_by_id(
+    dir: &Path,
+    strip: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, PathBuf>, DataError> {
+    let mut out = BTreeMap::new();
+    for (name, path) in read_dir_sorted(dir)? {
+        let Some(id) = nifti_stem(&name).and_then(&strip) else {
+            continue;
+        };
+        if let Some(prev) = out.insert(id.clone(), path.clone()) {
+            return Err(DataError::invalid(
+                &path,
+                format!("duplicate id {id:?} (also {})", prev.display()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Pairs images with labels by id; an id present on one side only is an error naming its file.
+fn pair(
+    images: BTreeMap<String, PathBuf>,
+    mut labels: BTreeMap<String, PathBuf>,
+    label_dir: &Path,
+) -> Result<Vec<Case>, DataError> {
+    let mut cases = Vec::with_capacity(images.len());
+    for (id, image) in images {
+        let label = labels.remove(&id).ok_or_else(|| {
+            DataError::invalid(
+                &image,
+                format!("no label file for {id:?} in {}", label_dir.display()),
+            )
+        })?;
+        cases.push(Case {
+            id,
+            image,
+            label,
+            brain: None,
+        });
+    }
+    if let Some((id, label)) = labels.into_iter().next() {
+        return Err(DataError::invalid(
+            label,
+            format!("label without an image (no image for {id:?})"),
+        ));
+    }
+    Ok(cases)
+}
+
+/// Finds an optional file that may be stored plain or gzipped.
+fn nifti_either(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [format!("{stem}.nii.gz"), format!("{stem}.nii")]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// Detects the layout and lists the cases. `image_name`/`label_name` select the case-folder
+/// layout (both needed).
+pub fn discover(
+    cohort: &Path,
+    image_name: Option<&str>,
+    label_name: Option<&str>,
+) -> Result<CohortFiles, DataError> {
+    if !cohort.is_dir() {
+        return Err(DataError::invalid(cohort, "cohort folder not found"));
+    }
+    let clinical = Some(cohort.join("clinical.csv")).filter(|p| p.is_file());
+    let (kind, cases) = if let (Some(image_name), Some(label_name)) = (image_name, label_name) {
+        (
+            LayoutKind::CaseFolders,
+            case_folders(cohort, image_name, label_name)?,
+        )
+    } else if image_name.is_some() || label_name.is_some() {
+        return Err(DataError::Config(
+            "the case-folder layout needs both image_name and label_name".into(),
+        ));
+    } else if cohort.join("images").is_dir() {
+        let images = nifti_by_id(&cohort.join("images"), |s| Some(s.to_string()))?;
+        let labels_dir = cohort.join("labels");
+        if !labels_dir.is_dir() {
+            return Err(DataError::invalid(&labels_dir, "labels folder not found"));
+        }
+        let labels = nifti_by_id(&labels_dir, |s| Some(s.to_string()))?;
+        let mut cases = pair(images, labels, &labels_dir)?;
+        let brain_dir = cohort.join("brainmasks");
+        for c in &mut cases {
+            c.brain = nifti_either(&brain_dir, &c.id);
+        }
+        (LayoutKind::Ours, cases)
+    } else if cohort.join("imagesTr").is_dir() {
+        // Only channel 0000 (the T1-CE); other channels are ignored.
+        let images = nifti_by_id(&cohort.join("imagesTr"), |s| {
+            s.strip_suffix("_0000").map(str::to_string)
+        })?;
+        let labels_dir = cohort.join("labelsTr");
+        if !labels_dir.is_dir() {
+            return Err(DataError::invalid(&labels_dir, "labelsTr folder not found"));
+        }
+        let labels = nifti_by_id(&labels_dir, |s| Some(s.to_string()))?;
+        (LayoutKind::NnUnet, pair(images, labels, &labels_dir)?)
+    } else {
+        let has_subdirs = read_dir_sorted(cohort)?.iter().any(|(_, p)| p.is_dir());
+        let hint = if has_subdirs {
+            "; for one folder per case give image_name and label_name (--image-name, --label-name)"
+        } else {
+            ""
+        };
+        return Err(DataError::invalid(
+            cohort,
+            format!("empty cohort: no images/ or imagesTr/ folder{hint}"),
+        ));
+    };
+    if cases.is_empty() {
+        return Err(DataError::invalid(cohort, "empty cohort: no cases found"));
+    }
+    Ok(CohortFiles {
+        kind,
+        cases,
+        clinical,
+    })
+}
+
+fn case_folders(cohort: &Path, image_name: &str, label_name: &str) -> Result<Vec<Case>, DataError> {
+    let mut cases = Vec::new();
+    for (id, dir) in read_dir_sorted(cohort)? {
+        if !dir.is_dir() {
+            continue;
+        }
+        let (image, label) = (dir.join(image_name), dir.join(label_name));
+        match (image.is_file(), label.is_file()) {
+            (true, true) => cases.push(Case {
+                id,
+                image,
+                label,
+                brain: nifti_either(&dir, "brainmask"),
+            }),
+            (true, false) => {
+                return Err(DataError::invalid(&label, "label file not found"));
+            }
+            (false, true) => {
+                return Err(DataError::invalid(&image, "image file not found"));
+            }
+            (false, false) => {} // not a case folder (e.g. documentation)
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems() {
+        assert_eq!(nifti_stem("a.nii.gz"), Some("a"));
+        assert_eq!(nifti_stem("a.nii"), Some("a"));
+        assert_eq!(nifti_stem("a.txt"), None);
+        assert_eq!(nifti_stem(".nii"), None);
+    }
+}

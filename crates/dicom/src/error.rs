@@ -1,0 +1,122 @@
+//! One error type for the crate. Every variant names the file or folder it is about and never a
+//! patient attribute, so an error line can be logged or shown without leaking identifiers.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DicomError {
+    /// Errors from the shared atomic-write helpers (they already name their path).
+    #[error(transparent)]
+    Io(#[from] mtsa_io::IoError),
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable DICOM file ({reason})")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{path}: {attribute} is missing or invalid ({reason})")]
+    Attribute {
+        path: PathBuf,
+        attribute: &'static str,
+        reason: String,
+    },
+    #[error("{path}: the image has no Pixel Data")]
+    MissingPixelData { path: PathBuf },
+    #[error("{path}: cannot decode Pixel Data ({reason})")]
+    PixelData { path: PathBuf, reason: String },
+    #[error("{dir}: no DICOM image series found ({reason})")]
+    NoSeries { dir: PathBuf, reason: String },
+    #[error(
+        "{dir}: {} image series found; choose one by Series Instance UID: {}",
+        series.len(),
+        series.join("; ")
+    )]
+    AmbiguousSeries { dir: PathBuf, series: Vec<String> },
+    #[error(
+        "{dir}: no series with Series Instance UID {uid}; series present: {}",
+        present.join("; ")
+    )]
+    SeriesNotFound {
+        dir: PathBuf,
+        uid: String,
+        present: Vec<String>,
+    },
+    /// The slices do not form one regular 3-D grid (or a volume cannot be stored as one).
+    #[error("{path}: {reason}")]
+    Geometry { path: PathBuf, reason: String },
+    #[error("{path}: no ROI named '{roi}' (case-insensitive); ROIs present: {}", list_or_none(available))]
+    RoiNotFound {
+        path: PathBuf,
+        roi: String,
+        available: Vec<String>,
+    },
+    /// A contour that cannot be placed on the series grid (off its extent, between slices, ...).
+    #[error("{path}: ROI '{roi}': {reason}")]
+    Contour {
+        path: PathBuf,
+        roi: String,
+        reason: String,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("{path}: cannot write DICOM ({reason})")]
+    Write { path: PathBuf, reason: String },
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl DicomError {
+    pub(crate) fn parse(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        DicomError::Parse {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn attribute(
+        path: impl Into<PathBuf>,
+        attribute: &'static str,
+        reason: impl ToString,
+    ) -> Self {
+        DicomError::Attribute {
+            path: path.into(),
+            attribute,
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn geometry(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        DicomError::Geometry {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn invalid(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        DicomError::Invalid {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn write(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
+        DicomError::Write {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DicomError::File {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Reading one ROI of an RT Structure Set as a mask on an image grid: the NIfTI-path mask for
+//! the same contours (pixel centres inside the CLOSED_PLANAR contours, even-odd rule).
+//!
+//! Contours that do not sit on the grid are errors rather than silently dropped or clipped: a
+//! structure set drawn on another series (or a corrupted one) must not become a wrong mask.
+
+use crate::dataset::{items, opt_f64, opt_str, req_str, Obj};
+use crate::geometry::{apply, invert, lps_ras};
+use crate::raster::fill_even_odd;
+use crate::{DicomError, SeriesRef};
+use dicom_dictionary_std::{tags, uids};
+use mtsa_io::Volume;
+use ndarray::Array3;
+use std::path::Path;
+
+/// How far (in slice spacings) a contour may sit from a slice plane, and (in voxels) beyond the
+/// outer pixel edges: rounding in planning systems, not misplaced contours.
+const PLANE_TOL: f64 = 0.1;
+const EDGE_TOL: f64 = 1e-3;
+
+/// Names of the ROIs in a structure set, in file order.
+pub fn list_rois(path: &Path) -> Result<Vec<String>, DicomError> {
+    let obj = open_structure_set(path)?;
+    Ok(roi_entries(&obj).into_iter().map(|r| r.name).collect())
+}
+
+/// Rasterises ROI `roi` (name, case-insensitive) onto `grid` (the volume `read_series` gave
+/// for `series`). Only CLOSED_PLANAR contours carry area; POINT and OPEN_* contours are
+/// ignored. The mask is 1 inside, 0 outside, with the grid's affine.
+pub fn read_rtstruct<T>(
+    path: &Path,
+    roi: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<Volume<u8>, DicomError> {
+    let obj = open_structure_set(path)?;
+    let entries = roi_entries(&obj);
+    let wanted = roi.trim();
+    let Some(entry) = entries
+        .iter()
+        .find(|r| r.name.trim().eq_ignore_ascii_case(wanted))
+    else {
+        return Err(DicomError::RoiNotFound {
+            path: path.to_path_buf(),
+            roi: wanted.to_string(),
+            available: entries.into_iter().map(|r| r.name).collect(),
+        });
+    };
+    let contour_err = |reason: String| DicomError::Contour {
+        path: path.to_path_buf(),
+        roi: entry.name.clone(),
+        reason,
+    };
+    if let Some(frame) = &entry.frame_of_reference_uid {
+        if *frame != series.frame_of_reference_uid {
+            return Err(contour_err(format!(
+                "drawn in frame of reference {frame}, but the series is in {}",
+                series.frame_of_reference_uid
+            )));
+        }
+    }
+    let to_index = invert(&grid.affine)
+        .ok_or_else(|| contour_err("the image grid's affine is singular".into()))?;
+    let [ni, nj, nk] = grid.shape();
+    let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nk];
+
+    let roi_contours = items(&obj, tags::ROI_CONTOUR_SEQUENCE)
+        .iter()
+        .filter(|c| {
+            opt_f64(c, tags::REFERENCED_ROI_NUMBER, "Referenced ROI Number", path)
+                .ok()
+                .flatten()
+                == Some(entry.number)
+        });
+    let mut n = 0usize;
+    for roi_contour in roi_contours {
+        for contour in items(roi_contour, tags::CONTOUR_SEQUENCE) {
+            n += 1;
+            let kind = opt_str(contour, tags::CONTOUR_GEOMETRIC_TYPE).unwrap_or_default();
+            if kind != "CLOSED_PLANAR" {
+                continue;
+            }
+            let data = crate::dataset::opt_f64s(contour, tags::CONTOUR_DATA, "Contour Data", path)?
+                .unwrap_or_default();
+            if data.len() % 3 != 0 {
+                return Err(contour_err(format!(
+                    "contour {n}: Contour Data has {} values, not a multiple of 3",
+                    data.len()
+                )));
+            }
+            let declared = opt_f64(
+                contour,
+                tags::NUMBER_OF_CONTOUR_POINTS,
+                "Number of Contour Points",
+                path,
+            )?;
+            if declared.is_some_and(|d| d as usize != data.len() / 3) {
+                return Err(contour_err(format!(
+                    "contour {n}: Number of Contour Points disagrees with Contour Data"
+                )));
+            }
+            if data.len() < 9 {
+                continue; // fewer than 3 points enclose no area
+            }
+            let idx: Vec<[f64; 3]> = data
+                .chunks_exact(3)
+                .map(|p| apply(&to_index, lps_ras([p[0], p[1], p[2]])))
+                .collect();
+            let k_mean = idx.iter().map(|p| p[2]).sum::<f64>() / idx.len() as f64;
+            let k = k_mean.round();
+            if let Some(p) = idx.iter().find(|p| (p[2] - k).abs() > PLANE_TOL) {
+                return Err(contour_err(format!(
+                    "contour {n} does not lie on a slice of the series (slice index {:.2})",
+                    p[2]
+                )));
+            }
+            if k < 0.0 || k >= nk as f64 {
+                return Err(contour_err(format!(
+                    "contour {n} lies outside the series' slice range (slice index {k})"
+                )));
+            }
+            let outside = |v: f64, n: usize| v < -0.5 - EDGE_TOL || v > n as f64 - 0.5 + EDGE_TOL;
+            if let Some(p) = idx.iter().find(|p| outside(p[0], ni) || outside(p[1], nj)) {
+                return Err(contour_err(format!(
+                    "contour {n} has a point outside the series' extent (voxel {:.1}, {:.1})",
+                    p[0], p[1]
+                )));
+            }
+            per_slice[k as usize].push(idx.iter().map(|p| [p[0], p[1]]).collect());
+        }
+    }
+
+    let mut mask = Array3::<u8>::zeros((ni, nj, nk));
+    for (k, polys) in per_slice.iter().enumerate() {
+        if polys.is_empty() {
+            continue;
+        }
+        let inside = fill_even_odd(polys, ni, nj);
+        for j in 0..nj {
+            for i in 0..ni {
+                if inside[i + ni * j] {
+                    mask[[i, j, k]] = 1;
+                }
+            }
+        }
+    }
+    Ok(Volume::new(mask, grid.affine))
+}
+
+struct RoiEntry {
+    number: f64,
+    name: String,
+    frame_of_reference_uid: Option<String>,
+}
+
+fn open_structure_set(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
+    if !path.is_file() {
+        return Err(DicomError::invalid(path, "file not found"));
+    }
+    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
+    let class = req_str(&obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?;
+    if class != uids::RT_STRUCTURE_SET_STORAGE {
+        return Err(DicomError::invalid(
+            path,
+            format!("not an RT Structure Set (SOP Class UID {class})"),
+        ));
+    }
+    Ok(obj)
+}
+
+fn roi_entries(obj: &Obj) -> Vec<RoiEntry> {
+    items(obj, tags::STRUCTURE_SET_ROI_SEQUENCE)
+        .iter()
+        .filter_map(|r| {
+            let number = r.get(tags::ROI_NUMBER)?.value().to_float64().ok()?;
+            Some(RoiEntry {
+                number,
+                name: opt_str(r, tags::ROI_NAME).unwrap_or_default(),
+                frame_of_reference_uid: opt_str(r, tags::REFERENCED_FRAME_OF_REFERENCE_UID),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,273 @@
+//! Writing a mask as an RT Structure Set that references the image series it was predicted on,
+//! so a planning system or viewer shows it on those images: one ROI, one CLOSED_PLANAR contour
+//! per slice and per traced boundary (outer boundaries and holes), points in LPS millimetres.
+
+use crate::contour::trace_loops;
+use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
+use crate::geometry::{add_scaled, apply, column, cross, dot, lps_ras, norm, scale, sub, V3};
+use crate::uid::{UidGenerator, UidKind};
+use crate::{DicomError, SeriesRef};
+use dicom_core::VR;
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::InMemDicomObject;
+use mtsa_io::Volume;
+use std::path::Path;
+
+/// Study Component Management SOP Class, the conventional Referenced SOP Class of an RT
+/// Referenced Study item.
+const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
+
+/// Writes `mask` (non-zero = inside) as the ROI `roi_name` of a new structure set at `path`.
+///
+/// The mask's slices must lie on the images of `series` (same plane orientation, each slice on
+/// one image position); a mask on the grid `read_series` returned for that series always does.
+/// UIDs derive from `seed` and the referenced series, so the same inputs give the same file.
+/// An empty mask gives a structure set whose ROI has no contours.
+pub fn write_rtstruct(
+    path: &Path,
+    mask: &Volume<u8>,
+    series: &SeriesRef,
+    roi_name: &str,
+    seed: u64,
+) -> Result<(), DicomError> {
+    let roi_name = roi_name.trim();
+    if roi_name.is_empty() || roi_name.len() > 64 || roi_name.contains('\\') {
+        return Err(DicomError::invalid(
+            path,
+            "ROI name must be 1-64 characters without a backslash",
+        ));
+    }
+    let slice_of_k = match_slices(path, mask, series)?;
+    let [ni, nj, nk] = mask.shape();
+    let normal = series_normal(series);
+
+    let mut contours = Vec::new();
+    for (k, &s) in slice_of_k.iter().enumerate().take(nk) {
+        let loops = trace_loops(ni, nj, |i, j| mask.data[[i, j, k]] != 0);
+        for poly in loops {
+            let mut data = Vec::with_capacity(poly.len() * 3);
+            for [x, y] in poly {
+                let p = lps_ras(apply(&mask.affine, [x, y, k as f64]));
+                // Snap onto the image plane so readers matching contours to images by position
+                // find it exactly (the mask plane is within tolerance of it already).
+                let off = dot(sub(series.image_positions[s], p), normal);
+                data.extend_from_slice(&add_scaled(p, normal, off));
+            }
+            contours.push(contour_item(series, s, contours.len() + 1, &data));
+        }
+    }
+
+    let uids = UidGenerator::new(seed, &format!("mtsa-rtstruct/{}", series.series_instance_uid));
+    let obj = structure_set(
+        series,
+        roi_name,
+        contours,
+        &uids.uid(UidKind::Series, 0),
+        &uids.uid(UidKind::SopInstance, 0),
+    );
+    let file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .map_err(|e| DicomError::write(path, e))?;
+    mtsa_io::write_atomic(path, |tmp| {
+        file.write_to_file(tmp).map_err(|e| DicomError::write(path, e))
+    })
+}
+
+fn series_normal(series: &SeriesRef) -> V3 {
+    let o = series.image_orientation;
+    let n = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+    scale(n, 1.0 / norm(n).max(f64::MIN_POSITIVE))
+}
+
+/// For each mask slice k, the index of the series image it lies on.
+fn match_slices(
+    path: &Path,
+    mask: &Volume<u8>,
+    series: &SeriesRef,
+) -> Result<Vec<usize>, DicomError> {
+    let n_img = series.sop_instance_uids.len();
+    if n_img == 0 || series.image_positions.len() != n_img {
+        return Err(DicomError::invalid(
+            path,
+            "the series reference lists no images or mismatched positions",
+        ));
+    }
+    let normal = series_normal(series);
+    let ui = lps_ras(column(&mask.affine, 0));
+    let uj = lps_ras(column(&mask.affine, 1));
+    let plane = cross(ui, uj);
+    if norm(plane) < 1e-9 || (dot(plane, normal) / norm(plane)).abs() < 1.0 - 1e-4 {
+        return Err(DicomError::geometry(
+            path,
+            "the mask's slices are not parallel to the series' images (use the grid read_series returned)",
+        ));
+    }
+    let along: Vec<f64> = series
+        .image_positions
+        .iter()
+        .map(|p| dot(*p, normal))
+        .collect();
+    let spacing = if n_img > 1 {
+        (along.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            - along.iter().cloned().fold(f64::INFINITY, f64::min))
+            / (n_img - 1) as f64
+    } else {
+        1.0
+    };
+    let tol = (0.1 * spacing).max(1e-3);
+    (0..mask.shape()[2])
+        .map(|k| {
+            let pos = dot(lps_ras(apply(&mask.affine, [0.0, 0.0, k as f64])), normal);
+            along
+                .iter()
+                .position(|a| (a - pos).abs() <= tol)
+                .ok_or_else(|| {
+                    DicomError::geometry(
+                        path,
+                        format!(
+                            "mask slice {k} ({pos:.2} mm along the normal) lies on no image of the series"
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn image_ref(series: &SeriesRef, s: usize) -> Obj {
+    item(vec![
+        str_elem(tags::REFERENCED_SOP_CLASS_UID, VR::UI, &series.sop_class_uid),
+        str_elem(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            &series.sop_instance_uids[s],
+        ),
+    ])
+}
+
+fn contour_item(series: &SeriesRef, s: usize, number: usize, data: &[f64]) -> Obj {
+    item(vec![
+        seq_elem(tags::CONTOUR_IMAGE_SEQUENCE, vec![image_ref(series, s)]),
+        str_elem(tags::CONTOUR_GEOMETRIC_TYPE, VR::CS, "CLOSED_PLANAR"),
+        is_elem(tags::NUMBER_OF_CONTOUR_POINTS, (data.len() / 3) as i64),
+        is_elem(tags::CONTOUR_NUMBER, number as i64),
+        ds_elem(tags::CONTOUR_DATA, data),
+    ])
+}
+
+fn structure_set(
+    series: &SeriesRef,
+    roi_name: &str,
+    contours: Vec<Obj>,
+    series_uid: &str,
+    instance_uid: &str,
+) -> Obj {
+    let p = &series.patient;
+    let images = (0..series.sop_instance_uids.len())
+        .map(|s| image_ref(series, s))
+        .collect();
+    let referenced_frame = item(vec![
+        str_elem(
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &series.frame_of_reference_uid,
+        ),
+        seq_elem(
+            tags::RT_REFERENCED_STUDY_SEQUENCE,
+            vec![item(vec![
+                str_elem(
+                    tags::REFERENCED_SOP_CLASS_UID,
+                    VR::UI,
+                    STUDY_COMPONENT_SOP_CLASS,
+                ),
+                str_elem(
+                    tags::REFERENCED_SOP_INSTANCE_UID,
+                    VR::UI,
+                    &series.study_instance_uid,
+                ),
+                seq_elem(
+                    tags::RT_REFERENCED_SERIES_SEQUENCE,
+                    vec![item(vec![
+                        str_elem(
+                            tags::SERIES_INSTANCE_UID,
+                            VR::UI,
+                            &series.series_instance_uid,
+                        ),
+                        seq_elem(tags::CONTOUR_IMAGE_SEQUENCE, images),
+                    ])],
+                ),
+            ])],
+        ),
+    ]);
+    let roi = item(vec![
+        is_elem(tags::ROI_NUMBER, 1),
+        str_elem(
+            tags::REFERENCED_FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &series.frame_of_reference_uid,
+        ),
+        str_elem(tags::ROI_NAME, VR::LO, roi_name),
+        str_elem(tags::ROI_GENERATION_ALGORITHM, VR::CS, "AUTOMATIC"),
+        str_elem(tags::ROI_GENERATION_DESCRIPTION, VR::LO, "MTSA-Net"),
+    ]);
+    let mut roi_contour = vec![
+        strs_elem(tags::ROI_DISPLAY_COLOR, VR::IS, &["255", "0", "0"]),
+        is_elem(tags::REFERENCED_ROI_NUMBER, 1),
+    ];
+    if !contours.is_empty() {
+        roi_contour.push(seq_elem(tags::CONTOUR_SEQUENCE, contours));
+    }
+    let observation = item(vec![
+        is_elem(tags::OBSERVATION_NUMBER, 1),
+        is_elem(tags::REFERENCED_ROI_NUMBER, 1),
+        str_elem(tags::RTROI_INTERPRETED_TYPE, VR::CS, "GTV"),
+        str_elem(tags::ROI_INTERPRETER, VR::PN, ""),
+    ]);
+    InMemDicomObject::from_element_iter(vec![
+        str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
+        str_elem(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            uids::RT_STRUCTURE_SET_STORAGE,
+        ),
+        str_elem(tags::SOP_INSTANCE_UID, VR::UI, instance_uid),
+        str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
+        str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
+        str_elem(tags::ACCESSION_NUMBER, VR::SH, &p.accession_number),
+        str_elem(tags::MODALITY, VR::CS, "RTSTRUCT"),
+        str_elem(tags::MANUFACTURER, VR::LO, "mtsa"),
+        str_elem(
+            tags::REFERRING_PHYSICIAN_NAME,
+            VR::PN,
+            &p.referring_physician_name,
+        ),
+        str_elem(tags::SERIES_DESCRIPTION, VR::LO, "MTSA-Net GTV"),
+        str_elem(tags::OPERATORS_NAME, VR::PN, ""),
+        str_elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, "mtsa-dicom"),
+        str_elem(tags::PATIENT_NAME, VR::PN, &p.patient_name),
+        str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
+        str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
+        str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
+        str_elem(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            &series.study_instance_uid,
+        ),
+        str_elem(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
+        str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
+        is_elem(tags::SERIES_NUMBER, 900),
+        is_elem(tags::INSTANCE_NUMBER, 1),
+        str_elem(tags::STRUCTURE_SET_LABEL, VR::SH, "MTSA-Net"),
+        str_elem(tags::STRUCTURE_SET_DATE, VR::DA, ""),
+        str_elem(tags::STRUCTURE_SET_TIME, VR::TM, ""),
+        seq_elem(
+            tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
+            vec![referenced_frame],
+        ),
+        seq_elem(tags::STRUCTURE_SET_ROI_SEQUENCE, vec![roi]),
+        seq_elem(tags::ROI_CONTOUR_SEQUENCE, vec![item(roi_contour)]),
+        seq_elem(tags::RTROI_OBSERVATIONS_SEQUENCE, vec![observation]),
+        // Automatic output must be reviewed before clinical use.
+        str_elem(tags::APPROVAL_STATUS, VR::CS, "UNAPPROVED"),
+    ])
+}

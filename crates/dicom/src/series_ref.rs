@@ -1,0 +1,58 @@
+//! What a structure set needs to know about the image series it annotates.
+
+use serde::{Deserialize, Serialize};
+
+/// Identity and slice layout of an image series, in the volume's `k` order. Returned by
+/// `read_series`, `read_series_ref` and `write_series`; consumed by `write_rtstruct` (to
+/// reference the images a contour lies on) and `read_rtstruct` (to check the frame of
+/// reference). `Debug` leaves out the patient/study attributes so the value can be logged.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRef {
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub frame_of_reference_uid: String,
+    /// SOP Class UID of the images (MR Image Storage for ours).
+    pub sop_class_uid: String,
+    /// SOP Instance UID of slice k, for k = 0..n.
+    pub sop_instance_uids: Vec<String>,
+    /// Image Position (Patient) of slice k in LPS millimetres.
+    pub image_positions: Vec<[f64; 3]>,
+    /// Image Orientation (Patient): row direction then column direction, LPS.
+    pub image_orientation: [f64; 6],
+    /// Copied into a structure set so that it files under the same patient and study.
+    pub patient: PatientStudy,
+}
+
+impl std::fmt::Debug for SeriesRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesRef")
+            .field("study_instance_uid", &self.study_instance_uid)
+            .field("series_instance_uid", &self.series_instance_uid)
+            .field("frame_of_reference_uid", &self.frame_of_reference_uid)
+            .field("sop_class_uid", &self.sop_class_uid)
+            .field("slices", &self.sop_instance_uids.len())
+            .field("image_orientation", &self.image_orientation)
+            .field("patient", &"<not shown>")
+            .finish()
+    }
+}
+
+/// Patient and study attributes of a series (DICOM type 2: empty strings when unknown).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PatientStudy {
+    pub patient_name: String,
+    pub patient_id: String,
+    pub patient_birth_date: String,
+    pub patient_sex: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub study_id: String,
+    pub accession_number: String,
+    pub referring_physician_name: String,
+}
+
+impl std::fmt::Debug for PatientStudy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PatientStudy { <not shown> }")
+    }
+}

@@ -1,0 +1,457 @@
+//! `mtsa evaluate`: the paper's protocol on a prepared split (spec §5-§6).
+
+use crate::overlay::{render_overlay, Outline};
+use crate::report::{write_report, Overlay};
+use crate::truth::{bayes_accuracy, read_truth};
+use crate::{EvalError, MeanCi};
+use mtsa_data::SliceRecord;
+use mtsa_metrics::{
+    binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
+    ClassificationOptions, ClassificationReport, SurfaceOptions,
+};
+use mtsa_train::{load_trained, patient_egfr_call, predict_slices, SplitTensors};
+use ndarray::{Array3, ArrayView2, Axis};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind};
+
+pub struct EvaluateOptions {
+    pub run: PathBuf,
+    pub data: PathBuf,
+    /// `test`, `val`, `external-<site>`, or `all` (every split but `train`).
+    pub split: String,
+    pub out: PathBuf,
+    pub device: Device,
+    /// Seed of the patient bootstrap.
+    pub seed: u64,
+    pub batch: usize,
+}
+
+/// One row of `slices.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SliceRow {
+    pub split: String,
+    pub patient_id: String,
+    pub slice_index: usize,
+    pub gt_area_px: usize,
+    pub pred_area_px: usize,
+    pub dice: f64,
+    pub hd95_mm: f64,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub p_mutant: f64,
+}
+
+/// One row of `patients.csv`: 3-D segmentation over the patient's evaluated slices and the
+/// patient-level EGFR call.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatientRow {
+    pub split: String,
+    pub patient_id: String,
+    pub site: String,
+    pub slices: usize,
+    pub dice: f64,
+    pub hd95_mm: f64,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub gt_lesions: usize,
+    pub detected_lesions: usize,
+    pub false_positive_lesions: usize,
+    pub egfr_label: Option<String>,
+    pub p_mutant: Option<f64>,
+    pub egfr_call: Option<String>,
+    pub correct: Option<bool>,
+    /// The generator's P(mutant), synthetic cohorts only.
+    pub truth_p_mutant: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitReport {
+    pub name: String,
+    pub patients: usize,
+    pub slices: usize,
+    pub slice_dice: Option<MeanCi>,
+    pub slice_hd95_mm: Option<MeanCi>,
+    pub slice_precision: Option<MeanCi>,
+    pub slice_recall: Option<MeanCi>,
+    pub patient_dice: Option<MeanCi>,
+    pub patient_hd95_mm: Option<MeanCi>,
+    pub patient_precision: Option<MeanCi>,
+    pub patient_recall: Option<MeanCi>,
+    /// Detected / counted ground-truth lesions over the split (BraTS-METS matching).
+    pub lesion_sensitivity: Option<f64>,
+    pub false_positive_lesions_per_patient: Option<f64>,
+    pub egfr: Option<ClassificationReport>,
+    /// Expected accuracy of the Bayes-optimal classifier on these patients (synthetic only).
+    pub bayes_accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluationReport {
+    pub mtsa_version: String,
+    pub run: String,
+    pub data: String,
+    pub data_hash: String,
+    pub preset: String,
+    pub empty_policy: String,
+    pub hd95: String,
+    pub splits: Vec<SplitReport>,
+}
+
+pub const EMPTY_POLICY: &str = "both masks empty: Dice 1, HD95 0; exactly one empty: Dice 0, HD95 374 mm (BraTS-METS penalty); such cases are counted, never dropped";
+pub const HD95_CONVENTION: &str = "larger of the two directed 95th percentiles of boundary distances, linear interpolation (MONAI), in mm";
+
+struct Evaluated {
+    report: SplitReport,
+    patients: Vec<PatientRow>,
+    slices: Vec<SliceRow>,
+    best_worst: Vec<(f64, Overlay)>,
+}
+
+pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
+    let info = mtsa_data::read_info(&opts.data)?;
+    let model = load_trained(&opts.run, opts.device)?;
+    if model.config.size as usize != info.size {
+        return Err(EvalError::Usage(format!(
+            "{}: model `{}` takes {} px slices but the dataset has {} px",
+            opts.run.display(),
+            model.config.preset,
+            model.config.size,
+            info.size
+        )));
+    }
+    let names: Vec<String> = match opts.split.as_str() {
+        "all" => info
+            .splits
+            .iter()
+            .filter(|s| *s != "train")
+            .cloned()
+            .collect(),
+        s if info.splits.iter().any(|x| x == s) => vec![s.to_string()],
+        s => {
+            return Err(EvalError::Usage(format!(
+                "{}: no split `{s}` (available: {}, all)",
+                opts.data.display(),
+                info.splits.join(", ")
+            )))
+        }
+    };
+    let truth = read_truth(&opts.data);
+    let mut evaluated = Vec::new();
+    for name in &names {
+        let split = mtsa_data::load_split(&opts.data, name)?;
+        let tensors = SplitTensors::from_split(&split);
+        let pred = predict_slices(&model.net, &tensors.images, opts.batch, opts.device)?;
+        let prob: Vec<f32> =
+            Vec::try_from(&pred.prob().contiguous().view([-1]).to_kind(Kind::Float))?;
+        let scored = score_split(
+            name,
+            &split,
+            &prob,
+            &pred.p_mutant()?,
+            truth.as_ref(),
+            opts.seed,
+        )?;
+        evaluated.push(scored);
+    }
+    let report = EvaluationReport {
+        mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
+        run: opts.run.display().to_string(),
+        data: opts.data.display().to_string(),
+        data_hash: info.data_hash.clone(),
+        preset: model.config.preset.clone(),
+        empty_policy: EMPTY_POLICY.to_string(),
+        hd95: HD95_CONVENTION.to_string(),
+        splits: evaluated.iter().map(|e| e.report.clone()).collect(),
+    };
+    write_outputs(opts, &report, evaluated)?;
+    Ok(report)
+}
+
+fn score_split(
+    name: &str,
+    split: &mtsa_data::SplitData,
+    prob: &[f32],
+    p_mutant: &[f64],
+    truth: Option<&BTreeMap<String, f64>>,
+    seed: u64,
+) -> Result<Evaluated, EvalError> {
+    let s = split.size;
+    let n = split.slices.len();
+    let pred = Array3::from_shape_fn((n, s, s), |(k, r, c)| prob[(k * s + r) * s + c] > 0.5);
+    let gt = Array3::from_shape_fn((n, s, s), |(k, r, c)| split.masks[(k * s + r) * s + c] > 0);
+    let surface = SurfaceOptions::default();
+
+    let mut slices = Vec::with_capacity(n);
+    for (k, rec) in split.slices.iter().enumerate() {
+        let (p, g) = (pred.index_axis(Axis(0), k), gt.index_axis(Axis(0), k));
+        let m = segmentation_metrics_2d(p, g, rec.spacing_mm, &surface)?;
+        slices.push(SliceRow {
+            split: name.to_string(),
+            patient_id: rec.patient_id.clone(),
+            slice_index: rec.slice_index,
+            gt_area_px: m.gt_voxels,
+            pred_area_px: m.pred_voxels,
+            dice: m.dice,
+            hd95_mm: m.hd95_mm,
+            precision: m.precision,
+            recall: m.recall,
+            p_mutant: p_mutant[k],
+        });
+    }
+
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, rec) in split.slices.iter().enumerate() {
+        groups.entry(&rec.patient_id).or_default().push(k);
+    }
+    let mut patients = Vec::new();
+    let mut lesion_counts = (0usize, 0usize, 0usize);
+    let mut overlays = Vec::new();
+    for (id, ks) in &groups {
+        let rec = &split.slices[ks[0]];
+        let (pv, gv, spacing) = stack_patient(&pred, &gt, &split.slices, ks);
+        let m = segmentation_metrics_3d(pv.view(), gv.view(), spacing, &surface)?;
+        let lesions = m.lesions.as_ref();
+        let (gt_l, tp_l, fp_l) = lesions.map_or((0, 0, 0), |l| {
+            (
+                l.gt_lesions - l.ignored_gt_lesions,
+                l.true_positives,
+                l.false_positives,
+            )
+        });
+        lesion_counts = (
+            lesion_counts.0 + gt_l,
+            lesion_counts.1 + tp_l,
+            lesion_counts.2 + fp_l,
+        );
+        let areas: Vec<usize> = ks.iter().map(|&k| slices[k].pred_area_px).collect();
+        let probs: Vec<f64> = ks.iter().map(|&k| p_mutant[k]).collect();
+        let call = patient_egfr_call(&areas, &probs);
+        let label = rec.egfr;
+        patients.push(PatientRow {
+            split: name.to_string(),
+            patient_id: id.to_string(),
+            site: rec.site.clone(),
+            slices: ks.len(),
+            dice: m.dice,
+            hd95_mm: m.hd95_mm,
+            precision: m.precision,
+            recall: m.recall,
+            gt_lesions: gt_l,
+            detected_lesions: tp_l,
+            false_positive_lesions: fp_l,
+            egfr_label: label.map(egfr_name),
+            p_mutant: call.as_ref().map(|c| c.probability),
+            egfr_call: call
+                .as_ref()
+                .map(|c| egfr_name(u8::from(c.is_mutant())).to_string()),
+            correct: label
+                .zip(call.as_ref())
+                .map(|(l, c)| c.is_mutant() == (l == 1)),
+            truth_p_mutant: truth.and_then(|t| t.get(*id).copied()),
+        });
+        let biggest = *ks
+            .iter()
+            .max_by_key(|&&k| slices[k].gt_area_px)
+            .unwrap_or(&ks[0]);
+        overlays.push((
+            m.dice,
+            slice_overlay(
+                split,
+                biggest,
+                pred.index_axis(Axis(0), biggest),
+                id,
+                m.dice,
+            )?,
+        ));
+    }
+    overlays.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Best two and worst two patients by 3-D Dice.
+    if overlays.len() > 4 {
+        let worst = overlays.split_off(overlays.len() - 2);
+        overlays.truncate(2);
+        overlays.extend(worst);
+    }
+    let best_worst = overlays;
+
+    let labelled: Vec<&PatientRow> = patients
+        .iter()
+        .filter(|p| p.egfr_label.is_some() && p.p_mutant.is_some())
+        .collect();
+    let egfr = if labelled.is_empty() {
+        None
+    } else {
+        let labels: Vec<bool> = labelled
+            .iter()
+            .map(|p| p.egfr_label.as_deref() == Some("mutant"))
+            .collect();
+        let scores: Vec<f64> = labelled.iter().filter_map(|p| p.p_mutant).collect();
+        let opts = ClassificationOptions {
+            bootstrap: Some(BootstrapOptions {
+                seed,
+                ..BootstrapOptions::default()
+            }),
+            ..ClassificationOptions::default()
+        };
+        Some(binary_classification_with(&labels, &scores, &opts)?)
+    };
+    let bayes =
+        truth.and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant)));
+    let n_pat = patients.len();
+    let report = SplitReport {
+        name: name.to_string(),
+        patients: n_pat,
+        slices: n,
+        slice_dice: MeanCi::of(slices.iter().map(|r| Some(r.dice))),
+        slice_hd95_mm: MeanCi::of(slices.iter().map(|r| Some(r.hd95_mm))),
+        slice_precision: MeanCi::of(slices.iter().map(|r| r.precision)),
+        slice_recall: MeanCi::of(slices.iter().map(|r| r.recall)),
+        patient_dice: MeanCi::of(patients.iter().map(|r| Some(r.dice))),
+        patient_hd95_mm: MeanCi::of(patients.iter().map(|r| Some(r.hd95_mm))),
+        patient_precision: MeanCi::of(patients.iter().map(|r| r.precision)),
+        patient_recall: MeanCi::of(patients.iter().map(|r| r.recall)),
+        lesion_sensitivity: (lesion_counts.0 > 0)
+            .then(|| lesion_counts.1 as f64 / lesion_counts.0 as f64),
+        false_positive_lesions_per_patient: (n_pat > 0)
+            .then(|| lesion_counts.2 as f64 / n_pat as f64),
+        egfr,
+        bayes_accuracy: bayes,
+    };
+    Ok(Evaluated {
+        report,
+        patients,
+        slices,
+        best_worst,
+    })
+}
+
+fn egfr_name(label: u8) -> String {
+    if label == 1 { "mutant" } else { "wild" }.to_string()
+}
+
+/// A patient's evaluated slices as a 3-D block spanning its lowest to highest slice index, so
+/// 3-D distances see the true slice gaps; slices in between that were not evaluated count as
+/// empty in both masks.
+fn stack_patient(
+    pred: &Array3<bool>,
+    gt: &Array3<bool>,
+    records: &[SliceRecord],
+    ks: &[usize],
+) -> (Array3<bool>, Array3<bool>, [f64; 3]) {
+    let lo = ks
+        .iter()
+        .map(|&k| records[k].slice_index)
+        .min()
+        .unwrap_or(0);
+    let hi = ks
+        .iter()
+        .map(|&k| records[k].slice_index)
+        .max()
+        .unwrap_or(0);
+    let (_, h, w) = pred.dim();
+    let mut pv = Array3::from_elem((hi - lo + 1, h, w), false);
+    let mut gv = pv.clone();
+    for &k in ks {
+        let z = records[k].slice_index - lo;
+        pv.index_axis_mut(Axis(0), z)
+            .assign(&pred.index_axis(Axis(0), k));
+        gv.index_axis_mut(Axis(0), z)
+            .assign(&gt.index_axis(Axis(0), k));
+    }
+    let r = &records[ks[0]];
+    (
+        pv,
+        gv,
+        [r.slice_thickness_mm, r.spacing_mm[0], r.spacing_mm[1]],
+    )
+}
+
+fn slice_overlay(
+    split: &mtsa_data::SplitData,
+    k: usize,
+    pred: ArrayView2<bool>,
+    patient: &str,
+    dice: f64,
+) -> Result<Overlay, EvalError> {
+    let s = split.size;
+    let img = ArrayView2::from_shape((s, s), &split.images[k * s * s..(k + 1) * s * s])
+        .map_err(|e| EvalError::Usage(e.to_string()))?;
+    let gt = ArrayView2::from_shape((s, s), &split.masks[k * s * s..(k + 1) * s * s])
+        .map_err(|e| EvalError::Usage(e.to_string()))?
+        .map(|v| *v > 0);
+    let png = render_overlay(
+        img.view(),
+        &[
+            Outline {
+                mask: gt.view(),
+                color: [0, 220, 0],
+            },
+            Outline {
+                mask: pred,
+                color: [255, 40, 40],
+            },
+        ],
+        (384 / s).max(1) as u32,
+    )?;
+    Ok(Overlay {
+        caption: format!(
+            "{patient}, slice {}: Dice {dice:.3} (green truth, red prediction)",
+            split.slices[k].slice_index
+        ),
+        png,
+    })
+}
+
+fn write_outputs(
+    opts: &EvaluateOptions,
+    report: &EvaluationReport,
+    evaluated: Vec<Evaluated>,
+) -> Result<(), EvalError> {
+    let dir = mtsa_io::AtomicDir::create(&opts.out, true)?;
+    let out = dir.path();
+    let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Usage(e.to_string()))?;
+    write_file(&out.join("metrics.json"), json.as_bytes())?;
+    write_csv(
+        &out.join("patients.csv"),
+        evaluated.iter().flat_map(|e| &e.patients),
+    )?;
+    write_csv(
+        &out.join("slices.csv"),
+        evaluated.iter().flat_map(|e| &e.slices),
+    )?;
+    let patients: Vec<PatientRow> = evaluated.iter().flat_map(|e| e.patients.clone()).collect();
+    let overlays: Vec<Overlay> = evaluated
+        .into_iter()
+        .flat_map(|e| e.best_worst.into_iter().map(|(_, o)| o))
+        .collect();
+    let history = read_history(&opts.run);
+    let html = write_report(report, &patients, &history, &overlays);
+    write_file(&out.join("report.html"), html.as_bytes())?;
+    dir.commit()?;
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
+    std::fs::write(path, bytes).map_err(|e| EvalError::file(path, e))
+}
+
+fn write_csv<'a, T: Serialize + 'a>(
+    path: &Path,
+    rows: impl Iterator<Item = &'a T>,
+) -> Result<(), EvalError> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| EvalError::file(path, e))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| EvalError::file(path, e))?;
+    }
+    w.flush().map_err(|e| EvalError::file(path, e))
+}
+
+/// Training curves for the report; a run without `metrics.csv` simply has none.
+fn read_history(run: &Path) -> Vec<mtsa_train::EpochRecord> {
+    let path = mtsa_train::RunPaths::new(run).metrics();
+    let Ok(mut r) = csv::Reader::from_path(path) else {
+        return Vec::new();
+    };
+    r.deserialize().filter_map(Result::ok).collect()
+}

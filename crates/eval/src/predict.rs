@@ -1,0 +1,190 @@
+//! `mtsa predict`: a new patient's whole volume in, a GTV mask in the input's own geometry and
+//! the EGFR call with its evidence out.
+
+use crate::overlay::{render_overlay, Outline};
+use crate::EvalError;
+use mtsa_data::{brain_slices, preprocess_image, restore_probabilities, PreprocessConfig};
+use mtsa_io::{read_nifti, write_nifti, Volume};
+use mtsa_train::{load_trained, patient_egfr_call, predict_slices, RunPaths};
+use ndarray::{s, Array3, ArrayView2, Axis};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use tch::{Device, Tensor};
+
+pub struct PredictOptions {
+    pub run: PathBuf,
+    /// A NIfTI file, or a folder holding one DICOM MR series.
+    pub input: PathBuf,
+    pub out: PathBuf,
+    pub device: Device,
+    pub batch: usize,
+    /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
+    pub rtstruct: bool,
+    pub series_uid: Option<String>,
+}
+
+/// Written as `egfr.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictionSummary {
+    pub mtsa_version: String,
+    pub model_preset: String,
+    pub run: String,
+    pub gtv_voxels: usize,
+    pub gtv_volume_ml: f64,
+    /// Mean mutant probability of the voting slices; `None` when no GTV was predicted.
+    pub egfr_probability: Option<f64>,
+    pub egfr_call: Option<String>,
+    /// The slices that voted (top 50% of the slices with predicted GTV, by area).
+    pub slices_used: Vec<SliceEvidence>,
+    pub slices_run: usize,
+    pub note: Option<String>,
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SliceEvidence {
+    /// Axial slice index in RAS order (inferior to superior).
+    pub slice_index: usize,
+    pub gtv_area_px: usize,
+    pub gtv_area_mm2: f64,
+    pub p_mutant: f64,
+}
+
+pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
+    let model = load_trained(&opts.run, opts.device)?;
+    let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
+    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
+    if opts.rtstruct && series.is_none() {
+        return Err(EvalError::Usage(format!(
+            "{}: --rtstruct needs a DICOM series folder as input (an RTSTRUCT must reference its series)",
+            opts.input.display()
+        )));
+    }
+    let (slices, geom) =
+        preprocess_image(&image, None, &preprocess).map_err(|e| e.in_file(&opts.input))?;
+    let run_k = brain_slices(&geom);
+    let s = preprocess.size;
+
+    // Network input: every brain slice, since nobody knows where the tumour is.
+    let mut input = Vec::with_capacity(run_k.len() * s * s);
+    for &k in &run_k {
+        input.extend(slices.index_axis(Axis(0), k).iter().copied());
+    }
+    let x = Tensor::from_slice(&input).view([run_k.len() as i64, 1, s as i64, s as i64]);
+    let pred = predict_slices(&model.net, &x, opts.batch, opts.device)?;
+    let prob_run: Vec<f32> = Vec::try_from(&pred.prob().contiguous().view([-1]))?;
+    let p_mutant = pred.p_mutant()?;
+
+    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
+    for (n, &k) in run_k.iter().enumerate() {
+        let plane = ArrayView2::from_shape((s, s), &prob_run[n * s * s..(n + 1) * s * s])
+            .map_err(|e| EvalError::Usage(e.to_string()))?;
+        prob.index_axis_mut(Axis(0), k).assign(&plane);
+    }
+    let mask: Volume<u8> = restore_probabilities(&prob, &geom).map(|p| u8::from(*p > 0.5));
+
+    // EGFR evidence: among slices with predicted GTV, the paper's top-half-by-area rule.
+    let areas: Vec<usize> = (0..run_k.len())
+        .map(|n| {
+            prob_run[n * s * s..(n + 1) * s * s]
+                .iter()
+                .filter(|p| **p > 0.5)
+                .count()
+        })
+        .collect();
+    let with_gtv: Vec<usize> = (0..run_k.len()).filter(|&n| areas[n] > 0).collect();
+    let call = patient_egfr_call(
+        &with_gtv.iter().map(|&n| areas[n]).collect::<Vec<_>>(),
+        &with_gtv.iter().map(|&n| p_mutant[n]).collect::<Vec<_>>(),
+    );
+    let px_mm2 = geom.pixel_mm() * geom.pixel_mm();
+    let slices_used: Vec<SliceEvidence> = call
+        .as_ref()
+        .map(|c| {
+            c.used
+                .iter()
+                .map(|&u| {
+                    let n = with_gtv[u];
+                    SliceEvidence {
+                        slice_index: run_k[n],
+                        gtv_area_px: areas[n],
+                        gtv_area_mm2: areas[n] as f64 * px_mm2,
+                        p_mutant: p_mutant[n],
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let out = mtsa_io::AtomicDir::create(&opts.out, true)?;
+    let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
+    write_nifti(&out.path().join("gtv.nii.gz"), &mask)?;
+    if let (true, Some(series)) = (opts.rtstruct, &series) {
+        mtsa_dicom::write_rtstruct(
+            &out.path().join("rtstruct.dcm"),
+            &mask,
+            series,
+            "GTV_mtsa",
+            0,
+        )?;
+        files.push("rtstruct.dcm".to_string());
+    }
+    for ev in slices_used.iter().take(3) {
+        let name = format!("overlay_slice{:03}.png", ev.slice_index);
+        let img = slices.slice(s![ev.slice_index, .., ..]);
+        let pm = prob.slice(s![ev.slice_index, .., ..]).map(|p| *p > 0.5);
+        let png = render_overlay(
+            img,
+            &[Outline {
+                mask: pm.view(),
+                color: [255, 40, 40],
+            }],
+            (384 / s).max(1) as u32,
+        )?;
+        std::fs::write(out.path().join(&name), png).map_err(|e| EvalError::file(&opts.out, e))?;
+        files.push(name);
+    }
+    let voxels = mask.data.iter().filter(|v| **v > 0).count();
+    let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
+    let summary = PredictionSummary {
+        mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
+        model_preset: model.config.preset.clone(),
+        run: opts.run.display().to_string(),
+        gtv_voxels: voxels,
+        gtv_volume_ml: voxels as f64 * voxel_ml,
+        egfr_probability: call.as_ref().map(|c| c.probability),
+        egfr_call: call
+            .as_ref()
+            .map(|c| if c.is_mutant() { "mutant" } else { "wild" }.to_string()),
+        slices_used,
+        slices_run: run_k.len(),
+        note: call.is_none().then(|| {
+            "no GTV predicted on any slice: the mask is empty and no EGFR call is made".to_string()
+        }),
+        files,
+    };
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| EvalError::Usage(e.to_string()))?;
+    std::fs::write(out.path().join("egfr.json"), json)
+        .map_err(|e| EvalError::file(&opts.out, e))?;
+    out.commit()?;
+    Ok(summary)
+}
+
+fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
+}
+
+fn read_input(
+    input: &Path,
+    series_uid: Option<&str>,
+) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {
+    if input.is_dir() {
+        let (vol, series) = mtsa_dicom::read_series(input, series_uid)?;
+        Ok((vol, Some(series)))
+    } else {
+        Ok((read_nifti(input)?, None))
+    }
+}

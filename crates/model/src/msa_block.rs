@@ -1,0 +1,25 @@
+//! One encoder level: Conv3x3 -> BatchNorm -> ReLU -> MSA module (spec §2).
+use tch::{nn, Tensor};
+
+use crate::layers::ConvBnRelu;
+use crate::msa_module::MsaModule;
+
+#[derive(Debug)]
+pub struct MsaBlock {
+    stem: ConvBnRelu,
+    msa: MsaModule,
+}
+
+impl MsaBlock {
+    pub fn new(p: nn::Path, cin: i64, cout: i64, square_kernel: i64, strips: &[i64]) -> Self {
+        Self {
+            stem: ConvBnRelu::new(&p / "stem", cin, cout),
+            msa: MsaModule::new(&p / "msa", cout, square_kernel, strips),
+        }
+    }
+
+    /// B x Cin x H x W -> B x Cout x H x W.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.msa.forward(&self.stem.forward_t(x, train))
+    }
+}

@@ -1,0 +1,89 @@
+//! The whole network: a shared encoder feeding the GTV decoder and the EGFR classifier.
+use tch::{nn, Tensor};
+
+use crate::config::MtsaConfig;
+use crate::egfr_classifier::EgfrClassifier;
+use crate::encoder::Encoder;
+use crate::error::ModelError;
+use crate::gtv_decoder::GtvDecoder;
+
+#[derive(Debug)]
+pub struct MtsaNet {
+    cfg: MtsaConfig,
+    encoder: Encoder,
+    decoder: GtvDecoder,
+    classifier: EgfrClassifier,
+}
+
+impl MtsaNet {
+    /// Put the net under its own path (e.g. `vs.root() / "net"`) so loss weights created under
+    /// another prefix stay out of the parameter count and the saved network weights.
+    pub fn new(vs: &nn::Path, cfg: &MtsaConfig) -> Result<Self, ModelError> {
+        cfg.validate()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            encoder: Encoder::new(vs / "encoder", cfg),
+            decoder: GtvDecoder::new(vs / "decoder", cfg),
+            classifier: EgfrClassifier::new(vs / "classifier", cfg),
+        })
+    }
+
+    pub fn config(&self) -> &MtsaConfig {
+        &self.cfg
+    }
+
+    /// Rejects what would otherwise be a libtorch shape panic deep inside the forward pass.
+    pub fn check_input(&self, x: &Tensor) -> Result<(), ModelError> {
+        let size = x.size();
+        let bad = |m: String| Err(ModelError::InvalidInput(m));
+        if size.len() != 4 || size[1] != 1 {
+            return bad(format!("expected B x 1 x H x W, got shape {size:?}"));
+        }
+        if size[0] == 0 {
+            return bad("empty batch".into());
+        }
+        let probe = self.decoder.probe();
+        if x.kind() != probe.kind() {
+            return bad(format!(
+                "expected {:?} input like the weights, got {:?}",
+                probe.kind(),
+                x.kind()
+            ));
+        }
+        if x.device() != probe.device() {
+            return bad(format!(
+                "input is on {:?} but the weights are on {:?}",
+                x.device(),
+                probe.device()
+            ));
+        }
+        let (h, w) = (size[2], size[3]);
+        if h % 64 != 0 || w % 64 != 0 {
+            return bad(format!(
+                "input side must be a multiple of 64 (5 pooling levels, 4x4 windows), got {h} x {w}"
+            ));
+        }
+        if h != self.cfg.size || w != self.cfg.size {
+            return bad(format!(
+                "preset {:?} takes {s} x {s} slices, got {h} x {w}",
+                self.cfg.preset,
+                s = self.cfg.size
+            ));
+        }
+        Ok(())
+    }
+
+    /// B x 1 x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits). Panics on bad shapes; see
+    /// [`Self::try_forward_t`] for the checked version.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
+        let feats = self.encoder.forward_t(x, train);
+        let gtv = self.decoder.forward_t(&feats, train);
+        let egfr = self.classifier.forward_t(&feats[feats.len() - 1], train);
+        (gtv, egfr)
+    }
+
+    pub fn try_forward_t(&self, x: &Tensor, train: bool) -> Result<(Tensor, Tensor), ModelError> {
+        self.check_input(x)?;
+        Ok(self.forward_t(x, train))
+    }
+}

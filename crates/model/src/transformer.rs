@@ -1,0 +1,86 @@
+//! Windowed transformer block of the classifier: the bottleneck map is cut into a fixed grid of
+//! non-overlapping windows, each window is one token sequence (pre-LN MHSA + pre-LN FFN, both
+//! residual), and the tokens are folded back into the map.
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use crate::layers::{layer_norm, linear};
+
+#[derive(Debug)]
+pub struct WindowTransformer {
+    grid: i64,
+    heads: i64,
+    /// Shared by all windows: 1 x T x D, T = window side^2.
+    pos: Tensor,
+    ln1: nn::LayerNorm,
+    q: nn::Linear,
+    k: nn::Linear,
+    v: nn::Linear,
+    proj: nn::Linear,
+    ln2: nn::LayerNorm,
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+}
+
+impl WindowTransformer {
+    /// `dim` = token width, `window` = window side in pixels, `grid` = windows per side.
+    pub fn new(p: nn::Path, dim: i64, window: i64, grid: i64, heads: i64) -> Self {
+        let pos = p.var(
+            "pos_embed",
+            &[1, window * window, dim],
+            nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        );
+        Self {
+            grid,
+            heads,
+            pos,
+            ln1: layer_norm(&p / "ln1", dim),
+            q: linear(&p / "q", dim, dim),
+            k: linear(&p / "k", dim, dim),
+            v: linear(&p / "v", dim, dim),
+            proj: linear(&p / "proj", dim, dim),
+            ln2: layer_norm(&p / "ln2", dim),
+            fc1: linear(&p / "fc1", dim, 4 * dim),
+            fc2: linear(&p / "fc2", 4 * dim, dim),
+        }
+    }
+
+    /// Equations (2)-(4): softmax(Q K^T / sqrt(d_head)) V per head. N x T x D -> N x T x D.
+    fn attention(&self, x: &Tensor) -> Tensor {
+        let (n, t, d) = x.size3().expect("tokens are N x T x D");
+        let dh = d / self.heads;
+        let split = |y: Tensor| y.view([n, t, self.heads, dh]).transpose(1, 2); // N x h x T x dh
+        let q = split(self.q.forward(x));
+        let k = split(self.k.forward(x));
+        let v = split(self.v.forward(x));
+        let scores = q.matmul(&k.transpose(-2, -1)) / (dh as f64).sqrt(); // N x h x T x T
+        let out = scores.softmax(-1, Kind::Float).matmul(&v); // N x h x T x dh
+        self.proj
+            .forward(&out.transpose(1, 2).contiguous().view([n, t, d]))
+    }
+
+    /// B x D x H x W (H = W = grid * window) -> B x D x H x W.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let (b, d, h, w) = x.size4().expect("feature map is B x D x H x W");
+        let g = self.grid;
+        let (wh, ww) = (h / g, w / g);
+        // B x D x g x wh x g x ww -> (B g g) x (wh ww) x D
+        let tokens = x
+            .view([b, d, g, wh, g, ww])
+            .permute([0, 2, 4, 3, 5, 1])
+            .reshape([b * g * g, wh * ww, d]);
+        let t = tokens + &self.pos;
+        let t = &t + self.attention(&self.ln1.forward(&t));
+        let ffn = self
+            .fc2
+            .forward(&self.fc1.forward(&self.ln2.forward(&t)).gelu("none"));
+        let t = t + ffn;
+        // (B g g) x (wh ww) x D -> B x D x H x W
+        t.view([b, g, g, wh, ww, d])
+            .permute([0, 5, 1, 3, 2, 4])
+            .reshape([b, d, h, w])
+    }
+}

@@ -1,0 +1,70 @@
+//! Everything that decides a run, in one TOML-serialisable struct stored with every checkpoint,
+//! so a run can be reproduced or resumed from its own folder.
+
+use mtsa_model::{LossConfig, MtsaConfig};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: MtsaConfig,
+    pub loss: LossConfig,
+    /// Upper bound; early stopping usually ends the run first.
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub adam_eps: f64,
+    /// Epochs without a better validation loss before stopping [paper: 20].
+    pub patience: usize,
+    pub seed: u64,
+    pub augment: AugmentConfig,
+}
+
+/// Light augmentation [ours]: the paper is silent; flips, small rotations and intensity scaling
+/// are what nnU-Net and MONAI apply by default to 2-D MR slices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    pub enabled: bool,
+    /// Probability of a left-right flip.
+    pub flip_lr: f64,
+    /// Rotations drawn uniformly in ±rotate_deg.
+    pub rotate_deg: f64,
+    /// Intensities multiplied by a factor drawn in 1 ± intensity_scale.
+    pub intensity_scale: f64,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            flip_lr: 0.5,
+            rotate_deg: 10.0,
+            intensity_scale: 0.1,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn for_preset(preset: &str) -> Result<Self, mtsa_model::ModelError> {
+        Ok(Self {
+            model: MtsaConfig::preset(preset)?,
+            loss: LossConfig::default(),
+            epochs: 300,
+            batch: 8,
+            lr: 3e-4,
+            adam_eps: 1e-8,
+            patience: 20,
+            seed: 0,
+            augment: AugmentConfig::default(),
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,71 @@
+//! The per-epoch checkpoint: every variable (weights, BatchNorm statistics, loss weights), the
+//! Adam moments, and the run's bookkeeping in the safetensors metadata. Saved atomically, so a
+//! run killed at any moment resumes from its last complete epoch.
+
+use crate::adam::Adam;
+use crate::{EpochRecord, TrainConfig, TrainError};
+use mtsa_model::{read_tensors, write_tensors, CONFIG_KEY};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use tch::nn::VarStore;
+
+const STATE_KEY: &str = "mtsa_train_state";
+
+/// Bookkeeping that, with the tensors, fully determines how training continues.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed (1-based count).
+    pub epochs_done: usize,
+    pub best_val_loss: f64,
+    pub best_epoch: usize,
+    pub history: Vec<EpochRecord>,
+    pub config: TrainConfig,
+    /// Hash of the prepared dataset: resuming on other data is refused.
+    pub data_hash: String,
+}
+
+pub fn save(path: &Path, vs: &VarStore, adam: &Adam, state: &TrainState) -> Result<(), TrainError> {
+    let mut tensors: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+    tensors.extend(adam.state());
+    let mut meta = HashMap::new();
+    meta.insert(STATE_KEY.to_string(), json(state)?);
+    meta.insert(CONFIG_KEY.to_string(), json(&state.config.model)?);
+    meta.insert("adam_step".to_string(), adam.step.to_string());
+    Ok(write_tensors(path, &tensors, meta)?)
+}
+
+/// Loads the checkpoint into `vs` and `adam`, returning its bookkeeping.
+pub fn load(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<TrainState, TrainError> {
+    let (mut tensors, meta) = read_tensors(path)?;
+    let state: TrainState = meta
+        .get(STATE_KEY)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| TrainError::file(path, "not a training checkpoint (no training state)"))?;
+    let step: i64 = meta
+        .get("adam_step")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    tch::no_grad(|| -> Result<(), TrainError> {
+        for (name, mut var) in vs.variables() {
+            let src = tensors
+                .remove(&name)
+                .ok_or_else(|| TrainError::file(path, format!("tensor {name} missing")))?;
+            if src.size() != var.size() {
+                return Err(TrainError::file(
+                    path,
+                    format!("tensor {name} has the wrong shape"),
+                ));
+            }
+            var.copy_(&src);
+        }
+        Ok(())
+    })?;
+    adam.load_state(step, |k| tensors.remove(k))
+        .map_err(|e| TrainError::file(path, e))?;
+    Ok(state)
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, TrainError> {
+    serde_json::to_string(v).map_err(|e| TrainError::Config(e.to_string()))
+}

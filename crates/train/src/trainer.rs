@@ -1,0 +1,378 @@
+//! The training loop of spec §4.
+
+use crate::adam::Adam;
+use crate::augment::augment;
+use crate::batches::SplitTensors;
+use crate::state::{self, TrainState};
+use crate::{patient_egfr_call, predict_slices, RunPaths, TrainConfig, TrainError};
+use indicatif::{ProgressBar, ProgressStyle};
+use mtsa_model::{save_weights, JointLoss, LossMode, MtsaNet, NET_PREFIX};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::{nn::VarStore, Device, Kind};
+
+pub struct TrainOptions {
+    pub data: PathBuf,
+    pub run: PathBuf,
+    pub config: TrainConfig,
+    /// Continue from the run's checkpoint; `config` must then be the run's own (epochs aside).
+    pub resume: bool,
+    pub device: Device,
+    pub progress: bool,
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_gtv: f64,
+    pub train_egfr: f64,
+    /// What early stopping watches: the unweighted sum of the trained tasks' losses [ours], since
+    /// the learned uncertainty weights would otherwise move the target as they change.
+    pub val_loss: f64,
+    pub val_gtv: f64,
+    pub val_egfr: f64,
+    pub weight_gtv: f64,
+    pub weight_egfr: f64,
+    pub val_dice: f64,
+    /// Patient-level accuracy with the paper's top-half rule; empty without EGFR labels.
+    pub val_egfr_acc: Option<f64>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    pub best_val_loss: f64,
+    pub stopped_early: bool,
+    pub seconds: f64,
+}
+
+pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
+    let cfg = &opts.config;
+    let info = mtsa_data::read_info(&opts.data)?;
+    check_config(cfg, &info)?;
+    let train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?);
+    let val_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?);
+    if train_set.is_empty() || val_set.is_empty() {
+        return Err(TrainError::Config(format!(
+            "{}: training needs slices in both `train` ({}) and `val` ({})",
+            opts.data.display(),
+            train_set.len(),
+            val_set.len()
+        )));
+    }
+
+    let paths = RunPaths::new(&opts.run);
+    tch::manual_seed(cfg.seed as i64);
+    let mut vs = VarStore::new(opts.device);
+    let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg.model)?;
+    let loss = JointLoss::new(&vs.root(), cfg.loss);
+    let mut adam = Adam::new(&vs, cfg.lr, cfg.adam_eps);
+
+    let mut st = if opts.resume {
+        let st = state::load(&paths.checkpoint(), &mut vs, &mut adam)?;
+        if st.data_hash != info.data_hash {
+            return Err(TrainError::file(
+                paths.checkpoint(),
+                "checkpoint was trained on a different dataset (data hash differs)",
+            ));
+        }
+        st
+    } else {
+        start_run(&paths, cfg, &info.preprocess)?;
+        TrainState {
+            epochs_done: 0,
+            best_val_loss: f64::INFINITY,
+            best_epoch: 0,
+            history: Vec::new(),
+            config: cfg.clone(),
+            data_hash: info.data_hash.clone(),
+        }
+    };
+    st.config.epochs = cfg.epochs;
+
+    let started = Instant::now();
+    let mut stopped_early = false;
+    for epoch in st.epochs_done + 1..=cfg.epochs {
+        if epoch - st.best_epoch > cfg.patience && st.best_epoch > 0 {
+            stopped_early = true;
+            break;
+        }
+        let t0 = Instant::now();
+        let (tl, tg, te) = train_epoch(&net, &loss, &mut adam, &train_set, cfg, epoch, opts)?;
+        let (w_gtv, w_egfr) = loss.weights();
+        let v = validate(&net, &loss, &val_set, cfg, opts.device)?;
+        let record = EpochRecord {
+            epoch,
+            train_loss: tl,
+            train_gtv: tg,
+            train_egfr: te,
+            val_loss: v.loss,
+            val_gtv: v.gtv,
+            val_egfr: v.egfr,
+            weight_gtv: w_gtv,
+            weight_egfr: w_egfr,
+            val_dice: v.dice,
+            val_egfr_acc: v.egfr_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        if record.val_loss < st.best_val_loss {
+            st.best_val_loss = record.val_loss;
+            st.best_epoch = epoch;
+            save_weights(&vs, &cfg.model, &paths.best())?;
+        }
+        st.history.push(record);
+        st.epochs_done = epoch;
+        write_metrics_csv(&paths, &st.history)?;
+        state::save(&paths.checkpoint(), &vs, &adam, &st)?;
+    }
+    Ok(TrainSummary {
+        epochs_run: st.epochs_done,
+        best_epoch: st.best_epoch,
+        best_val_loss: st.best_val_loss,
+        stopped_early,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), TrainError> {
+    cfg.model.validate()?;
+    if cfg.model.size as usize != info.size {
+        return Err(TrainError::Config(format!(
+            "preset `{}` expects {} px slices but the dataset was prepared at {} px (prepare with --size {})",
+            cfg.model.preset, cfg.model.size, info.size, cfg.model.size
+        )));
+    }
+    if !info.has_egfr && cfg.loss.mode != LossMode::SegOnly {
+        return Err(TrainError::Config(format!(
+            "the dataset has no EGFR labels, so loss mode `{}` cannot train; use --loss seg-only",
+            cfg.loss.mode
+        )));
+    }
+    if cfg.batch == 0 || cfg.epochs == 0 {
+        return Err(TrainError::Config(
+            "batch and epochs must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses to overwrite an existing run and records the config before any work is done.
+fn start_run(
+    paths: &RunPaths,
+    cfg: &TrainConfig,
+    preprocess: &mtsa_data::PreprocessConfig,
+) -> Result<(), TrainError> {
+    if paths.checkpoint().exists() {
+        return Err(TrainError::file(
+            &paths.dir,
+            "already holds a training run; pass --resume to continue it or choose another --out",
+        ));
+    }
+    std::fs::create_dir_all(&paths.dir).map_err(|e| TrainError::file(&paths.dir, e))?;
+    mtsa_io::write_atomic(&paths.config(), |tmp| {
+        std::fs::write(tmp, cfg.to_toml()).map_err(|e| mtsa_io::IoError::io(tmp, e))
+    })?;
+    let json =
+        serde_json::to_string_pretty(preprocess).map_err(|e| TrainError::Config(e.to_string()))?;
+    mtsa_io::write_atomic(&paths.preprocess(), |tmp| {
+        std::fs::write(tmp, json).map_err(|e| mtsa_io::IoError::io(tmp, e))
+    })?;
+    Ok(())
+}
+
+/// Seeds for an epoch derive from (run seed, epoch) alone, so a resumed run draws exactly what an
+/// uninterrupted one would.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(epoch as u64),
+    )
+}
+
+fn train_epoch(
+    net: &MtsaNet,
+    loss: &JointLoss,
+    adam: &mut Adam,
+    data: &SplitTensors,
+    cfg: &TrainConfig,
+    epoch: usize,
+    opts: &TrainOptions,
+) -> Result<(f64, f64, f64), TrainError> {
+    let mut rng = epoch_rng(cfg.seed, epoch);
+    tch::manual_seed(
+        (cfg.seed as i64)
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as i64),
+    );
+    let mut order: Vec<i64> = (0..data.len() as i64).collect();
+    order.shuffle(&mut rng);
+    let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
+    let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
+    let (mut sum, mut sum_gtv, mut sum_egfr) = (0.0, 0.0, 0.0);
+    for (b, idx) in batches.iter().enumerate() {
+        let (mut x, mut y, label) = data.batch(idx);
+        if cfg.augment.enabled {
+            (x, y) = augment(&x, &y, &cfg.augment, &mut rng);
+        }
+        let (x, y, label) = (
+            x.to_device(opts.device),
+            y.to_device(opts.device),
+            label.to_device(opts.device),
+        );
+        let (gtv, egfr) = net.forward_t(&x, true);
+        let parts = loss.compute(&gtv, &egfr, &y, &label);
+        let value = parts.total.double_value(&[]);
+        if !value.is_finite() {
+            bar.abandon();
+            return Err(TrainError::NonFinite {
+                epoch,
+                batch: b + 1,
+                value,
+            });
+        }
+        adam.zero_grad();
+        parts.total.backward();
+        adam.step();
+        let n = idx.len() as f64;
+        sum += value * n;
+        sum_gtv += parts.gtv.double_value(&[]) * n;
+        sum_egfr += finite_or_zero(parts.egfr.double_value(&[])) * n;
+        bar.set_message(format!(
+            "loss {:.4}",
+            sum / bar_seen(idx.len(), b, cfg.batch)
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let n = data.len() as f64;
+    Ok((sum / n, sum_gtv / n, sum_egfr / n))
+}
+
+fn bar_seen(last: usize, b: usize, batch: usize) -> f64 {
+    (b * batch + last) as f64
+}
+
+/// Cross-entropy over a batch without labels is 0/0; such batches add nothing.
+fn finite_or_zero(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
+}
+
+fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} batches {msg} ({elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    bar
+}
+
+struct Validation {
+    loss: f64,
+    gtv: f64,
+    egfr: f64,
+    dice: f64,
+    egfr_acc: Option<f64>,
+}
+
+fn validate(
+    net: &MtsaNet,
+    loss: &JointLoss,
+    data: &SplitTensors,
+    cfg: &TrainConfig,
+    device: Device,
+) -> Result<Validation, TrainError> {
+    let pred = predict_slices(net, &data.images, cfg.batch.max(8), device)?;
+    let _guard = tch::no_grad_guard();
+    let parts = loss.compute(
+        &pred.gtv_logits,
+        &pred.egfr_logits,
+        &data.masks,
+        &data.labels,
+    );
+    let gtv = parts.gtv.double_value(&[]);
+    let has_labels = data.has_labels();
+    let egfr = if has_labels {
+        parts.egfr.double_value(&[])
+    } else {
+        0.0
+    };
+    let loss_value = match cfg.loss.mode {
+        LossMode::SegOnly => gtv,
+        LossMode::ClsOnly => egfr,
+        LossMode::Uncertainty | LossMode::Equal => gtv + egfr,
+    };
+    let p_mutant = pred.p_mutant()?;
+    let hard = pred.prob().ge(0.5).to_kind(Kind::Float);
+    let truth = data.masks.squeeze_dim(1);
+    let inter = (&hard * &truth).sum_dim_intlist(&[1i64, 2][..], false, Kind::Float);
+    let total = hard.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float)
+        + truth.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float);
+    // Both empty counts as a perfect slice, as in the metrics crate's empty-mask policy.
+    let dice = (inter * 2.0 + 1e-6) / (total + 1e-6);
+    let areas: Vec<usize> =
+        Vec::<f32>::try_from(&hard.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float))?
+            .into_iter()
+            .map(|a| a as usize)
+            .collect();
+    let egfr_acc = has_labels.then(|| patient_accuracy(&data.records, &areas, &p_mutant));
+    Ok(Validation {
+        loss: loss_value,
+        gtv,
+        egfr,
+        dice: dice.mean(Kind::Float).double_value(&[]),
+        egfr_acc,
+    })
+}
+
+fn patient_accuracy(records: &[mtsa_data::SliceRecord], areas: &[usize], p: &[f64]) -> f64 {
+    let mut by_patient: BTreeMap<&str, (Vec<usize>, Vec<f64>, Option<u8>)> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let e = by_patient
+            .entry(&r.patient_id)
+            .or_insert_with(|| (Vec::new(), Vec::new(), r.egfr));
+        e.0.push(areas[i]);
+        e.1.push(p[i]);
+    }
+    let (mut right, mut n) = (0, 0);
+    for (a, pm, label) in by_patient.values() {
+        if let (Some(label), Some(call)) = (label, patient_egfr_call(a, pm)) {
+            n += 1;
+            right += usize::from(call.is_mutant() == (*label == 1));
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        right as f64 / n as f64
+    }
+}
+
+fn write_metrics_csv(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), TrainError> {
+    let path = paths.metrics();
+    mtsa_io::write_atomic(&path, |tmp| -> Result<(), TrainError> {
+        let mut w = csv::Writer::from_path(tmp).map_err(|e| TrainError::file(&path, e))?;
+        for r in history {
+            w.serialize(r).map_err(|e| TrainError::file(&path, e))?;
+        }
+        w.flush().map_err(|e| TrainError::file(&path, e))
+    })
+}
