@@ -1,5 +1,6 @@
 //! `mtsa`: cohort in, MTSA-Net trained and evaluated, new patients predicted.
 
+mod cmd_bench;
 mod cmd_demo;
 mod cmd_evaluate;
 mod cmd_info;
@@ -45,12 +46,15 @@ enum Command {
     Info(cmd_info::Args),
     /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores.
     Metrics(cmd_metrics::Args),
+    /// Time inference, a training step or a whole patient (see bench/compare.sh).
+    Bench(cmd_bench::Args),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(progress::is_terminal())
         .without_time()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MTSA_LOG")
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo::run(a),
         Command::Info(a) => cmd_info::run(a),
         Command::Metrics(a) => cmd_metrics::run(a),
+        Command::Bench(a) => cmd_bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,9 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .zip(b.affine.iter().flatten())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max);
-    println!("shape nifti {:?} dicom {:?}; max affine difference {affine_err:.2e} mm", a.shape(), b.shape());
+    println!(
+        "shape nifti {:?} dicom {:?}; max affine difference {affine_err:.2e} mm",
+        a.shape(),
+        b.shape()
+    );
     if a.shape() != b.shape() || affine_err > 1e-3 {
-        eprintln!("MISMATCH: geometry differs\nnifti affine {:?}\ndicom affine {:?}", a.affine, b.affine);
+        eprintln!(
+            "MISMATCH: geometry differs\nnifti affine {:?}\ndicom affine {:?}",
+            a.affine, b.affine
+        );
         std::process::exit(1);
     }
     let scale = b.data.iter().fold(1f32, |m, v| m.max(v.abs()));

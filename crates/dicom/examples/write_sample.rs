@@ -3,7 +3,9 @@
 //!
 //! For each case, OUTDIR/<case>/dicom/ holds the series, OUTDIR/<case>/expected.json what
 //! `read_series` returns for it (shape, affine, SOP/Frame UIDs) and OUTDIR/<case>/voxels.f32 the
-//! voxels (little-endian f32, C order over [i, j, k]). The "axial" case also has rtstruct.dcm.
+//! voxels (little-endian f32, C order over [i, j, k]). Every case also has rtstruct.dcm with
+//! ROI "GTV_mtsa" (two lesions, one with a hole) made from OUTDIR/<case>/mask.u8 (u8, same
+//! order and grid as the voxels).
 
 use mtsa_dicom::{read_rtstruct, read_series, write_rtstruct, write_series, SeriesMeta};
 use mtsa_io::{Affine, Volume};
@@ -17,17 +19,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: write_sample OUTDIR")?,
     );
     std::fs::create_dir_all(&out)?;
-    let las = affine_from([-0.9, 0.0, 0.0], [0.0, 0.9, 0.0], [0.0, 0.0, 3.0], [40.0, -60.0, -30.0]);
-    let ras = affine_from([0.9, 0.0, 0.0], [0.0, 0.9, 0.0], [0.0, 0.0, 3.0], [-40.0, -60.0, -30.0]);
+    let las = affine_from(
+        [-0.9, 0.0, 0.0],
+        [0.0, 0.9, 0.0],
+        [0.0, 0.0, 3.0],
+        [40.0, -60.0, -30.0],
+    );
+    let ras = affine_from(
+        [0.9, 0.0, 0.0],
+        [0.0, 0.9, 0.0],
+        [0.0, 0.0, 3.0],
+        [-40.0, -60.0, -30.0],
+    );
     // Sagittal-ish and oblique: rotate about the A axis by 20 degrees, negative determinant.
     let (c, s) = (20f64.to_radians().cos(), 20f64.to_radians().sin());
     let oblique = affine_from(
-        [0.0, -1.0 * 0.8, 0.0],
+        [0.0, -0.8, 0.0],
         [-s * 1.1, 0.0, c * 1.1],
         [c * 2.5, 0.0, s * 2.5],
         [-20.0, 70.0, -50.0],
     );
-    for (name, affine, seed) in [("axial", las, 1u64), ("ras_input", ras, 2), ("oblique", oblique, 3)] {
+    let lps = affine_from(
+        [-0.9, 0.0, 0.0],
+        [0.0, -0.9, 0.0],
+        [0.0, 0.0, 3.0],
+        [40.0, 60.0, -30.0],
+    );
+    // Positive determinant and oblique: written as a 3-D acquisition, read back permuted.
+    let oblique_3d = affine_from(
+        [0.0, 0.8, 0.0],
+        [-s * 1.1, 0.0, c * 1.1],
+        [c * 2.5, 0.0, s * 2.5],
+        [-20.0, -30.0, -50.0],
+    );
+    let cases = [
+        ("axial", las, 1u64),
+        ("ras_input", ras, 2),
+        ("lps_input", lps, 3),
+        ("oblique", oblique, 4),
+        ("oblique_3d", oblique_3d, 5),
+    ];
+    for (name, affine, seed) in cases {
         let dir = out.join(name);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -51,16 +83,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "max_abs_voxel": back.data.iter().fold(0f32, |m, v| m.max(v.abs())),
         });
         write_voxels(&dir.join("voxels.f32"), &back)?;
-        if name == "axial" {
-            let mask = sample_mask(&back);
-            let rt = dir.join("rtstruct.dcm");
-            write_rtstruct(&rt, &mask, &series, mtsa_dicom::DEFAULT_ROI_NAME, 11)?;
-            let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
-            expected["mask_voxels"] = mask.data.iter().filter(|v| **v != 0).count().into();
-            expected["mask_voxels_read_back"] =
-                again.data.iter().filter(|v| **v != 0).count().into();
-        }
-        std::fs::write(dir.join("expected.json"), serde_json::to_string_pretty(&expected)?)?;
+        let mask = sample_mask(&back);
+        let rt = dir.join("rtstruct.dcm");
+        write_rtstruct(&rt, &mask, &series, mtsa_dicom::DEFAULT_ROI_NAME, 11)?;
+        let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
+        expected["mask_voxels"] = mask.data.iter().filter(|v| **v != 0).count().into();
+        expected["mask_voxels_read_back"] = again.data.iter().filter(|v| **v != 0).count().into();
+        let mask_bytes: Vec<u8> = mask.data.as_standard_layout().iter().copied().collect();
+        std::fs::write(dir.join("mask.u8"), mask_bytes)?;
+        std::fs::write(
+            dir.join("expected.json"),
+            serde_json::to_string_pretty(&expected)?,
+        )?;
         println!("wrote {}", dir.display());
     }
     Ok(())
@@ -89,14 +123,17 @@ fn sample_volume(shape: [usize; 3], affine: Affine) -> Volume<f32> {
     Volume::new(data, affine)
 }
 
-/// Two lesions: a ball and a ring (a disc with a hole) on the grid of `grid`.
+/// Two lesions on the grid of `grid`, placed by fractions of its extent so every orientation
+/// gets them: a ball and a ring (a disc with a hole) across a few slices.
 fn sample_mask(grid: &Volume<f32>) -> Volume<u8> {
     let s = grid.shape();
+    let f = |v: usize, n: usize, frac: f64| v as f64 - frac * (n as f64 - 1.0);
     let data = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
-        let (x, y, z) = (i as f64, j as f64, k as f64);
-        let ball = (x - 12.0).powi(2) + (y - 14.0).powi(2) + (3.0 * (z - 5.0)).powi(2) <= 36.0;
-        let r2 = (x - 32.0).powi(2) + (y - 26.0).powi(2);
-        let ring = (4..=7).contains(&k) && (9.0..=36.0).contains(&r2);
+        let (bx, by, bz) = (f(i, s[0], 0.3), f(j, s[1], 0.35), f(k, s[2], 0.45));
+        let ball = bx * bx + by * by + bz * bz <= 12.0;
+        let (rx, ry, rz) = (f(i, s[0], 0.65), f(j, s[1], 0.65), f(k, s[2], 0.6));
+        let r2 = rx * rx + ry * ry;
+        let ring = rz.abs() <= 1.5 && (2.5..=12.0).contains(&r2);
         u8::from(ball || ring)
     });
     Volume::new(data, grid.affine)

@@ -14,13 +14,19 @@ const STEP: [(i64, i64); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
 /// Traces the foreground of a `w x h` slice (`fg(x, y)`) into closed loops. Points are in index
 /// units, on pixel corners (`x - 0.5`, `y - 0.5`), with collinear points removed; loops come in
 /// raster order of their first vertex, so output is deterministic.
-pub(crate) fn trace_loops(w: usize, h: usize, fg: impl Fn(usize, usize) -> bool) -> Vec<Vec<[f64; 2]>> {
+pub(crate) fn trace_loops(
+    w: usize,
+    h: usize,
+    fg: impl Fn(usize, usize) -> bool,
+) -> Vec<Vec<[f64; 2]>> {
     let vw = w + 1;
     let vertex = |x: usize, y: usize| x + vw * y;
     // out[v]: bit d set when a boundary edge leaves corner v in direction d. Edges run with the
     // foreground on their right (in the x-right, y-down frame), so loops close consistently.
     let mut out = vec![0u8; vw * (h + 1)];
-    let is_fg = |x: i64, y: i64| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h && fg(x as usize, y as usize);
+    let is_fg = |x: i64, y: i64| {
+        x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h && fg(x as usize, y as usize)
+    };
     for y in 0..h {
         for x in 0..w {
             if !fg(x, y) {

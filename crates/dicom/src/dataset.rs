@@ -45,7 +45,11 @@ pub(crate) fn opt_f64s(
         .to_multi_float64()
         .map_err(|e| DicomError::attribute(path, name, e))?;
     if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
-        return Err(DicomError::attribute(path, name, format!("value {bad} is not finite")));
+        return Err(DicomError::attribute(
+            path,
+            name,
+            format!("value {bad} is not finite"),
+        ));
     }
     Ok(Some(v))
 }
@@ -90,7 +94,11 @@ pub(crate) fn req_usize(
     let v = opt_f64(obj, tag, name, path)?
         .ok_or_else(|| DicomError::attribute(path, name, "absent or empty"))?;
     if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f64 {
-        return Err(DicomError::attribute(path, name, format!("{v} is not a count")));
+        return Err(DicomError::attribute(
+            path,
+            name,
+            format!("{v} is not a count"),
+        ));
     }
     Ok(v as usize)
 }
@@ -192,7 +200,10 @@ mod tests {
             let s = format_ds(x);
             assert!(s.len() <= 16, "{x} -> {s}");
             let back: f64 = s.parse().expect("parses");
-            assert!((back - x).abs() <= 1e-9 * x.abs().max(1.0) || x.abs() < 1e-8, "{x} -> {s}");
+            assert!(
+                (back - x).abs() <= 1e-9 * x.abs().max(1.0) || x.abs() < 1e-8,
+                "{x} -> {s}"
+            );
         }
         assert_eq!(format_ds(3.0), "3");
         assert_eq!(format_ds(-0.5), "-0.5");

@@ -46,7 +46,10 @@ pub enum DicomError {
     /// The slices do not form one regular 3-D grid (or a volume cannot be stored as one).
     #[error("{path}: {reason}")]
     Geometry { path: PathBuf, reason: String },
-    #[error("{path}: no ROI named '{roi}' (case-insensitive); ROIs present: {}", list_or_none(available))]
+    #[error(
+        "{path}: no ROI named '{roi}' (case-insensitive); ROIs present: {}",
+        list_or_none(available)
+    )]
     RoiNotFound {
         path: PathBuf,
         roi: String,

@@ -8,6 +8,9 @@
 //! `row_dir x col_dir`. The affine therefore always has a negative determinant (e.g. LAS for an
 //! axial series), as dcm2niix's does.
 
+// 3x3/4x4 matrix code reads best with explicit row/column indices.
+#![allow(clippy::needless_range_loop)]
+
 use mtsa_io::Affine;
 
 pub(crate) type V3 = [f64; 3];
@@ -149,9 +152,9 @@ impl Stack {
 #[derive(Debug, Clone)]
 pub(crate) struct WriteLayout {
     pub stack: Stack,
-    /// True when the affine has a positive determinant (e.g. RAS): such a grid cannot be read
-    /// back in dcm2niix order unchanged, so columns run along -i and a read gives the volume
-    /// mirrored along i with the matching affine (the same image in world space).
+    /// True when the affine has a positive determinant (e.g. RAS): dcm2niix's 2-D order cannot
+    /// express such a grid, so columns run along -i (the image stays the same in world space)
+    /// and the series is marked as a 3-D acquisition, whose reading reorients to nearest RAS.
     pub flip_i: bool,
 }
 
@@ -173,11 +176,14 @@ pub(crate) fn layout_for(affine: &Affine, shape: [usize; 3]) -> Result<WriteLayo
     if affine.iter().flatten().any(|v| !v.is_finite()) {
         return Err("the affine is not finite".into());
     }
-    if shape.iter().any(|&n| n == 0) {
+    if shape.contains(&0) {
         return Err(format!("the volume is empty (shape {shape:?})"));
     }
     if shape[0] > u16::MAX as usize || shape[1] > u16::MAX as usize {
-        return Err(format!("slices of {}x{} exceed DICOM's 65535 rows/columns", shape[0], shape[1]));
+        return Err(format!(
+            "slices of {}x{} exceed DICOM's 65535 rows/columns",
+            shape[0], shape[1]
+        ));
     }
     let u: [V3; 3] = std::array::from_fn(|c| lps_ras(column(affine, c)));
     let len: [f64; 3] = u.map(norm);
@@ -194,16 +200,16 @@ pub(crate) fn layout_for(affine: &Affine, shape: [usize; 3]) -> Result<WriteLayo
         }
     }
     let flip_i = det3(affine) > 0.0;
-    let row_dir = if flip_i { scale(unit[0], -1.0) } else { unit[0] };
+    let row_dir = if flip_i {
+        scale(unit[0], -1.0)
+    } else {
+        unit[0]
+    };
     let col_dir = scale(unit[1], -1.0);
     let origin = lps_ras(column(affine, 3));
     let i0 = if flip_i { (shape[0] - 1) as f64 } else { 0.0 };
     // Image Position of the first slice: top-left pixel = voxel (i0, nj - 1, 0).
-    let first_position = add_scaled(
-        add_scaled(origin, u[0], i0),
-        u[1],
-        (shape[1] - 1) as f64,
-    );
+    let first_position = add_scaled(add_scaled(origin, u[0], i0), u[1], (shape[1] - 1) as f64);
     let stack = Stack {
         row_dir,
         col_dir,
@@ -219,9 +225,87 @@ pub(crate) fn layout_for(affine: &Affine, shape: [usize; 3]) -> Result<WriteLayo
     Ok(WriteLayout { stack, flip_i })
 }
 
+/// `a * b` for affines.
+pub(crate) fn compose(a: &Affine, b: &Affine) -> Affine {
+    let mut m = [[0.0; 4]; 4];
+    for r in 0..4 {
+        for c in 0..4 {
+            m[r][c] = (0..4).map(|t| a[r][t] * b[t][c]).sum();
+        }
+    }
+    m
+}
+
+/// Exact voxel correspondence between two grids whose voxel centres coincide (one is an axis
+/// permutation/flip of the other, as `read_series`' reorientation or the model's RAS canonical
+/// order produce): `from` index axis `a` = `sign[a] * to_index[axis[a]] + offset[a]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LatticeMap {
+    axis: [usize; 3],
+    sign: [i64; 3],
+    offset: [i64; 3],
+}
+
+impl LatticeMap {
+    /// `None` when the grids do not share voxel centres (different spacing, shift, rotation).
+    pub fn between(from: &Affine, to: &Affine) -> Option<Self> {
+        let m = compose(&invert(from)?, to);
+        let mut axis = [usize::MAX; 3];
+        let mut sign = [0; 3];
+        let mut offset = [0; 3];
+        for a in 0..3 {
+            let b = (0..3).max_by(|&x, &y| m[a][x].abs().total_cmp(&m[a][y].abs()))?;
+            for c in 0..3 {
+                let want = if c == b { 1.0 } else { 0.0 };
+                if (m[a][c].abs() - want).abs() > 1e-3 {
+                    return None;
+                }
+            }
+            if axis.contains(&b) {
+                return None;
+            }
+            axis[a] = b;
+            sign[a] = if m[a][b] > 0.0 { 1 } else { -1 };
+            let t = m[a][3].round();
+            if (m[a][3] - t).abs() > 1e-2 {
+                return None;
+            }
+            offset[a] = t as i64;
+        }
+        Some(Self { axis, sign, offset })
+    }
+
+    /// The `from` index of `to` index `ijk`, when inside `from_shape`.
+    pub fn map(&self, ijk: [usize; 3], from_shape: [usize; 3]) -> Option<[usize; 3]> {
+        let mut out = [0; 3];
+        for a in 0..3 {
+            let v = self.sign[a] * ijk[self.axis[a]] as i64 + self.offset[a];
+            if v < 0 || v >= from_shape[a] as i64 {
+                return None;
+            }
+            out[a] = v as usize;
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lattice_map_follows_reorientation() {
+        let a = mtsa_io::diagonal_affine([-0.9, 0.8, 3.0], [50.0, -60.0, -20.0]);
+        let vol = mtsa_io::Volume::new(ndarray::Array3::<u8>::zeros((4, 5, 6)), a);
+        let r = mtsa_io::Reorientation::for_volume(&vol);
+        let b = r.canonical_affine();
+        let m = LatticeMap::between(&a, &b).expect("same lattice");
+        // Canonical voxel (0, 0, 0) is source voxel (3, 0, 0): i was flipped.
+        assert_eq!(m.map([0, 0, 0], [4, 5, 6]), Some([3, 0, 0]));
+        let mut shifted = b;
+        shifted[0][3] += 0.3;
+        assert!(LatticeMap::between(&a, &shifted).is_none());
+    }
 
     #[test]
     fn invert_round_trips() {

@@ -3,12 +3,17 @@
 //!
 //! A series read here is the same `Volume` (voxels and affine) that dcm2niix's NIfTI of it gives
 //! through `mtsa_io::read_nifti`, so models, metrics and masks never need to know which path an
-//! image came by. See `geometry` for the index convention.
+//! image came by: `geometry` holds dcm2niix's index order for 2-D acquisitions and `ortho` its
+//! reorientation of 3-D ones. Structure sets are drawn on the images' own grid and moved to or
+//! from any axis order of it exactly, so a mask in the model's RAS order can be written as is.
+//!
+//! Checked against dcm2niix v1.0.20220720 and pydicom by `tests/dicom_interop/run.sh`.
 
 mod contour;
 mod dataset;
 mod error;
 mod geometry;
+mod ortho;
 mod raster;
 mod rescale;
 mod rtstruct_read;

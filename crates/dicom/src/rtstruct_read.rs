@@ -5,7 +5,7 @@
 //! structure set drawn on another series (or a corrupted one) must not become a wrong mask.
 
 use crate::dataset::{items, opt_f64, opt_str, req_str, Obj};
-use crate::geometry::{apply, invert, lps_ras};
+use crate::geometry::{apply, invert, lps_ras, LatticeMap};
 use crate::raster::fill_even_odd;
 use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::{tags, uids};
@@ -24,9 +24,9 @@ pub fn list_rois(path: &Path) -> Result<Vec<String>, DicomError> {
     Ok(roi_entries(&obj).into_iter().map(|r| r.name).collect())
 }
 
-/// Rasterises ROI `roi` (name, case-insensitive) onto `grid` (the volume `read_series` gave
-/// for `series`). Only CLOSED_PLANAR contours carry area; POINT and OPEN_* contours are
-/// ignored. The mask is 1 inside, 0 outside, with the grid's affine.
+/// Rasterises ROI `roi` (name, case-insensitive) onto `grid`: the volume `read_series` gave for
+/// `series` (or any axis permutation/flip of it). Only CLOSED_PLANAR contours carry area; POINT
+/// and OPEN_* contours are ignored. The mask is 1 inside, 0 outside, with the grid's affine.
 pub fn read_rtstruct<T>(
     path: &Path,
     roi: &str,
@@ -59,19 +59,32 @@ pub fn read_rtstruct<T>(
             )));
         }
     }
-    let to_index = invert(&grid.affine)
-        .ok_or_else(|| contour_err("the image grid's affine is singular".into()))?;
-    let [ni, nj, nk] = grid.shape();
+    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
+    let acq_affine = stack.affine();
+    let map = LatticeMap::between(&acq_affine, &grid.affine).ok_or_else(|| {
+        DicomError::geometry(
+            path,
+            "the target grid does not share the series' voxel centres (use the volume \
+             read_series returned for this series)",
+        )
+    })?;
+    let to_index =
+        invert(&acq_affine).ok_or_else(|| contour_err("the series' grid is singular".into()))?;
+    // Contours lie on the images, so they are filled in the images' own (acquisition) order.
+    let (ni, nj, nk) = (stack.cols, stack.rows, stack.slices);
     let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nk];
 
-    let roi_contours = items(&obj, tags::ROI_CONTOUR_SEQUENCE)
-        .iter()
-        .filter(|c| {
-            opt_f64(c, tags::REFERENCED_ROI_NUMBER, "Referenced ROI Number", path)
-                .ok()
-                .flatten()
-                == Some(entry.number)
-        });
+    let roi_contours = items(&obj, tags::ROI_CONTOUR_SEQUENCE).iter().filter(|c| {
+        opt_f64(
+            c,
+            tags::REFERENCED_ROI_NUMBER,
+            "Referenced ROI Number",
+            path,
+        )
+        .ok()
+        .flatten()
+            == Some(entry.number)
+    });
     let mut n = 0usize;
     for roi_contour in roi_contours {
         for contour in items(roi_contour, tags::CONTOUR_SEQUENCE) {
@@ -130,7 +143,7 @@ pub fn read_rtstruct<T>(
         }
     }
 
-    let mut mask = Array3::<u8>::zeros((ni, nj, nk));
+    let mut acquired = Array3::<u8>::zeros((ni, nj, nk));
     for (k, polys) in per_slice.iter().enumerate() {
         if polys.is_empty() {
             continue;
@@ -139,11 +152,16 @@ pub fn read_rtstruct<T>(
         for j in 0..nj {
             for i in 0..ni {
                 if inside[i + ni * j] {
-                    mask[[i, j, k]] = 1;
+                    acquired[[i, j, k]] = 1;
                 }
             }
         }
     }
+    let s = grid.shape();
+    let mask = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
+        map.map([i, j, k], [ni, nj, nk])
+            .map_or(0, |[a, b, c]| acquired[[a, b, c]])
+    });
     Ok(Volume::new(mask, grid.affine))
 }
 

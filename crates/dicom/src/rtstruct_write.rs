@@ -4,7 +4,7 @@
 
 use crate::contour::trace_loops;
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
-use crate::geometry::{add_scaled, apply, column, cross, dot, lps_ras, norm, scale, sub, V3};
+use crate::geometry::{add_scaled, apply, dot, lps_ras, sub, LatticeMap, Stack};
 use crate::uid::{UidGenerator, UidKind};
 use crate::{DicomError, SeriesRef};
 use dicom_core::VR;
@@ -12,6 +12,7 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::InMemDicomObject;
 use mtsa_io::Volume;
+use ndarray::Array3;
 use std::path::Path;
 
 /// Study Component Management SOP Class, the conventional Referenced SOP Class of an RT
@@ -20,8 +21,8 @@ const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
 
 /// Writes `mask` (non-zero = inside) as the ROI `roi_name` of a new structure set at `path`.
 ///
-/// The mask's slices must lie on the images of `series` (same plane orientation, each slice on
-/// one image position); a mask on the grid `read_series` returned for that series always does.
+/// The mask must be on the series' voxel grid in any axis order: the grid `read_series` returned
+/// for it, or a permutation/flip of that (e.g. the model's RAS canonical order).
 /// UIDs derive from `seed` and the referenced series, so the same inputs give the same file.
 /// An empty mask gives a structure set whose ROI has no contours.
 pub fn write_rtstruct(
@@ -38,27 +39,31 @@ pub fn write_rtstruct(
             "ROI name must be 1-64 characters without a backslash",
         ));
     }
-    let slice_of_k = match_slices(path, mask, series)?;
-    let [ni, nj, nk] = mask.shape();
-    let normal = series_normal(series);
+    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
+    let acquired = to_acquisition_grid(path, mask, &stack)?;
+    let affine = stack.affine();
+    let normal = stack.normal();
 
     let mut contours = Vec::new();
-    for (k, &s) in slice_of_k.iter().enumerate().take(nk) {
-        let loops = trace_loops(ni, nj, |i, j| mask.data[[i, j, k]] != 0);
+    for k in 0..stack.slices {
+        let loops = trace_loops(stack.cols, stack.rows, |i, j| acquired[[i, j, k]]);
         for poly in loops {
             let mut data = Vec::with_capacity(poly.len() * 3);
             for [x, y] in poly {
-                let p = lps_ras(apply(&mask.affine, [x, y, k as f64]));
-                // Snap onto the image plane so readers matching contours to images by position
-                // find it exactly (the mask plane is within tolerance of it already).
-                let off = dot(sub(series.image_positions[s], p), normal);
+                let p = lps_ras(apply(&affine, [x, y, k as f64]));
+                // Snap onto the image's own plane (the grid uses the mean spacing) so readers
+                // that match contours to images by position find it exactly.
+                let off = dot(sub(series.image_positions[k], p), normal);
                 data.extend_from_slice(&add_scaled(p, normal, off));
             }
-            contours.push(contour_item(series, s, contours.len() + 1, &data));
+            contours.push(contour_item(series, k, contours.len() + 1, &data));
         }
     }
 
-    let uids = UidGenerator::new(seed, &format!("mtsa-rtstruct/{}", series.series_instance_uid));
+    let uids = UidGenerator::new(
+        seed,
+        &format!("mtsa-rtstruct/{}", series.series_instance_uid),
+    );
     let obj = structure_set(
         series,
         roi_name,
@@ -70,73 +75,49 @@ pub fn write_rtstruct(
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
         .map_err(|e| DicomError::write(path, e))?;
     mtsa_io::write_atomic(path, |tmp| {
-        file.write_to_file(tmp).map_err(|e| DicomError::write(path, e))
+        file.write_to_file(tmp)
+            .map_err(|e| DicomError::write(path, e))
     })
 }
 
-fn series_normal(series: &SeriesRef) -> V3 {
-    let o = series.image_orientation;
-    let n = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
-    scale(n, 1.0 / norm(n).max(f64::MIN_POSITIVE))
-}
-
-/// For each mask slice k, the index of the series image it lies on.
-fn match_slices(
+/// The mask in the images' own order (column, row from the last, slice), where each slice is
+/// one image. The mask may be in any axis order of that grid (e.g. the model's RAS order).
+fn to_acquisition_grid(
     path: &Path,
     mask: &Volume<u8>,
-    series: &SeriesRef,
-) -> Result<Vec<usize>, DicomError> {
-    let n_img = series.sop_instance_uids.len();
-    if n_img == 0 || series.image_positions.len() != n_img {
-        return Err(DicomError::invalid(
+    stack: &Stack,
+) -> Result<Array3<bool>, DicomError> {
+    let shape = [stack.cols, stack.rows, stack.slices];
+    let map = LatticeMap::between(&stack.affine(), &mask.affine).ok_or_else(|| {
+        DicomError::geometry(
             path,
-            "the series reference lists no images or mismatched positions",
-        ));
+            "the mask's grid does not share the series' voxel centres (use the grid read_series \
+             returned for this series, or a reorientation of it)",
+        )
+    })?;
+    let mut out = Array3::from_elem((shape[0], shape[1], shape[2]), false);
+    for ((i, j, k), v) in mask.data.indexed_iter() {
+        if *v == 0 {
+            continue;
+        }
+        let [a, b, c] = map.map([i, j, k], shape).ok_or_else(|| {
+            DicomError::geometry(
+                path,
+                format!("mask voxel ({i}, {j}, {k}) is set but lies outside the series' images"),
+            )
+        })?;
+        out[[a, b, c]] = true;
     }
-    let normal = series_normal(series);
-    let ui = lps_ras(column(&mask.affine, 0));
-    let uj = lps_ras(column(&mask.affine, 1));
-    let plane = cross(ui, uj);
-    if norm(plane) < 1e-9 || (dot(plane, normal) / norm(plane)).abs() < 1.0 - 1e-4 {
-        return Err(DicomError::geometry(
-            path,
-            "the mask's slices are not parallel to the series' images (use the grid read_series returned)",
-        ));
-    }
-    let along: Vec<f64> = series
-        .image_positions
-        .iter()
-        .map(|p| dot(*p, normal))
-        .collect();
-    let spacing = if n_img > 1 {
-        (along.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
-            - along.iter().cloned().fold(f64::INFINITY, f64::min))
-            / (n_img - 1) as f64
-    } else {
-        1.0
-    };
-    let tol = (0.1 * spacing).max(1e-3);
-    (0..mask.shape()[2])
-        .map(|k| {
-            let pos = dot(lps_ras(apply(&mask.affine, [0.0, 0.0, k as f64])), normal);
-            along
-                .iter()
-                .position(|a| (a - pos).abs() <= tol)
-                .ok_or_else(|| {
-                    DicomError::geometry(
-                        path,
-                        format!(
-                            "mask slice {k} ({pos:.2} mm along the normal) lies on no image of the series"
-                        ),
-                    )
-                })
-        })
-        .collect()
+    Ok(out)
 }
 
 fn image_ref(series: &SeriesRef, s: usize) -> Obj {
     item(vec![
-        str_elem(tags::REFERENCED_SOP_CLASS_UID, VR::UI, &series.sop_class_uid),
+        str_elem(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            &series.sop_class_uid,
+        ),
         str_elem(
             tags::REFERENCED_SOP_INSTANCE_UID,
             VR::UI,
@@ -225,11 +206,7 @@ fn structure_set(
     ]);
     InMemDicomObject::from_element_iter(vec![
         str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-        str_elem(
-            tags::SOP_CLASS_UID,
-            VR::UI,
-            uids::RT_STRUCTURE_SET_STORAGE,
-        ),
+        str_elem(tags::SOP_CLASS_UID, VR::UI, uids::RT_STRUCTURE_SET_STORAGE),
         str_elem(tags::SOP_INSTANCE_UID, VR::UI, instance_uid),
         str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
         str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
@@ -248,11 +225,7 @@ fn structure_set(
         str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
         str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
         str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
-        str_elem(
-            tags::STUDY_INSTANCE_UID,
-            VR::UI,
-            &series.study_instance_uid,
-        ),
+        str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
         str_elem(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
         str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
         is_elem(tags::SERIES_NUMBER, 900),

@@ -4,9 +4,14 @@
 //! Slices are ordered by their Image Position projected on the slice normal, never by Instance
 //! Number, which scanners and anonymisers renumber freely; the slice spacing comes from those
 //! positions because Slice Thickness may differ from it (gaps or overlaps).
+//!
+//! Voxel order follows dcm2niix: `i` = column, `j` = row from the last, `k` = along the normal
+//! (see `geometry`); for MR Acquisition Type "3D" the volume is then reoriented to the nearest
+//! RAS orientation exactly as dcm2niix does (see `ortho`).
 
 use crate::dataset::{opt_f64, opt_str, req_f64s, req_str, req_usize, Obj};
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
+use crate::ortho::dcm2niix_ortho;
 use crate::{DicomError, PatientStudy, SeriesRef};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, OpenFileOptions};
@@ -41,15 +46,21 @@ pub fn read_series(
             }
         }
     }
-    let series = series_ref(&slices);
-    Ok((Volume::new(data, stack.affine()), series))
+    let series = series_ref(&slices, &stack);
+    let vol = Volume::new(data, stack.affine());
+    let reorient = slices[0].is_3d_acquisition && stack.slices > 1;
+    let vol = match dcm2niix_ortho(&vol.affine, vol.shape()).filter(|_| reorient) {
+        Some(r) => r.apply(&vol),
+        None => vol,
+    };
+    Ok((vol, series))
 }
 
 /// The identity and slice layout of a series without decoding its pixels, e.g. to write a
 /// structure set for a prediction made on it.
 pub fn read_series_ref(dir: &Path, series_uid: Option<&str>) -> Result<SeriesRef, DicomError> {
-    let (slices, _) = scan_series(dir, series_uid)?;
-    Ok(series_ref(&slices))
+    let (slices, stack) = scan_series(dir, series_uid)?;
+    Ok(series_ref(&slices, &stack))
 }
 
 /// The attributes of one image file needed to place it in the volume.
@@ -71,6 +82,8 @@ struct SliceHeader {
     cols: usize,
     slice_thickness: Option<f64>,
     spacing_between_slices: Option<f64>,
+    /// MR Acquisition Type "3D": dcm2niix reorients such volumes.
+    is_3d_acquisition: bool,
     patient: PatientStudy,
 }
 
@@ -84,8 +97,12 @@ fn scan_series(
     Ok((slices, stack))
 }
 
+/// A file's series and its header, or why the header is unusable. The error only matters if
+/// that series is the one selected: a broken localiser must not block reading the T1 series.
+type Scanned = (String, Result<SliceHeader, DicomError>);
+
 /// Headers of every image object in `dir`, in file-name order.
-fn scan_dir(dir: &Path) -> Result<Vec<SliceHeader>, DicomError> {
+fn scan_dir(dir: &Path) -> Result<Vec<Scanned>, DicomError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DicomError::file(dir, e))?;
     let mut paths = Vec::new();
     for entry in entries {
@@ -108,10 +125,17 @@ fn scan_dir(dir: &Path) -> Result<Vec<SliceHeader>, DicomError> {
             .read_until(tags::PIXEL_DATA)
             .open_file(&path)
             .map_err(|e| DicomError::parse(&path, e))?;
-        match slice_header(&path, &obj)? {
-            Some(h) => headers.push(h),
-            None => skipped += 1,
+        if !is_image_object(&obj) {
+            skipped += 1;
+            continue;
         }
+        let series_uid = req_str(
+            &obj,
+            tags::SERIES_INSTANCE_UID,
+            "Series Instance UID",
+            &path,
+        )?;
+        headers.push((series_uid, slice_header(&path, &obj)));
     }
     if headers.is_empty() {
         return Err(DicomError::NoSeries {
@@ -139,24 +163,20 @@ fn has_dicom_magic(path: &Path) -> Result<bool, DicomError> {
     Ok(&head[128..] == b"DICM")
 }
 
-/// `None` for objects that are not image slices (structure sets, reports, DICOMDIR).
-fn slice_header(
-    path: &Path,
-    file: &FileDicomObject<Obj>,
-) -> Result<Option<SliceHeader>, DicomError> {
+/// False for objects that are not image slices (structure sets, reports, DICOMDIR).
+fn is_image_object(file: &FileDicomObject<Obj>) -> bool {
     let meta_class = file
         .meta()
         .media_storage_sop_class_uid()
         .trim_end_matches(['\0', ' ']);
     if meta_class == DICOMDIR_SOP_CLASS {
-        return Ok(None);
+        return false;
     }
-    let obj: &Obj = file;
-    if let Some(m) = opt_str(obj, tags::MODALITY) {
-        if NON_IMAGE_MODALITIES.contains(&m.to_ascii_uppercase().as_str()) {
-            return Ok(None);
-        }
-    }
+    opt_str(file, tags::MODALITY)
+        .is_none_or(|m| !NON_IMAGE_MODALITIES.contains(&m.to_ascii_uppercase().as_str()))
+}
+
+fn slice_header(path: &Path, obj: &Obj) -> Result<SliceHeader, DicomError> {
     if let Some(frames) = opt_f64(obj, tags::NUMBER_OF_FRAMES, "Number of Frames", path)? {
         if frames > 1.0 {
             return Err(DicomError::invalid(
@@ -165,7 +185,13 @@ fn slice_header(
             ));
         }
     }
-    let ipp = req_f64s(obj, tags::IMAGE_POSITION_PATIENT, "Image Position (Patient)", 3, path)?;
+    let ipp = req_f64s(
+        obj,
+        tags::IMAGE_POSITION_PATIENT,
+        "Image Position (Patient)",
+        3,
+        path,
+    )?;
     let iop = req_f64s(
         obj,
         tags::IMAGE_ORIENTATION_PATIENT,
@@ -175,7 +201,11 @@ fn slice_header(
     )?;
     let ps = req_f64s(obj, tags::PIXEL_SPACING, "Pixel Spacing", 2, path)?;
     if ps.iter().any(|&v| v <= 0.0) {
-        return Err(DicomError::attribute(path, "Pixel Spacing", "must be positive"));
+        return Err(DicomError::attribute(
+            path,
+            "Pixel Spacing",
+            "must be positive",
+        ));
     }
     let patient = PatientStudy {
         patient_name: opt_str(obj, tags::PATIENT_NAME).unwrap_or_default(),
@@ -186,10 +216,9 @@ fn slice_header(
         study_time: opt_str(obj, tags::STUDY_TIME).unwrap_or_default(),
         study_id: opt_str(obj, tags::STUDY_ID).unwrap_or_default(),
         accession_number: opt_str(obj, tags::ACCESSION_NUMBER).unwrap_or_default(),
-        referring_physician_name: opt_str(obj, tags::REFERRING_PHYSICIAN_NAME)
-            .unwrap_or_default(),
+        referring_physician_name: opt_str(obj, tags::REFERRING_PHYSICIAN_NAME).unwrap_or_default(),
     };
-    Ok(Some(SliceHeader {
+    Ok(SliceHeader {
         path: path.to_path_buf(),
         series_uid: req_str(obj, tags::SERIES_INSTANCE_UID, "Series Instance UID", path)?,
         series_number: opt_str(obj, tags::SERIES_NUMBER),
@@ -215,30 +244,36 @@ fn slice_header(
             "Spacing Between Slices",
             path,
         )?,
+        is_3d_acquisition: opt_str(obj, tags::MR_ACQUISITION_TYPE)
+            .is_some_and(|t| t.to_ascii_uppercase().starts_with("3D")),
         patient,
-    }))
+    })
 }
 
 fn select_series(
     dir: &Path,
-    headers: Vec<SliceHeader>,
+    scanned: Vec<Scanned>,
     series_uid: Option<&str>,
 ) -> Result<Vec<SliceHeader>, DicomError> {
-    let mut by_series: BTreeMap<String, Vec<SliceHeader>> = BTreeMap::new();
-    for h in headers {
-        by_series.entry(h.series_uid.clone()).or_default().push(h);
+    let mut by_series: BTreeMap<String, Vec<Result<SliceHeader, DicomError>>> = BTreeMap::new();
+    for (uid, h) in scanned {
+        by_series.entry(uid).or_default().push(h);
     }
-    let describe = |uid: &String, s: &Vec<SliceHeader>| {
-        let first = &s[0];
+    let describe = |uid: &String, s: &Vec<Result<SliceHeader, DicomError>>| {
+        let first = s.iter().find_map(|h| h.as_ref().ok());
         format!(
             "{uid} (series {}, '{}', {} images)",
-            first.series_number.as_deref().unwrap_or("?"),
-            first.series_description.as_deref().unwrap_or(""),
+            first
+                .and_then(|h| h.series_number.as_deref())
+                .unwrap_or("?"),
+            first
+                .and_then(|h| h.series_description.as_deref())
+                .unwrap_or(""),
             s.len()
         )
     };
     let listing = || by_series.iter().map(|(u, s)| describe(u, s)).collect();
-    match series_uid {
+    let chosen = match series_uid {
         Some(uid) => {
             let uid = uid.trim();
             if !by_series.contains_key(uid) {
@@ -248,22 +283,33 @@ fn select_series(
                     present: listing(),
                 });
             }
-            Ok(by_series.remove(uid).unwrap_or_default())
+            by_series.remove(uid).unwrap_or_default()
         }
-        None if by_series.len() > 1 => Err(DicomError::AmbiguousSeries {
-            dir: dir.to_path_buf(),
-            series: listing(),
-        }),
-        None => Ok(by_series.into_values().next().unwrap_or_default()),
-    }
+        None if by_series.len() > 1 => {
+            return Err(DicomError::AmbiguousSeries {
+                dir: dir.to_path_buf(),
+                series: listing(),
+            })
+        }
+        None => by_series.into_values().next().unwrap_or_default(),
+    };
+    chosen.into_iter().collect()
 }
 
 /// Checks that the images form one regular stack, sorts them along the normal and returns the
 /// stack geometry.
 fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
     let first = slices[0].clone();
-    let row_dir: V3 = [first.orientation[0], first.orientation[1], first.orientation[2]];
-    let col_dir: V3 = [first.orientation[3], first.orientation[4], first.orientation[5]];
+    let row_dir: V3 = [
+        first.orientation[0],
+        first.orientation[1],
+        first.orientation[2],
+    ];
+    let col_dir: V3 = [
+        first.orientation[3],
+        first.orientation[4],
+        first.orientation[5],
+    ];
     if (norm(row_dir) - 1.0).abs() > 1e-3
         || (norm(col_dir) - 1.0).abs() > 1e-3
         || dot(row_dir, col_dir).abs() > 1e-3
@@ -403,22 +449,26 @@ fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
     if raw.len() != h.rows * h.cols {
         return Err(DicomError::PixelData {
             path: path.to_path_buf(),
-            reason: format!("expected {} samples, decoded {}", h.rows * h.cols, raw.len()),
+            reason: format!(
+                "expected {} samples, decoded {}",
+                h.rows * h.cols,
+                raw.len()
+            ),
         });
     }
     // A zero slope is a broken header, not a request to blank the image; dcm2niix also uses 1.
     let slope = opt_f64(&obj, tags::RESCALE_SLOPE, "Rescale Slope", path)?
         .filter(|s| *s != 0.0)
         .unwrap_or(1.0);
-    let intercept = opt_f64(&obj, tags::RESCALE_INTERCEPT, "Rescale Intercept", path)?
-        .unwrap_or(0.0);
+    let intercept =
+        opt_f64(&obj, tags::RESCALE_INTERCEPT, "Rescale Intercept", path)?.unwrap_or(0.0);
     Ok(raw
         .into_iter()
         .map(|v| (v * slope + intercept) as f32)
         .collect())
 }
 
-fn series_ref(slices: &[SliceHeader]) -> SeriesRef {
+fn series_ref(slices: &[SliceHeader], stack: &Stack) -> SeriesRef {
     let first = &slices[0];
     SeriesRef {
         study_instance_uid: first.study_uid.clone(),
@@ -428,6 +478,10 @@ fn series_ref(slices: &[SliceHeader]) -> SeriesRef {
         sop_instance_uids: slices.iter().map(|s| s.sop_instance_uid.clone()).collect(),
         image_positions: slices.iter().map(|s| s.position).collect(),
         image_orientation: first.orientation,
+        rows: stack.rows,
+        columns: stack.cols,
+        pixel_spacing: first.pixel_spacing,
+        slice_spacing: stack.slice_spacing,
         patient: first.patient.clone(),
     }
 }

@@ -1,5 +1,6 @@
 //! What a structure set needs to know about the image series it annotates.
 
+use crate::geometry::{norm, Stack};
 use serde::{Deserialize, Serialize};
 
 /// Identity and slice layout of an image series, in the volume's `k` order. Returned by
@@ -19,6 +20,12 @@ pub struct SeriesRef {
     pub image_positions: Vec<[f64; 3]>,
     /// Image Orientation (Patient): row direction then column direction, LPS.
     pub image_orientation: [f64; 6],
+    pub rows: usize,
+    pub columns: usize,
+    /// Pixel Spacing as DICOM orders it: between rows, then between columns (mm).
+    pub pixel_spacing: [f64; 2],
+    /// Distance between adjacent slices along the normal (mm), from the image positions.
+    pub slice_spacing: f64,
     /// Copied into a structure set so that it files under the same patient and study.
     pub patient: PatientStudy,
 }
@@ -32,6 +39,10 @@ impl std::fmt::Debug for SeriesRef {
             .field("sop_class_uid", &self.sop_class_uid)
             .field("slices", &self.sop_instance_uids.len())
             .field("image_orientation", &self.image_orientation)
+            .field("rows", &self.rows)
+            .field("columns", &self.columns)
+            .field("pixel_spacing", &self.pixel_spacing)
+            .field("slice_spacing", &self.slice_spacing)
             .field("patient", &"<not shown>")
             .finish()
     }
@@ -54,5 +65,37 @@ pub struct PatientStudy {
 impl std::fmt::Debug for PatientStudy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PatientStudy { <not shown> }")
+    }
+}
+
+impl SeriesRef {
+    /// The images as a slice stack in acquisition order: the grid contours are drawn on.
+    pub(crate) fn stack(&self) -> Result<Stack, String> {
+        let n = self.sop_instance_uids.len();
+        let o = self.image_orientation;
+        let row_dir = [o[0], o[1], o[2]];
+        let col_dir = [o[3], o[4], o[5]];
+        let ok = n > 0
+            && self.image_positions.len() == n
+            && self.rows > 0
+            && self.columns > 0
+            && self.pixel_spacing.iter().all(|v| *v > 0.0)
+            && self.slice_spacing > 0.0
+            && (norm(row_dir) - 1.0).abs() < 1e-3
+            && (norm(col_dir) - 1.0).abs() < 1e-3;
+        if !ok {
+            return Err("the series reference is incomplete or inconsistent".into());
+        }
+        Ok(Stack {
+            row_dir,
+            col_dir,
+            col_spacing: self.pixel_spacing[1],
+            row_spacing: self.pixel_spacing[0],
+            slice_spacing: self.slice_spacing,
+            rows: self.rows,
+            cols: self.columns,
+            slices: n,
+            first_position: self.image_positions[0],
+        })
     }
 }

@@ -77,17 +77,23 @@ macro_rules! series_voxel {
 series_voxel!(f32, f64, i16, u16, u8, i8);
 
 /// Writes `vol` into the new (or empty) folder `dir` as files `IM00001.dcm`... and returns the
-/// reference a structure set needs. Reading it back gives `vol` within the rescale step (see
-/// `PixelEncoding`): exactly for integer volumes that fit 16 bits. The affine comes back
-/// identical when its determinant is negative (dcm2niix's orientation, e.g. LAS); a
-/// positive-determinant volume (e.g. RAS) comes back mirrored along `i` with the matching
-/// affine, i.e. the same image in world space.
+/// reference a structure set needs. Reading it back gives `vol`'s voxels within the rescale
+/// step (see `PixelEncoding`; exact for integer volumes that fit 16 bits).
+///
+/// The voxel order and affine come back identical when the volume is either in the nearest-RAS
+/// orientation (what `mtsa_io::Reorientation` and dcm2niix produce for 3-D scans; written with
+/// MR Acquisition Type "3D") or has a negative determinant (dcm2niix's order for 2-D scans, e.g.
+/// LAS; written as "2D"). Any other orientation (e.g. LPS) is written as "3D" and comes back
+/// reoriented to nearest RAS: the same image in world space, as dcm2niix would give it.
 pub fn write_series<T: SeriesVoxel>(
     dir: &Path,
     vol: &Volume<T>,
     meta: &SeriesMeta,
 ) -> Result<SeriesRef, DicomError> {
     let layout = layout_for(&vol.affine, vol.shape()).map_err(|r| DicomError::geometry(dir, r))?;
+    // A negative determinant is dcm2niix's 2-D order, read back as is; any other grid is only
+    // reproducible through the 3-D reorientation (exactly when it is already nearest RAS).
+    let acquisition_type = if layout.flip_i { "3D" } else { "2D" };
     let enc = PixelEncoding::choose(vol.data.iter().map(|v| v.to_f64()))
         .map_err(|r| DicomError::invalid(dir, r))?;
     if let Some(date) = &meta.study_date {
@@ -106,7 +112,10 @@ pub fn write_series<T: SeriesVoxel>(
         .unwrap_or_else(|| uids.uid(UidKind::FrameOfReference, 0));
     for (name, uid) in [("study", &study_uid), ("frame of reference", &frame_uid)] {
         if !crate::uid::is_valid_uid(uid) {
-            return Err(DicomError::invalid(dir, format!("invalid {name} UID '{uid}'")));
+            return Err(DicomError::invalid(
+                dir,
+                format!("invalid {name} UID '{uid}'"),
+            ));
         }
     }
     let series = SeriesRef {
@@ -124,6 +133,10 @@ pub fn write_series<T: SeriesVoxel>(
             let (r, c) = (layout.stack.row_dir, layout.stack.col_dir);
             [r[0], r[1], r[2], c[0], c[1], c[2]]
         },
+        rows: layout.stack.rows,
+        columns: layout.stack.cols,
+        pixel_spacing: [layout.stack.row_spacing, layout.stack.col_spacing],
+        slice_spacing: layout.stack.slice_spacing,
         patient: PatientStudy {
             patient_name: meta.patient_name.clone(),
             patient_id: meta.patient_id.clone(),
@@ -134,12 +147,10 @@ pub fn write_series<T: SeriesVoxel>(
 
     let out = AtomicDir::create(dir, false)?;
     for k in 0..layout.stack.slices {
-        let obj = slice_object(vol, &layout, &enc, &series, meta, k);
+        let obj = slice_object(vol, &layout, &enc, &series, meta, acquisition_type, k);
         let name = format!("IM{:05}.dcm", k + 1);
         let file = obj
-            .with_meta(
-                FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN),
-            )
+            .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
             .map_err(|e| DicomError::write(dir.join(&name), e))?;
         file.write_to_file(out.path().join(&name))
             .map_err(|e| DicomError::write(dir.join(&name), e))?;
@@ -155,6 +166,7 @@ fn slice_object<T: SeriesVoxel>(
     enc: &PixelEncoding,
     series: &SeriesRef,
     meta: &SeriesMeta,
+    acquisition_type: &str,
     k: usize,
 ) -> Obj {
     let stack = &layout.stack;
@@ -165,10 +177,12 @@ fn slice_object<T: SeriesVoxel>(
             pixels.push(enc.encode(vol.data[[i, j, k]].to_f64()));
         }
     }
-    let (lo, hi) = pixels.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &w| {
-        let v = enc.decode(w);
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = pixels
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &w| {
+            let v = enc.decode(w);
+            (lo.min(v), hi.max(v))
+        });
     let position = series.image_positions[k];
     let p = &series.patient;
     let elems = vec![
@@ -192,19 +206,27 @@ fn slice_object<T: SeriesVoxel>(
         str_elem(tags::SCANNING_SEQUENCE, VR::CS, "RM"),
         str_elem(tags::SEQUENCE_VARIANT, VR::CS, "NONE"),
         str_elem(tags::SCAN_OPTIONS, VR::CS, ""),
-        str_elem(tags::MR_ACQUISITION_TYPE, VR::CS, "3D"),
+        str_elem(tags::MR_ACQUISITION_TYPE, VR::CS, acquisition_type),
         ds_elem(tags::SLICE_THICKNESS, &[stack.slice_spacing]),
         str_elem(tags::ECHO_TIME, VR::DS, ""),
         str_elem(tags::ECHO_TRAIN_LENGTH, VR::IS, ""),
         ds_elem(tags::SPACING_BETWEEN_SLICES, &[stack.slice_spacing]),
         str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
-        str_elem(tags::SERIES_INSTANCE_UID, VR::UI, &series.series_instance_uid),
+        str_elem(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &series.series_instance_uid,
+        ),
         str_elem(tags::STUDY_ID, VR::SH, ""),
         is_elem(tags::SERIES_NUMBER, i64::from(meta.series_number)),
         is_elem(tags::INSTANCE_NUMBER, k as i64 + 1),
         ds_elem(tags::IMAGE_POSITION_PATIENT, &position),
         ds_elem(tags::IMAGE_ORIENTATION_PATIENT, &series.image_orientation),
-        str_elem(tags::FRAME_OF_REFERENCE_UID, VR::UI, &series.frame_of_reference_uid),
+        str_elem(
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &series.frame_of_reference_uid,
+        ),
         str_elem(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         ds_elem(tags::SLICE_LOCATION, &[dot(position, stack.normal())]),
         us_elem(tags::SAMPLES_PER_PIXEL, 1),

@@ -29,8 +29,10 @@ impl UidGenerator {
     pub fn new(seed: u64, context: &str) -> Self {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&seed.to_le_bytes());
-        key[8..16].copy_from_slice(&fnv1a64(context.as_bytes(), 0xcbf2_9ce4_8422_2325).to_le_bytes());
-        key[16..24].copy_from_slice(&fnv1a64(context.as_bytes(), 0x6c62_272e_07bb_0142).to_le_bytes());
+        key[8..16]
+            .copy_from_slice(&fnv1a64(context.as_bytes(), 0xcbf2_9ce4_8422_2325).to_le_bytes());
+        key[16..24]
+            .copy_from_slice(&fnv1a64(context.as_bytes(), 0x6c62_272e_07bb_0142).to_le_bytes());
         key[24..32].copy_from_slice(b"mtsa-uid");
         Self { key }
     }
@@ -62,7 +64,9 @@ pub fn is_valid_uid(uid: &str) -> bool {
     !uid.is_empty()
         && uid.len() <= 64
         && uid.split('.').all(|c| {
-            !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && (c == "0" || !c.starts_with('0'))
+            !c.is_empty()
+                && c.bytes().all(|b| b.is_ascii_digit())
+                && (c == "0" || !c.starts_with('0'))
         })
 }
 
@@ -76,9 +80,18 @@ mod tests {
         let b = UidGenerator::new(7, "x");
         assert_eq!(a.uid(UidKind::Series, 0), b.uid(UidKind::Series, 0));
         assert_ne!(a.uid(UidKind::Series, 0), a.uid(UidKind::Study, 0));
-        assert_ne!(a.uid(UidKind::SopInstance, 0), a.uid(UidKind::SopInstance, 1));
-        assert_ne!(a.uid(UidKind::Series, 0), UidGenerator::new(8, "x").uid(UidKind::Series, 0));
-        assert_ne!(a.uid(UidKind::Series, 0), UidGenerator::new(7, "y").uid(UidKind::Series, 0));
+        assert_ne!(
+            a.uid(UidKind::SopInstance, 0),
+            a.uid(UidKind::SopInstance, 1)
+        );
+        assert_ne!(
+            a.uid(UidKind::Series, 0),
+            UidGenerator::new(8, "x").uid(UidKind::Series, 0)
+        );
+        assert_ne!(
+            a.uid(UidKind::Series, 0),
+            UidGenerator::new(7, "y").uid(UidKind::Series, 0)
+        );
         for k in 0..50 {
             let u = a.uid(UidKind::SopInstance, k);
             assert!(is_valid_uid(&u), "{u}");

@@ -169,6 +169,34 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     Ok(report)
 }
 
+/// The scores of one split from given predictions, without a network: what `evaluate` writes to
+/// `metrics.json`, `patients.csv` and `slices.csv` for that split.
+#[derive(Debug, Clone)]
+pub struct SplitScores {
+    pub report: SplitReport,
+    pub patients: Vec<PatientRow>,
+    pub slices: Vec<SliceRow>,
+}
+
+/// Scores `split` as `evaluate` does. `prob`: per-pixel GTV probability, slice-major like
+/// `split.masks` (thresholded at > 0.5); `p_mutant`: per-slice EGFR-mutant probability;
+/// `truth`: the synthetic cohort's P(mutant) per patient, if known; `seed`: the bootstrap's.
+pub fn score_predictions(
+    name: &str,
+    split: &mtsa_data::SplitData,
+    prob: &[f32],
+    p_mutant: &[f64],
+    truth: Option<&BTreeMap<String, f64>>,
+    seed: u64,
+) -> Result<SplitScores, EvalError> {
+    let e = score_split(name, split, prob, p_mutant, truth, seed)?;
+    Ok(SplitScores {
+        report: e.report,
+        patients: e.patients,
+        slices: e.slices,
+    })
+}
+
 fn score_split(
     name: &str,
     split: &mtsa_data::SplitData,
@@ -179,6 +207,14 @@ fn score_split(
 ) -> Result<Evaluated, EvalError> {
     let s = split.size;
     let n = split.slices.len();
+    if prob.len() != n * s * s || split.masks.len() != n * s * s || p_mutant.len() != n {
+        return Err(EvalError::Usage(format!(
+            "split {name}: {} probabilities, {} mask pixels and {} EGFR scores for {n} slices of {s} x {s}",
+            prob.len(),
+            split.masks.len(),
+            p_mutant.len()
+        )));
+    }
     let pred = Array3::from_shape_fn((n, s, s), |(k, r, c)| prob[(k * s + r) * s + c] > 0.5);
     let gt = Array3::from_shape_fn((n, s, s), |(k, r, c)| split.masks[(k * s + r) * s + c] > 0);
     let surface = SurfaceOptions::default();

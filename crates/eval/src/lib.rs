@@ -13,7 +13,8 @@ mod truth;
 
 pub use error::EvalError;
 pub use evaluate::{
-    evaluate, EvaluateOptions, EvaluationReport, PatientRow, SliceRow, SplitReport,
+    evaluate, score_predictions, EvaluateOptions, EvaluationReport, PatientRow, SliceRow,
+    SplitReport, SplitScores,
 };
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, PredictOptions, PredictionSummary};

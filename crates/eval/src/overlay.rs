@@ -62,6 +62,7 @@ fn fill(img: &mut ImageBuffer<Rgb<u8>, Vec<u8>>, r: usize, c: usize, s: usize, c
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
 
     #[test]
     fn outline_pixels_take_the_outline_colour() {

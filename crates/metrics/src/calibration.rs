@@ -12,7 +12,11 @@ pub const DEFAULT_RELIABILITY_BINS: usize = 10;
 
 fn check_probabilities(labels: &[bool], scores: &[f64]) -> Result<()> {
     check_scores(labels, scores)?;
-    match scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(*s)) {
+    match scores
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(0.0..=1.0).contains(*s))
+    {
         Some((index, &value)) => Err(MetricsError::NotAProbability { index, value }),
         None => Ok(()),
     }
@@ -54,7 +58,11 @@ pub struct ReliabilityTable {
 }
 
 /// Reliability table with `n_bins` equal-width bins over [0, 1].
-pub fn reliability_table(labels: &[bool], scores: &[f64], n_bins: usize) -> Result<ReliabilityTable> {
+pub fn reliability_table(
+    labels: &[bool],
+    scores: &[f64],
+    n_bins: usize,
+) -> Result<ReliabilityTable> {
     check_probabilities(labels, scores)?;
     if n_bins == 0 {
         return Err(MetricsError::InvalidArgument("n_bins must be > 0".into()));

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::calibration::{brier_score, reliability_table, ReliabilityTable, DEFAULT_RELIABILITY_BINS};
+use crate::calibration::{
+    brier_score, reliability_table, ReliabilityTable, DEFAULT_RELIABILITY_BINS,
+};
 use crate::error::{check_level, check_scores, Result};
 use crate::intervals::{bootstrap_ci, wald_ci, wilson_ci, z_for_level, BootstrapOptions, Interval};
 use crate::roc::{auc, delong, roc_curve, RocPoint};
@@ -170,7 +172,11 @@ pub struct ClassificationReport {
 
 /// Report at `threshold` with 95% intervals and the default seeded patient bootstrap
 /// (2000 replicates, seed 0).
-pub fn binary_classification(labels: &[bool], scores: &[f64], threshold: f64) -> Result<ClassificationReport> {
+pub fn binary_classification(
+    labels: &[bool],
+    scores: &[f64],
+    threshold: f64,
+) -> Result<ClassificationReport> {
     binary_classification_with(
         labels,
         scores,

@@ -39,9 +39,9 @@ impl BBox {
     /// Grows the box by `margin` voxels per side, clipped to the grid `dims`.
     pub fn expand(&self, margin: usize, dims: [usize; 3]) -> BBox {
         let mut out = *self;
-        for ax in 0..3 {
-            out.lo[ax] = out.lo[ax].saturating_sub(margin);
-            out.hi[ax] = (out.hi[ax] + margin).min(dims[ax]);
+        for ((lo, hi), &d) in out.lo.iter_mut().zip(out.hi.iter_mut()).zip(&dims) {
+            *lo = lo.saturating_sub(margin);
+            *hi = (*hi + margin).min(d);
         }
         out
     }

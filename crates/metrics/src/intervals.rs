@@ -169,7 +169,11 @@ pub struct BootstrapCi {
 /// The statistic returns `None` where it is undefined on a resample; such replicates are
 /// skipped and reported through `valid_replicates`. The interval bounds are the
 /// `(1-level)/2` and `(1+level)/2` quantiles of the valid replicates (linear interpolation).
-pub fn bootstrap_ci<T, F>(items: &[T], mut statistic: F, opts: &BootstrapOptions) -> Result<BootstrapCi>
+pub fn bootstrap_ci<T, F>(
+    items: &[T],
+    mut statistic: F,
+    opts: &BootstrapOptions,
+) -> Result<BootstrapCi>
 where
     T: Clone,
     F: FnMut(&[T]) -> Option<f64>,
@@ -179,7 +183,9 @@ where
         return Err(MetricsError::EmptyInput);
     }
     if opts.replicates == 0 {
-        return Err(MetricsError::InvalidArgument("replicates must be > 0".into()));
+        return Err(MetricsError::InvalidArgument(
+            "replicates must be > 0".into(),
+        ));
     }
     let estimate = statistic(items);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);

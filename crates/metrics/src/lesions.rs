@@ -237,7 +237,10 @@ impl Components {
         Components {
             voxels,
             // Every label 1..=n owns at least one voxel.
-            bboxes: bboxes.into_iter().map(|b| b.unwrap_or(BBox::point([0; 3]))).collect(),
+            bboxes: bboxes
+                .into_iter()
+                .map(|b| b.unwrap_or(BBox::point([0; 3])))
+                .collect(),
         }
     }
 }
@@ -288,7 +291,14 @@ pub(crate) fn mask_lesion_metrics(
     let mut gt_records = Vec::with_capacity(n_gt);
     for k in 0..n_gt {
         let label = (k + 1) as u32;
-        let matched = matching_components(&gt_labels, label, &gt_cc.bboxes[k], dims, &pred_labels, lesion);
+        let matched = matching_components(
+            &gt_labels,
+            label,
+            &gt_cc.bboxes[k],
+            dims,
+            &pred_labels,
+            lesion,
+        );
         for &m in &matched {
             pred_matched[m as usize - 1] = true;
         }

@@ -47,6 +47,24 @@
 //! one voxel (18-connected structuring element) to match predictions, lesions ≤ 2 mm³
 //! ignored, unmatched predictions penalised as Dice 0 / HD95 = penalty; size bins by
 //! equivalent-sphere diameter < 5 mm, 5-10 mm, > 10 mm.
+//!
+//! # Example
+//!
+//! ```
+//! use mtsa_metrics::{segmentation_metrics_3d, EmptyCase, SurfaceOptions};
+//! use ndarray::Array3;
+//!
+//! let mut gt = Array3::from_elem((8, 8, 8), false);
+//! let mut pred = gt.clone();
+//! gt.slice_mut(ndarray::s![2..5, 2..5, 2..5]).fill(true);
+//! pred.slice_mut(ndarray::s![2..5, 2..5, 3..6]).fill(true);
+//! let m = segmentation_metrics_3d(pred.view(), gt.view(), [1.0, 1.0, 2.0], &SurfaceOptions::default())?;
+//! assert_eq!(m.empty_policy.case, EmptyCase::NeitherEmpty);
+//! assert!((m.dice - 2.0 / 3.0).abs() < 1e-12);
+//! assert_eq!(m.hd_mm, 2.0); // one voxel along the 2 mm axis
+//! assert_eq!(m.lesions.as_ref().map(|l| l.true_positives), Some(1));
+//! # Ok::<(), mtsa_metrics::MetricsError>(())
+//! ```
 
 mod calibration;
 mod classification;
@@ -65,14 +83,14 @@ pub use calibration::{
     brier_score, reliability_table, ReliabilityBin, ReliabilityTable, DEFAULT_RELIABILITY_BINS,
 };
 pub use classification::{
-    binary_classification, binary_classification_with, ClassificationOptions,
-    ClassificationReport, ConfusionMatrix, Proportion,
+    binary_classification, binary_classification_with, ClassificationOptions, ClassificationReport,
+    ConfusionMatrix, Proportion,
 };
 pub use components::connected_components_3d;
 pub use error::{MetricsError, Result};
 pub use intervals::{
-    bootstrap_ci, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi,
-    BootstrapOptions, Interval,
+    bootstrap_ci, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi, BootstrapOptions,
+    Interval,
 };
 pub use lesions::{
     equivalent_diameter_mm, lesion_metrics, lesion_metrics_with, GtLesion, LesionMetrics,

@@ -20,7 +20,10 @@ pub struct OverlapCounts {
 
 impl OverlapCounts {
     /// Counts over two equally long voxel sequences (same order).
-    pub fn from_iters(pred: impl IntoIterator<Item = bool>, gt: impl IntoIterator<Item = bool>) -> Self {
+    pub fn from_iters(
+        pred: impl IntoIterator<Item = bool>,
+        gt: impl IntoIterator<Item = bool>,
+    ) -> Self {
         let mut c = OverlapCounts::default();
         for (p, g) in pred.into_iter().zip(gt) {
             match (p, g) {
@@ -80,8 +83,18 @@ mod tests {
 
     #[test]
     fn counts_and_ratios() {
-        let c = OverlapCounts::from_iters([true, true, false, true, false], [true, false, true, true, false]);
-        assert_eq!(c, OverlapCounts { tp: 2, fp: 1, fn_: 1 });
+        let c = OverlapCounts::from_iters(
+            [true, true, false, true, false],
+            [true, false, true, true, false],
+        );
+        assert_eq!(
+            c,
+            OverlapCounts {
+                tp: 2,
+                fp: 1,
+                fn_: 1
+            }
+        );
         assert_eq!(c.dice(), Some(4.0 / 6.0));
         assert_eq!(c.jaccard(), Some(0.5));
         assert_eq!(c.precision(), Some(2.0 / 3.0));
@@ -95,7 +108,11 @@ mod tests {
         assert_eq!(c.dice(), None);
         assert_eq!(c.precision(), None);
         assert_eq!(c.recall(), None);
-        let only_gt = OverlapCounts { tp: 0, fp: 0, fn_: 3 };
+        let only_gt = OverlapCounts {
+            tp: 0,
+            fp: 0,
+            fn_: 3,
+        };
         assert_eq!(only_gt.precision(), None);
         assert_eq!(only_gt.recall(), Some(0.0));
         assert_eq!(only_gt.dice(), Some(0.0));

@@ -34,8 +34,18 @@ pub struct DelongAuc {
 
 fn split(labels: &[bool], scores: &[f64], needed: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     check_scores(labels, scores)?;
-    let pos: Vec<f64> = labels.iter().zip(scores).filter(|(l, _)| **l).map(|(_, s)| *s).collect();
-    let neg: Vec<f64> = labels.iter().zip(scores).filter(|(l, _)| !**l).map(|(_, s)| *s).collect();
+    let pos: Vec<f64> = labels
+        .iter()
+        .zip(scores)
+        .filter(|(l, _)| **l)
+        .map(|(_, s)| *s)
+        .collect();
+    let neg: Vec<f64> = labels
+        .iter()
+        .zip(scores)
+        .filter(|(l, _)| !**l)
+        .map(|(_, s)| *s)
+        .collect();
     if pos.len() < needed || neg.len() < needed {
         return Err(MetricsError::NotEnoughClasses {
             needed,

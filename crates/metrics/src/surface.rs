@@ -185,6 +185,9 @@ pub fn surface_distances_2d(
     ))
 }
 
+/// Bounding boxes smaller than this run both distance transforms on the calling thread.
+const PARALLEL_MIN_VOXELS: usize = 1 << 16;
+
 /// Surface distances on already-validated masks of equal shape.
 pub(crate) fn mask_surface_distances(a: &Mask, b: &Mask, spacing: [f64; 3]) -> SurfaceDistances {
     let bb = match (a.bbox(), b.bbox()) {
@@ -197,14 +200,22 @@ pub(crate) fn mask_surface_distances(a: &Mask, b: &Mask, spacing: [f64; 3]) -> S
     let ba = boundary(&a);
     let bb_ = boundary(&b);
     let dims = a.dims;
-    // The two transforms are independent; run them on two threads.
-    let (dt_to_b, dt_to_a) = std::thread::scope(|s| {
-        let h = s.spawn(|| squared_edt(&bb_, dims, spacing));
-        let to_a = squared_edt(&ba, dims, spacing);
-        // A panic inside squared_edt would be a bug in this crate, not bad input.
-        let to_b = h.join().expect("distance-transform thread panicked");
-        (to_b, to_a)
-    });
+    // The two transforms are independent: run them on two threads, unless the box is so
+    // small (a single lesion, a slice) that spawning costs more than it saves.
+    let (dt_to_b, dt_to_a) = if a.data.len() < PARALLEL_MIN_VOXELS {
+        (
+            squared_edt(&bb_, dims, spacing),
+            squared_edt(&ba, dims, spacing),
+        )
+    } else {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| squared_edt(&bb_, dims, spacing));
+            let to_a = squared_edt(&ba, dims, spacing);
+            // A panic inside squared_edt would be a bug in this crate, not bad input.
+            let to_b = h.join().expect("distance-transform thread panicked");
+            (to_b, to_a)
+        })
+    };
     SurfaceDistances {
         pred_to_gt: sample(&ba, &dt_to_b),
         gt_to_pred: sample(&bb_, &dt_to_a),

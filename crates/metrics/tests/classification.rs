@@ -15,7 +15,11 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 fn tied_example() -> (Vec<bool>, Vec<f64>) {
     let pos = [0.9, 0.8, 0.7, 0.6, 0.4];
     let neg = [0.7, 0.5, 0.4, 0.3, 0.2, 0.6];
-    let labels = pos.iter().map(|_| true).chain(neg.iter().map(|_| false)).collect();
+    let labels = pos
+        .iter()
+        .map(|_| true)
+        .chain(neg.iter().map(|_| false))
+        .collect();
     let scores = pos.iter().chain(&neg).copied().collect();
     (labels, scores)
 }
@@ -76,9 +80,18 @@ fn delong_needs_two_of_each_class() {
             negatives: 2
         }
     );
-    assert!(matches!(auc(&[true, true], &[0.1, 0.2]), Err(MetricsError::NotEnoughClasses { .. })));
-    assert!(matches!(auc(&[true], &[0.1, 0.2]), Err(MetricsError::LengthMismatch { .. })));
-    assert!(matches!(auc(&[true, false], &[f64::NAN, 0.2]), Err(MetricsError::NonFiniteScore { index: 0, .. })));
+    assert!(matches!(
+        auc(&[true, true], &[0.1, 0.2]),
+        Err(MetricsError::NotEnoughClasses { .. })
+    ));
+    assert!(matches!(
+        auc(&[true], &[0.1, 0.2]),
+        Err(MetricsError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        auc(&[true, false], &[f64::NAN, 0.2]),
+        Err(MetricsError::NonFiniteScore { index: 0, .. })
+    ));
 }
 
 #[test]
@@ -122,11 +135,14 @@ fn bootstrap_is_seeded_and_brackets_the_estimate() {
     let est = a.estimate.unwrap();
     assert!(iv.lower < est && est < iv.upper);
     // Roughly mean ± 1.96·sd/√n: sd ≈ 2.0, half-width ≈ 0.55.
-    assert!(iv.upper - iv.lower > 0.7 && iv.upper - iv.lower < 1.5, "{iv:?}");
+    assert!(
+        iv.upper - iv.lower > 0.7 && iv.upper - iv.lower < 1.5,
+        "{iv:?}"
+    );
     let c = bootstrap_ci(&data, mean, &BootstrapOptions { seed: 7, ..opts }).unwrap();
     assert_ne!(a.interval, c.interval);
     // Undefined replicates are skipped, not counted.
-    let picky = |s: &[f64]| s.iter().any(|&x| x == 6.0).then_some(1.0);
+    let picky = |s: &[f64]| s.contains(&6.0).then_some(1.0);
     let p = bootstrap_ci(&data, picky, &opts).unwrap();
     assert!(p.valid_replicates < 2000 && p.valid_replicates > 1900);
     assert!(bootstrap_ci::<f64, _>(&[], mean, &opts).is_err());
@@ -137,7 +153,15 @@ fn report_at_threshold() {
     let (l, s) = tied_example();
     let r = binary_classification(&l, &s, 0.5).unwrap();
     // score > 0.5: positives 0.9 0.8 0.7 0.6 → TP 4, FN 1; negatives 0.7 0.6 → FP 2, TN 4.
-    assert_eq!(r.confusion, ConfusionMatrix { tp: 4, fp: 2, tn: 4, fn_: 1 });
+    assert_eq!(
+        r.confusion,
+        ConfusionMatrix {
+            tp: 4,
+            fp: 2,
+            tn: 4,
+            fn_: 1
+        }
+    );
     assert!(close(r.accuracy.value.unwrap(), 8.0 / 11.0, 1e-15));
     assert!(close(r.precision.value.unwrap(), 4.0 / 6.0, 1e-15));
     assert!(close(r.recall.value.unwrap(), 0.8, 1e-15));
@@ -147,8 +171,15 @@ fn report_at_threshold() {
     assert!(close(r.auc_delong.unwrap().lower, 0.5510853189866711, 1e-8));
     let wilson = wilson_ci(8, 11, normal_quantile(0.975)).unwrap();
     assert_eq!(r.accuracy.wilson, Some(wilson));
-    assert!(r.accuracy.bootstrap.is_some() && r.auc_bootstrap.is_some() && r.f1_bootstrap.is_some());
-    let brier: f64 = [0.01, 0.04, 0.09, 0.16, 0.36, 0.49, 0.25, 0.16, 0.09, 0.04, 0.36].iter().sum::<f64>() / 11.0;
+    assert!(
+        r.accuracy.bootstrap.is_some() && r.auc_bootstrap.is_some() && r.f1_bootstrap.is_some()
+    );
+    let brier: f64 = [
+        0.01, 0.04, 0.09, 0.16, 0.36, 0.49, 0.25, 0.16, 0.09, 0.04, 0.36,
+    ]
+    .iter()
+    .sum::<f64>()
+        / 11.0;
     assert!(close(r.brier.unwrap(), brier, 1e-12));
     let rel = r.reliability.as_ref().unwrap();
     assert_eq!(rel.bins.len(), 10);
@@ -181,7 +212,8 @@ fn report_with_one_class_marks_undefined_values() {
     assert_eq!(r.recall.value, Some(2.0 / 3.0));
     assert!(r.accuracy.bootstrap.is_none());
     // Scores outside [0, 1] are fine for AUC but not for calibration.
-    let r = binary_classification(&[true, false, true, false], &[3.0, -1.0, 2.0, 0.5], 0.0).unwrap();
+    let r =
+        binary_classification(&[true, false, true, false], &[3.0, -1.0, 2.0, 0.5], 0.0).unwrap();
     assert_eq!(r.auc, Some(1.0));
     assert_eq!(r.brier, None);
     assert!(r.reliability.is_none());

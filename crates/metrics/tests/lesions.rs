@@ -1,11 +1,14 @@
 //! Lesion-wise (BraTS-METS) matching on hand-built volumes.
 
-use mtsa_metrics::{
-    lesion_metrics, lesion_metrics_with, LesionOptions, SizeBin, SurfaceOptions,
-};
+use mtsa_metrics::{lesion_metrics, lesion_metrics_with, LesionOptions, SizeBin, SurfaceOptions};
 use ndarray::Array3;
 
-fn fill(m: &mut Array3<bool>, z: std::ops::Range<usize>, y: std::ops::Range<usize>, x: std::ops::Range<usize>) {
+fn fill(
+    m: &mut Array3<bool>,
+    z: std::ops::Range<usize>,
+    y: std::ops::Range<usize>,
+    x: std::ops::Range<usize>,
+) {
     for zz in z {
         for yy in y.clone() {
             for xx in x.clone() {
@@ -30,7 +33,10 @@ fn detection_false_positives_small_lesions_and_bins() {
     assert_eq!(l.gt_lesions, 2);
     assert_eq!(l.ignored_gt_lesions, 1);
     assert_eq!(l.pred_lesions, 3);
-    assert_eq!((l.true_positives, l.false_negatives, l.false_positives), (1, 1, 1));
+    assert_eq!(
+        (l.true_positives, l.false_negatives, l.false_positives),
+        (1, 1, 1)
+    );
     assert_eq!(l.sensitivity, Some(0.5));
     // (Dice 0 for the miss + 1 for the exact hit + 0 for the FP) / 3.
     assert!((l.lesion_wise_dice - 1.0 / 3.0).abs() < 1e-12);
@@ -38,10 +44,16 @@ fn detection_false_positives_small_lesions_and_bins() {
 
     let small = &l.by_size[0];
     assert_eq!(small.bin, SizeBin::Under5mm);
-    assert_eq!((small.gt_lesions, small.detected, small.false_positives), (1, 0, 1));
+    assert_eq!(
+        (small.gt_lesions, small.detected, small.false_positives),
+        (1, 0, 1)
+    );
     assert_eq!(small.sensitivity, Some(0.0));
     let mid = &l.by_size[1];
-    assert_eq!((mid.gt_lesions, mid.detected, mid.false_positives), (1, 1, 0));
+    assert_eq!(
+        (mid.gt_lesions, mid.detected, mid.false_positives),
+        (1, 1, 0)
+    );
     assert_eq!(mid.mean_dice, Some(1.0));
     assert_eq!(l.by_size[2].sensitivity, None);
 
@@ -61,7 +73,14 @@ fn ground_truth_lesions_closer_than_the_dilation_merge() {
             min_volume_mm3: 0.0,
             ..LesionOptions::default()
         };
-        let l = lesion_metrics_with(gt.view(), gt.view(), [1.0; 3], &SurfaceOptions::default(), &o).unwrap();
+        let l = lesion_metrics_with(
+            gt.view(),
+            gt.view(),
+            [1.0; 3],
+            &SurfaceOptions::default(),
+            &o,
+        )
+        .unwrap();
         (l.gt_lesions, l.pred_lesions, l.true_positives)
     };
     // Dilated by one voxel, voxels up to two apart touch; three apart stay separate.
@@ -88,7 +107,10 @@ fn prediction_adjacent_to_a_lesion_is_a_detection_with_dice_zero() {
     fill(&mut gt2, 2..4, 2..4, 2..4);
     fill(&mut far, 2..4, 2..4, 6..8);
     let l = lesion_metrics(far.view(), gt2.view(), [1.0; 3], &SurfaceOptions::default()).unwrap();
-    assert_eq!((l.true_positives, l.false_negatives, l.false_positives), (0, 1, 1));
+    assert_eq!(
+        (l.true_positives, l.false_negatives, l.false_positives),
+        (0, 1, 1)
+    );
 }
 
 #[test]
@@ -98,9 +120,21 @@ fn volume_threshold_uses_spacing() {
     let pred = Array3::from_elem((4, 4, 4), false);
     // 1 voxel of 1 mm³ is ignored; of 3 mm³ it is counted and missed.
     let l = lesion_metrics(pred.view(), gt.view(), [1.0; 3], &SurfaceOptions::default()).unwrap();
-    assert_eq!((l.gt_lesions, l.ignored_gt_lesions, l.lesion_wise_dice), (0, 1, 1.0));
-    let l = lesion_metrics(pred.view(), gt.view(), [3.0, 1.0, 1.0], &SurfaceOptions::default()).unwrap();
-    assert_eq!((l.gt_lesions, l.false_negatives, l.lesion_wise_dice), (1, 1, 0.0));
+    assert_eq!(
+        (l.gt_lesions, l.ignored_gt_lesions, l.lesion_wise_dice),
+        (0, 1, 1.0)
+    );
+    let l = lesion_metrics(
+        pred.view(),
+        gt.view(),
+        [3.0, 1.0, 1.0],
+        &SurfaceOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (l.gt_lesions, l.false_negatives, l.lesion_wise_dice),
+        (1, 1, 0.0)
+    );
     assert_eq!(l.lesion_wise_hd95_mm, 374.0);
 }
 
@@ -109,5 +143,8 @@ fn lesion_at_the_grid_border_is_handled() {
     let mut gt = Array3::from_elem((3, 3, 3), false);
     fill(&mut gt, 0..3, 0..3, 0..2);
     let l = lesion_metrics(gt.view(), gt.view(), [1.0; 3], &SurfaceOptions::default()).unwrap();
-    assert_eq!((l.true_positives, l.lesion_wise_dice, l.lesion_wise_hd95_mm), (1, 1.0, 0.0));
+    assert_eq!(
+        (l.true_positives, l.lesion_wise_dice, l.lesion_wise_hd95_mm),
+        (1, 1.0, 0.0)
+    );
 }

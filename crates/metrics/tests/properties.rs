@@ -47,7 +47,13 @@ fn spacing3() -> impl Strategy<Value = [f64; 3]> {
 fn boundary_points(m: &Array3<bool>) -> Vec<[usize; 3]> {
     let (a, b, c) = m.dim();
     let get = |z: isize, y: isize, x: isize| {
-        z >= 0 && y >= 0 && x >= 0 && (z as usize) < a && (y as usize) < b && (x as usize) < c && m[[z as usize, y as usize, x as usize]]
+        z >= 0
+            && y >= 0
+            && x >= 0
+            && (z as usize) < a
+            && (y as usize) < b
+            && (x as usize) < c
+            && m[[z as usize, y as usize, x as usize]]
     };
     let mut out = vec![];
     for ((z, y, x), &v) in m.indexed_iter() {

@@ -32,7 +32,8 @@ fn two_squares() -> (Array2<bool>, Array2<bool>) {
 #[test]
 fn two_squares_known_distance_apart() {
     let (a, b) = two_squares();
-    let m = segmentation_metrics_2d(a.view(), b.view(), [1.0, 1.0], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_2d(a.view(), b.view(), [1.0, 1.0], &SurfaceOptions::default())
+        .unwrap();
     // Boundary pixel (r, c) of A is 10 - c from B's left column: 5x10, 2x9, 2x8, 2x7, 5x6.
     assert_close(m.hd_mm, 10.0, "hd");
     assert_close(m.hd95_mm, 10.0, "hd95");
@@ -47,8 +48,17 @@ fn two_squares_known_distance_apart() {
     // Directed percentiles: 16 values sorted, p50 at h = 7.5 → (8 + 8) / 2 = 8.
     let sd = surface_distances_2d(a.view(), b.view(), [1.0, 1.0]).unwrap();
     assert_eq!(sd.pred_to_gt.len(), 16);
-    assert_close(sd.percentile_distance(50.0, Hd95Convention::MaxOfDirected).unwrap(), 8.0, "p50");
-    assert_close(sd.percentile_distance(0.0, Hd95Convention::Pooled).unwrap(), 6.0, "p0");
+    assert_close(
+        sd.percentile_distance(50.0, Hd95Convention::MaxOfDirected)
+            .unwrap(),
+        8.0,
+        "p50",
+    );
+    assert_close(
+        sd.percentile_distance(0.0, Hd95Convention::Pooled).unwrap(),
+        6.0,
+        "p0",
+    );
 }
 
 #[test]
@@ -56,12 +66,14 @@ fn anisotropic_spacing_scales_the_separating_axis_only() {
     let (a, b) = two_squares();
     // Column spacing 2 mm doubles every distance (they are all along columns); row
     // spacing does not matter because the nearest point is always on the same row.
-    let m = segmentation_metrics_2d(a.view(), b.view(), [3.7, 2.0], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_2d(a.view(), b.view(), [3.7, 2.0], &SurfaceOptions::default())
+        .unwrap();
     assert_close(m.hd_mm, 20.0, "hd");
     assert_close(m.assd_mm, 16.0, "assd");
     // Transposed layout: the separation is now along axis 0.
     let (at, bt) = (a.t().to_owned(), b.t().to_owned());
-    let m = segmentation_metrics_2d(at.view(), bt.view(), [0.5, 9.0], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_2d(at.view(), bt.view(), [0.5, 9.0], &SurfaceOptions::default())
+        .unwrap();
     assert_close(m.hd_mm, 5.0, "hd transposed");
     assert_close(m.hd95_mm, 5.0, "hd95 transposed");
 }
@@ -79,7 +91,13 @@ fn cubes_separated_along_thick_axis() {
             }
         }
     }
-    let m = segmentation_metrics_3d(a.view(), b.view(), [3.0, 0.7, 0.7], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_3d(
+        a.view(),
+        b.view(),
+        [3.0, 0.7, 0.7],
+        &SurfaceOptions::default(),
+    )
+    .unwrap();
     // A's boundary: 16 voxels at z=0 (18 mm), 12 at z=1 (15), 12 at z=2 (12), 16 at z=3 (9).
     assert_close(m.hd_mm, 18.0, "hd");
     assert_close(m.hd95_mm, 18.0, "hd95");
@@ -99,7 +117,8 @@ fn disc_versus_shifted_disc() {
         })
     };
     let (a, b) = (disc(30), disc(35));
-    let m = segmentation_metrics_2d(a.view(), b.view(), [1.0, 0.8], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_2d(a.view(), b.view(), [1.0, 0.8], &SurfaceOptions::default())
+        .unwrap();
     assert_close(m.hd_mm, 4.0, "hd");
     assert_close(m.hd95_mm, 4.0, "hd95");
     assert_close(m.assd_mm, 2.537336663706246, "assd");
@@ -170,7 +189,8 @@ fn anisotropic_ellipsoids_with_blob_3d() {
     assert_close(m.hd95_mm, 5.0, "hd95 pooled");
 
     let shifted = ell(11.0, 13.0, 8.0);
-    let m = segmentation_metrics_3d(ell(10.0, 12.0, 8.0).view(), shifted.view(), sp, &opts).unwrap();
+    let m =
+        segmentation_metrics_3d(ell(10.0, 12.0, 8.0).view(), shifted.view(), sp, &opts).unwrap();
     assert_close(m.hd_mm, 2.6570660511172846, "hd ell");
     assert_close(m.assd_mm, 1.4547661409973611, "assd ell");
     assert_close(m.dice, 0.7456037514654161, "dice ell");
@@ -216,12 +236,24 @@ fn one_empty_mask_gets_penalty_and_is_flagged() {
 #[test]
 fn both_empty_is_perfect_and_flagged() {
     let e = Array3::from_elem((4, 5, 6), false);
-    let m = segmentation_metrics_3d(e.view(), e.view(), [1.0, 2.0, 3.0], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_3d(
+        e.view(),
+        e.view(),
+        [1.0, 2.0, 3.0],
+        &SurfaceOptions::default(),
+    )
+    .unwrap();
     assert_eq!(m.empty_policy.case, EmptyCase::BothEmpty);
-    assert_eq!((m.dice, m.jaccard, m.hd95_mm, m.hd_mm, m.assd_mm), (1.0, 1.0, 0.0, 0.0, 0.0));
+    assert_eq!(
+        (m.dice, m.jaccard, m.hd95_mm, m.hd_mm, m.assd_mm),
+        (1.0, 1.0, 0.0, 0.0, 0.0)
+    );
     assert_eq!((m.precision, m.recall), (None, None));
     let l = m.lesions.unwrap();
-    assert_eq!((l.lesion_wise_dice, l.lesion_wise_hd95_mm, l.sensitivity), (1.0, 0.0, None));
+    assert_eq!(
+        (l.lesion_wise_dice, l.lesion_wise_hd95_mm, l.sensitivity),
+        (1.0, 0.0, None)
+    );
 }
 
 #[test]
@@ -252,7 +284,8 @@ fn json_has_the_documented_keys() {
     let (a, b) = two_squares();
     let a3 = a.into_shape_with_order((1, 5, 15)).unwrap();
     let b3 = b.into_shape_with_order((1, 5, 15)).unwrap();
-    let m = segmentation_metrics_3d(a3.view(), b3.view(), [1.0; 3], &SurfaceOptions::default()).unwrap();
+    let m = segmentation_metrics_3d(a3.view(), b3.view(), [1.0; 3], &SurfaceOptions::default())
+        .unwrap();
     let v = serde_json::to_value(&m).unwrap();
     for key in [
         "dice",

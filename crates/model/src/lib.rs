@@ -12,6 +12,7 @@ mod encoder;
 mod error;
 mod flops;
 mod gtv_decoder;
+mod inference;
 mod layers;
 mod loss;
 mod msa_block;
@@ -30,6 +31,7 @@ pub use encoder::Encoder;
 pub use error::ModelError;
 pub use flops::forward_flops;
 pub use gtv_decoder::GtvDecoder;
+pub use inference::{keep_freed_memory, to_channels_last, InferenceNet, InferenceOptions};
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
     LOG_SIGMA_RANGE, LOSS_PARAM_GROUP,

@@ -85,6 +85,17 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                 "checkpoint was trained on a different dataset (data hash differs)",
             ));
         }
+        // Any other change would silently break "resumed = uninterrupted".
+        if (TrainConfig {
+            epochs: cfg.epochs,
+            ..st.config.clone()
+        }) != *cfg
+        {
+            return Err(TrainError::file(
+                paths.checkpoint(),
+                "the run was started with another configuration; a resume may change only the epochs",
+            ));
+        }
         st
     } else {
         start_run(&paths, cfg, &info.preprocess)?;

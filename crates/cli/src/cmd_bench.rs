@@ -1,0 +1,461 @@
+//! `mtsa bench`: times the real network (random-init weights: timing does not depend on them).
+//!
+//! - `infer`: one forward pass of a batch in eval mode, no autograd;
+//! - `train`: one optimiser step (forward, joint loss, backward, Adam) on random slices, masks
+//!   and labels;
+//! - `patient`: a whole synthetic 30-slice volume, I/O included: read NIfTI, preprocess, forward
+//!   of every brain slice, restore the probabilities to the source grid, write the mask NIfTI.
+//!
+//! Warm-up iterations first, then `--iters` timed ones; median, min and max wall time, slices per
+//! second and the process's peak resident memory (VmHWM). `--threads` is the global option.
+//! `bench/compare.sh` runs this against `bench/pytorch_reference.py`.
+use anyhow::{bail, Context, Result};
+use mtsa_data::{brain_slices, preprocess_image, restore_probabilities, PreprocessConfig};
+use mtsa_io::{diagonal_affine, read_nifti, write_nifti, Volume};
+use mtsa_model::{
+    count_net_params, parse_device, InferenceNet, InferenceOptions, JointLoss, LossConfig,
+    MtsaConfig, MtsaNet, NET_PREFIX,
+};
+use ndarray::{Array3, ArrayView2, Axis};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::{Device, Kind, Tensor};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Infer,
+    Train,
+    Patient,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// `MtsaNet::forward_t(x, false)` under no_grad, as predict/evaluate run it today.
+    Plain,
+    /// `InferenceNet`: BatchNorm folded, in-place ops, channels-last (see crates/model).
+    Fused,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model preset: tiny, small or paper.
+    #[arg(long, default_value = "small")]
+    preset: String,
+    #[arg(long, value_enum, default_value = "infer")]
+    mode: Mode,
+    /// Slices per forward (default: 1 for infer, 4 for train, 8 for patient as predict uses).
+    #[arg(long)]
+    batch: Option<i64>,
+    /// Timed iterations.
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// Untimed iterations first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Inference path for infer and patient (train always runs the plain net).
+    #[arg(long, value_enum, default_value = "fused")]
+    engine: Engine,
+    /// Fused engine: NHWC activations and weights.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    channels_last: bool,
+    /// Fused engine: the MSA strip convolutions merged into one depth-wise 11x11.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    merge_strips: bool,
+    /// Fused engine: bfloat16 weights and activations (reports the drift from f32).
+    #[arg(long)]
+    bf16: bool,
+    /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the
+    /// kernel after every op.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    keep_memory: bool,
+    /// Slices of the synthetic patient volume (patient mode).
+    #[arg(long, default_value_t = 30)]
+    slices: usize,
+    /// Print one JSON object instead of the human summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    tool: &'static str,
+    preset: String,
+    mode: Mode,
+    engine: Engine,
+    channels_last: bool,
+    merge_strips: bool,
+    dtype: &'static str,
+    keep_memory: bool,
+    batch: i64,
+    slices_per_iter: usize,
+    iters: usize,
+    warmup: usize,
+    threads: i32,
+    device: String,
+    params: usize,
+    gflop_per_slice_fwd: f64,
+    median_s: f64,
+    min_s: f64,
+    max_s: f64,
+    times_s: Vec<f64>,
+    /// Process CPU time (all threads) per timed iteration, median: steadier than wall time
+    /// on a shared machine.
+    cpu_median_s: f64,
+    slices_per_s: f64,
+    ms_per_slice: f64,
+    /// Forward FLOPs (x3 for a train step: forward + backward) per second at the median.
+    gflops_per_s: f64,
+    peak_rss_mib: Option<f64>,
+    /// Fused engine vs the plain eval forward on the same random batch.
+    max_abs_diff_gtv_logits: Option<f64>,
+    max_abs_diff_egfr_logits: Option<f64>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let cfg = MtsaConfig::preset(&a.preset)?;
+    let device = parse_device(&a.device)?;
+    if a.iters == 0 {
+        bail!("--iters must be at least 1");
+    }
+    let batch = a.batch.unwrap_or(match a.mode {
+        Mode::Infer => 1,
+        Mode::Train => 4,
+        Mode::Patient => 8,
+    });
+    if batch < 1 {
+        bail!("--batch must be at least 1");
+    }
+    let keep_memory = a.keep_memory && mtsa_model::keep_freed_memory();
+    tch::manual_seed(0);
+    let opts = InferenceOptions {
+        channels_last: a.channels_last,
+        merge_strips: a.merge_strips,
+        kind: if a.bf16 { Kind::BFloat16 } else { Kind::Float },
+    };
+
+    let mut vs = VarStore::new(device);
+    let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg)?;
+    let params = count_net_params(&vs);
+    let mut diff = (None, None);
+
+    let ((times, cpu), slices_per_iter) = match a.mode {
+        Mode::Infer => {
+            let x = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device));
+            let mut step: Box<dyn FnMut() -> (Tensor, Tensor)> = match a.engine {
+                Engine::Plain => Box::new(|| tch::no_grad(|| net.forward_t(&x, false))),
+                Engine::Fused => {
+                    let fast = InferenceNet::from_vs(&vs, &cfg, opts)?;
+                    let (g0, e0) = tch::no_grad(|| net.forward_t(&x, false));
+                    let (g1, e1) = fast.forward(&x);
+                    diff = (Some(max_abs(&g0, &g1)), Some(max_abs(&e0, &e1)));
+                    Box::new(move || fast.forward(&x))
+                }
+            };
+            let times = time_it(a.warmup, a.iters, device, || {
+                let (g, e) = step();
+                // Touch the results so nothing can be deferred.
+                let _ = (g.size(), e.size());
+            });
+            (times, batch as usize)
+        }
+        Mode::Train => {
+            let loss = JointLoss::new(&vs.root(), LossConfig::default());
+            let mut opt = nn::Adam::default().build(&vs, 3e-4)?;
+            let x = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device));
+            let mask = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device))
+                .lt(0.1)
+                .to_kind(Kind::Float);
+            let label = Tensor::randint(2, [batch], (Kind::Int64, device));
+            let times = time_it(a.warmup, a.iters, device, || {
+                let (g, e) = net.forward_t(&x, true);
+                let parts = loss.compute(&g, &e, &mask, &label);
+                opt.backward_step(&parts.total);
+            });
+            (times, batch as usize)
+        }
+        Mode::Patient => {
+            let dir = TempDir::new()?;
+            let input = dir.0.join("t1ce.nii.gz");
+            write_nifti(&input, &synthetic_volume(a.slices))?;
+            let fast = match a.engine {
+                Engine::Fused => Some(InferenceNet::from_vs(&vs, &cfg, opts)?),
+                Engine::Plain => None,
+            };
+            let pre = PreprocessConfig {
+                size: cfg.size as usize,
+                ..PreprocessConfig::default()
+            };
+            let out = dir.0.join("gtv.nii.gz");
+            let mut failure = None;
+            let times = time_it(a.warmup, a.iters, device, || {
+                if failure.is_none() {
+                    if let Err(e) = predict_volume(&input, &out, &pre, &net, fast.as_ref(), batch, device)
+                    {
+                        failure = Some(e);
+                    }
+                }
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            (times, a.slices)
+        }
+    };
+    vs.freeze();
+
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = median(&sorted);
+    let mut cpu_sorted = cpu;
+    cpu_sorted.sort_by(f64::total_cmp);
+    let cpu_median = self::median(&cpu_sorted);
+    let gflop = cfg.gflops_per_slice_fwd();
+    let flop_factor = if a.mode == Mode::Train { 3.0 } else { 1.0 };
+    let report = Report {
+        tool: "mtsa",
+        preset: cfg.preset.clone(),
+        mode: a.mode,
+        engine: if a.mode == Mode::Train {
+            Engine::Plain
+        } else {
+            a.engine
+        },
+        channels_last: a.engine == Engine::Fused && a.mode != Mode::Train && a.channels_last,
+        merge_strips: a.engine == Engine::Fused && a.mode != Mode::Train && a.merge_strips,
+        dtype: if a.bf16 && a.engine == Engine::Fused && a.mode != Mode::Train {
+            "bf16"
+        } else {
+            "f32"
+        },
+        keep_memory,
+        batch,
+        slices_per_iter,
+        iters: a.iters,
+        warmup: a.warmup,
+        threads: tch::get_num_threads(),
+        device: format!("{device:?}"),
+        params,
+        gflop_per_slice_fwd: gflop,
+        median_s: median,
+        min_s: sorted[0],
+        max_s: sorted[sorted.len() - 1],
+        times_s: times,
+        cpu_median_s: cpu_median,
+        slices_per_s: slices_per_iter as f64 / median,
+        ms_per_slice: median * 1e3 / slices_per_iter as f64,
+        gflops_per_s: gflop * flop_factor * slices_per_iter as f64 / median,
+        peak_rss_mib: peak_rss_mib(),
+        max_abs_diff_gtv_logits: diff.0,
+        max_abs_diff_egfr_logits: diff.1,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_human(&report);
+    }
+    Ok(())
+}
+
+fn print_human(r: &Report) {
+    println!(
+        "mtsa bench: preset {} ({} params, {:.2} GFLOP/slice fwd), mode {:?}, engine {:?}{}{}, {}, batch {}, {} thread(s), {}",
+        r.preset,
+        r.params,
+        r.gflop_per_slice_fwd,
+        r.mode,
+        r.engine,
+        if r.channels_last { " +channels-last" } else { "" },
+        if r.merge_strips { " +merged-strips" } else { "" },
+        r.dtype,
+        r.batch,
+        r.threads,
+        r.device
+    );
+    println!(
+        "  {} iters after {} warm-up: wall median {:.4} s, min {:.4} s, max {:.4} s",
+        r.iters, r.warmup, r.median_s, r.min_s, r.max_s
+    );
+    println!("  process CPU time per iteration (median): {:.4} s", r.cpu_median_s);
+    println!(
+        "  {:.2} slices/s, {:.1} ms/slice, {:.1} GFLOP/s, peak RSS {}",
+        r.slices_per_s,
+        r.ms_per_slice,
+        r.gflops_per_s,
+        r.peak_rss_mib
+            .map(|m| format!("{m:.0} MiB"))
+            .unwrap_or_else(|| "n/a".into())
+    );
+    if let (Some(g), Some(e)) = (r.max_abs_diff_gtv_logits, r.max_abs_diff_egfr_logits) {
+        println!("  vs plain eval forward: max |diff| GTV logits {g:.2e}, EGFR logits {e:.2e}");
+    }
+}
+
+/// CPU seconds used by this process so far (all threads).
+fn process_cpu_s() -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec (two longs on 64-bit Linux) into `ts`.
+    let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        ts.sec as f64 + ts.nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
+/// Wall and process-CPU seconds of each timed iteration.
+fn time_it(
+    warmup: usize,
+    iters: usize,
+    device: Device,
+    mut f: impl FnMut(),
+) -> (Vec<f64>, Vec<f64>) {
+    let sync = || {
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
+    for _ in 0..warmup {
+        f();
+    }
+    sync();
+    (0..iters)
+        .map(|_| {
+            let (t, c) = (Instant::now(), process_cpu_s());
+            f();
+            sync();
+            (t.elapsed().as_secs_f64(), process_cpu_s() - c)
+        })
+        .unzip()
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+    }
+}
+
+fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
+    (a.to_kind(Kind::Float) - b.to_kind(Kind::Float))
+        .abs()
+        .max()
+        .double_value(&[])
+}
+
+/// Peak resident set size of this process (VmHWM), MiB; `None` off Linux.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let p = std::env::temp_dir().join(format!("mtsa-bench-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(Self(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A 256 x 256 x `slices` T1-like volume (0.9375 mm in plane, 5 mm slices): an ellipsoidal
+/// "brain" of textured intensity, zero outside, reaching every slice so all are brain slices.
+fn synthetic_volume(slices: usize) -> Volume<f32> {
+    let (n, dz) = (256usize, 5.0f64);
+    let dxy = 240.0 / n as f64;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let half_z = slices as f64 * dz / 2.0;
+    let data = Array3::from_shape_fn((n, n, slices), |_| 0.0f32);
+    let mut data = data;
+    for ((i, j, k), v) in data.indexed_iter_mut() {
+        let x = (i as f64 + 0.5) * dxy - 120.0;
+        let y = (j as f64 + 0.5) * dxy - 120.0;
+        let z = (k as f64 + 0.5) * dz - half_z;
+        let r2 = (x / 70.0).powi(2) + (y / 90.0).powi(2) + (z / (half_z + 20.0)).powi(2);
+        if r2 < 1.0 {
+            let texture = (x * 0.15).sin() * (y * 0.11).cos() * 0.2;
+            *v = (300.0 * (1.0 + texture) + 40.0 * noise() as f64) as f32;
+        }
+    }
+    Volume::new(data, diagonal_affine([dxy, dxy, dz], [-120.0, -120.0, -half_z]))
+}
+
+/// The predict pipeline without overlays and EGFR aggregation: file in, mask file out.
+fn predict_volume(
+    input: &Path,
+    out: &Path,
+    pre: &PreprocessConfig,
+    net: &MtsaNet,
+    fast: Option<&InferenceNet>,
+    batch: i64,
+    device: Device,
+) -> Result<()> {
+    let image = read_nifti(input)?;
+    let (slices, geom) = preprocess_image(&image, None, pre)?;
+    let run_k = brain_slices(&geom);
+    let s = pre.size;
+    let mut flat = Vec::with_capacity(run_k.len() * s * s);
+    for &k in &run_k {
+        flat.extend(slices.index_axis(Axis(0), k).iter().copied());
+    }
+    let x = Tensor::from_slice(&flat).view([run_k.len() as i64, 1, s as i64, s as i64]);
+    let n = run_k.len() as i64;
+    let mut probs = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = batch.min(n - start);
+        let xb = x.narrow(0, start, len).to_device(device);
+        let (g, e) = match fast {
+            Some(f) => f.forward(&xb),
+            None => tch::no_grad(|| net.forward_t(&xb, false)),
+        };
+        let _p_mutant = e.softmax(-1, Kind::Float);
+        probs.push(g.sigmoid().to_device(Device::Cpu));
+        start += len;
+    }
+    let prob_run: Vec<f32> = Vec::try_from(&Tensor::cat(&probs, 0).contiguous().view([-1]))?;
+    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
+    for (i, &k) in run_k.iter().enumerate() {
+        let plane = ArrayView2::from_shape((s, s), &prob_run[i * s * s..(i + 1) * s * s])?;
+        prob.index_axis_mut(Axis(0), k).assign(&plane);
+    }
+    let mask: Volume<u8> = restore_probabilities(&prob, &geom).map(|p| u8::from(*p > 0.5));
+    write_nifti(out, &mask)?;
+    Ok(())
+}

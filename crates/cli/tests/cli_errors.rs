@@ -1,0 +1,175 @@
+//! The binary on bad and good small inputs: one `error:` line naming the culprit and a non-zero
+//! exit, nothing half-written, and the JSON outputs other tools parse.
+
+#[path = "../../train/tests/common/mod.rs"]
+mod common;
+
+use mtsa_io::{read_nifti_labels, write_nifti};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mtsa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mtsa"))
+        .args(args)
+        .env("MTSA_LOG", "info")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The one `error:` line of a failed run.
+fn error_line(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "expected failure, got {:?}",
+        out.status
+    );
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "want exactly one error line:\n{stderr}");
+    lines[0].to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn prepare_with_truncated_volume_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cohort = common::write_cohort(tmp.path(), 3);
+    let bad = cohort.join("images").join("p001.nii.gz");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let out_dir = tmp.path().join("data");
+    let out = mtsa(&[
+        "prepare",
+        "--cohort",
+        s(&cohort),
+        "--out",
+        s(&out_dir),
+        "--size",
+        "64",
+        "--fov-mm",
+        "140",
+        "--val-patients",
+        "1",
+    ]);
+    let line = error_line(&out);
+    assert!(
+        line.contains("p001.nii.gz"),
+        "error does not name the file: {line}"
+    );
+    assert!(
+        !out_dir.exists(),
+        "a failed prepare left {}",
+        out_dir.display()
+    );
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["cohort"], "temporary output left behind");
+}
+
+#[test]
+fn info_reports_the_paper_parameter_count() {
+    let out = mtsa(&["info", "--preset", "paper", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["params"], 9_379_683);
+    assert_eq!(json["size"], 384);
+    assert_eq!(json["preset"], "paper");
+}
+
+#[test]
+fn info_rejects_an_unknown_preset() {
+    let out = mtsa(&["info", "--preset", "bogus"]);
+    let line = error_line(&out);
+    assert!(line.contains("bogus"), "{line}");
+    assert!(out.stdout.is_empty());
+}
+
+fn brats_label_file() -> Option<PathBuf> {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/brats2013-glioma/brats_2013_pat0001_1/OTMultiClass.nii.gz");
+    if f.is_file() {
+        Some(f)
+    } else {
+        eprintln!(
+            "note: {} not found; BRATS metrics test skipped",
+            f.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn metrics_json_on_brats_enhancing_part_versus_tumour_core() {
+    let Some(gt) = brats_label_file() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = read_nifti_labels(&gt).unwrap();
+    // The enhancing part (label 4) as a 0/1 mask on the same grid: a prediction that lies inside
+    // the tumour core (1, 3, 4), so precision is 1 and recall and Dice follow from the counts.
+    let enhancing = labels.map(|v| u8::from(*v == 4));
+    let pred = tmp.path().join("enhancing.nii.gz");
+    write_nifti(&pred, &enhancing).unwrap();
+    let out = mtsa(&[
+        "metrics",
+        "--pred",
+        s(&pred),
+        "--gt",
+        s(&gt),
+        "--labels",
+        "1,3,4",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "dice",
+        "hd95_mm",
+        "hd_mm",
+        "assd_mm",
+        "precision",
+        "recall",
+        "lesions",
+    ] {
+        assert!(json.get(key).is_some(), "no {key} in {json}");
+    }
+    let e = labels.data.iter().filter(|v| **v == 4).count() as f64;
+    let core = labels
+        .data
+        .iter()
+        .filter(|v| [1, 3, 4].contains(*v))
+        .count() as f64;
+    assert!(e > 0.0 && core > e);
+    let close = |k: &str, want: f64| {
+        let got = json[k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "{k}: {got}, want {want}");
+    };
+    close("precision", 1.0);
+    close("recall", e / core);
+    close("dice", 2.0 * e / (e + core));
+    assert!(json["hd95_mm"].as_f64().unwrap() > 0.0);
+    assert!(json["hd_mm"].as_f64().unwrap() >= json["hd95_mm"].as_f64().unwrap());
+    assert!(json["lesions"].is_object());
+}
+
+#[test]
+fn metrics_refuses_masks_on_different_grids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, a) = common::patient(0);
+    let mut b = a.clone();
+    b.affine[0][3] += 5.0;
+    let (pa, pb) = (tmp.path().join("a.nii.gz"), tmp.path().join("b.nii.gz"));
+    write_nifti(&pa, &a).unwrap();
+    write_nifti(&pb, &b).unwrap();
+    let line = error_line(&mtsa(&["metrics", "--pred", s(&pa), "--gt", s(&pb)]));
+    assert!(line.contains("a.nii.gz"), "{line}");
+}

@@ -1,0 +1,143 @@
+//! `mtsa train` as a user runs it: a diverging run ends with one `error:` line that says where,
+//! and a run killed mid-way and resumed with `--resume` ends bitwise where an uninterrupted run
+//! ends.
+
+#[path = "../../train/tests/common/mod.rs"]
+mod common;
+
+use mtsa_model::read_tensors;
+use mtsa_train::RunPaths;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `mtsa --threads 1 train` on the micro model, plus `extra` arguments.
+fn train_cmd(data: &Path, run: &Path, config: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mtsa"));
+    c.args([
+        "--threads",
+        "1",
+        "train",
+        "--data",
+        s(data),
+        "--out",
+        s(run),
+    ]);
+    if !extra.contains(&"--resume") {
+        c.args(["--preset", "tiny", "--config", s(config)]);
+    }
+    c.args(extra).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+fn setup(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = common::prepared_dataset(root);
+    let config = root.join("micro.toml");
+    std::fs::write(&config, common::micro_config_toml()).unwrap();
+    (data, config)
+}
+
+#[test]
+fn diverging_training_prints_one_error_line_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let out = train_cmd(
+        &data,
+        &tmp.path().join("run"),
+        &config,
+        &["--lr", "1e30", "--epochs", "2"],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("non-finite"), "{}", errors[0]);
+    assert!(errors[0].contains("epoch 1, batch "), "{}", errors[0]);
+}
+
+fn metrics_without_seconds(run: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(RunPaths::new(run).metrics()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let secs = header.iter().position(|h| *h == "seconds").unwrap();
+    lines
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i != secs)
+                .map(|(_, c)| c)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+fn assert_same_tensors(a: &Path, b: &Path) {
+    let (ta, _) = read_tensors(a).unwrap();
+    let (tb, _) = read_tensors(b).unwrap();
+    assert_eq!(ta.len(), tb.len());
+    for (name, x) in &ta {
+        let y = &tb[name];
+        let xv = Vec::<f32>::try_from(&x.flatten(0, -1)).unwrap();
+        let yv = Vec::<f32>::try_from(&y.flatten(0, -1)).unwrap();
+        assert!(
+            xv.iter().zip(&yv).all(|(p, q)| p.to_bits() == q.to_bits()) && xv.len() == yv.len(),
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn killed_and_resumed_run_equals_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let (run_a, run_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let epochs = ["--epochs", "3"];
+
+    let a = train_cmd(&data, &run_a, &config, &epochs).spawn().unwrap();
+    let mut b = train_cmd(&data, &run_b, &config, &epochs).spawn().unwrap();
+    // Kill B as soon as its first checkpoint exists: somewhere in epoch 2 or 3 (or after the end,
+    // which the resume must handle too).
+    let checkpoint = RunPaths::new(&run_b).checkpoint();
+    let t0 = Instant::now();
+    while !checkpoint.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        if let Some(status) = b.try_wait().unwrap() {
+            panic!("run B ended before its first checkpoint: {status:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    b.kill().unwrap();
+    b.wait().unwrap();
+    let done_before = metrics_without_seconds(&run_b).len();
+
+    let resumed = train_cmd(&data, &run_b, &config, &["--resume"])
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let a = a.wait_with_output().unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+
+    let (pa, pb) = (RunPaths::new(&run_a), RunPaths::new(&run_b));
+    assert_same_tensors(&pa.checkpoint(), &pb.checkpoint());
+    assert_same_tensors(&pa.best(), &pb.best());
+    let rows = metrics_without_seconds(&run_a);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows, metrics_without_seconds(&run_b));
+    eprintln!("run B was killed after {done_before} of 3 epochs");
+}

@@ -1,0 +1,173 @@
+//! `predict` on a volume unlike the training data (LPS, anisotropic, another grid) must write its
+//! mask on exactly the input's grid and an `egfr.json` that says what was (not) found.
+
+#[path = "../../train/tests/common/mod.rs"]
+mod common;
+
+use mtsa_eval::{predict, PredictOptions};
+use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
+use mtsa_model::{read_tensors, write_tensors};
+use mtsa_train::{train, RunPaths, TrainOptions};
+use ndarray::Array3;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// 100 x 90 x 20 voxels of 0.9 x 0.9 x 3 mm stored LPS (i runs right-to-left, j front-to-back),
+/// with a small origin offset: a brain ellipsoid and a bright disc.
+fn lps_volume() -> Volume<f32> {
+    let shape = [100, 90, 20];
+    let affine: Affine = [
+        [-0.9, 0.0, 0.0, 44.6],
+        [0.0, -0.9, 0.0, 41.3],
+        [0.0, 0.0, 3.0, -27.5],
+        [0.0, 0.0, 0.0, 1.0],
+    ];
+    let data = Array3::from_shape_fn(shape, |(i, j, k)| {
+        let d = ((i as f64 - 49.5) / 44.0).powi(2)
+            + ((j as f64 - 44.5) / 38.0).powi(2)
+            + ((k as f64 - 9.5) / 11.0).powi(2);
+        let lesion =
+            (i as f64 - 40.0).powi(2) + (j as f64 - 50.0).powi(2) <= 64.0 && (8..12).contains(&k);
+        if lesion {
+            250.0
+        } else if d <= 1.0 {
+            90.0 + ((i * 7 + j * 3 + k * 5) % 17) as f32
+        } else {
+            0.0
+        }
+    });
+    Volume::new(data, affine)
+}
+
+/// A one-epoch micro run, trained once per test binary's call.
+fn trained_run(root: &Path) -> PathBuf {
+    let data = common::prepared_dataset(root);
+    let run = root.join("run");
+    train(&TrainOptions {
+        data,
+        run: run.clone(),
+        config: common::train_config(1),
+        resume: false,
+        device: Device::Cpu,
+        progress: false,
+    })
+    .unwrap();
+    run
+}
+
+/// A copy of `run` whose GTV head bias is set to `bias`: -100 makes every pixel background,
+/// +100 every pixel GTV, so both branches of `predict` are exercised whatever one epoch learnt.
+fn with_head_bias(run: &Path, to: &Path, bias: f32) -> PathBuf {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(run).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+    let best = RunPaths::new(to).best();
+    let (mut tensors, meta) = read_tensors(&best).unwrap();
+    let head = tensors
+        .get_mut("net.decoder.head.bias")
+        .expect("GTV head bias");
+    let _ = head.fill_(f64::from(bias));
+    let mut named: Vec<(String, tch::Tensor)> = tensors.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    write_tensors(&best, &named, meta).unwrap();
+    to.to_path_buf()
+}
+
+fn run_predict(
+    run: &Path,
+    input: &Path,
+    out: &Path,
+) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
+    let summary = predict(&PredictOptions {
+        run: run.to_path_buf(),
+        input: input.to_path_buf(),
+        out: out.to_path_buf(),
+        device: Device::Cpu,
+        batch: 8,
+        rtstruct: false,
+        series_uid: None,
+    })
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("egfr.json")).unwrap()).unwrap();
+    for key in [
+        "mtsa_version",
+        "model_preset",
+        "run",
+        "gtv_voxels",
+        "gtv_volume_ml",
+        "egfr_probability",
+        "egfr_call",
+        "slices_used",
+        "slices_run",
+        "note",
+        "files",
+    ] {
+        assert!(json.get(key).is_some(), "egfr.json lacks {key}: {json}");
+    }
+    assert_eq!(json["model_preset"], "micro");
+    (summary, json)
+}
+
+#[test]
+fn predicted_mask_has_the_input_geometry_empty_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input_vol = lps_volume();
+    let input = tmp.path().join("new_patient.nii.gz");
+    write_nifti(&input, &input_vol).unwrap();
+    let reread = mtsa_io::read_nifti(&input).unwrap();
+
+    // Nothing predicted: an empty but valid mask, no EGFR call, and a note saying so.
+    let trained = trained_run(tmp.path());
+    let run = with_head_bias(&trained, &tmp.path().join("neg"), -100.0);
+    let out = tmp.path().join("pred_empty");
+    let (s, json) = run_predict(&run, &input, &out);
+    let mask = read_nifti_labels(&out.join("gtv.nii.gz")).unwrap();
+    assert_eq!(mask.shape(), [100, 90, 20]);
+    assert!(
+        mask.same_geometry(&reread, 1e-4),
+        "{:?} vs {:?}",
+        mask.affine,
+        reread.affine
+    );
+    assert!(mask.data.iter().all(|v| *v == 0));
+    assert_eq!(s.gtv_voxels, 0);
+    assert!(s.slices_run > 0);
+    assert!(json["egfr_call"].is_null() && json["egfr_probability"].is_null());
+    assert_eq!(json["slices_used"].as_array().unwrap().len(), 0);
+    assert!(json["note"].as_str().unwrap().contains("no GTV"), "{json}");
+
+    // Everything predicted: the mask covers brain slices only and the call is made.
+    let run = with_head_bias(&trained, &tmp.path().join("pos"), 100.0);
+    let out = tmp.path().join("pred_full");
+    let (s, json) = run_predict(&run, &input, &out);
+    let mask = read_nifti_labels(&out.join("gtv.nii.gz")).unwrap();
+    assert_eq!(mask.shape(), [100, 90, 20]);
+    assert!(mask.same_geometry(&reread, 1e-4));
+    let voxels = mask.data.iter().filter(|v| **v > 0).count();
+    assert_eq!(voxels, s.gtv_voxels);
+    assert!(voxels > 0);
+    // 0.9 mm is stored as f32 in the header: a relative tolerance.
+    let want_ml = voxels as f64 * 0.9 * 0.9 * 3.0 / 1000.0;
+    assert!(
+        (s.gtv_volume_ml / want_ml - 1.0).abs() < 1e-6,
+        "{} ml, want {want_ml}",
+        s.gtv_volume_ml
+    );
+    assert!(json["note"].is_null());
+    let p = json["egfr_probability"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p));
+    let call = json["egfr_call"].as_str().unwrap();
+    assert_eq!(call, if p > 0.5 { "mutant" } else { "wild" });
+    // Top half (rounded up) of the slices with GTV vote.
+    let used = json["slices_used"].as_array().unwrap().len();
+    assert_eq!(used, s.slices_run.div_ceil(2));
+    assert!(out
+        .join(format!(
+            "overlay_slice{:03}.png",
+            s.slices_used[0].slice_index
+        ))
+        .is_file());
+}

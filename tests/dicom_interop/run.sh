@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Outside-reader check for mtsa-dicom: dcm2niix must convert our series to the geometry and
+# voxels our reader returns (and mtsa_io::read_nifti of that NIfTI must equal read_series), and
+# pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask.
+#
+# Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
+# Needs: cargo; installs dcm2niix (apt-get) and pydicom/nibabel/numpy into a throwaway venv
+# under /tmp when missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUT="${1:-$(mktemp -d /tmp/mtsa_dicom_interop.XXXXXX)}"
+VENV="${MTSA_INTEROP_VENV:-/tmp/mtsa_dicom_interop_venv}"
+
+if ! command -v dcm2niix >/dev/null 2>&1; then
+    echo "installing dcm2niix"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y dcm2niix >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcm2niix >/dev/null; }
+fi
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy" 2>/dev/null; then
+    echo "creating $VENV with pydicom, nibabel, numpy"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q pydicom nibabel numpy
+fi
+echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
+echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)')"
+
+cd "$ROOT"
+cargo build -q -p mtsa-dicom --examples
+EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples"
+"$EXAMPLES/write_sample" "$OUT"
+
+for case_dir in "$OUT"/*/; do
+    case_dir="${case_dir%/}"
+    rm -rf "$case_dir/nifti" && mkdir -p "$case_dir/nifti"
+    dcm2niix -o "$case_dir/nifti" -f vol -z n -b n "$case_dir/dicom" >"$case_dir/nifti/dcm2niix.log" 2>&1 \
+        || { cat "$case_dir/nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir"; exit 1; }
+    echo "$(basename "$case_dir"): $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/dicom" | tail -n 1)"
+done
+
+"$VENV/bin/python" "$ROOT/tests/dicom_interop/check.py" "$OUT"
+echo "outputs in $OUT"
