@@ -4,10 +4,11 @@
 #[path = "../../train/tests/common/mod.rs"]
 mod common;
 
+use common::train_serial as train;
 use mtsa_eval::{predict, PredictOptions};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
 use mtsa_model::{read_tensors, write_tensors};
-use mtsa_train::{train, RunPaths, TrainOptions};
+use mtsa_train::{RunPaths, TrainOptions};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
 use tch::Device;

@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::train_serial as train;
 use mtsa_model::read_tensors;
-use mtsa_train::{train, RunPaths, TrainError, TrainOptions};
+use mtsa_train::{RunPaths, TrainError, TrainOptions};
 use std::path::Path;
 use tch::Device;
 

@@ -7,9 +7,10 @@
 use mtsa_data::PrepareConfig;
 use mtsa_io::{diagonal_affine, write_nifti, Volume};
 use mtsa_model::MtsaConfig;
-use mtsa_train::{AugmentConfig, TrainConfig};
+use mtsa_train::{AugmentConfig, TrainConfig, TrainError, TrainOptions, TrainSummary};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Slice side of the prepared fixture (the smallest the 5-level network accepts).
 pub const SIZE: usize = 64;
@@ -26,7 +27,7 @@ pub fn patient(i: usize) -> (Volume<f32>, Volume<u8>) {
     let mut img = Array3::<f32>::zeros(SHAPE);
     let mut mask = Array3::<u8>::zeros(SHAPE);
     let (cx, cy) = (24.0 + 3.0 * (i % 5) as f64, 28.0 + 2.0 * (i % 3) as f64);
-    let bright = if i % 2 == 0 { 260.0 } else { 200.0 };
+    let bright = if i & 1 == 0 { 260.0 } else { 200.0 };
     for ((x, y, z), v) in img.indexed_iter_mut() {
         let d = ((x as f64 - 31.5) / 27.0).powi(2) + ((y as f64 - 31.5) / 23.0).powi(2);
         if d <= 1.0 {
@@ -55,7 +56,7 @@ pub fn write_cohort(root: &Path, n: usize) -> PathBuf {
         let (img, mask) = patient(i);
         write_nifti(&dir.join("images").join(format!("{id}.nii.gz")), &img).unwrap();
         write_nifti(&dir.join("labels").join(format!("{id}.nii.gz")), &mask).unwrap();
-        let egfr = if i % 2 == 0 { "mutant" } else { "wild" };
+        let egfr = if i & 1 == 0 { "mutant" } else { "wild" };
         csv.push_str(&format!("{id},{egfr},2020-0{}-15,internal\n", 1 + i % 9));
     }
     std::fs::write(dir.join("clinical.csv"), csv).unwrap();
@@ -115,4 +116,13 @@ pub fn micro_config_toml() -> String {
         "batch = 8\nlr = 0.001\nseed = 7\n\n[model]\nsize = {}\nbase_channels = {}\nmlp_hidden = {}\npreset = \"{}\"\n",
         m.size, m.base_channels, m.mlp_hidden, m.preset
     )
+}
+
+/// `mtsa_train::train`, one at a time per process. libtorch's random generator (weight init,
+/// dropout) is process-global and `train` reseeds it every epoch, so two runs training at once
+/// in one test binary would draw from each other's stream and lose their determinism.
+pub fn train_serial(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
+    static TORCH_RNG: Mutex<()> = Mutex::new(());
+    let _guard = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    mtsa_train::train(opts)
 }
