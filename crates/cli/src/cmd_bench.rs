@@ -65,7 +65,7 @@ pub struct Args {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     channels_last: bool,
     /// Fused engine: the MSA strip convolutions merged into one depth-wise 11x11.
-    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     merge_strips: bool,
     /// Fused engine: bfloat16 weights and activations (reports the drift from f32).
     #[arg(long)]

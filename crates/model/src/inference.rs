@@ -46,7 +46,7 @@ impl Default for InferenceOptions {
     fn default() -> Self {
         Self {
             channels_last: true,
-            merge_strips: false,
+            merge_strips: true,
             kind: Kind::Float,
         }
     }

@@ -1,7 +1,7 @@
 //! Forward passes without autograd, shared by validation, evaluation and prediction.
 
 use crate::{RunPaths, TrainError};
-use mtsa_model::{load_weights, read_config, MtsaConfig, MtsaNet, NET_PREFIX};
+use mtsa_model::{load_weights, read_config, to_channels_last, MtsaConfig, MtsaNet, NET_PREFIX};
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
@@ -65,7 +65,8 @@ pub fn predict_slices(
     let mut start = 0;
     while start < n {
         let len = (batch.max(1) as i64).min(n - start);
-        let (g, e) = net.forward_t(&images.narrow(0, start, len).to_device(device), false);
+        let x = to_channels_last(&images.narrow(0, start, len).to_device(device));
+        let (g, e) = net.forward_t(&x, false);
         gtv.push(g.to_device(Device::Cpu));
         egfr.push(e.to_device(Device::Cpu));
         start += len;
