@@ -1,14 +1,21 @@
 //! The whole cohort on disk (spec "Output"): `clinical.csv`, `images/`, `labels/`, `truth.json`,
 //! and the MNI152 notice that must accompany images derived from the template. Written into a
 //! temporary directory renamed into place at the end, so a failure leaves nothing behind.
+//!
+//! With `SynthFormat::Dicom` the same patients are written the way a hospital export arrives
+//! instead (`images/<id>/` MR series, `rtstruct/<id>.dcm` GTV structure set), so the DICOM
+//! import path of `mtsa prepare` can be exercised end to end on data with known truth.
 
 use crate::clinical::{write_clinical, ClinicalRow};
-use crate::patient::{generate_patient, plan_patient};
+use crate::patient::{generate_patient, plan_patient, SyntheticPatient};
+use crate::rng::{patient_rng, Purpose};
 use crate::site::{standard_sites, SiteProfile};
 use crate::template::{Template, MNI_LICENCE};
 use crate::truth::{summarize, write_truth, CohortSummary, PatientTruth};
 use crate::SynthError;
+use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta};
 use mtsa_io::{write_nifti, AtomicDir};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -19,6 +26,23 @@ use std::time::Instant;
 /// Most workers used; each holds one patient's volumes (tens of MB).
 const MAX_WORKERS: usize = 8;
 
+/// ROI name of the GTV in the structure sets of a DICOM cohort: `mtsa prepare`'s default `--roi`.
+pub const GTV_ROI_NAME: &str = "GTV";
+
+/// How the images and masks of a cohort are stored. `clinical.csv` and `truth.json` are the same
+/// in both, and so are the patients: the format never changes a random draw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SynthFormat {
+    /// `images/<id>.nii.gz` and `labels/<id>.nii.gz`.
+    #[default]
+    Nifti,
+    /// `images/<id>/` (one MR Image Storage file per slice) and `rtstruct/<id>.dcm` (an RT
+    /// Structure Set with the ROI `GTV_ROI_NAME`). Voxels come back within the 16-bit rescale
+    /// step of the NIfTI ones.
+    Dicom,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SynthConfig {
     /// Patients of the internal (training and temporal-test) site.
@@ -26,6 +50,9 @@ pub struct SynthConfig {
     /// Patients of each of the two external (test-only) sites.
     pub external_per_site: usize,
     pub seed: u64,
+    /// Defaults to NIfTI so that settings saved before the option existed still read.
+    #[serde(default)]
+    pub format: SynthFormat,
 }
 
 impl Default for SynthConfig {
@@ -34,6 +61,7 @@ impl Default for SynthConfig {
             patients: 60,
             external_per_site: 20,
             seed: 42,
+            format: SynthFormat::Nifti,
         }
     }
 }
@@ -82,12 +110,16 @@ pub fn generate_cohort(
     }
     let template = Template::embedded()?;
     let dir = AtomicDir::create(out, false)?;
-    for sub in ["images", "labels"] {
+    let masks = match cfg.format {
+        SynthFormat::Nifti => "labels",
+        SynthFormat::Dicom => "rtstruct",
+    };
+    for sub in ["images", masks] {
         let p = dir.path().join(sub);
         std::fs::create_dir_all(&p).map_err(|e| SynthError::file(&p, e))?;
     }
 
-    let results = run_workers(dir.path(), template, &roster, cfg.seed, progress)?;
+    let results = run_workers(dir.path(), template, &roster, cfg, progress)?;
     let (truths, rows): (Vec<PatientTruth>, Vec<ClinicalRow>) = results.into_iter().unzip();
 
     write_clinical(&dir.path().join("clinical.csv"), &rows)?;
@@ -112,7 +144,7 @@ fn run_workers(
     dir: &Path,
     template: &Template,
     roster: &[(SiteProfile, usize)],
-    seed: u64,
+    cfg: &SynthConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<PatientRecord>, SynthError> {
     let total = roster.len();
@@ -137,7 +169,7 @@ fn run_workers(
                 }
                 let (site, index) = &roster[i];
                 let made = catch_unwind(AssertUnwindSafe(|| {
-                    write_patient(dir, template, site, *index, seed)
+                    write_patient(dir, template, site, *index, cfg)
                 }))
                 .unwrap_or_else(|_| Err(SynthError::Worker(site.patient_id(*index))));
                 if tx.send((i, made)).is_err() {
@@ -176,11 +208,36 @@ fn write_patient(
     template: &Template,
     site: &SiteProfile,
     index: usize,
-    seed: u64,
+    cfg: &SynthConfig,
 ) -> Result<PatientRecord, SynthError> {
-    let p = generate_patient(template, site, index, seed);
-    let name = format!("{}.nii.gz", p.id);
-    write_nifti(&dir.join("images").join(&name), &p.image)?;
-    write_nifti(&dir.join("labels").join(&name), &p.mask)?;
+    let p = generate_patient(template, site, index, cfg.seed);
+    match cfg.format {
+        SynthFormat::Nifti => {
+            let name = format!("{}.nii.gz", p.id);
+            write_nifti(&dir.join("images").join(&name), &p.image)?;
+            write_nifti(&dir.join("labels").join(&name), &p.mask)?;
+        }
+        SynthFormat::Dicom => {
+            // Keyed like every other draw of the patient, so its UIDs do not depend on the
+            // cohort size either, and drawn from a stream of its own so they never shift a voxel.
+            let uid_seed = patient_rng(cfg.seed, &site.name, index, Purpose::Dicom).random();
+            write_dicom_patient(dir, &p, uid_seed)?;
+        }
+    }
     Ok((p.truth, p.clinical))
+}
+
+/// `images/<id>/` and `rtstruct/<id>.dcm`; the structure set references the series just written.
+fn write_dicom_patient(dir: &Path, p: &SyntheticPatient, seed: u64) -> Result<(), SynthError> {
+    let meta = SeriesMeta {
+        patient_id: p.id.clone(),
+        patient_name: p.id.clone(),
+        series_description: "synthetic T1-CE".into(),
+        seed,
+        ..SeriesMeta::default()
+    };
+    let series = write_series(&dir.join("images").join(&p.id), &p.image, &meta)?;
+    let rtstruct = dir.join("rtstruct").join(format!("{}.dcm", p.id));
+    write_rtstruct(&rtstruct, &p.mask, &series, GTV_ROI_NAME, seed)?;
+    Ok(())
 }

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 pub enum SynthError {
     #[error(transparent)]
     Io(#[from] mtsa_io::IoError),
+    /// Writing a DICOM cohort; the error already names the file.
+    #[error(transparent)]
+    Dicom(#[from] mtsa_dicom::DicomError),
     #[error("{path}: {source}")]
     File {
         path: PathBuf,

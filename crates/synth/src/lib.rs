@@ -26,7 +26,7 @@ mod transform;
 mod truth;
 
 pub use clinical::{ClinicalRow, Sex};
-pub use cohort::{generate_cohort, truth_only, SynthConfig};
+pub use cohort::{generate_cohort, truth_only, SynthConfig, SynthFormat, GTV_ROI_NAME};
 pub use egfr::{p_mutant, phenotype_logit, Egfr, LesionPhenotype, Phenotype};
 pub use error::SynthError;
 pub use lesion::LesionTruth;

@@ -15,6 +15,8 @@ pub(crate) enum Purpose {
     Clinical = 4,
     Acquisition = 5,
     Vessels = 6,
+    /// UIDs of the DICOM files (`--format dicom`); never touches the voxels.
+    Dicom = 7,
 }
 
 pub(crate) fn patient_rng(seed: u64, site: &str, index: usize, purpose: Purpose) -> ChaCha8Rng {

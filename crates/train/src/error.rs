@@ -20,6 +20,8 @@ pub enum TrainError {
         batch: usize,
         value: f64,
     },
+    #[error("non-finite validation loss after epoch {epoch} ({value}); lower the learning rate or check the data")]
+    NonFiniteValidation { epoch: usize, value: f64 },
 }
 
 impl TrainError {
