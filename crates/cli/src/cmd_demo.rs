@@ -50,6 +50,7 @@ pub fn run(a: Args) -> Result<()> {
         patients: a.patients,
         external_per_site: a.external,
         seed: a.seed,
+        format: mtsa_synth::SynthFormat::Nifti,
     };
     mtsa_synth::generate_cohort(&cohort, &synth, &crate::progress::callback(&bar))?;
     bar.finish_and_clear();

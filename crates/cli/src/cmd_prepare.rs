@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Cohort folder: images/ + labels/ + clinical.csv, nnU-Net imagesTr/ + labelsTr/, or one
-    /// folder per case (with --image-name and --label-name).
+    /// Cohort folder: images/ + labels/ + clinical.csv, nnU-Net imagesTr/ + labelsTr/, one
+    /// folder per case (with --image-name and --label-name), or DICOM images/<id>/ series +
+    /// rtstruct/<id>.dcm + clinical.csv.
     #[arg(long)]
     cohort: PathBuf,
     /// Output dataset folder.
@@ -32,6 +33,9 @@ pub struct Args {
     /// Mask labels to treat as background (e.g. 2, BRATS oedema).
     #[arg(long, value_delimiter = ',')]
     ignore_labels: Vec<u16>,
+    /// DICOM cohorts: name of the GTV ROI in the structure sets (case-insensitive).
+    #[arg(long, default_value = "GTV")]
+    roi: String,
     /// JSON {"train": [ids], "val": [ids], "test": [ids]} instead of the date split.
     #[arg(long)]
     splits: Option<PathBuf>,
@@ -58,6 +62,7 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         gtv_labels: a.gtv_labels,
         ignore_labels: a.ignore_labels,
+        roi: a.roi,
         splits_file: a.splits,
         image_name: a.image_name,
         label_name: a.label_name,

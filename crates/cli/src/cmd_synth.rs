@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output cohort folder (clinical.csv, images/, labels/, truth.json).
+    /// Output cohort folder (clinical.csv, images/, labels/ or rtstruct/, truth.json).
     #[arg(long)]
     out: PathBuf,
     /// Patients of the internal site.
@@ -15,6 +15,17 @@ pub struct Args {
     external: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// nifti: images/<id>.nii.gz + labels/<id>.nii.gz; dicom: images/<id>/ MR series +
+    /// rtstruct/<id>.dcm (ROI "GTV"). The same seed gives the same patients in either.
+    #[arg(long, value_enum, default_value_t = Format::Nifti)]
+    format: Format,
+}
+
+/// Mirrors `mtsa_synth::SynthFormat`, which stays free of clap.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Nifti,
+    Dicom,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -22,6 +33,10 @@ pub fn run(a: Args) -> Result<()> {
         patients: a.patients,
         external_per_site: a.external,
         seed: a.seed,
+        format: match a.format {
+            Format::Nifti => mtsa_synth::SynthFormat::Nifti,
+            Format::Dicom => mtsa_synth::SynthFormat::Dicom,
+        },
     };
     let bar = progress::bar("synth");
     let summary = mtsa_synth::generate_cohort(&a.out, &cfg, &progress::callback(&bar))

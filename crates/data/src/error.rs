@@ -10,6 +10,11 @@ pub enum DataError {
     #[error(transparent)]
     Io(#[from] mtsa_io::IoError),
 
+    /// Reading a DICOM series or structure set failed; `DicomError` names the file or folder
+    /// (and, for a missing ROI, lists the ROIs present).
+    #[error(transparent)]
+    Dicom(#[from] mtsa_dicom::DicomError),
+
     /// A file was read but its content is unusable (shape mismatch, bad labels, ...).
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },

@@ -1,7 +1,8 @@
-//! Finding the cases of a cohort folder. Three layouts are accepted because real data arrives in
-//! all three: ours (`images/`, `labels/`, `clinical.csv`), nnU-Net raw (`imagesTr/<id>_0000`,
-//! `labelsTr/`), and one folder per case (BRATS) with the file names given by the user. Pairing
-//! problems are reported here, before any volume is read, so a bad cohort fails fast.
+//! Finding the cases of a cohort folder. Four layouts are accepted because real data arrives in
+//! all of them: ours (`images/`, `labels/`, `clinical.csv`), nnU-Net raw (`imagesTr/<id>_0000`,
+//! `labelsTr/`), one folder per case (BRATS) with the file names given by the user, and a
+//! hospital DICOM export (`images/<id>/` series, `rtstruct/<id>.dcm`). Pairing problems are
+//! reported here, before any volume is read, so a bad cohort fails fast.
 
 use crate::DataError;
 use serde::{Deserialize, Serialize};
@@ -17,13 +18,17 @@ pub enum LayoutKind {
     NnUnet,
     /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
     CaseFolders,
+    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it).
+    Dicom,
 }
 
 /// One patient's files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     pub id: String,
+    /// The image file, or for `LayoutKind::Dicom` the folder holding the series.
     pub image: PathBuf,
+    /// The label map, or for `LayoutKind::Dicom` the RT Structure Set.
     pub label: PathBuf,
     pub brain: Option<PathBuf>,
 }
@@ -134,6 +139,15 @@ pub fn discover(
         return Err(DataError::Config(
             "the case-folder layout needs both image_name and label_name".into(),
         ));
+    } else if cohort.join("images").is_dir() && cohort.join("rtstruct").is_dir() {
+        if cohort.join("labels").is_dir() {
+            return Err(DataError::invalid(
+                cohort,
+                "both labels/ (NIfTI masks) and rtstruct/ (DICOM structure sets) are present; \
+                 keep only the one that belongs to images/",
+            ));
+        }
+        (LayoutKind::Dicom, dicom_cases(cohort)?)
     } else if cohort.join("images").is_dir() {
         let images = nifti_by_id(&cohort.join("images"), |s| Some(s.to_string()))?;
         let labels_dir = cohort.join("labels");
@@ -178,6 +192,50 @@ pub fn discover(
         cases,
         clinical,
     })
+}
+
+/// DICOM layout: every folder in `images/` is a patient (its name the id) and needs
+/// `rtstruct/<id>.dcm`; a structure set without a series folder is an error too, since it
+/// usually means a misnamed folder. The folders' content is checked when the series is read.
+fn dicom_cases(cohort: &Path) -> Result<Vec<Case>, DataError> {
+    let (images_dir, rt_dir) = (cohort.join("images"), cohort.join("rtstruct"));
+    let mut cases = Vec::new();
+    for (id, dir) in read_dir_sorted(&images_dir)? {
+        if !dir.is_dir() {
+            continue; // e.g. a DICOMDIR or notes beside the patient folders
+        }
+        let label = rt_dir.join(format!("{id}.dcm"));
+        if !label.is_file() {
+            return Err(DataError::invalid(
+                &label,
+                format!(
+                    "RT Structure Set not found for the series in {}",
+                    dir.display()
+                ),
+            ));
+        }
+        cases.push(Case {
+            id,
+            image: dir,
+            label,
+            brain: None,
+        });
+    }
+    for (name, path) in read_dir_sorted(&rt_dir)? {
+        let Some(id) = name.strip_suffix(".dcm") else {
+            continue;
+        };
+        if !cases.iter().any(|c| c.id == id) {
+            return Err(DataError::invalid(
+                &path,
+                format!(
+                    "structure set without an image series (no folder {})",
+                    images_dir.join(id).display()
+                ),
+            ));
+        }
+    }
+    Ok(cases)
 }
 
 fn case_folders(cohort: &Path, image_name: &str, label_name: &str) -> Result<Vec<Case>, DataError> {

@@ -1,8 +1,10 @@
-//! mtsa-data: from a cohort folder of NIfTI volumes to the compact, patient-split dataset the
+//! mtsa-data: from a cohort folder of NIfTI volumes (or DICOM series with RT Structure Sets) to
+//! the compact, patient-split dataset the
 //! trainer and evaluator read, and the preprocessing that `predict` repeats (and undoes) on a
 //! new patient.
 //!
-//! - `layout`: which files belong to which patient (ours, nnU-Net raw, one folder per case).
+//! - `layout`: which files belong to which patient (ours, nnU-Net raw, one folder per case,
+//!   DICOM).
 //! - `clinical`: `clinical.csv` (EGFR, diagnosis date, site).
 //! - `preprocess` / `resample`: RAS reorientation, brain intensity normalisation, fixed
 //!   field-of-view in-plane resampling, and its inverse.

@@ -29,10 +29,14 @@ pub struct PrepareConfig {
     pub cutoff: NaiveDate,
     pub val_patients: usize,
     pub seed: u64,
-    /// Mask labels that make up the GTV (BRATS tumour core: 1, 3, 4).
+    /// Mask labels that make up the GTV (BRATS tumour core: 1, 3, 4). NIfTI label maps only: a
+    /// DICOM structure set's ROI is the GTV as a whole.
     pub gtv_labels: Vec<u16>,
     /// Mask labels treated as background without complaint (BRATS oedema: 2).
     pub ignore_labels: Vec<u16>,
+    /// DICOM layout: name of the GTV ROI in each structure set (case-insensitive). Clinical
+    /// exports name it by local convention ("GTV", "GTV_1", "Tumour"), hence an option.
+    pub roi: String,
     /// JSON `{"train": [ids], ...}` that replaces the date-based split.
     pub splits_file: Option<PathBuf>,
     /// Case-folder layout: image and label file names inside each case folder.
@@ -56,6 +60,7 @@ impl Default for PrepareConfig {
             seed: 0,
             gtv_labels: vec![1],
             ignore_labels: Vec::new(),
+            roi: "GTV".into(),
             splits_file: None,
             image_name: None,
             label_name: None,
@@ -89,6 +94,9 @@ impl PrepareConfig {
             return Err(DataError::Config(format!(
                 "label {l} is both a GTV label and an ignored label"
             )));
+        }
+        if self.roi.trim().is_empty() {
+            return Err(DataError::Config("the GTV ROI name is empty".into()));
         }
         Ok(())
     }
@@ -158,7 +166,7 @@ pub fn prepare(
     };
 
     let dir = AtomicDir::create(out, cfg.overwrite)?;
-    let results = process_all(&files.cases, &metas, cfg, progress)?;
+    let results = process_all(&files, &metas, cfg, progress)?;
 
     let mut splits: BTreeMap<String, SplitData> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -317,11 +325,12 @@ fn match_clinical(files: &CohortFiles) -> Result<Vec<Meta>, DataError> {
 /// Processes every case on a few worker threads; results come back in case order. The first
 /// failure stops the remaining work and is returned.
 fn process_all(
-    cases: &[Case],
+    files: &CohortFiles,
     metas: &[Meta],
     cfg: &PrepareConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<PatientSlices>, DataError> {
+    let cases = &files.cases;
     let total = cases.len();
     let threads = match cfg.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -343,7 +352,7 @@ fn process_all(
                 if i >= total || abort.load(Ordering::Relaxed) {
                     break;
                 }
-                let r = process_case(&cases[i], &metas[i], cfg);
+                let r = process_case(files.kind, &cases[i], &metas[i], cfg);
                 if r.is_err() {
                     abort.store(true, Ordering::Relaxed);
                 }
@@ -467,12 +476,35 @@ fn check_geometry<T, U>(
     Ok(())
 }
 
-fn process_case(case: &Case, meta: &Meta, cfg: &PrepareConfig) -> Result<PatientSlices, DataError> {
+/// A case's image and binary GTV mask on the image's grid, whatever the layout.
+fn read_case(
+    kind: LayoutKind,
+    case: &Case,
+    cfg: &PrepareConfig,
+) -> Result<(Volume<f32>, Volume<u8>), DataError> {
+    if kind == LayoutKind::Dicom {
+        // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI is
+        // rasterised on exactly that grid (1 inside), so from here on the case is a NIfTI case
+        // whose label map holds the GTV as label 1.
+        let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
+        let mask = mtsa_dicom::read_rtstruct(&case.label, &cfg.roi, &series, &img)?;
+        check_geometry(&img, &case.image, &mask, &case.label)?;
+        return Ok((img, mask));
+    }
     let img = read_nifti(&case.image)?;
     let labels = read_nifti_labels(&case.label)?;
     check_geometry(&img, &case.image, &labels, &case.label)?;
     let mask = gtv_mask(&labels, cfg, &case.label)?;
-    drop(labels);
+    Ok((img, mask))
+}
+
+fn process_case(
+    kind: LayoutKind,
+    case: &Case,
+    meta: &Meta,
+    cfg: &PrepareConfig,
+) -> Result<PatientSlices, DataError> {
+    let (img, mask) = read_case(kind, case, cfg)?;
     let brain = match &case.brain {
         Some(path) => {
             let b = read_nifti_labels(path)?;

@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p mtsa-synth --release --example cohort -- [INTERNAL] [EXTERNAL_PER_SITE] [SEED] [OUT]`
 
-use mtsa_synth::{generate_cohort, SynthConfig};
+use mtsa_synth::{generate_cohort, SynthConfig, SynthFormat};
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         patients: arg(1, 80)? as usize,
         external_per_site: arg(2, 10)? as usize,
         seed: arg(3, 42)?,
+        format: SynthFormat::Nifti,
     };
     let tmp = tempfile::tempdir()?;
     let out = args

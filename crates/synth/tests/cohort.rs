@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use mtsa_io::read_nifti;
 use mtsa_synth::{
     generate_cohort, generate_patient, plan_patient, truth_only, SiteProfile, SynthConfig,
-    SynthError, Template,
+    SynthError, SynthFormat, Template,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -48,6 +48,7 @@ fn same_seed_writes_byte_identical_cohorts() {
         patients: 3,
         external_per_site: 1,
         seed: 7,
+        format: SynthFormat::Nifti,
     };
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let calls = std::cell::Cell::new(0);
@@ -147,6 +148,7 @@ fn refuses_a_non_empty_output_and_leaves_it_alone() {
         patients: 1,
         external_per_site: 0,
         seed: 1,
+        format: SynthFormat::Nifti,
     };
     let err = generate_cohort(&out, &cfg, &|_, _| {}).expect_err("must refuse");
     assert!(err.to_string().contains("cohort"), "{err}");
@@ -161,6 +163,7 @@ fn refuses_a_non_empty_output_and_leaves_it_alone() {
         patients: 0,
         external_per_site: 0,
         seed: 1,
+        format: SynthFormat::Nifti,
     };
     let err = generate_cohort(&tmp.path().join("x"), &empty, &|_, _| {}).expect_err("empty");
     assert!(matches!(err, SynthError::Config(_)));
@@ -172,6 +175,7 @@ fn egfr_statistics_match_the_spec() {
         patients: 600,
         external_per_site: 100,
         seed: 2023,
+        format: SynthFormat::Nifti,
     };
     let truths = truth_only(&cfg).expect("truth");
     assert_eq!(truths.len(), 800);
@@ -224,6 +228,7 @@ fn egfr_statistics_match_the_spec() {
         patients: 5,
         external_per_site: 2,
         seed: 2023,
+        format: SynthFormat::Nifti,
     })
     .expect("truth");
     assert_eq!(small[..5], truths[..5]);

@@ -1,0 +1,239 @@
+//! `prepare` on DICOM cohorts (`images/<id>/` series + `rtstruct/<id>.dcm`): the same synthetic
+//! patients prepared from DICOM and from NIfTI give the same dataset, and every broken DICOM
+//! cohort fails with one line naming the file and leaves no dataset behind.
+
+mod common;
+
+use common::*;
+use mtsa_data::{load_split, prepare, read_info, LayoutKind, PrepareConfig};
+use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta};
+use mtsa_synth::{generate_cohort, SynthConfig, SynthFormat};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[test]
+fn dicom_and_nifti_synthetic_cohorts_prepare_alike() {
+    let start = Instant::now();
+    let t = tempfile::tempdir().unwrap();
+    let synth = |format, name: &str| {
+        let cfg = SynthConfig {
+            patients: 3,
+            external_per_site: 1,
+            seed: 11,
+            format,
+        };
+        let dir = t.path().join(name);
+        generate_cohort(&dir, &cfg, &|_, _| {}).unwrap();
+        dir
+    };
+    let (nifti, dicom) = (
+        synth(SynthFormat::Nifti, "nifti"),
+        synth(SynthFormat::Dicom, "dicom"),
+    );
+    assert!(dicom.join("images/int-0001").is_dir());
+    assert!(dicom.join("rtstruct/int-0001.dcm").is_file());
+    assert!(!dicom.join("labels").exists());
+    for f in ["clinical.csv", "truth.json"] {
+        let read = |d: &Path| std::fs::read(d.join(f)).unwrap();
+        assert_eq!(
+            read(&dicom),
+            read(&nifti),
+            "{f} differs between the formats"
+        );
+    }
+    let synth_s = start.elapsed().as_secs_f64();
+
+    let cfg = PrepareConfig {
+        size: 64,
+        val_patients: 1,
+        seed: 5,
+        ..Default::default()
+    };
+    let prep = |cohort: &Path, name: &str| {
+        let out = t.path().join(name);
+        let s = prepare(cohort, &out, &cfg, &|_, _| {}).unwrap();
+        (s, out)
+    };
+    let (sn, out_n) = prep(&nifti, "ds-nifti");
+    let (sd, out_d) = prep(&dicom, "ds-dicom");
+    assert_eq!(sn.layout, LayoutKind::Ours);
+    assert_eq!(sd.layout, LayoutKind::Dicom);
+    assert_eq!(sd.counts, sn.counts);
+    let (info_n, info_d) = (read_info(&out_n).unwrap(), read_info(&out_d).unwrap());
+    assert_eq!(
+        info_d.patients, info_n.patients,
+        "ids, sites, splits, slice counts"
+    );
+    assert_eq!(info_d.splits, info_n.splits);
+    assert!(info_d.has_truth && info_d.has_egfr);
+
+    let (mut worst_image, mut worst_dice) = (0f32, 1f64);
+    for split in &info_n.splits {
+        let (a, b) = (
+            load_split(&out_n, split).unwrap(),
+            load_split(&out_d, split).unwrap(),
+        );
+        assert_eq!(a.slices.len(), b.slices.len(), "{split}");
+        for (x, y) in a.slices.iter().zip(&b.slices) {
+            assert_eq!(
+                (&x.patient_id, x.slice_index),
+                (&y.patient_id, y.slice_index)
+            );
+        }
+        for (x, y) in a.images.iter().zip(&b.images) {
+            worst_image = worst_image.max((x - y).abs());
+        }
+        for p in info_n.patients.iter().filter(|p| &p.split == split) {
+            let of_patient = |d: &mtsa_data::SplitData| -> Vec<bool> {
+                (0..d.len())
+                    .filter(|&n| d.slices[n].patient_id == p.id)
+                    .flat_map(|n| d.mask(n).iter().map(|&v| v != 0).collect::<Vec<_>>())
+                    .collect()
+            };
+            let (ma, mb) = (of_patient(&a), of_patient(&b));
+            let d = dice(ma.into_iter(), mb.into_iter());
+            assert!(d >= 0.98, "{}: mask Dice {d:.4}", p.id);
+            worst_dice = worst_dice.min(d);
+        }
+    }
+    // The uint16 rescale step is 1/65534 of the image's range; after normalisation by the
+    // brain's spread (a sizeable part of that range) it is ~1e-5, and interpolation only
+    // averages it. 1e-4 leaves room for that and still catches any geometric shift.
+    assert!(worst_image < 1e-4, "largest image difference {worst_image}");
+    eprintln!(
+        "synth (both formats) {synth_s:.1} s, total {:.1} s, largest image difference \
+         {worst_image:.2e}, lowest mask Dice {worst_dice:.4}",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// A DICOM cohort of `n` small phantoms `p000..` with structure sets holding the ROIs "Brain
+/// outline" (empty) and "GTV", plus clinical.csv.
+fn dicom_cohort(root: &Path, n: usize) -> PathBuf {
+    let dir = root.join("cohort");
+    let mut csv = String::from("patient_id,egfr,diagnosis_date,site\n");
+    std::fs::create_dir_all(dir.join("rtstruct")).unwrap();
+    for i in 0..n {
+        let id = format!("p{i:03}");
+        let (img, mask) = small_case(i as u64);
+        let meta = SeriesMeta {
+            patient_id: id.clone(),
+            seed: i as u64,
+            ..SeriesMeta::default()
+        };
+        let series = write_series(&dir.join("images").join(&id), &img, &meta).unwrap();
+        write_rtstruct(
+            &dir.join("rtstruct").join(format!("{id}.dcm")),
+            &mask,
+            &series,
+            "GTV",
+            1,
+        )
+        .unwrap();
+        let (egfr, date, site) = default_row(i);
+        csv.push_str(&format!("{id},{egfr},{date},{site}\n"));
+    }
+    std::fs::write(dir.join("clinical.csv"), csv).unwrap();
+    dir
+}
+
+fn cfg() -> PrepareConfig {
+    PrepareConfig {
+        size: 32,
+        val_patients: 1,
+        ..Default::default()
+    }
+}
+
+/// Runs prepare expecting failure; checks the one-line message and that nothing but the cohort
+/// is left in `root`.
+fn expect_err(root: &Path, cohort: &Path, cfg: &PrepareConfig, needles: &[&str]) -> String {
+    let out = root.join("dataset");
+    let err = prepare(cohort, &out, cfg, &|_, _| {}).expect_err("prepare should fail");
+    let msg = err.to_string();
+    eprintln!("error: {msg}");
+    assert!(!msg.contains('\n'), "multi-line error: {msg}");
+    for n in needles {
+        assert!(msg.contains(n), "error {msg:?} lacks {n:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "cohort")
+        .collect();
+    assert!(left.is_empty(), "left behind {left:?} after: {msg}");
+    msg
+}
+
+#[test]
+fn small_dicom_cohort_prepares_with_a_case_insensitive_roi() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let out = t.path().join("ds");
+    let cfg = PrepareConfig {
+        roi: "gtv".into(),
+        ..cfg()
+    };
+    let s = prepare(&c, &out, &cfg, &|_, _| {}).unwrap();
+    assert_eq!(s.layout, LayoutKind::Dicom);
+    assert_eq!(s.patients, 3);
+    let info = read_info(&out).unwrap();
+    // The 7-voxel cube lesion spans slices 1..=7 of 8 at 3 mm: all 7 are kept.
+    assert!(info.patients.iter().all(|p| p.n_slices == 7), "{info:?}");
+}
+
+#[test]
+fn missing_structure_set_names_the_file() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    std::fs::remove_file(c.join("rtstruct/p001.dcm")).unwrap();
+    expect_err(
+        t.path(),
+        &c,
+        &cfg(),
+        &["p001.dcm", "RT Structure Set not found"],
+    );
+}
+
+#[test]
+fn missing_roi_lists_the_rois_present() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let cfg = PrepareConfig {
+        roi: "Tumour".into(),
+        ..cfg()
+    };
+    expect_err(t.path(), &c, &cfg, &["p000.dcm", "'Tumour'", "'GTV'"]);
+}
+
+#[test]
+fn patient_folder_without_dicom_files_names_the_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let empty = c.join("images/p002");
+    std::fs::remove_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("README.txt"), "export failed").unwrap();
+    expect_err(t.path(), &c, &cfg(), &["p002", "no DICOM image series"]);
+}
+
+#[test]
+fn structure_set_of_another_series_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    std::fs::copy(c.join("rtstruct/p000.dcm"), c.join("rtstruct/p001.dcm")).unwrap();
+    expect_err(t.path(), &c, &cfg(), &["p001.dcm", "frame of reference"]);
+}
+
+#[test]
+fn structure_set_without_a_series_names_the_file() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    std::fs::copy(c.join("rtstruct/p000.dcm"), c.join("rtstruct/p009.dcm")).unwrap();
+    expect_err(
+        t.path(),
+        &c,
+        &cfg(),
+        &["p009.dcm", "without an image series"],
+    );
+}
