@@ -62,6 +62,9 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    // Activations are allocated and freed every step; keeping freed memory avoids an mmap, page
+    // faults and kernel zeroing for each of them.
+    mtsa_model::keep_freed_memory();
     if let Some(t) = cli.threads {
         tch::set_num_threads(t.max(1));
     }

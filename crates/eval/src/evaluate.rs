@@ -9,7 +9,7 @@ use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_train::{load_trained, patient_egfr_call, predict_slices, SplitTensors};
+use mtsa_train::{load_trained, patient_egfr_call, SplitTensors};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -142,7 +142,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     for name in &names {
         let split = mtsa_data::load_split(&opts.data, name)?;
         let tensors = SplitTensors::from_split(&split);
-        let pred = predict_slices(&model.net, &tensors.images, opts.batch, opts.device)?;
+        let pred = model.predict(&tensors.images, opts.batch)?;
         let prob: Vec<f32> =
             Vec::try_from(&pred.prob().contiguous().view([-1]).to_kind(Kind::Float))?;
         let scored = score_split(

@@ -5,7 +5,7 @@ use crate::overlay::{render_overlay, Outline};
 use crate::EvalError;
 use mtsa_data::{brain_slices, preprocess_image, restore_probabilities, PreprocessConfig};
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_train::{load_trained, patient_egfr_call, predict_slices, RunPaths};
+use mtsa_train::{load_trained, patient_egfr_call, RunPaths};
 use ndarray::{s, Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
         input.extend(slices.index_axis(Axis(0), k).iter().copied());
     }
     let x = Tensor::from_slice(&input).view([run_k.len() as i64, 1, s as i64, s as i64]);
-    let pred = predict_slices(&model.net, &x, opts.batch, opts.device)?;
+    let pred = model.predict(&x, opts.batch)?;
     let prob_run: Vec<f32> = Vec::try_from(&pred.prob().contiguous().view([-1]))?;
     let p_mutant = pred.p_mutant()?;
 

@@ -1,15 +1,32 @@
 //! Forward passes without autograd, shared by validation, evaluation and prediction.
 
 use crate::{RunPaths, TrainError};
-use mtsa_model::{load_weights, read_config, to_channels_last, MtsaConfig, MtsaNet, NET_PREFIX};
+use mtsa_model::{
+    load_weights, read_config, to_channels_last, InferenceNet, InferenceOptions, MtsaConfig, MtsaNet,
+    NET_PREFIX,
+};
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 /// A trained network ready for inference, loaded from a run's best weights.
 pub struct TrainedModel {
     pub vs: VarStore,
+    /// The plain network: states the input rules (`check_input`).
     pub net: MtsaNet,
+    /// The same weights with BatchNorm folded, channels-last: what evaluate and predict run.
+    pub fast: InferenceNet,
     pub config: MtsaConfig,
+}
+
+impl TrainedModel {
+    /// Eval-mode outputs of `images` (N x 1 x S x S, CPU), `batch` slices at a time.
+    pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, TrainError> {
+        let device = self.fast.device();
+        forward_batches(images, batch, device, |x| {
+            self.net.check_input(x)?;
+            Ok(self.fast.forward(x))
+        })
+    }
 }
 
 pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, TrainError> {
@@ -24,7 +41,8 @@ pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, Trai
     let mut vs = VarStore::new(device);
     let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
     load_weights(&mut vs, &config, &path)?;
-    Ok(TrainedModel { vs, net, config })
+    let fast = InferenceNet::from_vs(&vs, &config, InferenceOptions::default())?;
+    Ok(TrainedModel { vs, net, fast, config })
 }
 
 /// Per-slice network outputs, on the CPU.
@@ -51,22 +69,33 @@ impl SlicePredictions {
     }
 }
 
-/// Runs `images` (N x 1 x S x S, CPU) through the net in eval mode, `batch` slices at a time.
+/// Runs `images` (N x 1 x S x S, CPU) through the plain net in eval mode, `batch` slices at a
+/// time: validation during training, where the weights change every epoch.
 pub fn predict_slices(
     net: &MtsaNet,
     images: &Tensor,
     batch: usize,
     device: Device,
 ) -> Result<SlicePredictions, TrainError> {
-    net.check_input(images)?;
+    forward_batches(images, batch, device, |x| {
+        net.check_input(x)?;
+        Ok(net.forward_t(&to_channels_last(x), false))
+    })
+}
+
+fn forward_batches(
+    images: &Tensor,
+    batch: usize,
+    device: Device,
+    forward: impl Fn(&Tensor) -> Result<(Tensor, Tensor), TrainError>,
+) -> Result<SlicePredictions, TrainError> {
     let n = images.size()[0];
     let (mut gtv, mut egfr) = (Vec::new(), Vec::new());
     let _guard = tch::no_grad_guard();
     let mut start = 0;
     while start < n {
         let len = (batch.max(1) as i64).min(n - start);
-        let x = to_channels_last(&images.narrow(0, start, len).to_device(device));
-        let (g, e) = net.forward_t(&x, false);
+        let (g, e) = forward(&images.narrow(0, start, len).to_device(device))?;
         gtv.push(g.to_device(Device::Cpu));
         egfr.push(e.to_device(Device::Cpu));
         start += len;
