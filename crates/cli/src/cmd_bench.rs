@@ -9,16 +9,17 @@
 //! Warm-up iterations first, then `--iters` timed ones; median, min and max wall time, slices per
 //! second and the process's peak resident memory (VmHWM). `--threads` is the global option.
 //! `bench/compare.sh` runs this against `bench/pytorch_reference.py`.
-use anyhow::{bail, Context, Result};
-use mtsa_data::{brain_slices, preprocess_image, restore_probabilities, PreprocessConfig};
-use mtsa_io::{diagonal_affine, read_nifti, write_nifti, Volume};
+use anyhow::{bail, Result};
+use mtsa_data::PreprocessConfig;
+use mtsa_eval::PredictOptions;
+use mtsa_io::{diagonal_affine, write_nifti, Volume};
 use mtsa_model::{
-    count_net_params, parse_device, InferenceNet, InferenceOptions, JointLoss, LossConfig,
-    MtsaConfig, MtsaNet, NET_PREFIX,
+    count_net_params, parse_device, save_weights, to_channels_last, InferenceNet, InferenceOptions,
+    JointLoss, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
 };
-use ndarray::{Array3, ArrayView2, Axis};
+use mtsa_train::RunPaths;
+use ndarray::Array3;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor};
@@ -166,8 +167,12 @@ pub fn run(a: Args) -> Result<()> {
         }
         Mode::Train => {
             let loss = JointLoss::new(&vs.root(), LossConfig::default());
+            mtsa_train::use_channels_last(&vs);
             let mut opt = nn::Adam::default().build(&vs, 3e-4)?;
-            let x = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device));
+            let x = to_channels_last(&Tensor::rand(
+                [batch, 1, cfg.size, cfg.size],
+                (Kind::Float, device),
+            ));
             let mask = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device))
                 .lt(0.1)
                 .to_kind(Kind::Float);
@@ -180,29 +185,41 @@ pub fn run(a: Args) -> Result<()> {
             (times, batch as usize)
         }
         Mode::Patient => {
-            let dir = TempDir::new()?;
-            let input = dir.0.join("t1ce.nii.gz");
-            write_nifti(&input, &synthetic_volume(a.slices))?;
-            let fast = match a.engine {
-                Engine::Fused => Some(InferenceNet::from_vs(&vs, &cfg, opts)?),
-                Engine::Plain => None,
-            };
+            // The product's own predict path (mtsa_eval::predict) on a run folder holding these
+            // random-init weights: file in, mask and EGFR files out, nothing bench-specific.
+            let dir = tempfile::tempdir()?;
+            let run = dir.path().join("run");
+            std::fs::create_dir_all(&run)?;
+            save_weights(&vs, &cfg, &RunPaths::new(&run).best())?;
             let pre = PreprocessConfig {
                 size: cfg.size as usize,
                 ..PreprocessConfig::default()
             };
-            let out = dir.0.join("gtv.nii.gz");
+            std::fs::write(
+                RunPaths::new(&run).preprocess(),
+                serde_json::to_string(&pre)?,
+            )?;
+            let input = dir.path().join("t1ce.nii.gz");
+            write_nifti(&input, &synthetic_volume(a.slices))?;
+            let opts = PredictOptions {
+                run,
+                input,
+                out: dir.path().join("pred"),
+                device,
+                batch: batch as usize,
+                rtstruct: false,
+                series_uid: None,
+            };
             let mut failure = None;
             let times = time_it(a.warmup, a.iters, device, || {
                 if failure.is_none() {
-                    if let Err(e) = predict_volume(&input, &out, &pre, &net, fast.as_ref(), batch, device)
-                    {
+                    if let Err(e) = mtsa_eval::predict(&opts) {
                         failure = Some(e);
                     }
                 }
             });
             if let Some(e) = failure {
-                return Err(e);
+                return Err(e.into());
             }
             (times, a.slices)
         }
@@ -226,7 +243,13 @@ pub fn run(a: Args) -> Result<()> {
         } else {
             a.engine
         },
-        channels_last: a.engine == Engine::Fused && a.mode != Mode::Train && a.channels_last,
+        // Training always runs NHWC, as the trainer does; predict (patient mode) uses the fused
+        // engine's defaults.
+        channels_last: match a.mode {
+            Mode::Train => true,
+            Mode::Patient => InferenceOptions::default().channels_last,
+            Mode::Infer => a.engine == Engine::Fused && a.channels_last,
+        },
         merge_strips: a.engine == Engine::Fused && a.mode != Mode::Train && a.merge_strips,
         dtype: if a.bf16 && a.engine == Engine::Fused && a.mode != Mode::Train {
             "bf16"
@@ -281,7 +304,10 @@ fn print_human(r: &Report) {
         "  {} iters after {} warm-up: wall median {:.4} s, min {:.4} s, max {:.4} s",
         r.iters, r.warmup, r.median_s, r.min_s, r.max_s
     );
-    println!("  process CPU time per iteration (median): {:.4} s", r.cpu_median_s);
+    println!(
+        "  process CPU time per iteration (median): {:.4} s",
+        r.cpu_median_s
+    );
     println!(
         "  {:.2} slices/s, {:.1} ms/slice, {:.1} GFLOP/s, peak RSS {}",
         r.slices_per_s,
@@ -367,27 +393,6 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let p = std::env::temp_dir().join(format!("mtsa-bench-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-        Ok(Self(p))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A 256 x 256 x `slices` T1-like volume (0.9375 mm in plane, 5 mm slices): an ellipsoidal
 /// "brain" of textured intensity, zero outside, reaching every slice so all are brain slices.
 fn synthetic_volume(slices: usize) -> Volume<f32> {
@@ -413,49 +418,8 @@ fn synthetic_volume(slices: usize) -> Volume<f32> {
             *v = (300.0 * (1.0 + texture) + 40.0 * noise() as f64) as f32;
         }
     }
-    Volume::new(data, diagonal_affine([dxy, dxy, dz], [-120.0, -120.0, -half_z]))
-}
-
-/// The predict pipeline without overlays and EGFR aggregation: file in, mask file out.
-fn predict_volume(
-    input: &Path,
-    out: &Path,
-    pre: &PreprocessConfig,
-    net: &MtsaNet,
-    fast: Option<&InferenceNet>,
-    batch: i64,
-    device: Device,
-) -> Result<()> {
-    let image = read_nifti(input)?;
-    let (slices, geom) = preprocess_image(&image, None, pre)?;
-    let run_k = brain_slices(&geom);
-    let s = pre.size;
-    let mut flat = Vec::with_capacity(run_k.len() * s * s);
-    for &k in &run_k {
-        flat.extend(slices.index_axis(Axis(0), k).iter().copied());
-    }
-    let x = Tensor::from_slice(&flat).view([run_k.len() as i64, 1, s as i64, s as i64]);
-    let n = run_k.len() as i64;
-    let mut probs = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = batch.min(n - start);
-        let xb = x.narrow(0, start, len).to_device(device);
-        let (g, e) = match fast {
-            Some(f) => f.forward(&xb),
-            None => tch::no_grad(|| net.forward_t(&xb, false)),
-        };
-        let _p_mutant = e.softmax(-1, Kind::Float);
-        probs.push(g.sigmoid().to_device(Device::Cpu));
-        start += len;
-    }
-    let prob_run: Vec<f32> = Vec::try_from(&Tensor::cat(&probs, 0).contiguous().view([-1]))?;
-    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
-    for (i, &k) in run_k.iter().enumerate() {
-        let plane = ArrayView2::from_shape((s, s), &prob_run[i * s * s..(i + 1) * s * s])?;
-        prob.index_axis_mut(Axis(0), k).assign(&plane);
-    }
-    let mask: Volume<u8> = restore_probabilities(&prob, &geom).map(|p| u8::from(*p > 0.5));
-    write_nifti(out, &mask)?;
-    Ok(())
+    Volume::new(
+        data,
+        diagonal_affine([dxy, dxy, dz], [-120.0, -120.0, -half_z]),
+    )
 }

@@ -63,7 +63,14 @@ struct Conv {
 
 impl Conv {
     fn fwd(&self, x: &Tensor) -> Tensor {
-        x.conv2d(&self.w, Some(&self.b), [1, 1], self.padding, [1, 1], self.groups)
+        x.conv2d(
+            &self.w,
+            Some(&self.b),
+            [1, 1],
+            self.padding,
+            [1, 1],
+            self.groups,
+        )
     }
 }
 
@@ -276,7 +283,10 @@ impl Loader<'_> {
                 .iter()
                 .map(|&k| {
                     let q = format!("{p}.strip{k}");
-                    Ok((self.conv(&format!("{q}.h"), ch)?, self.conv(&format!("{q}.v"), ch)?))
+                    Ok((
+                        self.conv(&format!("{q}.h"), ch)?,
+                        self.conv(&format!("{q}.v"), ch)?,
+                    ))
                 })
                 .collect::<Result<Vec<_>, ModelError>>()?;
             Strips::Pairs(pairs)
@@ -315,7 +325,10 @@ impl Msa {
                 let mut bias_map: Option<Tensor> = None;
                 for (hb, vw, vb) in bias_parts {
                     let k = vw.size()[2];
-                    let col = hb.view([1, c, 1, 1]).expand([1, c, h, 1], false).contiguous();
+                    let col = hb
+                        .view([1, c, 1, 1])
+                        .expand([1, c, h, 1], false)
+                        .contiguous();
                     let m = col.conv2d(vw, Some(vb), [1, 1], [k / 2, 0], [1, 1], c);
                     bias_map = Some(match bias_map {
                         None => m,

@@ -2,8 +2,8 @@
 
 use crate::{RunPaths, TrainError};
 use mtsa_model::{
-    load_weights, read_config, to_channels_last, InferenceNet, InferenceOptions, MtsaConfig, MtsaNet,
-    NET_PREFIX,
+    load_weights, read_config, to_channels_last, InferenceNet, InferenceOptions, MtsaConfig,
+    MtsaNet, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -42,7 +42,12 @@ pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, Trai
     let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
     load_weights(&mut vs, &config, &path)?;
     let fast = InferenceNet::from_vs(&vs, &config, InferenceOptions::default())?;
-    Ok(TrainedModel { vs, net, fast, config })
+    Ok(TrainedModel {
+        vs,
+        net,
+        fast,
+        config,
+    })
 }
 
 /// Per-slice network outputs, on the CPU.

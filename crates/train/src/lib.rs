@@ -21,4 +21,4 @@ pub use patient_call::{patient_egfr_call, PatientCall};
 pub use run_files::{
     RunPaths, BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, PREPROCESS_FILE,
 };
-pub use trainer::{train, EpochRecord, TrainOptions, TrainSummary};
+pub use trainer::{train, use_channels_last, EpochRecord, TrainOptions, TrainSummary};

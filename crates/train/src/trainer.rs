@@ -123,7 +123,10 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         let (w_gtv, w_egfr) = loss.weights();
         let v = validate(&net, &loss, &val_set, cfg, opts.device)?;
         if !v.loss.is_finite() {
-            return Err(TrainError::NonFiniteValidation { epoch, value: v.loss });
+            return Err(TrainError::NonFiniteValidation {
+                epoch,
+                value: v.loss,
+            });
         }
         let record = EpochRecord {
             epoch,
@@ -162,7 +165,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
 /// (forward + backward, 8 x 8 x 128 x 128, 2 threads) on NHWC than on NCHW, and the plain 3x3
 /// and 1x1 convolutions ~1.5-2x faster, so training takes NHWC inputs too. Same function, same
 /// results up to float summation order.
-fn use_channels_last(vs: &VarStore) {
+pub fn use_channels_last(vs: &VarStore) {
     tch::no_grad(|| {
         for (_, mut v) in vs.variables() {
             if v.dim() == 4 {
