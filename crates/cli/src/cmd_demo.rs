@@ -71,6 +71,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut config = TrainConfig::for_preset("tiny")?;
     config.epochs = a.epochs;
     config.seed = a.seed;
+    // Ten validation patients are too few for the EGFR cross-entropy to be a stable stopping
+    // signal (see `Selection::Score`); the demo keeps the epoch with the best Dice + accuracy.
+    config.select = mtsa_train::Selection::Score;
     let opts = TrainOptions {
         data: data.clone(),
         run: run.clone(),

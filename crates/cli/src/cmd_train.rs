@@ -1,6 +1,6 @@
 use anyhow::{bail, Context, Result};
 use mtsa_model::{parse_device, LossMode};
-use mtsa_train::{RunPaths, TrainConfig, TrainOptions};
+use mtsa_train::{RunPaths, Selection, TrainConfig, TrainOptions};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -31,6 +31,10 @@ pub struct Args {
     /// Early-stopping patience in epochs.
     #[arg(long)]
     patience: Option<usize>,
+    /// Early stopping and kept weights by validation `loss` (paper) or `score` (Dice + EGFR
+    /// accuracy).
+    #[arg(long)]
+    select: Option<Selection>,
     #[arg(long)]
     seed: Option<u64>,
     /// Turn augmentation off.
@@ -69,11 +73,12 @@ pub fn run(a: Args) -> Result<()> {
     );
     let s = mtsa_train::train(&opts)?;
     tracing::info!(
-        "{} epochs in {:.0} s{}; best validation loss {:.4} at epoch {}; weights in {}",
+        "{} epochs in {:.0} s{}; best validation {} {:.4} at epoch {}; weights in {}",
         s.epochs_run,
         s.seconds,
         if s.stopped_early { " (early stop)" } else { "" },
-        s.best_val_loss,
+        opts.config.select_name(),
+        s.best_criterion.abs(),
         s.best_epoch,
         RunPaths::new(&a.out).best().display()
     );
@@ -103,6 +108,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if let Some(v) = a.patience {
         cfg.patience = v;
     }
+    if let Some(v) = a.select {
+        cfg.select = v;
+    }
     if let Some(v) = a.seed {
         cfg.seed = v;
     }
@@ -121,6 +129,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
     let mut cfg =
         TrainConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if a.config.is_some()
+        || a.select.is_some()
         || a.loss.is_some()
         || a.alpha.is_some()
         || a.batch.is_some()

@@ -14,10 +14,27 @@ pub struct TrainConfig {
     pub batch: usize,
     pub lr: f64,
     pub adam_eps: f64,
-    /// Epochs without a better validation loss before stopping [paper: 20].
+    /// Epochs without a better validation criterion before stopping [paper: 20].
     pub patience: usize,
+    /// What "better on validation" means for early stopping and the kept weights.
+    #[serde(default)]
+    pub select: Selection,
     pub seed: u64,
     pub augment: AugmentConfig,
+}
+
+/// The validation criterion that early stopping watches and the best weights are chosen by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// The validation loss [paper]: the unweighted sum of the trained tasks' losses.
+    #[default]
+    Loss,
+    /// Validation Dice plus patient-level EGFR accuracy (each alone in single-task modes)
+    /// [ours]. With few validation patients the EGFR cross-entropy turns overconfident within a
+    /// few epochs and then dominates the loss, stopping training long before segmentation has
+    /// converged; the scores themselves do not have that problem.
+    Score,
 }
 
 /// Light augmentation [ours]: the paper is silent; flips, small rotations and intensity scaling
@@ -55,9 +72,17 @@ impl TrainConfig {
             lr: 3e-4,
             adam_eps: 1e-8,
             patience: 20,
+            select: Selection::default(),
             seed: 0,
             augment: AugmentConfig::default(),
         })
+    }
+
+    pub fn select_name(&self) -> &'static str {
+        match self.select {
+            Selection::Loss => "loss",
+            Selection::Score => "score",
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -14,7 +14,7 @@ mod state;
 mod trainer;
 
 pub use batches::{SplitTensors, NO_LABEL};
-pub use config::{AugmentConfig, TrainConfig};
+pub use config::{AugmentConfig, Selection, TrainConfig};
 pub use error::TrainError;
 pub use infer::{load_trained, predict_slices, SlicePredictions, TrainedModel};
 pub use patient_call::{patient_egfr_call, PatientCall};

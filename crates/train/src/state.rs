@@ -17,7 +17,8 @@ const STATE_KEY: &str = "mtsa_train_state";
 pub struct TrainState {
     /// Epochs completed (1-based count).
     pub epochs_done: usize,
-    pub best_val_loss: f64,
+    /// Best value of the selection criterion so far.
+    pub best_criterion: f64,
     pub best_epoch: usize,
     pub history: Vec<EpochRecord>,
     pub config: TrainConfig,

@@ -4,7 +4,7 @@ use crate::adam::Adam;
 use crate::augment::augment;
 use crate::batches::SplitTensors;
 use crate::state::{self, TrainState};
-use crate::{patient_egfr_call, predict_slices, RunPaths, TrainConfig, TrainError};
+use crate::{patient_egfr_call, predict_slices, RunPaths, Selection, TrainConfig, TrainError};
 use indicatif::{ProgressBar, ProgressStyle};
 use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, MtsaNet, NET_PREFIX};
 use rand::seq::SliceRandom;
@@ -50,7 +50,8 @@ pub struct EpochRecord {
 pub struct TrainSummary {
     pub epochs_run: usize,
     pub best_epoch: usize,
-    pub best_val_loss: f64,
+    /// Best value of the selection criterion (lower is better; `score` is negated).
+    pub best_criterion: f64,
     pub stopped_early: bool,
     pub seconds: f64,
 }
@@ -102,7 +103,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         start_run(&paths, cfg, &info.preprocess)?;
         TrainState {
             epochs_done: 0,
-            best_val_loss: f64::INFINITY,
+            best_criterion: f64::INFINITY,
             best_epoch: 0,
             history: Vec::new(),
             config: cfg.clone(),
@@ -142,8 +143,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             val_egfr_acc: v.egfr_acc,
             seconds: t0.elapsed().as_secs_f64(),
         };
-        if record.val_loss < st.best_val_loss {
-            st.best_val_loss = record.val_loss;
+        let criterion = selection_value(cfg, &record);
+        if criterion < st.best_criterion {
+            st.best_criterion = criterion;
             st.best_epoch = epoch;
             save_weights(&vs, &cfg.model, &paths.best())?;
         }
@@ -155,7 +157,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     Ok(TrainSummary {
         epochs_run: st.epochs_done,
         best_epoch: st.best_epoch,
-        best_val_loss: st.best_val_loss,
+        best_criterion: st.best_criterion,
         stopped_early,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -174,6 +176,21 @@ pub fn use_channels_last(vs: &VarStore) {
             }
         }
     });
+}
+
+/// Lower is better, so the loss and the negated score compare the same way.
+fn selection_value(cfg: &TrainConfig, r: &EpochRecord) -> f64 {
+    match cfg.select {
+        Selection::Loss => r.val_loss,
+        Selection::Score => {
+            let acc = r.val_egfr_acc.unwrap_or(0.0);
+            -match cfg.loss.mode {
+                LossMode::SegOnly => r.val_dice,
+                LossMode::ClsOnly => acc,
+                LossMode::Uncertainty | LossMode::Equal => r.val_dice + acc,
+            }
+        }
+    }
 }
 
 fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), TrainError> {

@@ -91,7 +91,7 @@ fn resumed_run_equals_uninterrupted_run() {
     let b = train(&opts(&data, &run_b, 2, true)).unwrap();
     assert_eq!(b.epochs_run, 2);
     assert_eq!(a.best_epoch, b.best_epoch);
-    assert_eq!(a.best_val_loss.to_bits(), b.best_val_loss.to_bits());
+    assert_eq!(a.best_criterion.to_bits(), b.best_criterion.to_bits());
 
     let (pa, pb) = (RunPaths::new(&run_a), RunPaths::new(&run_b));
     assert_same_tensors(&pa.checkpoint(), &pb.checkpoint());
