@@ -27,8 +27,8 @@ echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
 echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)')"
 
 cd "$ROOT"
-cargo build -q -p mtsa-dicom --examples
-EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/examples"
+cargo build -q --release -p mtsa-dicom --examples
+EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples"
 "$EXAMPLES/write_sample" "$OUT"
 
 for case_dir in "$OUT"/*/; do
