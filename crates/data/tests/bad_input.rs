@@ -8,38 +8,6 @@ use mtsa_data::{prepare, PrepareConfig};
 use mtsa_io::write_nifti;
 use std::path::Path;
 
-fn cfg() -> PrepareConfig {
-    PrepareConfig {
-        size: 32,
-        val_patients: 1,
-        ..Default::default()
-    }
-}
-
-/// Runs prepare expecting failure; checks the message and that nothing was left in `root`
-/// except the cohort itself.
-fn expect_err(root: &Path, cohort: &Path, cfg: &PrepareConfig, needles: &[&str]) -> String {
-    let out = root.join("dataset");
-    let err = prepare(cohort, &out, cfg, &|_, _| {}).expect_err("prepare should fail");
-    let msg = err.to_string();
-    eprintln!("error: {msg}");
-    assert!(!msg.contains('\n'), "multi-line error: {msg}");
-    for n in needles {
-        assert!(msg.contains(n), "error {msg:?} lacks {n:?}");
-    }
-    assert!(!out.exists(), "dataset left behind after: {msg}");
-    let leftovers: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "cohort" && n != "splits.json")
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "left behind {leftovers:?} after: {msg}"
-    );
-    msg
-}
-
 fn cohort3(root: &Path) -> std::path::PathBuf {
     our_cohort(root, 3, default_row)
 }

@@ -137,34 +137,6 @@ fn dicom_cohort(root: &Path, n: usize) -> PathBuf {
     dir
 }
 
-fn cfg() -> PrepareConfig {
-    PrepareConfig {
-        size: 32,
-        val_patients: 1,
-        ..Default::default()
-    }
-}
-
-/// Runs prepare expecting failure; checks the one-line message and that nothing but the cohort
-/// is left in `root`.
-fn expect_err(root: &Path, cohort: &Path, cfg: &PrepareConfig, needles: &[&str]) -> String {
-    let out = root.join("dataset");
-    let err = prepare(cohort, &out, cfg, &|_, _| {}).expect_err("prepare should fail");
-    let msg = err.to_string();
-    eprintln!("error: {msg}");
-    assert!(!msg.contains('\n'), "multi-line error: {msg}");
-    for n in needles {
-        assert!(msg.contains(n), "error {msg:?} lacks {n:?}");
-    }
-    let left: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "cohort")
-        .collect();
-    assert!(left.is_empty(), "left behind {left:?} after: {msg}");
-    msg
-}
-
 #[test]
 fn small_dicom_cohort_prepares_with_a_case_insensitive_roi() {
     let t = tempfile::tempdir().unwrap();

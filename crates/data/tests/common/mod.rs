@@ -2,6 +2,7 @@
 //! pattern and a cube lesion, written with mtsa_io so every test exercises the real NIfTI path.
 #![allow(dead_code)]
 
+use mtsa_data::{prepare, PrepareConfig};
 use mtsa_io::{diagonal_affine, write_nifti, Affine, Volume};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
@@ -113,4 +114,37 @@ pub fn brats_dir() -> Option<PathBuf> {
         eprintln!("note: {} not found; BRATS test skipped", dir.display());
         None
     }
+}
+
+/// The small prepare config the error tests share.
+pub fn cfg() -> PrepareConfig {
+    PrepareConfig {
+        size: 32,
+        val_patients: 1,
+        ..Default::default()
+    }
+}
+
+/// Runs prepare expecting failure; checks the message and that nothing was left in `root`
+/// except the cohort itself.
+pub fn expect_err(root: &Path, cohort: &Path, cfg: &PrepareConfig, needles: &[&str]) -> String {
+    let out = root.join("dataset");
+    let err = prepare(cohort, &out, cfg, &|_, _| {}).expect_err("prepare should fail");
+    let msg = err.to_string();
+    eprintln!("error: {msg}");
+    assert!(!msg.contains('\n'), "multi-line error: {msg}");
+    for n in needles {
+        assert!(msg.contains(n), "error {msg:?} lacks {n:?}");
+    }
+    assert!(!out.exists(), "dataset left behind after: {msg}");
+    let leftovers: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "cohort" && n != "splits.json")
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "left behind {leftovers:?} after: {msg}"
+    );
+    msg
 }
