@@ -426,3 +426,38 @@ fn write_metrics_csv(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), Tr
         w.flush().map_err(|e| TrainError::file(&path, e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(val_loss: f64, dice: f64, acc: Option<f64>) -> EpochRecord {
+        EpochRecord {
+            epoch: 1,
+            train_loss: 0.0,
+            train_gtv: 0.0,
+            train_egfr: 0.0,
+            val_loss,
+            val_gtv: 0.0,
+            val_egfr: 0.0,
+            weight_gtv: 0.5,
+            weight_egfr: 0.5,
+            val_dice: dice,
+            val_egfr_acc: acc,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn score_selection_prefers_higher_dice_plus_accuracy_and_loss_lower_loss() {
+        let mut cfg = TrainConfig::for_preset("tiny").unwrap();
+        let early = record(1.6, 0.52, Some(0.7));
+        let late = record(2.1, 0.82, Some(0.7));
+        assert!(selection_value(&cfg, &early) < selection_value(&cfg, &late));
+        cfg.select = Selection::Score;
+        assert!(selection_value(&cfg, &late) < selection_value(&cfg, &early));
+        assert_eq!(selection_value(&cfg, &late), -(0.82 + 0.7));
+        cfg.loss.mode = LossMode::SegOnly;
+        assert_eq!(selection_value(&cfg, &record(1.0, 0.6, None)), -0.6);
+    }
+}
