@@ -9,7 +9,7 @@ use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_train::{load_trained, patient_egfr_call, SplitTensors};
+use mtsa_train::{load_trained, patient_egfr_call, slices_by_patient, SplitTensors};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -237,10 +237,7 @@ fn score_split(
         });
     }
 
-    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (k, rec) in split.slices.iter().enumerate() {
-        groups.entry(&rec.patient_id).or_default().push(k);
-    }
+    let groups = slices_by_patient(&split.slices);
     let mut patients = Vec::new();
     let mut lesion_counts = (0usize, 0usize, 0usize);
     let mut overlays = Vec::new();
@@ -411,9 +408,9 @@ fn slice_overlay(
     dice: f64,
 ) -> Result<Overlay, EvalError> {
     let s = split.size;
-    let img = ArrayView2::from_shape((s, s), &split.images[k * s * s..(k + 1) * s * s])
+    let img = ArrayView2::from_shape((s, s), split.image(k))
         .map_err(|e| EvalError::Usage(e.to_string()))?;
-    let gt = ArrayView2::from_shape((s, s), &split.masks[k * s * s..(k + 1) * s * s])
+    let gt = ArrayView2::from_shape((s, s), split.mask(k))
         .map_err(|e| EvalError::Usage(e.to_string()))?
         .map(|v| *v > 0);
     let png = render_overlay(

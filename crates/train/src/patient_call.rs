@@ -1,6 +1,18 @@
 //! The paper's patient-level EGFR call (spec §5): the slices with the largest predicted GTV carry
 //! the most tumour evidence, so only the top half by area votes.
 
+use std::collections::BTreeMap;
+
+/// Slice indices of each patient, in record order, patients sorted by id: the unit the EGFR call
+/// and the per-patient metrics work on.
+pub fn slices_by_patient(records: &[mtsa_data::SliceRecord]) -> BTreeMap<&str, Vec<usize>> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, r) in records.iter().enumerate() {
+        groups.entry(&r.patient_id).or_default().push(k);
+    }
+    groups
+}
+
 /// The slices that voted and the mean of their mutant probabilities.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PatientCall {

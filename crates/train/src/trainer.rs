@@ -4,14 +4,16 @@ use crate::adam::Adam;
 use crate::augment::augment;
 use crate::batches::SplitTensors;
 use crate::state::{self, TrainState};
-use crate::{patient_egfr_call, predict_slices, RunPaths, Selection, TrainConfig, TrainError};
+use crate::{
+    patient_egfr_call, predict_slices, slices_by_patient, RunPaths, Selection, TrainConfig,
+    TrainError,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, MtsaNet, NET_PREFIX};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::{nn::VarStore, Device, Kind};
@@ -267,7 +269,7 @@ fn train_epoch(
     order.shuffle(&mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
     let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
-    let (mut sum, mut sum_gtv, mut sum_egfr) = (0.0, 0.0, 0.0);
+    let (mut sum, mut sum_gtv, mut sum_egfr, mut seen) = (0.0, 0.0, 0.0, 0.0);
     for (b, idx) in batches.iter().enumerate() {
         let (mut x, mut y, label) = data.batch(idx);
         if cfg.augment.enabled {
@@ -293,22 +295,16 @@ fn train_epoch(
         parts.total.backward();
         adam.step();
         let n = idx.len() as f64;
+        seen += n;
         sum += value * n;
         sum_gtv += parts.gtv.double_value(&[]) * n;
         sum_egfr += finite_or_zero(parts.egfr.double_value(&[])) * n;
-        bar.set_message(format!(
-            "loss {:.4}",
-            sum / bar_seen(idx.len(), b, cfg.batch)
-        ));
+        bar.set_message(format!("loss {:.4}", sum / seen));
         bar.inc(1);
     }
     bar.finish_and_clear();
     let n = data.len() as f64;
     Ok((sum / n, sum_gtv / n, sum_egfr / n))
-}
-
-fn bar_seen(last: usize, b: usize, batch: usize) -> f64 {
-    (b * batch + last) as f64
 }
 
 /// Cross-entropy over a batch without labels is 0/0; such batches add nothing.
@@ -394,19 +390,13 @@ fn validate(
 }
 
 fn patient_accuracy(records: &[mtsa_data::SliceRecord], areas: &[usize], p: &[f64]) -> f64 {
-    let mut by_patient: BTreeMap<&str, (Vec<usize>, Vec<f64>, Option<u8>)> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        let e = by_patient
-            .entry(&r.patient_id)
-            .or_insert_with(|| (Vec::new(), Vec::new(), r.egfr));
-        e.0.push(areas[i]);
-        e.1.push(p[i]);
-    }
     let (mut right, mut n) = (0, 0);
-    for (a, pm, label) in by_patient.values() {
-        if let (Some(label), Some(call)) = (label, patient_egfr_call(a, pm)) {
+    for ks in slices_by_patient(records).values() {
+        let a: Vec<usize> = ks.iter().map(|&k| areas[k]).collect();
+        let pm: Vec<f64> = ks.iter().map(|&k| p[k]).collect();
+        if let (Some(label), Some(call)) = (records[ks[0]].egfr, patient_egfr_call(&a, &pm)) {
             n += 1;
-            right += usize::from(call.is_mutant() == (*label == 1));
+            right += usize::from(call.is_mutant() == (label == 1));
         }
     }
     if n == 0 {
