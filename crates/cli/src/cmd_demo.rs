@@ -15,10 +15,10 @@ pub struct Args {
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
     /// Internal-site patients.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 150)]
     patients: usize,
     /// Patients per external site (two sites).
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 20)]
     external: usize,
     /// Training epochs (early stopping may end sooner).
     #[arg(long, default_value_t = 30)]
@@ -71,9 +71,13 @@ pub fn run(a: Args) -> Result<()> {
     let mut config = TrainConfig::for_preset("tiny")?;
     config.epochs = a.epochs;
     config.seed = a.seed;
-    // Ten validation patients are too few for the EGFR cross-entropy to be a stable stopping
-    // signal (see `Selection::Score`); the demo keeps the epoch with the best Dice + accuracy.
-    config.select = mtsa_train::Selection::Score;
+    // Ten validation patients are too few for the EGFR loss or accuracy to pick an epoch (see
+    // `Selection::Score` and `Selection::Dice`); the demo keeps the epoch with the best Dice.
+    config.select = mtsa_train::Selection::Dice;
+    // ~100 training patients at 6 slices each per epoch: the EGFR classifier needs patients more
+    // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
+    config.slices_per_patient = Some(6);
+    config.egfr_voting_slices_only = true;
     let opts = TrainOptions {
         data: data.clone(),
         run: run.clone(),

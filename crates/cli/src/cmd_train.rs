@@ -31,12 +31,18 @@ pub struct Args {
     /// Early-stopping patience in epochs.
     #[arg(long)]
     patience: Option<usize>,
-    /// Early stopping and kept weights by validation `loss` (paper) or `score` (Dice + EGFR
-    /// accuracy).
+    /// Early stopping and kept weights by validation `loss` (paper), `score` (Dice + EGFR
+    /// accuracy) or `dice`.
     #[arg(long)]
     select: Option<Selection>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Each epoch trains on at most this many random slices per patient (default: all).
+    #[arg(long)]
+    slices_per_patient: Option<usize>,
+    /// Train the EGFR head only on the slices that vote in the patient call (top half by area).
+    #[arg(long)]
+    egfr_voting_slices_only: bool,
     /// Turn augmentation off.
     #[arg(long)]
     no_augment: bool,
@@ -113,6 +119,12 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     }
     if let Some(v) = a.seed {
         cfg.seed = v;
+    }
+    if a.slices_per_patient.is_some() {
+        cfg.slices_per_patient = a.slices_per_patient;
+    }
+    if a.egfr_voting_slices_only {
+        cfg.egfr_voting_slices_only = true;
     }
     if a.no_augment {
         cfg.augment.enabled = false;

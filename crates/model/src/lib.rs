@@ -34,7 +34,7 @@ pub use gtv_decoder::GtvDecoder;
 pub use inference::{keep_freed_memory, to_channels_last, InferenceNet, InferenceOptions};
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
-    LOG_SIGMA_RANGE, LOSS_PARAM_GROUP,
+    LOG_SIGMA_RANGE, LOSS_PARAM_GROUP, NO_LABEL,
 };
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;

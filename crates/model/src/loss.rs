@@ -105,10 +105,24 @@ pub fn focal_loss(logits: &Tensor, mask: &Tensor, alpha: f64, gamma: f64) -> Ten
         .mean(Kind::Float)
 }
 
-/// Cross-entropy over the two EGFR classes, mean over the batch. `label`: B int64 in {0, 1}.
+/// Label of a slice without an EGFR status; the cross-entropy skips it.
+pub const NO_LABEL: i64 = -100;
+
+/// Cross-entropy over the two EGFR classes, mean over the labelled slices of the batch.
+/// `label`: B int64 in {0, 1} or [`NO_LABEL`]. A batch without labels gives 0 (libtorch's mean
+/// would give 0/0 = NaN).
 pub fn cross_entropy(logits: &Tensor, label: &Tensor) -> Tensor {
-    // Mean-reduced NLL of the log-softmax.
-    logits.log_softmax(-1, Kind::Float).nll_loss(label)
+    let sum = logits.log_softmax(-1, Kind::Float).g_nll_loss::<Tensor>(
+        label,
+        None,
+        tch::Reduction::Sum,
+        NO_LABEL,
+    );
+    sum / labelled(label).max(1) as f64
+}
+
+fn labelled(label: &Tensor) -> i64 {
+    label.ne(NO_LABEL).sum(Kind::Int64).int64_value(&[])
 }
 
 #[derive(Debug)]
@@ -189,7 +203,13 @@ impl JointLoss {
                 let sg = self.log_sigma_gtv.clamp(lo, hi);
                 let se = self.log_sigma_egfr.clamp(lo, hi);
                 // L / (2 s^2) = 0.5 * exp(-2 log s) * L;  log(s_g s_e) = log s_g + log s_e.
-                (&sg * -2.0).exp() * &gtv * 0.5 + (&se * -2.0).exp() * &egfr * 0.5 + sg + se
+                let seg = (&sg * -2.0).exp() * &gtv * 0.5 + sg;
+                if labelled(label) == 0 {
+                    // Nothing to classify: no EGFR term, so log s_e is not pushed anywhere.
+                    seg
+                } else {
+                    seg + (&se * -2.0).exp() * &egfr * 0.5 + se
+                }
             }
             LossMode::Equal => &gtv * 0.5 + &egfr * 0.5,
             LossMode::SegOnly => gtv.shallow_clone(),
@@ -324,6 +344,33 @@ mod tests {
             &cross_entropy(&logits, &label),
             (LN2 - 0.75f64.ln()) / 2.0,
             1e-6,
+        );
+    }
+
+    #[test]
+    fn unlabelled_slices_are_skipped_and_an_unlabelled_batch_adds_no_egfr_term() {
+        let logits = Tensor::from_slice(&[0f32, 0.0, 3f32.ln(), 0.0, 5.0, -5.0]).view([3, 2]);
+        // Only the first slice is labelled: ln 2, not a mean over three.
+        let label = Tensor::from_slice(&[1i64, NO_LABEL, NO_LABEL]);
+        close(&cross_entropy(&logits, &label), LN2, 1e-6);
+        let none = Tensor::from_slice(&[NO_LABEL; 3]);
+        close(&cross_entropy(&logits, &none), 0.0, 0.0);
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let jl = JointLoss::new(&vs.root(), LossConfig::default());
+        let (gtv, egfr, mask, _) = fixed_inputs();
+        let p = jl.compute(&gtv, &egfr, &mask, &Tensor::from_slice(&[NO_LABEL]));
+        close(&p.total, 0.5 * p.gtv.double_value(&[]), 1e-6);
+        p.total.backward();
+        assert!(
+            !jl.log_sigma_egfr.grad().defined()
+                || jl
+                    .log_sigma_egfr
+                    .grad()
+                    .abs()
+                    .sum(Kind::Float)
+                    .double_value(&[])
+                    == 0.0
         );
     }
 

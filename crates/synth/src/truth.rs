@@ -134,7 +134,7 @@ pub(crate) fn write_truth(
     let file = TruthFile {
         generator: &summary.generator,
         seed: summary.seed,
-        formula: "z = 2.0 + 0.9*(n-1) - 2.8*f_nec - 0.12*e - 0.12*(r-8) - 4.0*h (means over lesions); P(mutant) = sigmoid(3 z)",
+        formula: "z = 3.32 + 0.3*(n-1) + 1.3*(-2.8*f_nec - 0.12*e - 0.12*(r-8) - 4.0*h) (means over lesions); P(mutant) = sigmoid(3 z)",
         patients_total: summary.patients,
         mutant: summary.mutant,
         prevalence: summary.prevalence,

@@ -3,8 +3,7 @@
 use mtsa_data::{SliceRecord, SplitData};
 use tch::{Kind, Tensor};
 
-/// Label used for slices without an EGFR status; cross-entropy ignores it.
-pub const NO_LABEL: i64 = -100;
+pub use mtsa_model::NO_LABEL;
 
 pub struct SplitTensors {
     /// N x 1 x S x S, intensities in [0, 1].
@@ -53,6 +52,23 @@ impl SplitTensors {
             self.masks.index_select(0, &i),
             self.labels.index_select(0, &i),
         )
+    }
+
+    /// Keeps the EGFR label only on the slices that would vote for their patient (the top half
+    /// by true GTV area, spec §5) and drops it elsewhere. Why [ours]: a cap slice of a large
+    /// lesion looks like a small lesion, the mutant-leaning phenotype, whatever the patient's
+    /// status; the patient call never asks the classifier about such slices, so training it on
+    /// them only teaches contradictions. Segmentation still trains on every slice.
+    pub fn label_only_voting_slices(&mut self) {
+        let mut labels = vec![NO_LABEL; self.records.len()];
+        for idx in crate::slices_by_patient(&self.records).into_values() {
+            let areas: Vec<usize> = idx.iter().map(|&i| self.records[i].gtv_area_px).collect();
+            for k in crate::voting_slices(&areas) {
+                let i = idx[k];
+                labels[i] = self.records[i].egfr.map_or(NO_LABEL, i64::from);
+            }
+        }
+        self.labels = Tensor::from_slice(&labels);
     }
 
     pub fn has_labels(&self) -> bool {

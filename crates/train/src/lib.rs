@@ -17,7 +17,7 @@ pub use batches::{SplitTensors, NO_LABEL};
 pub use config::{AugmentConfig, Selection, TrainConfig};
 pub use error::TrainError;
 pub use infer::{load_trained, predict_slices, SlicePredictions, TrainedModel};
-pub use patient_call::{patient_egfr_call, slices_by_patient, PatientCall};
+pub use patient_call::{patient_egfr_call, slices_by_patient, voting_slices, PatientCall};
 pub use run_files::{
     RunPaths, BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, PREPROCESS_FILE,
 };

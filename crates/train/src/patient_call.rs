@@ -34,14 +34,21 @@ pub fn patient_egfr_call(areas: &[usize], p_mutant: &[f64]) -> Option<PatientCal
     if areas.is_empty() || areas.len() != p_mutant.len() {
         return None;
     }
-    let mut order: Vec<usize> = (0..areas.len()).collect();
-    order.sort_by(|&a, &b| areas[b].cmp(&areas[a]));
-    order.truncate(areas.len().div_ceil(2).max(1));
+    let order = voting_slices(areas);
     let probability = order.iter().map(|&i| p_mutant[i]).sum::<f64>() / order.len() as f64;
     Some(PatientCall {
         probability,
         used: order,
     })
+}
+
+/// Indices of the slices that vote: the top half by area, rounded up, at least one (none for
+/// no slices), largest first; ties keep slice order.
+pub fn voting_slices(areas: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by(|&a, &b| areas[b].cmp(&areas[a]));
+    order.truncate(areas.len().div_ceil(2));
+    order
 }
 
 #[cfg(test)]

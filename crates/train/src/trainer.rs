@@ -62,8 +62,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let cfg = &opts.config;
     let info = mtsa_data::read_info(&opts.data)?;
     check_config(cfg, &info)?;
-    let train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?);
-    let val_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?);
+    let mut train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?);
+    let mut val_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?);
+    if cfg.egfr_voting_slices_only {
+        train_set.label_only_voting_slices();
+        val_set.label_only_voting_slices();
+    }
     if train_set.is_empty() || val_set.is_empty() {
         return Err(TrainError::Config(format!(
             "{}: training needs slices in both `train` ({}) and `val` ({})",
@@ -184,6 +188,7 @@ pub fn use_channels_last(vs: &VarStore) {
 fn selection_value(cfg: &TrainConfig, r: &EpochRecord) -> f64 {
     match cfg.select {
         Selection::Loss => r.val_loss,
+        Selection::Dice => -r.val_dice,
         Selection::Score => {
             let acc = r.val_egfr_acc.unwrap_or(0.0);
             -match cfg.loss.mode {
@@ -250,6 +255,26 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     )
 }
 
+/// The slice indices one epoch trains on: all, or up to `per_patient` random ones per patient.
+fn epoch_slices(
+    records: &[mtsa_data::SliceRecord],
+    per_patient: Option<usize>,
+    rng: &mut ChaCha8Rng,
+) -> Vec<i64> {
+    let Some(k) = per_patient else {
+        return (0..records.len() as i64).collect();
+    };
+    crate::slices_by_patient(records)
+        .into_values()
+        .flat_map(|mut idx| {
+            idx.shuffle(rng);
+            idx.truncate(k);
+            idx
+        })
+        .map(|i| i as i64)
+        .collect()
+}
+
 fn train_epoch(
     net: &MtsaNet,
     loss: &JointLoss,
@@ -265,7 +290,7 @@ fn train_epoch(
             .wrapping_mul(1_000_003)
             .wrapping_add(epoch as i64),
     );
-    let mut order: Vec<i64> = (0..data.len() as i64).collect();
+    let mut order = epoch_slices(&data.records, cfg.slices_per_patient, &mut rng);
     order.shuffle(&mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
     let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
@@ -303,8 +328,7 @@ fn train_epoch(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let n = data.len() as f64;
-    Ok((sum / n, sum_gtv / n, sum_egfr / n))
+    Ok((sum / seen, sum_gtv / seen, sum_egfr / seen))
 }
 
 /// Cross-entropy over a batch without labels is 0/0; such batches add nothing.
@@ -449,5 +473,48 @@ mod tests {
         assert_eq!(selection_value(&cfg, &late), -(0.82 + 0.7));
         cfg.loss.mode = LossMode::SegOnly;
         assert_eq!(selection_value(&cfg, &record(1.0, 0.6, None)), -0.6);
+        cfg.select = Selection::Dice;
+        cfg.loss.mode = LossMode::Uncertainty;
+        let lucky = record(1.0, 0.80, Some(0.9));
+        let better = record(1.0, 0.85, Some(0.5));
+        assert!(selection_value(&cfg, &better) < selection_value(&cfg, &lucky));
+    }
+
+    #[test]
+    fn slices_per_patient_caps_each_patient_and_varies_by_epoch() {
+        let records: Vec<mtsa_data::SliceRecord> = [("a", 5), ("b", 2), ("c", 9)]
+            .iter()
+            .flat_map(|&(id, n)| {
+                (0..n).map(move |k| mtsa_data::SliceRecord {
+                    patient_id: id.into(),
+                    site: "internal".into(),
+                    slice_index: k,
+                    spacing_mm: [1.0, 1.0],
+                    slice_thickness_mm: 2.0,
+                    gtv_area_px: 10,
+                    egfr: Some(1),
+                })
+            })
+            .collect();
+        let all = epoch_slices(&records, None, &mut epoch_rng(0, 1));
+        assert_eq!(all, (0..16).collect::<Vec<i64>>());
+        let draw = |epoch| epoch_slices(&records, Some(3), &mut epoch_rng(0, epoch));
+        let one = draw(1);
+        assert_eq!(one, draw(1), "same seed and epoch, same slices");
+        assert_ne!(one, draw(2), "a new epoch draws other slices");
+        let mut seen = std::collections::BTreeMap::<&str, Vec<i64>>::new();
+        for &i in &one {
+            seen.entry(&records[i as usize].patient_id)
+                .or_default()
+                .push(i);
+        }
+        let counts: Vec<usize> = seen.values().map(Vec::len).collect();
+        assert_eq!(counts, [3, 2, 3]);
+        assert!(seen.values().all(|v| {
+            let mut u = v.clone();
+            u.sort_unstable();
+            u.dedup();
+            u.len() == v.len()
+        }));
     }
 }
