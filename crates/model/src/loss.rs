@@ -112,13 +112,18 @@ pub const NO_LABEL: i64 = -100;
 /// `label`: B int64 in {0, 1} or [`NO_LABEL`]. A batch without labels gives 0 (libtorch's mean
 /// would give 0/0 = NaN).
 pub fn cross_entropy(logits: &Tensor, label: &Tensor) -> Tensor {
+    mean_cross_entropy(logits, label, labelled(label))
+}
+
+/// [`cross_entropy`] with the count of labelled slices already known (one host sync per batch).
+fn mean_cross_entropy(logits: &Tensor, label: &Tensor, labelled: i64) -> Tensor {
     let sum = logits.log_softmax(-1, Kind::Float).g_nll_loss::<Tensor>(
         label,
         None,
         tch::Reduction::Sum,
         NO_LABEL,
     );
-    sum / labelled(label).max(1) as f64
+    sum / labelled.max(1) as f64
 }
 
 fn labelled(label: &Tensor) -> i64 {
@@ -196,7 +201,8 @@ impl JointLoss {
             self.cfg.focal_gamma,
         );
         let gtv = &dice + &focal * self.cfg.beta;
-        let egfr = cross_entropy(egfr_logits, label);
+        let n_labelled = labelled(label);
+        let egfr = mean_cross_entropy(egfr_logits, label, n_labelled);
         let total = match self.cfg.mode {
             LossMode::Uncertainty => {
                 let (lo, hi) = LOG_SIGMA_RANGE;
@@ -204,7 +210,7 @@ impl JointLoss {
                 let se = self.log_sigma_egfr.clamp(lo, hi);
                 // L / (2 s^2) = 0.5 * exp(-2 log s) * L;  log(s_g s_e) = log s_g + log s_e.
                 let seg = (&sg * -2.0).exp() * &gtv * 0.5 + sg;
-                if labelled(label) == 0 {
+                if n_labelled == 0 {
                     // Nothing to classify: no EGFR term, so log s_e is not pushed anywhere.
                     seg
                 } else {
