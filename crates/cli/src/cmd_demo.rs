@@ -25,6 +25,18 @@ pub struct Args {
     epochs: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Lesion-free brain slices stored per training patient.
+    #[arg(long, default_value_t = 16)]
+    background_slices: usize,
+    /// Share of each epoch's slices that are lesion-free.
+    #[arg(long, default_value_t = 0.4)]
+    background_fraction: f64,
+    /// Slice size in pixels over the 240 mm field of view.
+    #[arg(long, default_value_t = 128)]
+    size: usize,
+    /// Mirror test-time augmentation.
+    #[arg(long)]
+    flip_tta: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -55,9 +67,14 @@ pub fn run(a: Args) -> Result<()> {
     mtsa_synth::generate_cohort(&cohort, &synth, &crate::progress::callback(&bar))?;
     bar.finish_and_clear();
 
-    tracing::info!("2/4 prepare at 128 px");
+    tracing::info!(
+        "2/4 prepare at {} px ({} lesion-free slices per training patient)",
+        a.size,
+        a.background_slices
+    );
     let prep = mtsa_data::PrepareConfig {
-        size: 128,
+        size: a.size,
+        background_slices: a.background_slices,
         cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).context("cutoff date")?,
         val_patients: 10,
         seed: a.seed,
@@ -69,6 +86,7 @@ pub fn run(a: Args) -> Result<()> {
 
     tracing::info!("3/4 train the tiny preset for up to {} epochs", a.epochs);
     let mut config = TrainConfig::for_preset("tiny")?;
+    config.model.size = a.size as i64;
     config.epochs = a.epochs;
     config.seed = a.seed;
     // Ten validation patients are too few for the EGFR loss or accuracy to pick an epoch (see
@@ -78,6 +96,11 @@ pub fn run(a: Args) -> Result<()> {
     // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
     config.slices_per_patient = Some(6);
     config.egfr_voting_slices_only = true;
+    // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
+    // and minimum lesion volume chosen on the validation patients' whole scans.
+    config.background_fraction = a.background_fraction;
+    config.calibrate_postprocess = true;
+    config.flip_tta = a.flip_tta;
     let opts = TrainOptions {
         data: data.clone(),
         run: run.clone(),
@@ -93,8 +116,10 @@ pub fn run(a: Args) -> Result<()> {
         s.seconds,
         s.best_epoch
     );
+    crate::cmd_train::calibrate(&run, &data, &opts.config, Device::Cpu)?;
 
-    tracing::info!("4/4 evaluate internal test and external sites");
+    tracing::info!("4/4 evaluate internal test and external sites (GTV slices and whole scans)");
+    let bar = crate::progress::bar("whole scans");
     let report = mtsa_eval::evaluate(&EvaluateOptions {
         run,
         data,
@@ -103,7 +128,10 @@ pub fn run(a: Args) -> Result<()> {
         device: Device::Cpu,
         seed: a.seed,
         batch: 16,
+        whole_scan: true,
+        progress: Some(crate::progress::owned_callback(&bar)),
     })?;
+    bar.finish_and_clear();
     println!("{}", summary_table(&report));
     println!(
         "demo finished in {:.1} min; report: {}",
@@ -139,6 +167,30 @@ pub fn summary_table(r: &EvaluationReport) -> String {
             f(s.egfr.as_ref().and_then(|e| e.auc), 3),
             f(s.bayes_accuracy, 3)
         );
+    }
+    if !r.whole_scan.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nwhole scans\n{:<16} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>6}",
+            "set", "patients", "3-D Dice", "median", "lesions", "sens", "<6 mm", "FP/pat", "EGFR acc", "Bayes"
+        );
+        for w in &r.whole_scan {
+            let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+            let _ = writeln!(
+                t,
+                "{:<16} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>6}",
+                w.name,
+                w.patients,
+                f(w.dice.map(|m| m.mean), 3),
+                f(w.dice_median, 3),
+                w.lesions,
+                f(w.lesion_sensitivity, 3),
+                f(w.sensitivity_under_6mm, 3),
+                f(w.false_positive_lesions_per_patient, 2),
+                f(w.egfr.as_ref().and_then(|e| e.accuracy.value), 3),
+                f(w.bayes_accuracy, 3)
+            );
+        }
     }
     t
 }

@@ -22,9 +22,14 @@ pub struct Args {
     seed: u64,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Score only the GTV slices (the paper's table), not every patient's whole scan. Whole
+    /// scans are read back from the cohort the dataset was prepared from.
+    #[arg(long)]
+    slices_only: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    let bar = crate::progress::bar("whole scans");
     let opts = EvaluateOptions {
         run: a.run,
         data: a.data,
@@ -33,8 +38,11 @@ pub fn run(a: Args) -> Result<()> {
         device: parse_device(&a.device)?,
         seed: a.seed,
         batch: 16,
+        whole_scan: !a.slices_only,
+        progress: Some(crate::progress::owned_callback(&bar)),
     };
     let report = mtsa_eval::evaluate(&opts)?;
+    bar.finish_and_clear();
     println!("{}", crate::cmd_demo::summary_table(&report));
     println!("report: {}", a.out.join("report.html").display());
     Ok(())

@@ -45,6 +45,11 @@ pub struct Args {
     /// Case-folder layout: the label file name inside each case folder.
     #[arg(long)]
     label_name: Option<String>,
+    /// Lesion-free brain slices to store per training patient, spread from the bottom to the
+    /// top of the brain [ours; 0 = the paper's protocol, GTV slices only]. Whole-scan training
+    /// (`mtsa train --background-fraction`) samples from them.
+    #[arg(long, default_value_t = 0)]
+    background_slices: usize,
     /// Replace an existing dataset folder.
     #[arg(long)]
     overwrite: bool,
@@ -66,6 +71,7 @@ pub fn run(a: Args) -> Result<()> {
         splits_file: a.splits,
         image_name: a.image_name,
         label_name: a.label_name,
+        background_slices: a.background_slices,
         overwrite: a.overwrite,
         ..PrepareConfig::default()
     };

@@ -43,6 +43,17 @@ pub struct Args {
     /// Train the EGFR head only on the slices that vote in the patient call (top half by area).
     #[arg(long)]
     egfr_voting_slices_only: bool,
+    /// Share of each epoch's slices that are lesion-free brain slices (needs a dataset prepared
+    /// with --background-slices); 0 = the paper's protocol.
+    #[arg(long)]
+    background_fraction: Option<f64>,
+    /// After training, choose the whole-scan threshold and minimum lesion volume on the
+    /// validation patients' whole scans (best lesion-wise F1); `predict` applies them.
+    #[arg(long)]
+    calibrate: bool,
+    /// Mirror test-time augmentation at inference (average with the left-right flip).
+    #[arg(long)]
+    flip_tta: bool,
     /// Turn augmentation off.
     #[arg(long)]
     no_augment: bool,
@@ -88,6 +99,39 @@ pub fn run(a: Args) -> Result<()> {
         s.best_epoch,
         RunPaths::new(&a.out).best().display()
     );
+    if opts.config.calibrate_postprocess {
+        calibrate(&a.out, &a.data, &opts.config, device)?;
+    }
+    Ok(())
+}
+
+/// Chooses the whole-scan post-processing on the validation patients and stores it in the run.
+pub fn calibrate(
+    run: &Path,
+    data: &Path,
+    config: &TrainConfig,
+    device: tch::Device,
+) -> Result<()> {
+    tracing::info!("choosing the whole-scan threshold and minimum lesion volume on the validation patients");
+    let model = mtsa_train::load_trained(run, device)?;
+    let bar = crate::progress::bar("calibrate");
+    let (pp, best) = mtsa_eval::calibrate(
+        &model,
+        run,
+        data,
+        config.flip_tta,
+        16,
+        &crate::progress::callback(&bar),
+    )?;
+    bar.finish_and_clear();
+    tracing::info!(
+        "post-processing: threshold {}, lesions under {} mm3 dropped (validation: lesion F1 {:.3}, sensitivity {}, {:.2} false lesions per patient)",
+        pp.threshold,
+        pp.min_volume_mm3,
+        best.f1,
+        best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
+        best.fp_per_patient
+    );
     Ok(())
 }
 
@@ -126,6 +170,15 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.egfr_voting_slices_only {
         cfg.egfr_voting_slices_only = true;
     }
+    if let Some(v) = a.background_fraction {
+        cfg.background_fraction = v;
+    }
+    if a.calibrate {
+        cfg.calibrate_postprocess = true;
+    }
+    if a.flip_tta {
+        cfg.flip_tta = true;
+    }
     if a.no_augment {
         cfg.augment.enabled = false;
     }
@@ -147,6 +200,9 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.batch.is_some()
         || a.lr.is_some()
         || a.seed.is_some()
+        || a.background_fraction.is_some()
+        || a.calibrate
+        || a.flip_tta
     {
         bail!(
             "--resume continues {} with its own config; only --epochs may change",

@@ -21,6 +21,15 @@ pub fn callback(bar: &ProgressBar) -> impl Fn(usize, usize) + '_ {
     }
 }
 
+/// [`callback`] that owns (a handle to) its bar, for options structs that keep the callback.
+pub fn owned_callback(bar: &ProgressBar) -> Box<dyn Fn(usize, usize)> {
+    let bar = bar.clone();
+    Box::new(move |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+}
+
 pub fn is_terminal() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
 }

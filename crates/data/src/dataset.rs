@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Bumped whenever a reader of an older dataset would misread it.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: training splits may hold lesion-free brain slices (`gtv_area_px == 0`), and
+/// patients record their source files so whole volumes can be read back.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Per-slice facts the trainer and the metrics need alongside the pixels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +36,10 @@ pub struct SliceRecord {
     /// Pixel spacing (rows, columns) in mm after resampling, for HD95.
     pub spacing_mm: [f64; 2],
     pub slice_thickness_mm: f64,
-    /// GTV pixels of the resampled mask (> 0 for every stored slice).
+    /// GTV pixels of the resampled mask. 0 marks a lesion-free brain slice, stored (in `train`
+    /// only, when `prepare --background-slices` asks for them) so the network also learns what
+    /// no lesion looks like; the paper's protocol and every slice-level score use only slices
+    /// with GTV ([`SplitData::gtv_only`]).
     pub gtv_area_px: usize,
     /// 1 = EGFR mutant, 0 = wild type, None = unknown.
     pub egfr: Option<u8>,
@@ -76,6 +81,32 @@ impl SplitData {
         let p = self.size * self.size;
         &self.masks[n * p..(n + 1) * p]
     }
+
+    /// The slices that hold GTV, in order: the paper's protocol (spec §4) on a split that may
+    /// also hold lesion-free slices.
+    pub fn gtv_only(&self) -> SplitData {
+        let mut out = SplitData::new(self.size);
+        for (n, rec) in self.slices.iter().enumerate() {
+            if rec.gtv_area_px > 0 {
+                out.images.extend_from_slice(self.image(n));
+                out.masks.extend_from_slice(self.mask(n));
+                out.slices.push(rec.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Where a patient's volumes came from, so `evaluate` can read the whole scan back and be sure
+/// it is the one that was prepared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFiles {
+    /// Image file (or DICOM series folder), relative to the cohort folder.
+    pub image: String,
+    /// Label file (or RT Structure Set), relative to the cohort folder.
+    pub label: String,
+    /// sha256 over the image's and the label's bytes (see `source_hash`).
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,8 +116,12 @@ pub struct PatientInfo {
     pub split: String,
     pub egfr: Option<u8>,
     pub diagnosis_date: Option<NaiveDate>,
-    /// Slices stored for this patient (those with a non-empty resampled GTV).
+    /// Slices stored for this patient with a non-empty resampled GTV.
     pub n_slices: usize,
+    /// Lesion-free brain slices stored for this patient (training split only).
+    #[serde(default)]
+    pub background_slices: usize,
+    pub source: SourceFiles,
     /// Other clinical columns (age, sex, smoking, ...), verbatim.
     #[serde(default)]
     pub clinical: BTreeMap<String, String>,
@@ -124,6 +159,13 @@ pub struct DatasetInfo {
     pub splits_file: Option<String>,
     pub internal_site: String,
     pub has_truth: bool,
+    /// DICOM cohorts: the GTV ROI name; case-folder cohorts: the file names inside each case.
+    /// Kept so whole volumes can be read back exactly as `prepare` read them.
+    pub roi: String,
+    pub image_name: Option<String>,
+    pub label_name: Option<String>,
+    /// Lesion-free brain slices stored per training patient (0: the paper's protocol).
+    pub background_slices: usize,
 }
 
 pub fn info_path(dir: &Path) -> std::path::PathBuf {

@@ -11,7 +11,9 @@
 //! - `split`: patient-level train / val / test / external split.
 //! - `dataset`: the on-disk format (safetensors + JSON) and its loader.
 //! - `prepare`: the whole pipeline, atomic on disk.
+//! - `source`: reading a prepared patient's whole scan back from its cohort (hash-checked).
 
+mod case_volumes;
 mod clinical;
 mod dataset;
 mod error;
@@ -19,13 +21,15 @@ mod layout;
 mod prepare;
 mod preprocess;
 mod resample;
+mod source;
 mod split;
 
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,
-    SliceRecord, SplitCount, SplitData, FORMAT_VERSION,
+    SliceRecord, SourceFiles, SplitCount, SplitData, FORMAT_VERSION,
 };
+pub use source::read_patient;
 pub use error::DataError;
 pub use layout::{discover, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};

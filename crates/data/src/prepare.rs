@@ -5,15 +5,17 @@
 
 use crate::clinical::{read_clinical, ClinicalRecord};
 use crate::dataset::{
-    compute_data_hash, info_path, write_split, DatasetInfo, PatientInfo, SliceRecord, SplitCount,
-    SplitData, FORMAT_VERSION,
+    compute_data_hash, info_path, write_split, DatasetInfo, PatientInfo, SliceRecord, SourceFiles,
+    SplitCount, SplitData, FORMAT_VERSION,
 };
+use crate::case_volumes::{check_geometry, read_case, LabelRules};
 use crate::layout::{discover, Case, CohortFiles, LayoutKind};
+use crate::source::source_files;
 use crate::preprocess::{normalise, resample_canonical_mask_slice, PreprocessConfig};
 use crate::split::{assign_by_date, assign_from_file, internal_site, SplitInput};
 use crate::DataError;
 use chrono::NaiveDate;
-use mtsa_io::{read_nifti, read_nifti_labels, AtomicDir, Volume};
+use mtsa_io::{read_nifti_labels, AtomicDir};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -42,6 +44,10 @@ pub struct PrepareConfig {
     /// Case-folder layout: image and label file names inside each case folder.
     pub image_name: Option<String>,
     pub label_name: Option<String>,
+    /// Lesion-free brain slices stored per training patient [ours; 0 = the paper's protocol,
+    /// which keeps only slices with GTV]. A network that never sees a slice without a lesion
+    /// finds one on every slice of a whole scan.
+    pub background_slices: usize,
     /// Replace a non-empty output folder.
     pub overwrite: bool,
     /// Worker threads; 0 = one per available core.
@@ -64,6 +70,7 @@ impl Default for PrepareConfig {
             splits_file: None,
             image_name: None,
             label_name: None,
+            background_slices: 0,
             overwrite: false,
             threads: 0,
         }
@@ -76,6 +83,14 @@ impl PrepareConfig {
             size: self.size,
             fov_mm: self.fov_mm,
             clip_percentiles: self.clip_percentiles,
+        }
+    }
+
+    pub(crate) fn label_rules(&self) -> LabelRules {
+        LabelRules {
+            gtv_labels: self.gtv_labels.clone(),
+            ignore_labels: self.ignore_labels.clone(),
+            roi: self.roi.clone(),
         }
     }
 
@@ -119,6 +134,9 @@ struct PatientSlices {
     images: Vec<f32>,
     masks: Vec<u8>,
     records: Vec<SliceRecord>,
+    /// Of `records`, how many are lesion-free.
+    background: usize,
+    source: SourceFiles,
 }
 
 /// Per-patient facts from the clinical table (or defaults without one).
@@ -166,7 +184,20 @@ pub fn prepare(
     };
 
     let dir = AtomicDir::create(out, cfg.overwrite)?;
-    let results = process_all(&files, &metas, cfg, progress)?;
+    // Only training patients get lesion-free slices: validation and test are scored on GTV
+    // slices (the paper's table) and on whole volumes read back from the cohort.
+    let background: Vec<usize> = files
+        .cases
+        .iter()
+        .map(|c| {
+            if assignment.get(&c.id).is_some_and(|s| s == "train") {
+                cfg.background_slices
+            } else {
+                0
+            }
+        })
+        .collect();
+    let results = process_all(cohort, &files, &metas, &background, cfg, progress)?;
 
     let mut splits: BTreeMap<String, SplitData> = BTreeMap::new();
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -176,7 +207,7 @@ pub fn prepare(
             .get(&case.id)
             .cloned()
             .ok_or_else(|| DataError::Config(format!("patient {} has no split", case.id)))?;
-        if slices.records.is_empty() {
+        if slices.records.len() == slices.background {
             warnings.push(format!(
                 "{}: no slice with GTV after resampling; patient contributes no slices",
                 case.label.display()
@@ -188,7 +219,9 @@ pub fn prepare(
             split: split.clone(),
             egfr: meta.egfr,
             diagnosis_date: meta.record.as_ref().and_then(|r| r.diagnosis_date),
-            n_slices: slices.records.len(),
+            n_slices: slices.records.len() - slices.background,
+            background_slices: slices.background,
+            source: slices.source.clone(),
             clinical: meta
                 .record
                 .as_ref()
@@ -257,6 +290,10 @@ pub fn prepare(
         splits_file: cfg.splits_file.as_ref().map(|p| p.display().to_string()),
         internal_site: internal,
         has_truth,
+        roi: cfg.roi.clone(),
+        image_name: cfg.image_name.clone(),
+        label_name: cfg.label_name.clone(),
+        background_slices: cfg.background_slices,
     };
     write_json(&info_path(root), &info)?;
     let out = dir.commit()?;
@@ -325,8 +362,10 @@ fn match_clinical(files: &CohortFiles) -> Result<Vec<Meta>, DataError> {
 /// Processes every case on a few worker threads; results come back in case order. The first
 /// failure stops the remaining work and is returned.
 fn process_all(
+    cohort: &Path,
     files: &CohortFiles,
     metas: &[Meta],
+    background: &[usize],
     cfg: &PrepareConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<PatientSlices>, DataError> {
@@ -352,7 +391,7 @@ fn process_all(
                 if i >= total || abort.load(Ordering::Relaxed) {
                     break;
                 }
-                let r = process_case(files.kind, &cases[i], &metas[i], cfg);
+                let r = process_case(cohort, files.kind, &cases[i], &metas[i], cfg, background[i]);
                 if r.is_err() {
                     abort.store(true, Ordering::Relaxed);
                 }
@@ -392,119 +431,19 @@ fn process_all(
         .collect()
 }
 
-/// Builds a lookup of which label values are GTV (1), ignored (0) or invalid (None).
-fn label_table(cfg: &PrepareConfig) -> HashMap<u16, u8> {
-    let mut t: HashMap<u16, u8> = HashMap::new();
-    t.insert(0, 0);
-    for &l in &cfg.ignore_labels {
-        t.insert(l, 0);
-    }
-    for &l in &cfg.gtv_labels {
-        t.insert(l, 1);
-    }
-    t
-}
-
-/// Reduces a label map to the binary GTV, refusing labels the user did not name.
-fn gtv_mask(
-    labels: &Volume<u16>,
-    cfg: &PrepareConfig,
-    path: &Path,
-) -> Result<Volume<u8>, DataError> {
-    let table = label_table(cfg);
-    // A dense lookup keeps the per-voxel cost to one index; labels are < 65536.
-    let mut dense = vec![u8::MAX; 65536];
-    for (&l, &v) in &table {
-        dense[l as usize] = v;
-    }
-    let mut bad: Vec<u16> = Vec::new();
-    let mask = labels.map(|&v| {
-        let m = dense[v as usize];
-        if m == u8::MAX {
-            if bad.len() < 5 && !bad.contains(&v) {
-                bad.push(v);
-            }
-            0
-        } else {
-            m
-        }
-    });
-    if !bad.is_empty() {
-        bad.sort_unstable();
-        return Err(DataError::invalid(
-            path,
-            format!(
-                "mask holds label(s) {bad:?} outside the GTV labels {:?} and ignored labels {:?} \
-                 (set --gtv-labels / --ignore-labels)",
-                cfg.gtv_labels, cfg.ignore_labels
-            ),
-        ));
-    }
-    Ok(mask)
-}
-
-/// Geometry tolerance between an image and its mask/brain mask, mm per affine entry: headers
-/// store floats, so exact equality would reject files written by different tools.
-const GEOMETRY_TOL_MM: f64 = 1e-3;
-
-fn check_geometry<T, U>(
-    img: &Volume<T>,
-    img_path: &Path,
-    other: &Volume<U>,
-    other_path: &Path,
-) -> Result<(), DataError> {
-    if img.shape() != other.shape() {
-        return Err(DataError::invalid(
-            other_path,
-            format!(
-                "shape {:?} differs from the image's {:?} ({})",
-                other.shape(),
-                img.shape(),
-                img_path.display()
-            ),
-        ));
-    }
-    if !img.same_geometry(other, GEOMETRY_TOL_MM) {
-        return Err(DataError::invalid(
-            other_path,
-            format!(
-                "affine differs from the image's ({}); the two do not cover the same space",
-                img_path.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A case's image and binary GTV mask on the image's grid, whatever the layout.
-fn read_case(
-    kind: LayoutKind,
-    case: &Case,
-    cfg: &PrepareConfig,
-) -> Result<(Volume<f32>, Volume<u8>), DataError> {
-    if kind == LayoutKind::Dicom {
-        // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI is
-        // rasterised on exactly that grid (1 inside), so from here on the case is a NIfTI case
-        // whose label map holds the GTV as label 1.
-        let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
-        let mask = mtsa_dicom::read_rtstruct(&case.label, &cfg.roi, &series, &img)?;
-        check_geometry(&img, &case.image, &mask, &case.label)?;
-        return Ok((img, mask));
-    }
-    let img = read_nifti(&case.image)?;
-    let labels = read_nifti_labels(&case.label)?;
-    check_geometry(&img, &case.image, &labels, &case.label)?;
-    let mask = gtv_mask(&labels, cfg, &case.label)?;
-    Ok((img, mask))
-}
-
+/// One case's stored slices: every slice with GTV, plus `background` lesion-free brain slices
+/// spread evenly from the lowest to the highest brain slice (the top and bottom of the brain,
+/// where vessels and the skull base look most like enhancing lesions, are included).
 fn process_case(
+    cohort: &Path,
     kind: LayoutKind,
     case: &Case,
     meta: &Meta,
     cfg: &PrepareConfig,
+    background: usize,
 ) -> Result<PatientSlices, DataError> {
-    let (img, mask) = read_case(kind, case, cfg)?;
+    let source = source_files(cohort, kind, case)?;
+    let (img, mask) = read_case(kind, case, &cfg.label_rules())?;
     let brain = match &case.brain {
         Some(path) => {
             let b = read_nifti_labels(path)?;
@@ -525,17 +464,35 @@ fn process_case(
         images: Vec::new(),
         masks: Vec::new(),
         records: Vec::new(),
+        background: 0,
+        source,
     };
     let mut has_gtv = vec![false; geom.n_slices()];
     ndarray::Zip::indexed(&canonical_mask).for_each(|(_, _, k), &v| has_gtv[k] |= v != 0);
-    for k in (0..geom.n_slices()).filter(|&k| has_gtv[k]) {
+    let free: Vec<usize> = geom
+        .brain_slices
+        .iter()
+        .copied()
+        .filter(|&k| !has_gtv[k])
+        .collect();
+    let n_bg = background.min(free.len());
+    let picked: Vec<usize> = (0..n_bg)
+        .map(|i| free[((2 * i + 1) * free.len()) / (2 * n_bg)])
+        .collect();
+    let mut ks: Vec<usize> = (0..geom.n_slices())
+        .filter(|&k| has_gtv[k])
+        .chain(picked)
+        .collect();
+    ks.sort_unstable();
+    for k in ks {
         let m = resample_canonical_mask_slice(&canonical_mask, k, geom, &taps_mask);
         let area = m.iter().filter(|&&v| v != 0).count();
-        // A sub-pixel lesion can vanish at the output resolution; such a slice would break the
-        // "only slices with GTV" rule, so it is left out.
-        if area == 0 {
+        // A sub-pixel lesion can vanish at the output resolution; such a slice is neither a GTV
+        // slice nor a clean background slice, so it is left out.
+        if area == 0 && has_gtv[k] {
             continue;
         }
+        out.background += usize::from(area == 0);
         out.images.extend(norm.slice(k, &taps_img));
         out.masks.extend(m);
         out.records.push(SliceRecord {

@@ -9,7 +9,9 @@ use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_train::{load_trained, patient_egfr_call, slices_by_patient, SplitTensors};
+use crate::segment::Postprocess;
+use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
+use mtsa_train::{load_trained, patient_egfr_call, slices_by_patient, RunPaths, SplitTensors};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,6 +28,11 @@ pub struct EvaluateOptions {
     /// Seed of the patient bootstrap.
     pub seed: u64,
     pub batch: usize,
+    /// Also score every patient's whole scan, read back from the cohort, through `predict`'s
+    /// code (`wholescan`).
+    pub whole_scan: bool,
+    /// Called with (patients done, total) during whole-scan scoring.
+    pub progress: Option<Box<dyn Fn(usize, usize)>>,
 }
 
 /// One row of `slices.csv`.
@@ -97,6 +104,8 @@ pub struct EvaluationReport {
     pub empty_policy: String,
     pub hd95: String,
     pub splits: Vec<SplitReport>,
+    /// Whole-scan scores per split (empty when not asked for).
+    pub whole_scan: Vec<WholeScanReport>,
 }
 
 pub const EMPTY_POLICY: &str = "both masks empty: Dice 1, HD95 0; exactly one empty: Dice 0, HD95 374 mm (BraTS-METS penalty); such cases are counted, never dropped";
@@ -140,7 +149,8 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     let truth = read_truth(&opts.data);
     let mut evaluated = Vec::new();
     for name in &names {
-        let split = mtsa_data::load_split(&opts.data, name)?;
+        // The paper's table: the slices that hold GTV.
+        let split = mtsa_data::load_split(&opts.data, name)?.gtv_only();
         let tensors = SplitTensors::from_split(&split);
         let pred = model.predict(&tensors.images, opts.batch)?;
         let prob: Vec<f32> =
@@ -155,6 +165,25 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         )?;
         evaluated.push(scored);
     }
+    let mut whole = Vec::new();
+    if opts.whole_scan {
+        let preprocess = crate::predict::read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
+        let postprocess = Postprocess::of_run(&opts.run)?;
+        let silent = |_: usize, _: usize| {};
+        let ctx = WholeScanContext {
+            model: &model,
+            info: &info,
+            preprocess: &preprocess,
+            postprocess: &postprocess,
+            truth: truth.as_ref(),
+            batch: opts.batch,
+            seed: opts.seed,
+            progress: opts.progress.as_deref().unwrap_or(&silent),
+        };
+        for name in &names {
+            whole.push(score_whole_scans(&ctx, name)?);
+        }
+    }
     let report = EvaluationReport {
         mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
         run: opts.run.display().to_string(),
@@ -164,8 +193,9 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         empty_policy: EMPTY_POLICY.to_string(),
         hd95: HD95_CONVENTION.to_string(),
         splits: evaluated.iter().map(|e| e.report.clone()).collect(),
+        whole_scan: whole.iter().map(|w| w.report.clone()).collect(),
     };
-    write_outputs(opts, &report, evaluated)?;
+    write_outputs(opts, &report, evaluated, whole)?;
     Ok(report)
 }
 
@@ -359,7 +389,7 @@ fn score_split(
     })
 }
 
-fn egfr_name(label: u8) -> String {
+pub(crate) fn egfr_name(label: u8) -> String {
     if label == 1 { "mutant" } else { "wild" }.to_string()
 }
 
@@ -440,6 +470,7 @@ fn write_outputs(
     opts: &EvaluateOptions,
     report: &EvaluationReport,
     evaluated: Vec<Evaluated>,
+    whole: Vec<WholeScanSplit>,
 ) -> Result<(), EvalError> {
     let dir = mtsa_io::AtomicDir::create(&opts.out, true)?;
     let out = dir.path();
@@ -453,13 +484,24 @@ fn write_outputs(
         &out.join("slices.csv"),
         evaluated.iter().flat_map(|e| &e.slices),
     )?;
+    if !whole.is_empty() {
+        write_csv(
+            &out.join("wholescan_patients.csv"),
+            whole.iter().flat_map(|w| &w.patients),
+        )?;
+        write_csv(&out.join("lesions.csv"), whole.iter().flat_map(|w| &w.lesions))?;
+    }
+    let fp_overlays: Vec<Overlay> = whole
+        .into_iter()
+        .flat_map(|w| w.worst.into_iter().map(|(_, o)| o))
+        .collect();
     let patients: Vec<PatientRow> = evaluated.iter().flat_map(|e| e.patients.clone()).collect();
     let overlays: Vec<Overlay> = evaluated
         .into_iter()
         .flat_map(|e| e.best_worst.into_iter().map(|(_, o)| o))
         .collect();
     let history = read_history(&opts.run);
-    let html = write_report(report, &patients, &history, &overlays);
+    let html = write_report(report, &patients, &history, &overlays, &fp_overlays);
     write_file(&out.join("report.html"), html.as_bytes())?;
     dir.commit()?;
     Ok(())

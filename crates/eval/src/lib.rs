@@ -8,8 +8,11 @@ mod overlay;
 mod plots;
 mod predict;
 mod report;
+mod report_wholescan;
+mod segment;
 mod stats;
 mod truth;
+mod wholescan;
 
 pub use error::EvalError;
 pub use evaluate::{
@@ -18,4 +21,9 @@ pub use evaluate::{
 };
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, PredictOptions, PredictionSummary};
+pub use segment::{segment_scan, Postprocess, ScanPrediction};
 pub use stats::MeanCi;
+pub use wholescan::{
+    calibrate, score_whole_scans, LesionRow, WholeScanContext, WholeScanPatient, WholeScanReport,
+    WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,
+};

@@ -32,6 +32,23 @@ pub fn roc_svg(points: &[RocPoint], auc: Option<f64>) -> String {
     )
 }
 
+/// FROC: lesion sensitivity against false lesions per patient, one point per threshold.
+pub fn froc_svg(name: &str, points: &[mtsa_metrics::GridPoint]) -> String {
+    let curve: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| p.sensitivity.map(|s| (p.fp_per_patient, s)))
+        .collect();
+    let xmax = curve.iter().map(|p| p.0).fold(1.0f64, f64::max);
+    line_chart(
+        &format!("FROC, {name}"),
+        "false lesions per patient",
+        "lesion sensitivity",
+        (0.0, xmax),
+        (0.0, 1.0),
+        &[("model", RED, curve)],
+    )
+}
+
 /// Losses, validation Dice and EGFR accuracy per epoch.
 pub fn training_svg(history: &[EpochRecord]) -> (String, String) {
     let xs = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {

@@ -3,13 +3,14 @@
 
 use crate::overlay::{render_overlay, Outline};
 use crate::EvalError;
-use mtsa_data::{brain_slices, preprocess_image, restore_probabilities, PreprocessConfig};
+use crate::segment::{segment_scan, Postprocess};
+use mtsa_data::PreprocessConfig;
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_train::{load_trained, patient_egfr_call, RunPaths};
-use ndarray::{s, Array3, ArrayView2, Axis};
+use mtsa_train::{load_trained, RunPaths};
+use ndarray::s;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tch::{Device, Tensor};
+use tch::Device;
 
 pub struct PredictOptions {
     pub run: PathBuf,
@@ -37,6 +38,8 @@ pub struct PredictionSummary {
     /// The slices that voted (top 50% of the slices with predicted GTV, by area).
     pub slices_used: Vec<SliceEvidence>,
     pub slices_run: usize,
+    /// Threshold, minimum lesion volume and TTA applied to the network's output.
+    pub postprocess: Postprocess,
     pub note: Option<String>,
     pub files: Vec<String>,
 }
@@ -53,6 +56,7 @@ pub struct SliceEvidence {
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     let model = load_trained(&opts.run, opts.device)?;
     let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
+    let postprocess = Postprocess::of_run(&opts.run)?;
     let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
     if opts.rtstruct && series.is_none() {
         return Err(EvalError::Usage(format!(
@@ -60,56 +64,27 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
             opts.input.display()
         )));
     }
-    let (slices, geom) =
-        preprocess_image(&image, None, &preprocess).map_err(|e| e.in_file(&opts.input))?;
-    let run_k = brain_slices(&geom);
+    let scan = segment_scan(&model, &image, &preprocess, &postprocess, opts.batch)
+        .map_err(|e| match e {
+            EvalError::Data(d) => EvalError::Data(d.in_file(&opts.input)),
+            other => other,
+        })?;
     let s = preprocess.size;
-
-    // Network input: every brain slice, since nobody knows where the tumour is.
-    let mut input = Vec::with_capacity(run_k.len() * s * s);
-    for &k in &run_k {
-        input.extend(slices.index_axis(Axis(0), k).iter().copied());
-    }
-    let x = Tensor::from_slice(&input).view([run_k.len() as i64, 1, s as i64, s as i64]);
-    let pred = model.predict(&x, opts.batch)?;
-    let prob_run: Vec<f32> = Vec::try_from(&pred.prob().contiguous().view([-1]))?;
-    let p_mutant = pred.p_mutant()?;
-
-    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
-    for (n, &k) in run_k.iter().enumerate() {
-        let plane = ArrayView2::from_shape((s, s), &prob_run[n * s * s..(n + 1) * s * s])
-            .map_err(|e| EvalError::Usage(e.to_string()))?;
-        prob.index_axis_mut(Axis(0), k).assign(&plane);
-    }
-    let mask: Volume<u8> = restore_probabilities(&prob, &geom).map(|p| u8::from(*p > 0.5));
-
-    // EGFR evidence: among slices with predicted GTV, the paper's top-half-by-area rule.
-    let areas: Vec<usize> = (0..run_k.len())
-        .map(|n| {
-            prob_run[n * s * s..(n + 1) * s * s]
-                .iter()
-                .filter(|p| **p > 0.5)
-                .count()
-        })
-        .collect();
-    let with_gtv: Vec<usize> = (0..run_k.len()).filter(|&n| areas[n] > 0).collect();
-    let call = patient_egfr_call(
-        &with_gtv.iter().map(|&n| areas[n]).collect::<Vec<_>>(),
-        &with_gtv.iter().map(|&n| p_mutant[n]).collect::<Vec<_>>(),
-    );
-    let px_mm2 = geom.pixel_mm() * geom.pixel_mm();
+    let mask = &scan.mask;
+    let call = &scan.call;
+    let px_mm2 = scan.geom.pixel_mm() * scan.geom.pixel_mm();
     let slices_used: Vec<SliceEvidence> = call
         .as_ref()
         .map(|c| {
             c.used
                 .iter()
                 .map(|&u| {
-                    let n = with_gtv[u];
+                    let n = scan.with_gtv[u];
                     SliceEvidence {
-                        slice_index: run_k[n],
-                        gtv_area_px: areas[n],
-                        gtv_area_mm2: areas[n] as f64 * px_mm2,
-                        p_mutant: p_mutant[n],
+                        slice_index: scan.run_k[n],
+                        gtv_area_px: scan.areas[n],
+                        gtv_area_mm2: scan.areas[n] as f64 * px_mm2,
+                        p_mutant: scan.p_mutant[n],
                     }
                 })
                 .collect()
@@ -118,11 +93,11 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
 
     let out = mtsa_io::AtomicDir::create(&opts.out, true)?;
     let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
-    write_nifti(&out.path().join("gtv.nii.gz"), &mask)?;
+    write_nifti(&out.path().join("gtv.nii.gz"), mask)?;
     if let (true, Some(series)) = (opts.rtstruct, &series) {
         mtsa_dicom::write_rtstruct(
             &out.path().join("rtstruct.dcm"),
-            &mask,
+            mask,
             series,
             "GTV_mtsa",
             0,
@@ -131,12 +106,12 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     }
     for ev in slices_used.iter().take(3) {
         let name = format!("overlay_slice{:03}.png", ev.slice_index);
-        let img = slices.slice(s![ev.slice_index, .., ..]);
-        let pm = prob.slice(s![ev.slice_index, .., ..]).map(|p| *p > 0.5);
+        let img = scan.slices.slice(s![ev.slice_index, .., ..]);
+        let pm = scan.mask_grid.slice(s![ev.slice_index, .., ..]);
         let png = render_overlay(
             img,
             &[Outline {
-                mask: pm.view(),
+                mask: pm,
                 color: [255, 40, 40],
             }],
             (384 / s).max(1) as u32,
@@ -157,7 +132,8 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
             .as_ref()
             .map(|c| if c.is_mutant() { "mutant" } else { "wild" }.to_string()),
         slices_used,
-        slices_run: run_k.len(),
+        slices_run: scan.run_k.len(),
+        postprocess: postprocess.clone(),
         note: call.is_none().then(|| {
             "no GTV predicted on any slice: the mask is empty and no EGFR call is made".to_string()
         }),
@@ -171,7 +147,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     Ok(summary)
 }
 
-fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
+pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))

@@ -18,6 +18,7 @@ pub fn write_report(
     patients: &[PatientRow],
     history: &[EpochRecord],
     overlays: &[Overlay],
+    fp_overlays: &[Overlay],
 ) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -29,6 +30,10 @@ pub fn write_report(
         esc(&report.data),
         &report.data_hash.chars().take(12).collect::<String>()
     );
+    if !report.whole_scan.is_empty() {
+        h.push_str(&crate::report_wholescan::section(&report.whole_scan));
+        h.push_str(&figures("False lesions: the patients with the most", fp_overlays));
+    }
     h.push_str("<h2>Results (paper Table 3 layout)</h2>");
     h.push_str(&table3(&report.splits));
     h.push_str("<h2>Segmentation detail</h2>");
@@ -52,14 +57,10 @@ pub fn write_report(
             "<h2>Training</h2><div class=\"row\">{loss}{quality}</div>"
         );
     }
-    if !overlays.is_empty() {
-        h.push_str("<h2>GTV overlays: best and worst patients</h2><div class=\"row\">");
-        for o in overlays {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&o.png);
-            let _ = write!(h, "<figure><img src=\"data:image/png;base64,{b64}\"><figcaption>{}</figcaption></figure>", esc(&o.caption));
-        }
-        h.push_str("</div>");
-    }
+    h.push_str(&figures(
+        "GTV overlays: best and worst patients (GTV slices)",
+        overlays,
+    ));
     h.push_str(&patient_table(patients));
     let _ = write!(
         h,
@@ -69,6 +70,25 @@ pub fn write_report(
         esc(&report.empty_policy),
         esc(&report.hd95)
     );
+    h
+}
+
+/// A headed row of captioned pictures; nothing without pictures.
+fn figures(title: &str, overlays: &[Overlay]) -> String {
+    let mut h = String::new();
+    if overlays.is_empty() {
+        return h;
+    }
+    let _ = write!(h, "<h2>{}</h2><div class=\"row\">", esc(title));
+    for o in overlays {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&o.png);
+        let _ = write!(
+            h,
+            "<figure><img src=\"data:image/png;base64,{b64}\"><figcaption>{}</figcaption></figure>",
+            esc(&o.caption)
+        );
+    }
+    h.push_str("</div>");
     h
 }
 
@@ -191,11 +211,11 @@ fn patient_table(patients: &[PatientRow]) -> String {
     t
 }
 
-fn mean(m: Option<MeanCi>, digits: usize) -> String {
+pub(crate) fn mean(m: Option<MeanCi>, digits: usize) -> String {
     m.map_or(dash(), |m| format!("{:.*}", digits, m.mean))
 }
 
-fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
+pub(crate) fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
     m.map_or(dash(), |m| {
         format!(
             "{:.*} ({:.*}-{:.*})",
@@ -212,11 +232,11 @@ fn interval(i: Option<Interval>) -> String {
     i.map_or(dash(), |i| format!("{:.3}-{:.3}", i.lower, i.upper))
 }
 
-fn dash() -> String {
+pub(crate) fn dash() -> String {
     "-".to_string()
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

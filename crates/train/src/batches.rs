@@ -23,10 +23,14 @@ impl SplitTensors {
         let masks = Tensor::from_slice(&split.masks)
             .view([n, 1, s, s])
             .to_kind(Kind::Float);
+        // A lesion-free slice shows nothing of the phenotype the EGFR label is written in.
         let labels: Vec<i64> = split
             .slices
             .iter()
-            .map(|r| r.egfr.map_or(NO_LABEL, i64::from))
+            .map(|r| match r.gtv_area_px {
+                0 => NO_LABEL,
+                _ => r.egfr.map_or(NO_LABEL, i64::from),
+            })
             .collect();
         Self {
             images,
@@ -61,7 +65,8 @@ impl SplitTensors {
     /// them only teaches contradictions. Segmentation still trains on every slice.
     pub fn label_only_voting_slices(&mut self) {
         let mut labels = vec![NO_LABEL; self.records.len()];
-        for idx in crate::slices_by_patient(&self.records).into_values() {
+        for mut idx in crate::slices_by_patient(&self.records).into_values() {
+            idx.retain(|&i| self.records[i].gtv_area_px > 0);
             let areas: Vec<usize> = idx.iter().map(|&i| self.records[i].gtv_area_px).collect();
             for k in crate::voting_slices(&areas) {
                 let i = idx[k];

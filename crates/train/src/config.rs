@@ -32,6 +32,23 @@ pub struct TrainConfig {
     /// [`crate::SplitTensors::label_only_voting_slices`].
     #[serde(default)]
     pub egfr_voting_slices_only: bool,
+    /// Share of each epoch's slices that are lesion-free brain slices [ours; default 0, the
+    /// paper's protocol of GTV slices only]. nnU-Net samples patches with and without
+    /// foreground for the same reason: a network that has never seen a slice without a lesion
+    /// marks one on every slice of a whole scan. Needs a dataset prepared with
+    /// `--background-slices`.
+    #[serde(default)]
+    pub background_fraction: f64,
+    /// After training, choose the whole-scan post-processing (probability threshold and
+    /// minimum lesion volume) that maximises lesion-wise F1 on the validation patients' whole
+    /// scans, and store it in the run for `predict` and `evaluate` [ours; default off: the
+    /// paper thresholds at 0.5 and keeps every component].
+    #[serde(default)]
+    pub calibrate_postprocess: bool,
+    /// Average each slice's prediction with that of its left-right mirror image at inference
+    /// (test-time augmentation, as nnU-Net mirrors) [ours; default off].
+    #[serde(default)]
+    pub flip_tta: bool,
 }
 
 /// The validation criterion that early stopping watches and the best weights are chosen by.
@@ -93,6 +110,9 @@ impl TrainConfig {
             augment: AugmentConfig::default(),
             slices_per_patient: None,
             egfr_voting_slices_only: false,
+            background_fraction: 0.0,
+            calibrate_postprocess: false,
+            flip_tta: false,
         })
     }
 

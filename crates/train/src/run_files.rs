@@ -11,6 +11,9 @@ pub const BEST_WEIGHTS: &str = "best.safetensors";
 pub const METRICS_CSV: &str = "metrics.csv";
 /// The dataset's preprocessing, so `predict` prepares a new patient exactly as training data.
 pub const PREPROCESS_FILE: &str = "preprocess.json";
+/// Whole-scan post-processing chosen on the validation patients (threshold, minimum lesion
+/// volume, flip TTA); without it `predict` applies the paper's plain 0.5 threshold.
+pub const POSTPROCESS_FILE: &str = "postprocess.json";
 
 #[derive(Debug, Clone)]
 pub struct RunPaths {
@@ -37,5 +40,8 @@ impl RunPaths {
     }
     pub fn preprocess(&self) -> PathBuf {
         self.dir.join(PREPROCESS_FILE)
+    }
+    pub fn postprocess(&self) -> PathBuf {
+        self.dir.join(POSTPROCESS_FILE)
     }
 }

@@ -63,7 +63,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let info = mtsa_data::read_info(&opts.data)?;
     check_config(cfg, &info)?;
     let mut train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?);
-    let mut val_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?);
+    // Validation follows the paper: slices with GTV only.
+    let mut val_set =
+        SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?.gtv_only());
     if cfg.egfr_voting_slices_only {
         train_set.label_only_voting_slices();
         val_set.label_only_voting_slices();
@@ -214,6 +216,18 @@ fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), 
             cfg.loss.mode
         )));
     }
+    if !(0.0..=0.9).contains(&cfg.background_fraction) {
+        return Err(TrainError::Config(format!(
+            "background fraction {} is outside 0-0.9",
+            cfg.background_fraction
+        )));
+    }
+    if cfg.background_fraction > 0.0 && info.background_slices == 0 {
+        return Err(TrainError::Config(
+            "a background fraction needs lesion-free slices: prepare the dataset with --background-slices"
+                .into(),
+        ));
+    }
     if cfg.batch == 0 || cfg.epochs == 0 {
         return Err(TrainError::Config(
             "batch and epochs must be at least 1".into(),
@@ -255,21 +269,31 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     )
 }
 
-/// The slice indices one epoch trains on: all, or up to `per_patient` random ones per patient.
+/// The slice indices one epoch trains on: per patient, its GTV slices (all, or up to
+/// `per_patient` random ones) and, when `background_fraction` f > 0, random lesion-free slices
+/// making up a share f of the patient's total. With f = 0 lesion-free slices are never drawn.
 fn epoch_slices(
     records: &[mtsa_data::SliceRecord],
     per_patient: Option<usize>,
+    background_fraction: f64,
     rng: &mut ChaCha8Rng,
 ) -> Vec<i64> {
-    let Some(k) = per_patient else {
-        return (0..records.len() as i64).collect();
-    };
     crate::slices_by_patient(records)
         .into_values()
-        .flat_map(|mut idx| {
-            idx.shuffle(rng);
-            idx.truncate(k);
-            idx
+        .flat_map(|idx| {
+            let (mut fg, mut bg): (Vec<usize>, Vec<usize>) =
+                idx.into_iter().partition(|&i| records[i].gtv_area_px > 0);
+            if let Some(k) = per_patient {
+                fg.shuffle(rng);
+                fg.truncate(k);
+            }
+            if background_fraction > 0.0 {
+                let want = fg.len() as f64 * background_fraction / (1.0 - background_fraction);
+                bg.shuffle(rng);
+                bg.truncate(want.round() as usize);
+                fg.extend(bg);
+            }
+            fg
         })
         .map(|i| i as i64)
         .collect()
@@ -290,7 +314,12 @@ fn train_epoch(
             .wrapping_mul(1_000_003)
             .wrapping_add(epoch as i64),
     );
-    let mut order = epoch_slices(&data.records, cfg.slices_per_patient, &mut rng);
+    let mut order = epoch_slices(
+        &data.records,
+        cfg.slices_per_patient,
+        cfg.background_fraction,
+        &mut rng,
+    );
     order.shuffle(&mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
     let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
@@ -487,9 +516,9 @@ mod tests {
                 })
             })
             .collect();
-        let all = epoch_slices(&records, None, &mut epoch_rng(0, 1));
+        let all = epoch_slices(&records, None, 0.0, &mut epoch_rng(0, 1));
         assert_eq!(all, (0..16).collect::<Vec<i64>>());
-        let draw = |epoch| epoch_slices(&records, Some(3), &mut epoch_rng(0, epoch));
+        let draw = |epoch| epoch_slices(&records, Some(3), 0.0, &mut epoch_rng(0, epoch));
         let one = draw(1);
         assert_eq!(one, draw(1), "same seed and epoch, same slices");
         assert_ne!(one, draw(2), "a new epoch draws other slices");
@@ -502,5 +531,37 @@ mod tests {
                 .or_default() += 1;
         }
         assert_eq!(per_patient.into_values().collect::<Vec<_>>(), [3, 2, 3]);
+    }
+
+    #[test]
+    fn background_fraction_mixes_in_lesion_free_slices_only_when_asked() {
+        // Patient "a": 4 GTV slices and 6 lesion-free ones; patient "b": 2 and 1.
+        let records: Vec<mtsa_data::SliceRecord> = [("a", 4, 6), ("b", 2, 1)]
+            .iter()
+            .flat_map(|&(id, fg, bg)| {
+                (0..fg + bg).map(move |k| mtsa_data::SliceRecord {
+                    patient_id: id.into(),
+                    site: "internal".into(),
+                    slice_index: k,
+                    spacing_mm: [1.0, 1.0],
+                    slice_thickness_mm: 2.0,
+                    gtv_area_px: if k < fg { 10 } else { 0 },
+                    egfr: Some(1),
+                })
+            })
+            .collect();
+        let bg = |idx: &[i64]| {
+            idx.iter()
+                .filter(|&&i| records[i as usize].gtv_area_px == 0)
+                .count()
+        };
+        let paper = epoch_slices(&records, None, 0.0, &mut epoch_rng(0, 1));
+        assert_eq!(paper, [0, 1, 2, 3, 10, 11]);
+        // f = 1/3: half as many lesion-free as GTV slices per patient (a: 2, b: 1).
+        let mixed = epoch_slices(&records, None, 1.0 / 3.0, &mut epoch_rng(0, 1));
+        assert_eq!((mixed.len(), bg(&mixed)), (9, 3));
+        // f = 0.5 with 3 GTV slices at most: a gets 3 + 3, b 2 + its only background slice.
+        let capped = epoch_slices(&records, Some(3), 0.5, &mut epoch_rng(0, 2));
+        assert_eq!((capped.len(), bg(&capped)), (9, 4));
     }
 }

@@ -1,0 +1,124 @@
+//! Reading one case's image and binary GTV mask, whatever the layout: shared by `prepare` and by
+//! the whole-volume read-back that `evaluate` does, so both see exactly the same voxels.
+
+use crate::layout::{Case, LayoutKind};
+use crate::DataError;
+use mtsa_io::{read_nifti, read_nifti_labels, Volume};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Which labels of a case's mask make up the GTV.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LabelRules {
+    pub gtv_labels: Vec<u16>,
+    pub ignore_labels: Vec<u16>,
+    /// DICOM: the GTV ROI's name in the structure set.
+    pub roi: String,
+}
+
+/// Builds a lookup of which label values are GTV (1), ignored (0) or invalid (None).
+fn label_table(rules: &LabelRules) -> HashMap<u16, u8> {
+    let mut t: HashMap<u16, u8> = HashMap::new();
+    t.insert(0, 0);
+    for &l in &rules.ignore_labels {
+        t.insert(l, 0);
+    }
+    for &l in &rules.gtv_labels {
+        t.insert(l, 1);
+    }
+    t
+}
+
+/// Reduces a label map to the binary GTV, refusing labels the user did not name.
+fn gtv_mask(
+    labels: &Volume<u16>,
+    rules: &LabelRules,
+    path: &Path,
+) -> Result<Volume<u8>, DataError> {
+    let table = label_table(rules);
+    // A dense lookup keeps the per-voxel cost to one index; labels are < 65536.
+    let mut dense = vec![u8::MAX; 65536];
+    for (&l, &v) in &table {
+        dense[l as usize] = v;
+    }
+    let mut bad: Vec<u16> = Vec::new();
+    let mask = labels.map(|&v| {
+        let m = dense[v as usize];
+        if m == u8::MAX {
+            if bad.len() < 5 && !bad.contains(&v) {
+                bad.push(v);
+            }
+            0
+        } else {
+            m
+        }
+    });
+    if !bad.is_empty() {
+        bad.sort_unstable();
+        return Err(DataError::invalid(
+            path,
+            format!(
+                "mask holds label(s) {bad:?} outside the GTV labels {:?} and ignored labels {:?} \
+                 (set --gtv-labels / --ignore-labels)",
+                rules.gtv_labels, rules.ignore_labels
+            ),
+        ));
+    }
+    Ok(mask)
+}
+
+/// Geometry tolerance between an image and its mask/brain mask, mm per affine entry: headers
+/// store floats, so exact equality would reject files written by different tools.
+const GEOMETRY_TOL_MM: f64 = 1e-3;
+
+pub(crate) fn check_geometry<T, U>(
+    img: &Volume<T>,
+    img_path: &Path,
+    other: &Volume<U>,
+    other_path: &Path,
+) -> Result<(), DataError> {
+    if img.shape() != other.shape() {
+        return Err(DataError::invalid(
+            other_path,
+            format!(
+                "shape {:?} differs from the image's {:?} ({})",
+                other.shape(),
+                img.shape(),
+                img_path.display()
+            ),
+        ));
+    }
+    if !img.same_geometry(other, GEOMETRY_TOL_MM) {
+        return Err(DataError::invalid(
+            other_path,
+            format!(
+                "affine differs from the image's ({}); the two do not cover the same space",
+                img_path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A case's image and binary GTV mask on the image's grid, whatever the layout.
+pub(crate) fn read_case(
+    kind: LayoutKind,
+    case: &Case,
+    rules: &LabelRules,
+) -> Result<(Volume<f32>, Volume<u8>), DataError> {
+    if kind == LayoutKind::Dicom {
+        // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI is
+        // rasterised on exactly that grid (1 inside), so from here on the case is a NIfTI case
+        // whose label map holds the GTV as label 1.
+        let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
+        let mask = mtsa_dicom::read_rtstruct(&case.label, &rules.roi, &series, &img)?;
+        check_geometry(&img, &case.image, &mask, &case.label)?;
+        return Ok((img, mask));
+    }
+    let img = read_nifti(&case.image)?;
+    let labels = read_nifti_labels(&case.label)?;
+    check_geometry(&img, &case.image, &labels, &case.label)?;
+    let mask = gtv_mask(&labels, rules, &case.label)?;
+    Ok((img, mask))
+}
+

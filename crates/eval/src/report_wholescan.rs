@@ -1,0 +1,83 @@
+//! The report's whole-scan section: what a planner would get on every test patient's complete
+//! scan, beside the paper's slice table.
+
+use crate::plots::froc_svg;
+use crate::report::{dash, esc, mean, mean_ci};
+use crate::wholescan::WholeScanReport;
+use std::fmt::Write;
+
+pub(crate) fn section(splits: &[WholeScanReport]) -> String {
+    let mut h = String::from(
+        "<h2>Whole scans (what <code>predict</code> gives a planner)</h2>\
+         <table><tr><th>set</th><th>patients</th><th>patient 3-D Dice (95% CI)</th><th>median</th>\
+         <th>HD95 mm</th><th>lesions</th><th>sensitivity</th><th>&lt; 6 mm</th><th>&ge; 6 mm</th>\
+         <th>FP lesions / patient</th><th>lesion-wise Dice</th><th>EGFR acc</th><th>AUC</th><th>Bayes acc</th></tr>",
+    );
+    let f = |v: Option<f64>, d: usize| v.map_or(dash(), |v| format!("{v:.d$}"));
+    for s in splits {
+        let e = s.egfr.as_ref();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.name),
+            s.patients,
+            mean_ci(s.dice, 3),
+            f(s.dice_median, 3),
+            mean(s.hd95_mm, 1),
+            s.lesions,
+            f(s.lesion_sensitivity, 3),
+            f(s.sensitivity_under_6mm, 3),
+            f(s.sensitivity_6mm_and_over, 3),
+            f(s.false_positive_lesions_per_patient, 2),
+            mean(s.lesion_wise_dice, 3),
+            f(e.and_then(|e| e.accuracy.value), 3),
+            f(e.and_then(|e| e.auc), 3),
+            f(s.bayes_accuracy, 3),
+        );
+    }
+    h.push_str("</table>");
+    h.push_str("<table><tr><th>set</th>");
+    if let Some(first) = splits.first() {
+        for b in &first.by_size {
+            let _ = write!(h, "<th>{}</th>", esc(&b.bin));
+        }
+    }
+    h.push_str("</tr>");
+    for s in splits {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&s.name));
+        for b in &s.by_size {
+            let _ = write!(
+                h,
+                "<td>{} ({}/{})</td>",
+                f(b.sensitivity, 2),
+                b.detected,
+                b.lesions
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    if let Some(first) = splits.first() {
+        let _ = write!(
+            h,
+            "<p>Lesion sensitivity by equivalent diameter (detected / true lesions). Lesions are \
+             26-connected components matched as in BraTS-METS 2023 (truth dilated by one voxel; \
+             true lesions of 2 mm&sup3; or less not counted). Post-processing: threshold {}, \
+             lesions under {} mm&sup3; dropped, flip TTA {} ({}).</p>",
+            first.postprocess.threshold,
+            first.postprocess.min_volume_mm3,
+            if first.postprocess.flip_tta { "on" } else { "off" },
+            esc(&first.postprocess.source)
+        );
+    }
+    h.push_str("<div class=\"row\">");
+    for s in splits {
+        h.push_str(&froc_svg(&s.name, &s.froc));
+    }
+    h.push_str(
+        "</div><p>FROC on the network's grid (truth resampled onto it), at the run's minimum \
+         lesion volume, one point per probability threshold.</p>",
+    );
+    h
+}

@@ -1,0 +1,180 @@
+//! One whole scan through the trained network: the code `predict` runs for a new patient and
+//! `evaluate` runs for every test patient, so the numbers in the report are those of the tool
+//! a clinic uses.
+//!
+//! Steps: preprocess every axial slice (spec §4), run the network on the brain slices (with an
+//! optional left-right mirror average), threshold the probabilities, drop lesions smaller than
+//! the minimum volume (both chosen on validation patients, [`Postprocess`]), and map the result
+//! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices.
+
+use crate::EvalError;
+use mtsa_data::{preprocess_image, restore_probabilities, PreprocessConfig, SliceGeometry};
+use mtsa_io::Volume;
+use mtsa_metrics::remove_small_lesions;
+use mtsa_train::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
+use ndarray::{Array3, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::Tensor;
+
+/// How probabilities become a GTV mask, stored in the run as `postprocess.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Postprocess {
+    /// A pixel is GTV when its probability exceeds this.
+    pub threshold: f32,
+    /// Connected lesions (26-connected, on the network's grid) smaller than this are dropped.
+    pub min_volume_mm3: f64,
+    /// Average with the prediction on the mirrored slice.
+    pub flip_tta: bool,
+    /// Where the values came from (`paper` defaults, or the calibration that chose them).
+    pub source: String,
+}
+
+impl Default for Postprocess {
+    /// The paper's: threshold 0.5, every component kept, no test-time augmentation.
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            min_volume_mm3: 0.0,
+            flip_tta: false,
+            source: "paper (threshold 0.5, no lesion-size filter)".into(),
+        }
+    }
+}
+
+impl Postprocess {
+    /// The run's stored post-processing, or the paper's when the run has none.
+    pub fn of_run(run: &Path) -> Result<Self, EvalError> {
+        let path = RunPaths::new(run).postprocess();
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| EvalError::file(&path, e))?;
+        let pp: Postprocess = serde_json::from_str(&text)
+            .map_err(|e| EvalError::file(&path, format!("bad post-processing record: {e}")))?;
+        if !(pp.threshold > 0.0 && pp.threshold < 1.0)
+            || !(pp.min_volume_mm3.is_finite() && pp.min_volume_mm3 >= 0.0)
+        {
+            return Err(EvalError::file(
+                &path,
+                format!(
+                    "threshold {} must lie in (0, 1) and min_volume_mm3 {} be >= 0",
+                    pp.threshold, pp.min_volume_mm3
+                ),
+            ));
+        }
+        Ok(pp)
+    }
+}
+
+/// Everything known about one scan after the network has seen it.
+pub struct ScanPrediction {
+    /// Preprocessed slices, K x S x S (all canonical axial slices), for overlays.
+    pub slices: Array3<f32>,
+    pub geom: SliceGeometry,
+    /// GTV probability on the network's grid, K x S x S (0 on slices without brain).
+    pub prob: Array3<f32>,
+    /// The cleaned mask on the network's grid (threshold, then small lesions dropped).
+    pub mask_grid: Array3<bool>,
+    /// The cleaned mask on the input's own grid: what `predict` writes.
+    pub mask: Volume<u8>,
+    /// Canonical slice indices the network ran on (the brain slices).
+    pub run_k: Vec<usize>,
+    /// Per run slice: cleaned GTV area (px) and EGFR-mutant probability.
+    pub areas: Vec<usize>,
+    pub p_mutant: Vec<f64>,
+    /// The paper's vote over the slices with cleaned GTV; `None` when the mask is empty.
+    /// `used` indexes the slices with GTV, in `with_gtv` order.
+    pub call: Option<PatientCall>,
+    /// Indices into `run_k` of the slices with cleaned GTV.
+    pub with_gtv: Vec<usize>,
+}
+
+impl ScanPrediction {
+    /// Spacing of the network's grid (slice, row, column) in mm.
+    pub fn grid_spacing(&self) -> [f64; 3] {
+        let px = self.geom.pixel_mm();
+        [self.geom.slice_thickness_mm, px, px]
+    }
+}
+
+/// Runs `image` through `model` and post-processes as `pp` says.
+pub fn segment_scan(
+    model: &TrainedModel,
+    image: &Volume<f32>,
+    preprocess: &PreprocessConfig,
+    pp: &Postprocess,
+    batch: usize,
+) -> Result<ScanPrediction, EvalError> {
+    let (slices, geom) = preprocess_image(image, None, preprocess)?;
+    let run_k = geom.brain_slices.clone();
+    let s = preprocess.size;
+    let mut input = Vec::with_capacity(run_k.len() * s * s);
+    for &k in &run_k {
+        input.extend(slices.index_axis(Axis(0), k).iter().copied());
+    }
+    // Network input: every brain slice, since nobody knows where the tumour is.
+    let x = Tensor::from_slice(&input).view([run_k.len() as i64, 1, s as i64, s as i64]);
+    let (prob_run, p_mutant) = forward(model, &x, batch, pp.flip_tta)?;
+
+    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
+    for (n, &k) in run_k.iter().enumerate() {
+        let plane = ArrayView2::from_shape((s, s), &prob_run[n * s * s..(n + 1) * s * s])
+            .map_err(|e| EvalError::Usage(e.to_string()))?;
+        prob.index_axis_mut(Axis(0), k).assign(&plane);
+    }
+    let px = geom.pixel_mm();
+    let spacing = [geom.slice_thickness_mm, px, px];
+    let raw = prob.mapv(|p| p > pp.threshold);
+    let mask_grid = remove_small_lesions(raw.view(), spacing, pp.min_volume_mm3)?;
+    // Back onto the input grid with the kept lesions' soft edges: probabilities outside the
+    // kept lesions are zeroed, then interpolated and thresholded as before.
+    let kept = ndarray::Zip::from(&prob)
+        .and(&mask_grid)
+        .map_collect(|&p, &m| if m { p } else { 0.0 });
+    let mask: Volume<u8> = restore_probabilities(&kept, &geom).map(|p| u8::from(*p > pp.threshold));
+
+    let areas: Vec<usize> = run_k
+        .iter()
+        .map(|&k| mask_grid.index_axis(Axis(0), k).iter().filter(|m| **m).count())
+        .collect();
+    let with_gtv: Vec<usize> = (0..run_k.len()).filter(|&n| areas[n] > 0).collect();
+    let call = patient_egfr_call(
+        &with_gtv.iter().map(|&n| areas[n]).collect::<Vec<_>>(),
+        &with_gtv.iter().map(|&n| p_mutant[n]).collect::<Vec<_>>(),
+    );
+    Ok(ScanPrediction {
+        slices,
+        geom,
+        prob,
+        mask_grid,
+        mask,
+        run_k,
+        areas,
+        p_mutant,
+        call,
+        with_gtv,
+    })
+}
+
+/// Per-pixel GTV probabilities (flattened N x S x S) and per-slice mutant probabilities, with
+/// the mirrored slices' outputs averaged in when `flip` (mirrored back before averaging).
+fn forward(
+    model: &TrainedModel,
+    x: &Tensor,
+    batch: usize,
+    flip: bool,
+) -> Result<(Vec<f32>, Vec<f64>), EvalError> {
+    let pred = model.predict(x, batch)?;
+    let mut prob = pred.prob();
+    let mut p_mutant = pred.p_mutant()?;
+    if flip {
+        let mirrored = model.predict(&x.flip([3]), batch)?;
+        prob = (prob + mirrored.prob().flip([2])) * 0.5;
+        for (p, q) in p_mutant.iter_mut().zip(mirrored.p_mutant()?) {
+            *p = 0.5 * (*p + q);
+        }
+    }
+    let prob: Vec<f32> = Vec::try_from(&prob.contiguous().view([-1]))?;
+    Ok((prob, p_mutant))
+}

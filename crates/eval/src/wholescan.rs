@@ -1,0 +1,421 @@
+//! Whole-scan scoring: every patient's complete volume, read back from the cohort and run through
+//! [`segment_scan`] exactly as `predict` runs it, scored in 3-D against the truth on the
+//! patient's own grid. This is what a clinic sees; the paper's table, on the slices a
+//! radiologist marked, cannot show false lesions on the slices nobody marked.
+//!
+//! Also here: choosing the post-processing on the validation patients (`calibrate`), and the
+//! FROC curve, both on the network's grid (K x S x S, where thresholds are cheap to sweep).
+
+use crate::segment::{segment_scan, Postprocess, ScanPrediction};
+use crate::truth::bayes_accuracy;
+use crate::{EvalError, MeanCi};
+use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
+use mtsa_metrics::{
+    binary_classification_with, segmentation_metrics_3d, BootstrapOptions,
+    ClassificationOptions, ClassificationReport, DetectionGrid, GridPoint, LesionOptions,
+    SizeBin, SurfaceOptions,
+};
+use mtsa_train::{RunPaths, TrainedModel};
+use ndarray::Axis;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Thresholds and minimum lesion volumes (mm³) searched by `calibrate` and swept for FROC.
+pub const THRESHOLDS: [f32; 9] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98];
+pub const MIN_VOLUMES_MM3: [f64; 7] = [0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0];
+
+/// One row of `wholescan_patients.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WholeScanPatient {
+    pub split: String,
+    pub patient_id: String,
+    pub site: String,
+    pub dice: f64,
+    pub hd95_mm: f64,
+    pub gt_lesions: usize,
+    pub detected_lesions: usize,
+    pub false_positive_lesions: usize,
+    /// BraTS-METS lesion-wise Dice (false lesions count as Dice 0).
+    pub lesion_wise_dice: f64,
+    pub gtv_ml: f64,
+    pub predicted_ml: f64,
+    pub egfr_label: Option<String>,
+    pub p_mutant: Option<f64>,
+    pub egfr_call: Option<String>,
+    pub correct: Option<bool>,
+    pub truth_p_mutant: Option<f64>,
+}
+
+/// One row of `lesions.csv`: a true lesion (detected or not) or a predicted one (false or not).
+#[derive(Debug, Clone, Serialize)]
+pub struct LesionRow {
+    pub split: String,
+    pub patient_id: String,
+    /// `truth` or `prediction`.
+    pub kind: &'static str,
+    pub id: usize,
+    pub volume_mm3: f64,
+    pub diameter_mm: f64,
+    pub size_bin: &'static str,
+    /// Truth: counted in the scores (above the BraTS-METS 2 mm³ floor).
+    pub counted: bool,
+    /// Truth: found; prediction: matches a true lesion.
+    pub hit: bool,
+    /// Truth: Dice against its matched components (0 when missed).
+    pub dice: Option<f64>,
+}
+
+/// Detection in one size bin over a split.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinDetection {
+    pub bin: String,
+    pub lesions: usize,
+    pub detected: usize,
+    pub sensitivity: Option<f64>,
+}
+
+/// Whole-scan scores of one split, in `metrics.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WholeScanReport {
+    pub name: String,
+    pub patients: usize,
+    pub postprocess: Postprocess,
+    pub dice: Option<MeanCi>,
+    pub dice_median: Option<f64>,
+    pub hd95_mm: Option<MeanCi>,
+    pub lesions: usize,
+    pub lesion_sensitivity: Option<f64>,
+    /// Lesions under 6 mm equivalent diameter, and 6 mm or more.
+    pub sensitivity_under_6mm: Option<f64>,
+    pub sensitivity_6mm_and_over: Option<f64>,
+    pub by_size: Vec<BinDetection>,
+    pub false_positive_lesions_per_patient: Option<f64>,
+    pub lesion_wise_dice: Option<MeanCi>,
+    pub egfr: Option<ClassificationReport>,
+    pub bayes_accuracy: Option<f64>,
+    /// Sensitivity against false lesions per patient over thresholds, at the run's minimum
+    /// lesion volume, on the network's grid.
+    pub froc: Vec<GridPoint>,
+}
+
+/// A split's whole-scan results.
+pub struct WholeScanSplit {
+    pub report: WholeScanReport,
+    pub patients: Vec<WholeScanPatient>,
+    pub lesions: Vec<LesionRow>,
+    /// Per patient: false lesions and the network-grid slice with the most false-positive
+    /// pixels, for the report's overlays.
+    pub worst: Vec<(usize, crate::report::Overlay)>,
+}
+
+/// What whole-scan scoring needs besides the patients.
+pub struct WholeScanContext<'a> {
+    pub model: &'a TrainedModel,
+    pub info: &'a DatasetInfo,
+    pub preprocess: &'a PreprocessConfig,
+    pub postprocess: &'a Postprocess,
+    pub truth: Option<&'a BTreeMap<String, f64>>,
+    pub batch: usize,
+    pub seed: u64,
+    pub progress: &'a dyn Fn(usize, usize),
+}
+
+/// Scores every patient of split `name` on its whole scan.
+pub fn score_whole_scans(
+    ctx: &WholeScanContext,
+    name: &str,
+) -> Result<WholeScanSplit, EvalError> {
+    let ids: Vec<&mtsa_data::PatientInfo> =
+        ctx.info.patients.iter().filter(|p| p.split == name).collect();
+    let surface = SurfaceOptions::default();
+    let mut grid = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec());
+    let mut patients = Vec::with_capacity(ids.len());
+    let mut lesions = Vec::new();
+    let mut worst = Vec::new();
+    let mut bins = [(0usize, 0usize); 5];
+    (ctx.progress)(0, ids.len());
+    for (i, p) in ids.iter().enumerate() {
+        let (image, gt) = read_patient(ctx.info, &p.id)?;
+        let scan = segment_scan(ctx.model, &image, ctx.preprocess, ctx.postprocess, ctx.batch)?;
+        add_to_grid(&mut grid, &scan, &gt)?;
+        let spacing = image.spacing();
+        let gt_b = gt.data.mapv(|v| v != 0);
+        let pred_b = scan.mask.data.mapv(|v| v != 0);
+        let m = segmentation_metrics_3d(pred_b.view(), gt_b.view(), spacing, &surface)?;
+        let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
+        let l = m
+            .lesions
+            .as_ref()
+            .ok_or_else(|| EvalError::Usage("3-D metrics without lesions".into()))?;
+        for g in &l.gt {
+            if g.counted {
+                let b = bin_index(g.size_bin);
+                bins[b].0 += 1;
+                bins[b].1 += usize::from(g.detected);
+            }
+            lesions.push(LesionRow {
+                split: name.to_string(),
+                patient_id: p.id.clone(),
+                kind: "truth",
+                id: g.id,
+                volume_mm3: g.volume_mm3,
+                diameter_mm: g.diameter_mm,
+                size_bin: g.size_bin.label(),
+                counted: g.counted,
+                hit: g.detected,
+                dice: Some(g.dice),
+            });
+        }
+        for q in &l.pred {
+            lesions.push(LesionRow {
+                split: name.to_string(),
+                patient_id: p.id.clone(),
+                kind: "prediction",
+                id: q.id,
+                volume_mm3: q.volume_mm3,
+                diameter_mm: q.diameter_mm,
+                size_bin: q.size_bin.label(),
+                counted: true,
+                hit: !q.false_positive,
+                dice: None,
+            });
+        }
+        let label = p.egfr;
+        let call = scan.call.as_ref();
+        patients.push(WholeScanPatient {
+            split: name.to_string(),
+            patient_id: p.id.clone(),
+            site: p.site.clone(),
+            dice: m.dice,
+            hd95_mm: m.hd95_mm,
+            gt_lesions: l.gt_lesions - l.ignored_gt_lesions,
+            detected_lesions: l.true_positives,
+            false_positive_lesions: l.false_positives,
+            lesion_wise_dice: l.lesion_wise_dice,
+            gtv_ml: m.gt_voxels as f64 * voxel_ml,
+            predicted_ml: m.pred_voxels as f64 * voxel_ml,
+            egfr_label: label.map(crate::evaluate::egfr_name),
+            p_mutant: call.map(|c| c.probability),
+            egfr_call: call.map(|c| crate::evaluate::egfr_name(u8::from(c.is_mutant()))),
+            correct: label.zip(call).map(|(l, c)| c.is_mutant() == (l == 1)),
+            truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
+        });
+        if l.false_positives > 0 {
+            worst.push((l.false_positives, fp_overlay(&scan, &gt, &p.id, l.false_positives)?));
+        }
+        (ctx.progress)(i + 1, ids.len());
+    }
+    worst.sort_by(|a, b| b.0.cmp(&a.0));
+    worst.truncate(2);
+    let report = summarise(ctx, name, &patients, &bins, &grid)?;
+    Ok(WholeScanSplit {
+        report,
+        patients,
+        lesions,
+        worst,
+    })
+}
+
+fn bin_index(bin: SizeBin) -> usize {
+    SizeBin::ALL.iter().position(|b| *b == bin).unwrap_or(0)
+}
+
+/// Adds the scan's network-grid probabilities and its truth (resampled onto that grid as the
+/// training masks are) to the detection grid.
+fn add_to_grid(
+    grid: &mut DetectionGrid,
+    scan: &ScanPrediction,
+    gt: &mtsa_io::Volume<u8>,
+) -> Result<(), EvalError> {
+    let gt_grid = resample_mask(gt, &scan.geom).mapv(|v| v != 0);
+    grid.add_patient(
+        scan.prob.view(),
+        gt_grid.view(),
+        scan.grid_spacing(),
+        &LesionOptions::default(),
+    )?;
+    Ok(())
+}
+
+fn summarise(
+    ctx: &WholeScanContext,
+    name: &str,
+    patients: &[WholeScanPatient],
+    bins: &[(usize, usize); 5],
+    grid: &DetectionGrid,
+) -> Result<WholeScanReport, EvalError> {
+    let ratio = |d: usize, n: usize| (n > 0).then(|| d as f64 / n as f64);
+    let sum = |sel: &dyn Fn(SizeBin) -> bool| {
+        SizeBin::ALL
+            .iter()
+            .zip(bins)
+            .filter(|(b, _)| sel(**b))
+            .fold((0, 0), |acc, (_, c)| (acc.0 + c.0, acc.1 + c.1))
+    };
+    let (n_all, d_all) = sum(&|_| true);
+    let (n_small, d_small) = sum(&|b| b.is_small());
+    let (n_large, d_large) = sum(&|b| !b.is_small());
+    let mut dice: Vec<f64> = patients.iter().map(|p| p.dice).collect();
+    dice.sort_by(f64::total_cmp);
+    let median = (!dice.is_empty()).then(|| {
+        let n = dice.len();
+        if n % 2 == 1 {
+            dice[n / 2]
+        } else {
+            0.5 * (dice[n / 2 - 1] + dice[n / 2])
+        }
+    });
+    let labelled: Vec<&WholeScanPatient> = patients
+        .iter()
+        .filter(|p| p.egfr_label.is_some() && p.p_mutant.is_some())
+        .collect();
+    let egfr = if labelled.is_empty() {
+        None
+    } else {
+        let labels: Vec<bool> = labelled
+            .iter()
+            .map(|p| p.egfr_label.as_deref() == Some("mutant"))
+            .collect();
+        let scores: Vec<f64> = labelled.iter().filter_map(|p| p.p_mutant).collect();
+        let opts = ClassificationOptions {
+            bootstrap: Some(BootstrapOptions {
+                seed: ctx.seed,
+                ..BootstrapOptions::default()
+            }),
+            ..ClassificationOptions::default()
+        };
+        Some(binary_classification_with(&labels, &scores, &opts)?)
+    };
+    let n = patients.len();
+    Ok(WholeScanReport {
+        name: name.to_string(),
+        patients: n,
+        postprocess: ctx.postprocess.clone(),
+        dice: MeanCi::of(patients.iter().map(|p| Some(p.dice))),
+        dice_median: median,
+        hd95_mm: MeanCi::of(patients.iter().map(|p| Some(p.hd95_mm))),
+        lesions: n_all,
+        lesion_sensitivity: ratio(d_all, n_all),
+        sensitivity_under_6mm: ratio(d_small, n_small),
+        sensitivity_6mm_and_over: ratio(d_large, n_large),
+        by_size: SizeBin::ALL
+            .iter()
+            .zip(bins)
+            .map(|(b, c)| BinDetection {
+                bin: b.label().to_string(),
+                lesions: c.0,
+                detected: c.1,
+                sensitivity: ratio(c.1, c.0),
+            })
+            .collect(),
+        false_positive_lesions_per_patient: (n > 0).then(|| {
+            patients.iter().map(|p| p.false_positive_lesions).sum::<usize>() as f64 / n as f64
+        }),
+        lesion_wise_dice: MeanCi::of(patients.iter().map(|p| Some(p.lesion_wise_dice))),
+        egfr,
+        bayes_accuracy: ctx
+            .truth
+            .and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant))),
+        froc: grid.froc(ctx.postprocess.min_volume_mm3),
+    })
+}
+
+/// The network-grid slice with the most predicted pixels outside the (dilated) truth: where the
+/// false lesions are.
+fn fp_overlay(
+    scan: &ScanPrediction,
+    gt: &mtsa_io::Volume<u8>,
+    patient: &str,
+    fps: usize,
+) -> Result<crate::report::Overlay, EvalError> {
+    let gt_grid = resample_mask(gt, &scan.geom);
+    let k = (0..scan.geom.n_slices())
+        .max_by_key(|&k| {
+            let g = gt_grid.index_axis(Axis(0), k);
+            scan.mask_grid
+                .index_axis(Axis(0), k)
+                .iter()
+                .zip(g.iter())
+                .filter(|(p, g)| **p && **g == 0)
+                .count()
+        })
+        .unwrap_or(0);
+    let g = gt_grid.index_axis(Axis(0), k).mapv(|v| v != 0);
+    let png = crate::overlay::render_overlay(
+        scan.slices.index_axis(Axis(0), k),
+        &[
+            crate::overlay::Outline {
+                mask: g.view(),
+                color: [0, 220, 0],
+            },
+            crate::overlay::Outline {
+                mask: scan.mask_grid.index_axis(Axis(0), k),
+                color: [255, 40, 40],
+            },
+        ],
+        (384 / scan.geom.size).max(1) as u32,
+    )?;
+    Ok(crate::report::Overlay {
+        caption: format!(
+            "{patient}: {fps} false lesion(s) on the whole scan; slice {k} (green truth, red prediction)"
+        ),
+        png,
+    })
+}
+
+/// Chooses the post-processing on the validation patients' whole scans: the grid point with the
+/// best lesion-wise F1, stored in the run as `postprocess.json` for `predict` and `evaluate`.
+pub fn calibrate(
+    model: &TrainedModel,
+    run: &Path,
+    data: &Path,
+    flip_tta: bool,
+    batch: usize,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(Postprocess, GridPoint), EvalError> {
+    let info = mtsa_data::read_info(data)?;
+    let preprocess = crate::predict::read_preprocess(&RunPaths::new(run).preprocess())?;
+    let probe = Postprocess {
+        flip_tta,
+        ..Postprocess::default()
+    };
+    let val: Vec<&mtsa_data::PatientInfo> =
+        info.patients.iter().filter(|p| p.split == "val").collect();
+    let mut grid = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec());
+    progress(0, val.len());
+    for (i, p) in val.iter().enumerate() {
+        let (image, gt) = read_patient(&info, &p.id)?;
+        let scan = segment_scan(model, &image, &preprocess, &probe, batch)?;
+        add_to_grid(&mut grid, &scan, &gt)?;
+        progress(i + 1, val.len());
+    }
+    let best = grid.best_f1().ok_or_else(|| {
+        EvalError::Usage(format!(
+            "{}: no validation patients to choose the post-processing on",
+            data.display()
+        ))
+    })?;
+    let pp = Postprocess {
+        threshold: best.threshold,
+        min_volume_mm3: best.min_volume_mm3,
+        flip_tta,
+        source: format!(
+            "chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
+             (sensitivity {}, {:.2} false lesions per patient) over thresholds {:?} and minimum \
+             volumes {:?} mm3",
+            val.len(),
+            best.f1,
+            best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
+            best.fp_per_patient,
+            THRESHOLDS,
+            MIN_VOLUMES_MM3
+        ),
+    };
+    let path = RunPaths::new(run).postprocess();
+    let json = serde_json::to_string_pretty(&pp).map_err(|e| EvalError::Usage(e.to_string()))?;
+    mtsa_io::write_atomic(&path, |tmp| {
+        std::fs::write(tmp, &json).map_err(|e| mtsa_io::IoError::io(tmp, e))
+    })?;
+    Ok((pp, best))
+}
