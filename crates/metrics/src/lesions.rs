@@ -50,30 +50,76 @@ impl Default for LesionOptions {
 }
 
 /// Lesion size class by equivalent-sphere diameter `d = (6 V / π)^(1/3)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// Five half-open bins `[lo, hi)`: < 3 mm, 3-6 mm, 6-10 mm, 10-20 mm, ≥ 20 mm. Metastases
+/// under 6 mm are the clinically hard ones (often missed by radiologists too), so the
+/// small end is split finely; reports show the bins in this order. JSON names are the
+/// lowercase variant names: `under3mm`, `from3to6mm`, `from6to10mm`, `from10to20mm`,
+/// `over20mm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SizeBin {
-    /// d < 5 mm.
-    Under5mm,
-    /// 5 mm ≤ d ≤ 10 mm.
-    From5To10mm,
-    /// d > 10 mm.
-    Over10mm,
+    /// d < 3 mm.
+    Under3mm,
+    /// 3 mm ≤ d < 6 mm.
+    From3To6mm,
+    /// 6 mm ≤ d < 10 mm.
+    From6To10mm,
+    /// 10 mm ≤ d < 20 mm.
+    From10To20mm,
+    /// d ≥ 20 mm.
+    Over20mm,
 }
 
 impl SizeBin {
-    /// All bins, smallest first.
-    pub const ALL: [SizeBin; 3] = [SizeBin::Under5mm, SizeBin::From5To10mm, SizeBin::Over10mm];
+    /// All bins, smallest first; per-bin arrays elsewhere in the crate use this order.
+    pub const ALL: [SizeBin; 5] = [
+        SizeBin::Under3mm,
+        SizeBin::From3To6mm,
+        SizeBin::From6To10mm,
+        SizeBin::From10To20mm,
+        SizeBin::Over20mm,
+    ];
 
-    /// Bin of an equivalent-sphere diameter in mm.
+    /// Bin of an equivalent-sphere diameter in mm (NaN falls in the last bin).
     pub fn of_diameter(d_mm: f64) -> SizeBin {
-        if d_mm < 5.0 {
-            SizeBin::Under5mm
-        } else if d_mm <= 10.0 {
-            SizeBin::From5To10mm
+        if d_mm < 3.0 {
+            SizeBin::Under3mm
+        } else if d_mm < 6.0 {
+            SizeBin::From3To6mm
+        } else if d_mm < 10.0 {
+            SizeBin::From6To10mm
+        } else if d_mm < 20.0 {
+            SizeBin::From10To20mm
         } else {
-            SizeBin::Over10mm
+            SizeBin::Over20mm
         }
+    }
+
+    /// Bin of a volume in mm³, through its equivalent-sphere diameter.
+    pub fn of_volume(v_mm3: f64) -> SizeBin {
+        SizeBin::of_diameter(equivalent_diameter_mm(v_mm3))
+    }
+
+    /// Position of the bin in [`SizeBin::ALL`], for per-bin arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Human-readable label for tables and plots, e.g. `"3-6 mm"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SizeBin::Under3mm => "<3 mm",
+            SizeBin::From3To6mm => "3-6 mm",
+            SizeBin::From6To10mm => "6-10 mm",
+            SizeBin::From10To20mm => "10-20 mm",
+            SizeBin::Over20mm => ">=20 mm",
+        }
+    }
+
+    /// True below 6 mm, the lesions that matter most for screening sensitivity.
+    pub fn is_small(self) -> bool {
+        matches!(self, SizeBin::Under3mm | SizeBin::From3To6mm)
     }
 }
 
@@ -158,7 +204,7 @@ pub struct LesionMetrics {
     pub lesion_wise_dice: f64,
     /// BraTS lesion-wise HD95 in mm (FP and missed lesions count as the penalty).
     pub lesion_wise_hd95_mm: f64,
-    /// Detection by equivalent-sphere diameter: < 5 mm, 5-10 mm, > 10 mm.
+    /// Detection by equivalent-sphere diameter, one entry per [`SizeBin::ALL`].
     pub by_size: Vec<SizeBinStats>,
     /// Every ground-truth lesion, counted or not.
     pub gt: Vec<GtLesion>,

@@ -46,7 +46,7 @@
 //! **Lesions.** See [`lesions`]: 26-connected components, ground-truth lesions dilated by
 //! one voxel (18-connected structuring element) to match predictions, lesions ≤ 2 mm³
 //! ignored, unmatched predictions penalised as Dice 0 / HD95 = penalty; size bins by
-//! equivalent-sphere diameter < 5 mm, 5-10 mm, > 10 mm.
+//! equivalent-sphere diameter < 3, 3-6, 6-10, 10-20, ≥ 20 mm (half-open).
 //!
 //! # Example
 //!
