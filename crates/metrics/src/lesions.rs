@@ -26,9 +26,10 @@
 use ndarray::ArrayView3;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{dilate_18, label_26};
+use crate::components::label_26;
 use crate::error::Result;
 use crate::grid::{check_same_shape, check_spacing, flat, unflat, BBox, Mask};
+use crate::matching::{matching_box, GtRegions};
 use crate::surface::{mask_surface_distances, SurfaceOptions};
 
 /// Parameters of lesion matching.
@@ -300,16 +301,8 @@ pub(crate) fn mask_lesion_metrics(
 ) -> LesionMetrics {
     let voxel_mm3 = spacing.iter().product::<f64>();
     let penalty = opts.empty_penalty_mm;
-    let bb = match (pred.bbox(), gt.bbox()) {
-        (None, None) => None,
-        (Some(x), None) | (None, Some(x)) => Some(x),
-        (Some(x), Some(y)) => Some(x.union(&y)),
-    };
-    let (pred, gt) = match bb {
-        Some(b) => {
-            let b = b.expand(lesion.dilation_voxels, pred.dims);
-            (pred.crop(&b), gt.crop(&b))
-        }
+    let (pred, gt) = match matching_box(pred.bbox(), gt.bbox(), lesion.dilation_voxels, pred.dims) {
+        Some(b) => (pred.crop(&b), gt.crop(&b)),
         None => (pred.clone(), gt.clone()),
     };
     let dims = gt.dims;
@@ -317,35 +310,23 @@ pub(crate) fn mask_lesion_metrics(
     let (pred_labels, n_pred) = label_26(&pred);
     let pred_cc = Components::gather(&pred_labels, n_pred, dims);
 
-    // Merged ground-truth lesions: components of the dilated mask, restricted to gt voxels.
-    let (dil_labels, n_gt) = label_26(&dilate_18(&gt, lesion.dilation_voxels));
-    let gt_labels: Vec<u32> = dil_labels
-        .iter()
-        .zip(&gt.data)
-        .map(|(&l, &g)| if g { l } else { 0 })
-        .collect();
-    let gt_cc = Components::gather(&gt_labels, n_gt, dims);
+    let regions = GtRegions::new(&gt, lesion.dilation_voxels);
+    let n_gt = regions.n;
+    let gt_labels = &regions.lesions;
+    let gt_cc = Components::gather(gt_labels, n_gt, dims);
+    let matches = regions.matches(&pred_labels);
 
     let lab = Labelled {
         dims,
-        gt_labels: &gt_labels,
+        gt_labels,
         gt_cc: &gt_cc,
         pred_labels: &pred_labels,
         pred_cc: &pred_cc,
     };
     let mut pred_matched = vec![false; n_pred];
     let mut gt_records = Vec::with_capacity(n_gt);
-    for k in 0..n_gt {
-        let label = (k + 1) as u32;
-        let matched = matching_components(
-            &gt_labels,
-            label,
-            &gt_cc.bboxes[k],
-            dims,
-            &pred_labels,
-            lesion,
-        );
-        for &m in &matched {
+    for (k, matched) in matches.iter().enumerate() {
+        for &m in matched {
             pred_matched[m as usize - 1] = true;
         }
         let volume = gt_cc.voxels[k].len() as f64 * voxel_mm3;
@@ -353,7 +334,7 @@ pub(crate) fn mask_lesion_metrics(
         let (dice, hd95) = if matched.is_empty() {
             (0.0, penalty)
         } else {
-            score_match(&lab, k, &matched, spacing, opts)
+            score_match(&lab, k, matched, spacing, opts)
         };
         gt_records.push(GtLesion {
             id: k + 1,
@@ -381,32 +362,6 @@ pub(crate) fn mask_lesion_metrics(
         })
         .collect();
     summarise(gt_records, pred_records, *lesion, penalty)
-}
-
-/// Labels of predicted components overlapping ground-truth lesion `label` dilated by
-/// `dilation_voxels`, sorted and unique.
-fn matching_components(
-    gt_labels: &[u32],
-    label: u32,
-    bbox: &BBox,
-    dims: [usize; 3],
-    pred_labels: &[u32],
-    lesion: &LesionOptions,
-) -> Vec<u32> {
-    let local_box = bbox.expand(lesion.dilation_voxels, dims);
-    let local = local_mask(&local_box, dims, |i| gt_labels[i] == label);
-    let dilated = dilate_18(&local, lesion.dilation_voxels);
-    let mut out: Vec<u32> = dilated
-        .data
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b)
-        .map(|(j, _)| pred_labels[to_global(&local_box, dims, j)])
-        .filter(|&l| l != 0)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// The ground-truth and prediction label grids of one patient (cropped).
@@ -470,12 +425,6 @@ fn local_mask(bb: &BBox, dims: [usize; 3], pred: impl Fn(usize) -> bool) -> Mask
         data,
         planar: false,
     }
-}
-
-/// Global flat index of local index `j` inside `bb`, for a grid of shape `dims`.
-fn to_global(bb: &BBox, dims: [usize; 3], j: usize) -> usize {
-    let p = unflat(bb.dims(), j);
-    flat(dims, p[0] + bb.lo[0], p[1] + bb.lo[1], p[2] + bb.lo[2])
 }
 
 /// Counts, BraTS aggregation and size bins.

@@ -74,6 +74,7 @@ mod error;
 mod grid;
 mod intervals;
 pub mod lesions;
+mod matching;
 mod overlap;
 mod roc;
 mod segmentation;
