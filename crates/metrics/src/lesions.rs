@@ -27,7 +27,7 @@ use ndarray::ArrayView3;
 use serde::{Deserialize, Serialize};
 
 use crate::components::label_26;
-use crate::error::Result;
+use crate::error::{check_volume, Result};
 use crate::grid::{check_same_shape, check_spacing, flat, unflat, BBox, Mask};
 use crate::matching::{matching_box, GtRegions};
 use crate::surface::{mask_surface_distances, SurfaceOptions};
@@ -249,14 +249,7 @@ pub fn lesion_metrics_with(
 }
 
 pub(crate) fn validate(lesion: &LesionOptions) -> Result<()> {
-    if lesion.min_volume_mm3.is_finite() && lesion.min_volume_mm3 >= 0.0 {
-        Ok(())
-    } else {
-        Err(crate::MetricsError::InvalidArgument(format!(
-            "min_volume_mm3 must be finite and >= 0, got {}",
-            lesion.min_volume_mm3
-        )))
-    }
+    check_volume("min_volume_mm3", lesion.min_volume_mm3)
 }
 
 /// Per-component voxel lists and bounding boxes.
