@@ -7,7 +7,9 @@
 
 use ndarray::{Array3, ArrayView3};
 
-use crate::grid::{flat, unflat, Mask};
+use crate::error::{check_volume, MetricsError, Result};
+use crate::grid::{check_spacing, flat, unflat, Mask};
+use crate::matching::label_sizes;
 
 /// Offsets of the 26-neighbourhood.
 fn offsets_26() -> impl Iterator<Item = [isize; 3]> {
@@ -116,6 +118,32 @@ pub(crate) fn dilate_18(m: &Mask, iterations: usize) -> Mask {
         cur.data = next;
     }
     cur
+}
+
+/// The mask without its 26-connected components of volume < `min_volume_mm3` (voxel
+/// count × voxel volume from `spacing`, mm). This is the post-processing stored with a
+/// model: isolated specks of a few voxels are the commonest false positives of a voxel
+/// classifier, while real metastases are connected blobs.
+pub fn remove_small_lesions(
+    mask: ArrayView3<bool>,
+    spacing: [f64; 3],
+    min_volume_mm3: f64,
+) -> Result<Array3<bool>> {
+    check_spacing(&spacing)?;
+    check_volume("min_volume_mm3", min_volume_mm3)?;
+    let voxel_mm3: f64 = spacing.iter().product();
+    let m = Mask::from_view3(mask);
+    let (labels, n) = label_26(&m);
+    let keep: Vec<bool> = label_sizes(&labels, n)
+        .iter()
+        .map(|&c| c as f64 * voxel_mm3 >= min_volume_mm3)
+        .collect();
+    let data = labels
+        .iter()
+        .map(|&l| l != 0 && keep[l as usize - 1])
+        .collect();
+    Array3::from_shape_vec(mask.raw_dim(), data)
+        .map_err(|e| MetricsError::InvalidArgument(format!("mask shape: {e}")))
 }
 
 /// 26-connected component labels of a 3-D mask (0 = background, components `1..=n` in

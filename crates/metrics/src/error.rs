@@ -76,6 +76,17 @@ pub(crate) fn check_level(level: f64) -> Result<()> {
     }
 }
 
+/// Checks that a volume threshold (mm³) is finite and non-negative; `what` names it.
+pub(crate) fn check_volume(what: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(MetricsError::InvalidArgument(format!(
+            "{what} must be finite and >= 0, got {v}"
+        )))
+    }
+}
+
 /// Checks paired label / score input: same length, non-empty, finite scores.
 pub(crate) fn check_scores(labels: &[bool], scores: &[f64]) -> Result<()> {
     if labels.len() != scores.len() {

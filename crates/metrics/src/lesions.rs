@@ -26,9 +26,10 @@
 use ndarray::ArrayView3;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{dilate_18, label_26};
-use crate::error::Result;
+use crate::components::label_26;
+use crate::error::{check_volume, Result};
 use crate::grid::{check_same_shape, check_spacing, flat, unflat, BBox, Mask};
+use crate::matching::{matching_box, GtRegions};
 use crate::surface::{mask_surface_distances, SurfaceOptions};
 
 /// Parameters of lesion matching.
@@ -50,30 +51,76 @@ impl Default for LesionOptions {
 }
 
 /// Lesion size class by equivalent-sphere diameter `d = (6 V / π)^(1/3)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// Five half-open bins `[lo, hi)`: < 3 mm, 3-6 mm, 6-10 mm, 10-20 mm, ≥ 20 mm. Metastases
+/// under 6 mm are the clinically hard ones (often missed by radiologists too), so the
+/// small end is split finely; reports show the bins in this order. JSON names are the
+/// lowercase variant names: `under3mm`, `from3to6mm`, `from6to10mm`, `from10to20mm`,
+/// `over20mm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SizeBin {
-    /// d < 5 mm.
-    Under5mm,
-    /// 5 mm ≤ d ≤ 10 mm.
-    From5To10mm,
-    /// d > 10 mm.
-    Over10mm,
+    /// d < 3 mm.
+    Under3mm,
+    /// 3 mm ≤ d < 6 mm.
+    From3To6mm,
+    /// 6 mm ≤ d < 10 mm.
+    From6To10mm,
+    /// 10 mm ≤ d < 20 mm.
+    From10To20mm,
+    /// d ≥ 20 mm.
+    Over20mm,
 }
 
 impl SizeBin {
-    /// All bins, smallest first.
-    pub const ALL: [SizeBin; 3] = [SizeBin::Under5mm, SizeBin::From5To10mm, SizeBin::Over10mm];
+    /// All bins, smallest first; per-bin arrays elsewhere in the crate use this order.
+    pub const ALL: [SizeBin; 5] = [
+        SizeBin::Under3mm,
+        SizeBin::From3To6mm,
+        SizeBin::From6To10mm,
+        SizeBin::From10To20mm,
+        SizeBin::Over20mm,
+    ];
 
-    /// Bin of an equivalent-sphere diameter in mm.
+    /// Bin of an equivalent-sphere diameter in mm (NaN falls in the last bin).
     pub fn of_diameter(d_mm: f64) -> SizeBin {
-        if d_mm < 5.0 {
-            SizeBin::Under5mm
-        } else if d_mm <= 10.0 {
-            SizeBin::From5To10mm
+        if d_mm < 3.0 {
+            SizeBin::Under3mm
+        } else if d_mm < 6.0 {
+            SizeBin::From3To6mm
+        } else if d_mm < 10.0 {
+            SizeBin::From6To10mm
+        } else if d_mm < 20.0 {
+            SizeBin::From10To20mm
         } else {
-            SizeBin::Over10mm
+            SizeBin::Over20mm
         }
+    }
+
+    /// Bin of a volume in mm³, through its equivalent-sphere diameter.
+    pub fn of_volume(v_mm3: f64) -> SizeBin {
+        SizeBin::of_diameter(equivalent_diameter_mm(v_mm3))
+    }
+
+    /// Position of the bin in [`SizeBin::ALL`], for per-bin arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Human-readable label for tables and plots, e.g. `"3-6 mm"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SizeBin::Under3mm => "<3 mm",
+            SizeBin::From3To6mm => "3-6 mm",
+            SizeBin::From6To10mm => "6-10 mm",
+            SizeBin::From10To20mm => "10-20 mm",
+            SizeBin::Over20mm => ">=20 mm",
+        }
+    }
+
+    /// True below 6 mm, the lesions that matter most for screening sensitivity.
+    pub fn is_small(self) -> bool {
+        matches!(self, SizeBin::Under3mm | SizeBin::From3To6mm)
     }
 }
 
@@ -158,7 +205,7 @@ pub struct LesionMetrics {
     pub lesion_wise_dice: f64,
     /// BraTS lesion-wise HD95 in mm (FP and missed lesions count as the penalty).
     pub lesion_wise_hd95_mm: f64,
-    /// Detection by equivalent-sphere diameter: < 5 mm, 5-10 mm, > 10 mm.
+    /// Detection by equivalent-sphere diameter, one entry per [`SizeBin::ALL`].
     pub by_size: Vec<SizeBinStats>,
     /// Every ground-truth lesion, counted or not.
     pub gt: Vec<GtLesion>,
@@ -202,14 +249,7 @@ pub fn lesion_metrics_with(
 }
 
 pub(crate) fn validate(lesion: &LesionOptions) -> Result<()> {
-    if lesion.min_volume_mm3.is_finite() && lesion.min_volume_mm3 >= 0.0 {
-        Ok(())
-    } else {
-        Err(crate::MetricsError::InvalidArgument(format!(
-            "min_volume_mm3 must be finite and >= 0, got {}",
-            lesion.min_volume_mm3
-        )))
-    }
+    check_volume("min_volume_mm3", lesion.min_volume_mm3)
 }
 
 /// Per-component voxel lists and bounding boxes.
@@ -254,16 +294,8 @@ pub(crate) fn mask_lesion_metrics(
 ) -> LesionMetrics {
     let voxel_mm3 = spacing.iter().product::<f64>();
     let penalty = opts.empty_penalty_mm;
-    let bb = match (pred.bbox(), gt.bbox()) {
-        (None, None) => None,
-        (Some(x), None) | (None, Some(x)) => Some(x),
-        (Some(x), Some(y)) => Some(x.union(&y)),
-    };
-    let (pred, gt) = match bb {
-        Some(b) => {
-            let b = b.expand(lesion.dilation_voxels, pred.dims);
-            (pred.crop(&b), gt.crop(&b))
-        }
+    let (pred, gt) = match matching_box(pred.bbox(), gt.bbox(), lesion.dilation_voxels, pred.dims) {
+        Some(b) => (pred.crop(&b), gt.crop(&b)),
         None => (pred.clone(), gt.clone()),
     };
     let dims = gt.dims;
@@ -271,35 +303,23 @@ pub(crate) fn mask_lesion_metrics(
     let (pred_labels, n_pred) = label_26(&pred);
     let pred_cc = Components::gather(&pred_labels, n_pred, dims);
 
-    // Merged ground-truth lesions: components of the dilated mask, restricted to gt voxels.
-    let (dil_labels, n_gt) = label_26(&dilate_18(&gt, lesion.dilation_voxels));
-    let gt_labels: Vec<u32> = dil_labels
-        .iter()
-        .zip(&gt.data)
-        .map(|(&l, &g)| if g { l } else { 0 })
-        .collect();
-    let gt_cc = Components::gather(&gt_labels, n_gt, dims);
+    let regions = GtRegions::new(&gt, lesion.dilation_voxels);
+    let n_gt = regions.n;
+    let gt_labels = &regions.lesions;
+    let gt_cc = Components::gather(gt_labels, n_gt, dims);
+    let matches = regions.matches(&pred_labels);
 
     let lab = Labelled {
         dims,
-        gt_labels: &gt_labels,
+        gt_labels,
         gt_cc: &gt_cc,
         pred_labels: &pred_labels,
         pred_cc: &pred_cc,
     };
     let mut pred_matched = vec![false; n_pred];
     let mut gt_records = Vec::with_capacity(n_gt);
-    for k in 0..n_gt {
-        let label = (k + 1) as u32;
-        let matched = matching_components(
-            &gt_labels,
-            label,
-            &gt_cc.bboxes[k],
-            dims,
-            &pred_labels,
-            lesion,
-        );
-        for &m in &matched {
+    for (k, matched) in matches.iter().enumerate() {
+        for &m in matched {
             pred_matched[m as usize - 1] = true;
         }
         let volume = gt_cc.voxels[k].len() as f64 * voxel_mm3;
@@ -307,7 +327,7 @@ pub(crate) fn mask_lesion_metrics(
         let (dice, hd95) = if matched.is_empty() {
             (0.0, penalty)
         } else {
-            score_match(&lab, k, &matched, spacing, opts)
+            score_match(&lab, k, matched, spacing, opts)
         };
         gt_records.push(GtLesion {
             id: k + 1,
@@ -335,32 +355,6 @@ pub(crate) fn mask_lesion_metrics(
         })
         .collect();
     summarise(gt_records, pred_records, *lesion, penalty)
-}
-
-/// Labels of predicted components overlapping ground-truth lesion `label` dilated by
-/// `dilation_voxels`, sorted and unique.
-fn matching_components(
-    gt_labels: &[u32],
-    label: u32,
-    bbox: &BBox,
-    dims: [usize; 3],
-    pred_labels: &[u32],
-    lesion: &LesionOptions,
-) -> Vec<u32> {
-    let local_box = bbox.expand(lesion.dilation_voxels, dims);
-    let local = local_mask(&local_box, dims, |i| gt_labels[i] == label);
-    let dilated = dilate_18(&local, lesion.dilation_voxels);
-    let mut out: Vec<u32> = dilated
-        .data
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b)
-        .map(|(j, _)| pred_labels[to_global(&local_box, dims, j)])
-        .filter(|&l| l != 0)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// The ground-truth and prediction label grids of one patient (cropped).
@@ -424,12 +418,6 @@ fn local_mask(bb: &BBox, dims: [usize; 3], pred: impl Fn(usize) -> bool) -> Mask
         data,
         planar: false,
     }
-}
-
-/// Global flat index of local index `j` inside `bb`, for a grid of shape `dims`.
-fn to_global(bb: &BBox, dims: [usize; 3], j: usize) -> usize {
-    let p = unflat(bb.dims(), j);
-    flat(dims, p[0] + bb.lo[0], p[1] + bb.lo[1], p[2] + bb.lo[2])
 }
 
 /// Counts, BraTS aggregation and size bins.

@@ -46,7 +46,9 @@
 //! **Lesions.** See [`lesions`]: 26-connected components, ground-truth lesions dilated by
 //! one voxel (18-connected structuring element) to match predictions, lesions ≤ 2 mm³
 //! ignored, unmatched predictions penalised as Dice 0 / HD95 = penalty; size bins by
-//! equivalent-sphere diameter < 5 mm, 5-10 mm, > 10 mm.
+//! equivalent-sphere diameter < 3, 3-6, 6-10, 10-20, ≥ 20 mm (half-open). Whole-scan
+//! detection over a grid of (threshold, minimum volume) post-processings, with best-F1
+//! selection and FROC curves: [`DetectionGrid`].
 //!
 //! # Example
 //!
@@ -69,11 +71,13 @@
 mod calibration;
 mod classification;
 mod components;
+mod detection;
 mod edt;
 mod error;
 mod grid;
 mod intervals;
 pub mod lesions;
+mod matching;
 mod overlap;
 mod roc;
 mod segmentation;
@@ -86,7 +90,8 @@ pub use classification::{
     binary_classification, binary_classification_with, ClassificationOptions, ClassificationReport,
     ConfusionMatrix, Proportion,
 };
-pub use components::connected_components_3d;
+pub use components::{connected_components_3d, remove_small_lesions};
+pub use detection::{DetectionCounts, DetectionGrid, GridPoint, OperatingPoint};
 pub use error::{MetricsError, Result};
 pub use intervals::{
     bootstrap_ci, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi, BootstrapOptions,

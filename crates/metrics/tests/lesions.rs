@@ -42,20 +42,20 @@ fn detection_false_positives_small_lesions_and_bins() {
     assert!((l.lesion_wise_dice - 1.0 / 3.0).abs() < 1e-12);
     assert!((l.lesion_wise_hd95_mm - (374.0 + 0.0 + 374.0) / 3.0).abs() < 1e-9);
 
-    let small = &l.by_size[0];
-    assert_eq!(small.bin, SizeBin::Under5mm);
-    assert_eq!(
-        (small.gt_lesions, small.detected, small.false_positives),
-        (1, 0, 1)
-    );
-    assert_eq!(small.sensitivity, Some(0.0));
-    let mid = &l.by_size[1];
-    assert_eq!(
-        (mid.gt_lesions, mid.detected, mid.false_positives),
-        (1, 1, 0)
-    );
-    assert_eq!(mid.mean_dice, Some(1.0));
-    assert_eq!(l.by_size[2].sensitivity, None);
+    let stats = |i: usize| {
+        let b = &l.by_size[i];
+        (b.bin, b.gt_lesions, b.detected, b.false_positives)
+    };
+    assert_eq!(l.by_size.len(), 5);
+    // The 8 mm³ FP (d = 2.48 mm) is the only thing under 3 mm.
+    assert_eq!(stats(0), (SizeBin::Under3mm, 0, 0, 1));
+    assert_eq!(l.by_size[0].sensitivity, None);
+    assert_eq!(stats(1), (SizeBin::From3To6mm, 1, 0, 0));
+    assert_eq!(l.by_size[1].sensitivity, Some(0.0));
+    assert_eq!(stats(2), (SizeBin::From6To10mm, 1, 1, 0));
+    assert_eq!(l.by_size[2].mean_dice, Some(1.0));
+    assert_eq!(l.by_size[3].sensitivity, None);
+    assert_eq!(l.by_size[4].sensitivity, None);
 
     let l2 = l.gt.iter().find(|g| g.volume_mm3 == 125.0).unwrap();
     assert!(l2.detected && l2.counted);
@@ -147,4 +147,47 @@ fn lesion_at_the_grid_border_is_handled() {
         (l.true_positives, l.lesion_wise_dice, l.lesion_wise_hd95_mm),
         (1, 1.0, 0.0)
     );
+}
+
+#[test]
+fn size_bins_are_half_open_and_named() {
+    let bin = SizeBin::of_diameter;
+    assert_eq!(bin(2.999), SizeBin::Under3mm);
+    assert_eq!(bin(3.0), SizeBin::From3To6mm);
+    assert_eq!(bin(6.0), SizeBin::From6To10mm);
+    assert_eq!(bin(10.0), SizeBin::From10To20mm);
+    assert_eq!(bin(19.999), SizeBin::From10To20mm);
+    assert_eq!(bin(20.0), SizeBin::Over20mm);
+    // A 1 mm³ voxel is d = 1.24 mm; a 4.19 cm³ sphere is d = 20 mm.
+    assert_eq!(SizeBin::of_volume(1.0), SizeBin::Under3mm);
+    assert_eq!(
+        SizeBin::of_volume(4.0 / 3.0 * std::f64::consts::PI * 1000.0 * 1.000001),
+        SizeBin::Over20mm
+    );
+    let names: Vec<String> = SizeBin::ALL
+        .iter()
+        .map(|b| serde_json::to_string(b).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "\"under3mm\"",
+            "\"from3to6mm\"",
+            "\"from6to10mm\"",
+            "\"from10to20mm\"",
+            "\"over20mm\""
+        ]
+    );
+    let back: SizeBin = serde_json::from_str("\"from10to20mm\"").unwrap();
+    assert_eq!(back, SizeBin::From10To20mm);
+    let labels: Vec<&str> = SizeBin::ALL.iter().map(|b| b.label()).collect();
+    assert_eq!(
+        labels,
+        ["<3 mm", "3-6 mm", "6-10 mm", "10-20 mm", ">=20 mm"]
+    );
+    let small: Vec<bool> = SizeBin::ALL.iter().map(|b| b.is_small()).collect();
+    assert_eq!(small, [true, true, false, false, false]);
+    for (i, b) in SizeBin::ALL.iter().enumerate() {
+        assert_eq!(b.index(), i);
+    }
 }
