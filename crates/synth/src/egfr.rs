@@ -226,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn lesion_values_stay_in_range_and_keep_their_mean() {
+    fn lesion_values_stay_in_range() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for _ in 0..2000 {
             let l = draw_phenotypes(&mut rng);
