@@ -30,6 +30,11 @@ pub struct LesionTruth {
     pub centre_mm: [f64; 3],
     #[serde(flatten)]
     pub phenotype: LesionPhenotype,
+    /// Equivalent-sphere diameter, 2 r: the size clinical series report.
+    pub diameter_mm: f64,
+    /// GTV voxels of this lesion in the patient's mask (at least 1 when its centre is in the
+    /// field of view and the brain; see `Grid::gtv_owner`).
+    pub gtv_voxels: usize,
     /// Ellipsoid semi-axes relative to the equivalent radius (their product is 1).
     pub axes: [f64; 3],
     /// Amplitude of the outline's low-frequency radius modulation.
@@ -46,7 +51,7 @@ pub struct LesionTruth {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shade {
     /// Distance beyond the lesion surface along the ray from the centre (negative inside).
-    d_out: f64,
+    pub(crate) d_out: f64,
     /// Same for the necrotic core's surface.
     d_core: f64,
     /// Unit direction from the centre in the lesion's frame.
@@ -106,6 +111,8 @@ impl Lesion {
             truth: LesionTruth {
                 centre_mm: [0.0; 3],
                 phenotype,
+                diameter_mm: 2.0 * r,
+                gtv_voxels: 0,
                 axes,
                 irregularity,
                 enhancement,
@@ -206,15 +213,9 @@ fn ellipsoid_radius(u: &[f64; 3], axes: &[f64; 3]) -> f64 {
 
 /// Puts a patient's lesions into the tissue at one point: oedema darkens the background (the
 /// strongest oedema wins where several overlap), then each lesion replaces the tissue in
-/// proportion to its occupancy. Lesions end at the brain surface. Returns the intensity and
-/// whether the point is GTV (inside a lesion and inside the brain).
-pub(crate) fn composite(
-    lesions: &[Lesion],
-    p: [f64; 3],
-    base: f32,
-    brain: f32,
-    csf: f32,
-) -> (f32, bool) {
+/// proportion to its occupancy. Lesions end at the brain surface. Returns the intensity; the
+/// GTV is decided on the voxel grid (`Grid::gtv_owner`).
+pub(crate) fn composite(lesions: &[Lesion], p: [f64; 3], base: f32, brain: f32, csf: f32) -> f32 {
     let mut shades = [None; 4];
     let mut any = false;
     for (slot, l) in shades.iter_mut().zip(lesions) {
@@ -222,7 +223,7 @@ pub(crate) fn composite(
         any |= slot.is_some();
     }
     if !any {
-        return (base, false);
+        return base;
     }
     let factor = lesions
         .iter()
@@ -230,15 +231,13 @@ pub(crate) fn composite(
         .filter_map(|(l, s)| s.map(|s| l.oedema_factor(&s)))
         .fold(1.0f64, f64::min);
     let mut value = f64::from(base) * factor;
-    let mut gtv = false;
     for (l, s) in lesions.iter().zip(&shades) {
         let Some(s) = s else { continue };
         let (alpha, own) = l.tissue(s, p, csf);
         let alpha = alpha * f64::from(brain.clamp(0.0, 1.0));
         value = value * (1.0 - alpha) + own * alpha;
-        gtv |= s.d_out <= 0.0 && brain >= 0.5;
     }
-    (value as f32, gtv)
+    value as f32
 }
 
 #[cfg(test)]
@@ -291,22 +290,21 @@ mod tests {
         let l = lesion(1, 10.0, 0.6, 8.0);
         let ls = [l];
         let csf = 0.25;
-        let (centre, gtv_c) = composite(&ls, [0.0; 3], 1.0, 1.0, csf);
-        assert!(gtv_c && centre < 0.5, "core {centre}");
+        let centre = composite(&ls, [0.0; 3], 1.0, 1.0, csf);
+        assert!(centre < 0.5, "core {centre}");
         // Along the outline direction find the rim and the oedema.
         let along = |t: f64| composite(&ls, [t, 0.0, 0.0], 1.0, 1.0, csf);
+        let inside = |t: f64| ls[0].shade([t, 0.0, 0.0]).is_some_and(|s| s.d_out <= 0.0);
         let surface = (0..400)
             .map(|i| i as f64 * 0.05)
-            .find(|t| !along(*t).1)
+            .find(|t| !inside(*t))
             .expect("lesion ends");
-        let (rim, gtv_r) = along(surface - 1.2);
-        assert!(gtv_r && rim > 1.1, "rim {rim}");
-        let (oedema, gtv_o) = along(surface + 2.0);
-        assert!(!gtv_o && (0.74..0.95).contains(&oedema), "oedema {oedema}");
-        let (far, _) = along(surface + 30.0);
-        assert_eq!(far, 1.0);
-        // Outside the brain nothing of the lesion shows and nothing is GTV.
-        let (v, gtv) = composite(&ls, [0.0; 3], 0.0, 0.0, csf);
-        assert!(!gtv && v == 0.0);
+        let rim = along(surface - 1.2);
+        assert!(rim > 1.1, "rim {rim}");
+        let oedema = along(surface + 2.0);
+        assert!((0.74..0.95).contains(&oedema), "oedema {oedema}");
+        assert_eq!(along(surface + 30.0), 1.0);
+        // Outside the brain nothing of the lesion shows.
+        assert_eq!(composite(&ls, [0.0; 3], 0.0, 0.0, csf), 0.0);
     }
 }

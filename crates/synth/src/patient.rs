@@ -1,9 +1,11 @@
-//! One synthetic patient: the plan (phenotype, EGFR label, pose, lesion placement, clinical row),
-//! which is cheap and is all `truth_only` needs, and the rendering of that plan into volumes.
+//! One synthetic patient: the plan (phenotype, EGFR label, pose, lesion placement, each lesion's
+//! GTV voxel count, clinical row), which is cheap and is all `truth_only` needs, and the
+//! rendering of that plan into volumes.
 
 use crate::clinical::ClinicalRow;
 use crate::egfr::{draw_label, draw_phenotypes, LesionPhenotype, Phenotype};
 use crate::field::fibonacci_sphere;
+use crate::grid::Grid;
 use crate::lesion::Lesion;
 use crate::render::{render, Vessels};
 use crate::rng::{patient_rng, Purpose};
@@ -59,12 +61,17 @@ pub fn plan_patient(
     let egfr = draw_label(p_mutant, &mut rng);
 
     let transform = Similarity::draw(&mut stream(Purpose::Anatomy), template.centre());
-    let lesions = place_lesions(
+    let mut lesions = place_lesions(
         template,
         &transform,
         &phenotypes,
         &mut stream(Purpose::Lesions),
     );
+    let grid = Grid::new(template, &transform, site.spacing(), &lesions);
+    let counts = grid.gtv_counts(template, &lesions);
+    for (l, n) in lesions.iter_mut().zip(counts) {
+        l.truth.gtv_voxels = n;
+    }
     let clinical = ClinicalRow::draw(&mut stream(Purpose::Clinical), site, id.clone(), egfr);
     PatientPlan {
         truth: PatientTruth {
@@ -90,16 +97,15 @@ pub fn generate_patient(
     seed: u64,
 ) -> SyntheticPatient {
     let plan = plan_patient(template, site, index, seed);
+    let grid = Grid::new(
+        template,
+        &plan.truth.transform,
+        site.spacing(),
+        &plan.lesions,
+    );
     let vessels = Vessels::draw(&mut patient_rng(seed, &site.name, index, Purpose::Vessels));
     let mut rng = patient_rng(seed, &site.name, index, Purpose::Acquisition);
-    let (image, mask) = render(
-        template,
-        site,
-        &plan.truth.transform,
-        &plan.lesions,
-        &vessels,
-        &mut rng,
-    );
+    let (image, mask) = render(template, site, &grid, &plan.lesions, &vessels, &mut rng);
     SyntheticPatient {
         id: plan.truth.id.clone(),
         site: site.name.clone(),

@@ -4,17 +4,15 @@
 //! acquisition (gamma, bias field, Rician noise, intensity scale).
 
 use crate::field::WaveField;
+use crate::grid::Grid;
 use crate::lesion::{composite, Lesion};
 use crate::rng::normal_pair;
 use crate::site::SiteProfile;
 use crate::template::{AnatomySample, Template};
-use crate::transform::Similarity;
 use mtsa_io::{diagonal_affine, Volume};
 use ndarray::Array3;
 use rand::Rng;
 
-/// Space left around the brain in the field of view (mm).
-const FOV_MARGIN_MM: f64 = 3.0;
 /// Wavelengths of the bias field (mm): a field that varies over the head, not within a lesion.
 const BIAS_WAVELENGTH_MM: (f64, f64) = (150.0, 300.0);
 /// Voxels with less brain than this are background and stay exactly 0 (the template is
@@ -27,17 +25,16 @@ const MIN_BRAIN: f32 = 0.01;
 const VESSEL_LEVEL: (f64, f64) = (1.3, 1.9);
 const VESSEL_THRESHOLD: f64 = 1.0;
 
-/// Image (float32, integer scanner units) and GTV mask (0/1) on one grid.
+/// Image (float32, integer scanner units) and GTV mask (0/1) on the patient's grid.
 pub(crate) fn render(
     template: &Template,
     site: &SiteProfile,
-    transform: &Similarity,
+    grid: &Grid,
     lesions: &[Lesion],
     vessels: &Vessels,
     rng: &mut impl Rng,
 ) -> (Volume<f32>, Volume<u8>) {
-    let spacing = site.spacing();
-    let (origin, dims) = field_of_view(template, transform, spacing);
+    let (origin, spacing, dims) = (grid.origin, grid.spacing, grid.dims);
     let affine = diagonal_affine(spacing, origin);
     let bias = BiasField::draw(rng, site.bias_amplitude, origin, spacing, dims);
 
@@ -50,22 +47,6 @@ pub(crate) fn render(
         .map(|s| ((s as f64 + 0.5) / n_sub as f64 - 0.5) * spacing[2])
         .collect();
 
-    // The template point of a voxel is affine in (i, j, k): precompute the steps.
-    let q0 = transform.inverse(origin);
-    let step = |d: usize| -> [f64; 3] {
-        let mut p = origin;
-        p[d] += spacing[d];
-        let q = transform.inverse(p);
-        std::array::from_fn(|a| q[a] - q0[a])
-    };
-    let (qi, qj, qk) = (step(0), step(1), step(2));
-    let dz = {
-        let mut p = origin;
-        p[2] += 1.0;
-        let q = transform.inverse(p);
-        [q[0] - q0[0], q[1] - q0[1], q[2] - q0[2]]
-    };
-
     let csf = template.csf_level();
     let gamma = site.gamma;
     let sigma = site.noise_sigma;
@@ -74,25 +55,19 @@ pub(crate) fn render(
     for i in 0..dims[0] {
         for j in 0..dims[1] {
             for k in 0..dims[2] {
+                let ijk = [i, j, k];
                 let (mut sum, mut brain) = (0.0f32, 0.0f32);
-                let mut gtv_centre = false;
+                let mut brain_centre = 0.0f32;
                 for (s, off) in offsets.iter().enumerate() {
-                    let (fi, fj, fk) = (i as f64, j as f64, k as f64);
-                    let q: [f64; 3] = std::array::from_fn(|a| {
-                        q0[a] + fi * qi[a] + fj * qj[a] + fk * qk[a] + off * dz[a]
-                    });
-                    let p = [
-                        origin[0] + fi * spacing[0],
-                        origin[1] + fj * spacing[1],
-                        origin[2] + fk * spacing[2] + off,
-                    ];
+                    // The centre sample's offset is exactly 0, so its points are the grid's.
+                    let off = if s == centre_sub { 0.0 } else { *off };
+                    let q = grid.template_point(ijk, off);
                     let a = template.sample(q);
                     let base = vessels.enhance(q, a);
-                    let (v, gtv) = composite(lesions, p, base, a.brain, csf);
-                    sum += v;
+                    sum += composite(lesions, grid.world(ijk, off), base, a.brain, csf);
                     brain += a.brain;
                     if s == centre_sub {
-                        gtv_centre = gtv;
+                        brain_centre = a.brain;
                     }
                 }
                 let n = n_sub as f32;
@@ -103,35 +78,12 @@ pub(crate) fn render(
                 let x = if gamma == 1.0 { mean } else { mean.powf(gamma) } * bias.at(i, j, k);
                 let (n1, n2) = normal_pair(rng);
                 let rician = ((x + sigma * n1).powi(2) + (sigma * n2).powi(2)).sqrt();
-                image[[i, j, k]] = (rician * site.intensity_scale).round() as f32;
-                mask[[i, j, k]] = u8::from(gtv_centre);
+                image[ijk] = (rician * site.intensity_scale).round() as f32;
+                mask[ijk] = u8::from(grid.gtv_owner(lesions, ijk, brain_centre).is_some());
             }
         }
     }
     (Volume::new(image, affine), Volume::new(mask, affine))
-}
-
-/// The bounding box of the transformed brain surface plus a margin: each patient's field of
-/// view fits their head, which keeps volumes small.
-fn field_of_view(
-    template: &Template,
-    transform: &Similarity,
-    spacing: [f64; 3],
-) -> ([f64; 3], [usize; 3]) {
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for q in template.surface() {
-        let p = transform.forward(*q);
-        for d in 0..3 {
-            lo[d] = lo[d].min(p[d]);
-            hi[d] = hi[d].max(p[d]);
-        }
-    }
-    let origin: [f64; 3] = std::array::from_fn(|d| lo[d] - FOV_MARGIN_MM);
-    let dims = std::array::from_fn(|d| {
-        ((hi[d] + FOV_MARGIN_MM - origin[d]) / spacing[d]).ceil() as usize + 1
-    });
-    (origin, dims)
 }
 
 /// Smooth multiplicative field `1 + A b`, b in [-1, 1], separable along the image axes so that

@@ -2,9 +2,11 @@
 //! overall the prevalence and the Bayes accuracy, the ceiling any EGFR classifier is judged
 //! against.
 
-use crate::egfr::{Egfr, Phenotype};
+use crate::calibration::{FormulaCalibration, FORMULA_MEASURED};
+use crate::egfr::{Egfr, FormulaCoefficients, Phenotype, COEFFICIENTS, FORMULA};
 use crate::lesion::LesionTruth;
 use crate::site::SiteProfile;
+use crate::size::{SizeDistribution, SIZE_DISTRIBUTION};
 use crate::transform::Similarity;
 use crate::SynthError;
 use serde::Serialize;
@@ -109,12 +111,24 @@ pub fn summarize(truths: &[PatientTruth], seed: u64) -> CohortSummary {
     }
 }
 
+/// How the cohort was made: the code's version, the EGFR formula with its coefficients and the
+/// figures a simulation of it gives, and the lesion-size distribution with its clinical source.
+#[derive(Serialize)]
+struct GeneratorInfo<'a> {
+    version: &'a str,
+    egfr_formula: &'static str,
+    egfr_coefficients: FormulaCoefficients,
+    /// Prevalence, Bayes accuracy and count-blind ceiling of the formula over a large simulated
+    /// cohort (this cohort's own figures are the top-level ones).
+    egfr_simulated: FormulaCalibration,
+    lesion_size: SizeDistribution,
+}
+
 /// `truth.json`. Holds nothing that varies between runs of the same seed (no time, no host).
 #[derive(Serialize)]
 struct TruthFile<'a> {
-    generator: &'a str,
+    generator: GeneratorInfo<'a>,
     seed: u64,
-    formula: &'static str,
     patients_total: usize,
     mutant: usize,
     prevalence: f64,
@@ -132,9 +146,14 @@ pub(crate) fn write_truth(
     truths: &[PatientTruth],
 ) -> Result<(), SynthError> {
     let file = TruthFile {
-        generator: &summary.generator,
+        generator: GeneratorInfo {
+            version: &summary.generator,
+            egfr_formula: FORMULA,
+            egfr_coefficients: COEFFICIENTS,
+            egfr_simulated: FORMULA_MEASURED,
+            lesion_size: SIZE_DISTRIBUTION,
+        },
         seed: summary.seed,
-        formula: "z = 3.32 + 0.3*(n-1) + 1.3*(-2.8*f_nec - 0.12*e - 0.12*(r-8) - 4.0*h) (means over lesions); P(mutant) = sigmoid(3 z)",
         patients_total: summary.patients,
         mutant: summary.mutant,
         prevalence: summary.prevalence,
