@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use mtsa_data::{load_split, prepare, read_info, LayoutKind, PrepareConfig};
-use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta};
+use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta, UidSource};
 use mtsa_synth::{generate_cohort, SynthConfig, SynthFormat};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -118,7 +118,7 @@ fn dicom_cohort(root: &Path, n: usize) -> PathBuf {
         let (img, mask) = small_case(i as u64);
         let meta = SeriesMeta {
             patient_id: id.clone(),
-            seed: i as u64,
+            uids: UidSource::Seeded(i as u64),
             ..SeriesMeta::default()
         };
         let series = write_series(&dir.join("images").join(&id), &img, &meta).unwrap();
@@ -127,7 +127,7 @@ fn dicom_cohort(root: &Path, n: usize) -> PathBuf {
             &mask,
             &series,
             "GTV",
-            1,
+            UidSource::Seeded(1),
         )
         .unwrap();
         let (egfr, date, site) = default_row(i);

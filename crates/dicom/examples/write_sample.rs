@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let meta = SeriesMeta {
             patient_id: "MTSA-SAMPLE".into(),
             series_description: format!("mtsa sample {name}"),
-            seed,
+            uids: mtsa_dicom::UidSource::Seeded(seed),
             ..SeriesMeta::default()
         };
         write_series(&dir.join("dicom"), &vol, &meta)?;
@@ -85,7 +85,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_voxels(&dir.join("voxels.f32"), &back)?;
         let mask = sample_mask(&back);
         let rt = dir.join("rtstruct.dcm");
-        write_rtstruct(&rt, &mask, &series, mtsa_dicom::DEFAULT_ROI_NAME, 11)?;
+        write_rtstruct(
+            &rt,
+            &mask,
+            &series,
+            mtsa_dicom::DEFAULT_ROI_NAME,
+            mtsa_dicom::UidSource::Seeded(11),
+        )?;
         let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
         expected["mask_voxels"] = mask.data.iter().filter(|v| **v != 0).count().into();
         expected["mask_voxels_read_back"] = again.data.iter().filter(|v| **v != 0).count().into();

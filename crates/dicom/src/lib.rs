@@ -29,7 +29,7 @@ pub use rtstruct_write::write_rtstruct;
 pub use series_read::{read_series, read_series_ref};
 pub use series_ref::{PatientStudy, SeriesRef};
 pub use series_write::{write_series, SeriesMeta, SeriesVoxel};
-pub use uid::UID_ROOT;
+pub use uid::{UidSource, UID_ROOT};
 
 /// The ROI name `mtsa predict --rtstruct` writes.
 pub const DEFAULT_ROI_NAME: &str = "GTV_mtsa";

@@ -5,7 +5,7 @@
 use crate::contour::trace_loops;
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
 use crate::geometry::{add_scaled, apply, dot, lps_ras, sub, LatticeMap, Stack};
-use crate::uid::{UidGenerator, UidKind};
+use crate::uid::{UidGenerator, UidKind, UidSource};
 use crate::{DicomError, SeriesRef};
 use dicom_core::VR;
 use dicom_dictionary_std::{tags, uids};
@@ -23,14 +23,16 @@ const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
 ///
 /// The mask must be on the series' voxel grid in any axis order: the grid `read_series` returned
 /// for it, or a permutation/flip of that (e.g. the model's RAS canonical order).
-/// UIDs derive from `seed` and the referenced series, so the same inputs give the same file.
+/// UIDs are fresh for every call with `UidSource::Random` (two predictions on one series are two
+/// structure sets); with `UidSource::Seeded` they derive from the seed and the referenced
+/// series, so the same inputs give the same file.
 /// An empty mask gives a structure set whose ROI has no contours.
 pub fn write_rtstruct(
     path: &Path,
     mask: &Volume<u8>,
     series: &SeriesRef,
     roi_name: &str,
-    seed: u64,
+    uid_source: UidSource,
 ) -> Result<(), DicomError> {
     let roi_name = roi_name.trim();
     if roi_name.is_empty() || roi_name.len() > 64 || roi_name.contains('\\') {
@@ -61,16 +63,12 @@ pub fn write_rtstruct(
     }
 
     let uids = UidGenerator::new(
-        seed,
+        uid_source,
         &format!("mtsa-rtstruct/{}", series.series_instance_uid),
-    );
-    let obj = structure_set(
-        series,
-        roi_name,
-        contours,
-        &uids.uid(UidKind::Series, 0),
-        &uids.uid(UidKind::SopInstance, 0),
-    );
+    )
+    .map_err(|r| DicomError::write(path, r))?;
+    let mut obj = structure_set(series, roi_name, contours, &uids);
+    uids.stamp(&mut obj);
     let file = obj
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
         .map_err(|e| DicomError::write(path, e))?;
@@ -140,9 +138,9 @@ fn structure_set(
     series: &SeriesRef,
     roi_name: &str,
     contours: Vec<Obj>,
-    series_uid: &str,
-    instance_uid: &str,
+    uids: &UidGenerator,
 ) -> Obj {
+    let (date, time) = uids.created().unwrap_or_default();
     let p = &series.patient;
     let images = (0..series.sop_instance_uids.len())
         .map(|s| image_ref(series, s))
@@ -207,7 +205,11 @@ fn structure_set(
     InMemDicomObject::from_element_iter(vec![
         str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
         str_elem(tags::SOP_CLASS_UID, VR::UI, uids::RT_STRUCTURE_SET_STORAGE),
-        str_elem(tags::SOP_INSTANCE_UID, VR::UI, instance_uid),
+        str_elem(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            &uids.uid(UidKind::SopInstance, 0),
+        ),
         str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
         str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
         str_elem(tags::ACCESSION_NUMBER, VR::SH, &p.accession_number),
@@ -226,13 +228,17 @@ fn structure_set(
         str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
         str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
         str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
-        str_elem(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
+        str_elem(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &uids.uid(UidKind::Series, 0),
+        ),
         str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
         is_elem(tags::SERIES_NUMBER, 900),
         is_elem(tags::INSTANCE_NUMBER, 1),
         str_elem(tags::STRUCTURE_SET_LABEL, VR::SH, "MTSA-Net"),
-        str_elem(tags::STRUCTURE_SET_DATE, VR::DA, ""),
-        str_elem(tags::STRUCTURE_SET_TIME, VR::TM, ""),
+        str_elem(tags::STRUCTURE_SET_DATE, VR::DA, date),
+        str_elem(tags::STRUCTURE_SET_TIME, VR::TM, time),
         seq_elem(
             tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
             vec![referenced_frame],

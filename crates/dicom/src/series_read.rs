@@ -16,7 +16,7 @@ use crate::{DicomError, PatientStudy, SeriesRef};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
-use mtsa_io::Volume;
+use mtsa_io::{spacing_problem, Volume, MAX_POSITION_MM, MAX_VOLUME_BYTES};
 use ndarray::Array3;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -36,6 +36,21 @@ pub fn read_series(
     series_uid: Option<&str>,
 ) -> Result<(Volume<f32>, SeriesRef), DicomError> {
     let (slices, stack) = scan_series(dir, series_uid)?;
+    // Before allocating: a header claiming 65535 x 65535 images must fail, not abort.
+    let voxels = [stack.rows, stack.cols, stack.slices]
+        .iter()
+        .map(|n| *n as u64)
+        .product::<u64>();
+    if voxels.saturating_mul(4) > MAX_VOLUME_BYTES {
+        return Err(DicomError::attribute(
+            &slices[0].path,
+            "Rows/Columns",
+            format!(
+                "{} x {} pixels x {} slices exceed the {MAX_VOLUME_BYTES}-byte volume limit",
+                stack.rows, stack.cols, stack.slices
+            ),
+        ));
+    }
     let mut data = Array3::<f32>::zeros((stack.cols, stack.rows, stack.slices));
     for (k, h) in slices.iter().enumerate() {
         let pixels = read_pixels(h)?;
@@ -80,6 +95,8 @@ struct SliceHeader {
     pixel_spacing: [f64; 2],
     rows: usize,
     cols: usize,
+    /// 8, 16 or 32: with Rows and Columns, the exact native Pixel Data length.
+    bits_allocated: usize,
     slice_thickness: Option<f64>,
     spacing_between_slices: Option<f64>,
     /// MR Acquisition Type "3D": dcm2niix reorients such volumes.
@@ -184,6 +201,13 @@ fn slice_header(path: &Path, obj: &Obj) -> Result<SliceHeader, DicomError> {
                 "multi-frame (enhanced) images are not supported; convert to single-frame files",
             ));
         }
+        if frames != 1.0 {
+            return Err(DicomError::attribute(
+                path,
+                "Number of Frames",
+                format!("{frames} is not a frame count"),
+            ));
+        }
     }
     let ipp = req_f64s(
         obj,
@@ -199,13 +223,55 @@ fn slice_header(path: &Path, obj: &Obj) -> Result<SliceHeader, DicomError> {
         6,
         path,
     )?;
-    let ps = req_f64s(obj, tags::PIXEL_SPACING, "Pixel Spacing", 2, path)?;
-    if ps.iter().any(|&v| v <= 0.0) {
+    if let Some(far) = ipp.iter().find(|v| v.abs() > MAX_POSITION_MM) {
         return Err(DicomError::attribute(
             path,
-            "Pixel Spacing",
-            "must be positive",
+            "Image Position (Patient)",
+            format!("{far} mm is beyond {MAX_POSITION_MM} mm"),
         ));
+    }
+    let ps = req_f64s(obj, tags::PIXEL_SPACING, "Pixel Spacing", 2, path)?;
+    let slice_thickness = opt_f64(obj, tags::SLICE_THICKNESS, "Slice Thickness", path)?;
+    let spacing_between_slices = opt_f64(
+        obj,
+        tags::SPACING_BETWEEN_SLICES,
+        "Spacing Between Slices",
+        path,
+    )?;
+    let spacings = ps.iter().map(|v| ("Pixel Spacing", *v)).chain(
+        [
+            ("Slice Thickness", slice_thickness),
+            ("Spacing Between Slices", spacing_between_slices),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v?))),
+    );
+    for (name, mm) in spacings {
+        if let Some(problem) = spacing_problem(mm) {
+            return Err(DicomError::attribute(path, name, problem));
+        }
+    }
+    let rows = req_usize(obj, tags::ROWS, "Rows", path)?;
+    let cols = req_usize(obj, tags::COLUMNS, "Columns", path)?;
+    if rows == 0 || cols == 0 {
+        return Err(DicomError::attribute(path, "Rows/Columns", "zero"));
+    }
+    let bits_allocated = req_usize(obj, tags::BITS_ALLOCATED, "Bits Allocated", path)?;
+    if ![8, 16, 32].contains(&bits_allocated) {
+        return Err(DicomError::attribute(
+            path,
+            "Bits Allocated",
+            format!("{bits_allocated} is not 8, 16 or 32"),
+        ));
+    }
+    if let Some(stored) = opt_f64(obj, tags::BITS_STORED, "Bits Stored", path)? {
+        if !(stored >= 1.0 && stored <= bits_allocated as f64) {
+            return Err(DicomError::attribute(
+                path,
+                "Bits Stored",
+                format!("{stored} is not between 1 and Bits Allocated ({bits_allocated})"),
+            ));
+        }
     }
     let patient = PatientStudy {
         patient_name: opt_str(obj, tags::PATIENT_NAME).unwrap_or_default(),
@@ -235,15 +301,11 @@ fn slice_header(path: &Path, obj: &Obj) -> Result<SliceHeader, DicomError> {
         position: [ipp[0], ipp[1], ipp[2]],
         orientation: [iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]],
         pixel_spacing: [ps[0], ps[1]],
-        rows: req_usize(obj, tags::ROWS, "Rows", path)?,
-        cols: req_usize(obj, tags::COLUMNS, "Columns", path)?,
-        slice_thickness: opt_f64(obj, tags::SLICE_THICKNESS, "Slice Thickness", path)?,
-        spacing_between_slices: opt_f64(
-            obj,
-            tags::SPACING_BETWEEN_SLICES,
-            "Spacing Between Slices",
-            path,
-        )?,
+        rows,
+        cols,
+        bits_allocated,
+        slice_thickness,
+        spacing_between_slices,
         is_3d_acquisition: opt_str(obj, tags::MR_ACQUISITION_TYPE)
             .is_some_and(|t| t.to_ascii_uppercase().starts_with("3D")),
         patient,
@@ -343,9 +405,6 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
                 ),
             ));
         }
-        if s.rows == 0 || s.cols == 0 {
-            return Err(DicomError::attribute(&s.path, "Rows/Columns", "zero"));
-        }
     }
     let normal = cross(row_dir, col_dir);
     let proj = |s: &SliceHeader| dot(s.position, normal);
@@ -361,6 +420,13 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
     } else {
         (proj(&slices[n - 1]) - proj(&slices[0])) / (n - 1) as f64
     };
+    if let Some(problem) = spacing_problem(slice_spacing) {
+        return Err(DicomError::attribute(
+            &slices[n - 1].path,
+            "Image Position (Patient)",
+            format!("slice {problem}"),
+        ));
+    }
     let origin = slices[0].position;
     let in_plane_tol = 1e-3_f64.max(0.05 * first.pixel_spacing[0].min(first.pixel_spacing[1]));
     let gap_tol = 1e-3_f64.max(0.01 * slice_spacing);
@@ -429,6 +495,7 @@ fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
             "not a grey-scale image (Samples per Pixel is not 1)",
         ));
     }
+    check_pixel_data_length(&obj, h)?;
     let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -462,10 +529,48 @@ fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
         .unwrap_or(1.0);
     let intercept =
         opt_f64(&obj, tags::RESCALE_INTERCEPT, "Rescale Intercept", path)?.unwrap_or(0.0);
-    Ok(raw
-        .into_iter()
-        .map(|v| (v * slope + intercept) as f32)
-        .collect())
+    raw.into_iter()
+        .map(|v| {
+            let out = (v * slope + intercept) as f32;
+            if out.is_finite() {
+                Ok(out)
+            } else {
+                Err(DicomError::attribute(
+                    path,
+                    "Rescale Slope/Intercept",
+                    format!(
+                        "{slope} x {v} + {intercept} is not a finite 32-bit value; the header \
+                         rescale is corrupt"
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Native (uncompressed) Pixel Data must hold exactly Rows x Columns x Bits Allocated / 8 bytes
+/// (plus one pad byte to an even length): anything else is decoded as garbage, not refused, by
+/// the decoder. Encapsulated (compressed) data is checked by its decoded size instead.
+fn check_pixel_data_length(obj: &Obj, h: &SliceHeader) -> Result<(), DicomError> {
+    let Some(value) = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().primitive())
+    else {
+        return Ok(());
+    };
+    let expected = h.rows * h.cols * h.bits_allocated / 8;
+    let found = value.calculate_byte_len();
+    if found == expected || found == expected + expected % 2 {
+        return Ok(());
+    }
+    Err(DicomError::PixelData {
+        path: h.path.clone(),
+        reason: format!(
+            "Pixel Data holds {found} bytes but Rows x Columns x Bits Allocated / 8 = {} x {} x \
+             {} / 8 = {expected}",
+            h.rows, h.cols, h.bits_allocated
+        ),
+    })
 }
 
 fn series_ref(slices: &[SliceHeader], stack: &Stack) -> SeriesRef {

@@ -1,13 +1,14 @@
 //! Writing a volume as an MR Image Storage series: one explicit-VR little-endian file per
 //! slice, laid out so that `read_series` (and dcm2niix) give the volume back.
 //!
-//! Every UID derives from `SeriesMeta::seed` and nothing depends on the clock, so the same
-//! volume and meta give byte-identical files (reproducible synthetic cohorts and tests).
+//! UIDs are fresh for every series unless `SeriesMeta::uids` is seeded; seeded output does not
+//! depend on the clock either, so the same volume and meta give byte-identical files
+//! (reproducible synthetic cohorts and tests).
 
 use crate::dataset::{ds_elem, is_elem, str_elem, strs_elem, us_elem, Obj};
 use crate::geometry::{dot, layout_for, WriteLayout};
 use crate::rescale::PixelEncoding;
-use crate::uid::{UidGenerator, UidKind};
+use crate::uid::{UidGenerator, UidKind, UidSource};
 use crate::{DicomError, PatientStudy, SeriesRef};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
@@ -16,8 +17,9 @@ use dicom_object::InMemDicomObject;
 use mtsa_io::{AtomicDir, Volume};
 use std::path::Path;
 
-/// Descriptive attributes of a written series. Only `patient_id` and `seed` matter for
-/// identity; dates are optional because writing "today" would make output non-reproducible.
+/// Descriptive attributes of a written series. Only `patient_id` and `uids` matter for
+/// identity; the study date is optional because writing "today" would make seeded output
+/// non-reproducible.
 #[derive(Clone)]
 pub struct SeriesMeta {
     pub patient_id: String,
@@ -26,8 +28,8 @@ pub struct SeriesMeta {
     pub study_date: Option<String>,
     pub series_description: String,
     pub series_number: u32,
-    /// Seed of every UID in the series; reuse it to get the same files again.
-    pub seed: u64,
+    /// Fresh UIDs (the default), or a seed to get the same files again.
+    pub uids: UidSource,
     /// Put the series into an existing study instead of a new one derived from the seed.
     pub study_instance_uid: Option<String>,
     /// Share an existing frame of reference (e.g. a second sequence of the same session).
@@ -42,7 +44,7 @@ impl Default for SeriesMeta {
             study_date: None,
             series_description: "mtsa".into(),
             series_number: 1,
-            seed: 0,
+            uids: UidSource::Random,
             study_instance_uid: None,
             frame_of_reference_uid: None,
         }
@@ -54,7 +56,7 @@ impl std::fmt::Debug for SeriesMeta {
         f.debug_struct("SeriesMeta")
             .field("series_description", &self.series_description)
             .field("series_number", &self.series_number)
-            .field("seed", &self.seed)
+            .field("uids", &self.uids)
             .field("patient", &"<not shown>")
             .finish()
     }
@@ -101,7 +103,8 @@ pub fn write_series<T: SeriesVoxel>(
             return Err(DicomError::invalid(dir, "study date must be YYYYMMDD"));
         }
     }
-    let uids = UidGenerator::new(meta.seed, "mtsa-series");
+    let uids =
+        UidGenerator::new(meta.uids, "mtsa-series").map_err(|r| DicomError::write(dir, r))?;
     let study_uid = meta
         .study_instance_uid
         .clone()
@@ -147,7 +150,8 @@ pub fn write_series<T: SeriesVoxel>(
 
     let out = AtomicDir::create(dir, false)?;
     for k in 0..layout.stack.slices {
-        let obj = slice_object(vol, &layout, &enc, &series, meta, acquisition_type, k);
+        let mut obj = slice_object(vol, &layout, &enc, &series, meta, acquisition_type, k);
+        uids.stamp(&mut obj);
         let name = format!("IM{:05}.dcm", k + 1);
         let file = obj
             .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))

@@ -9,7 +9,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use mtsa_dicom::{
     list_rois, read_rtstruct, read_series, read_series_ref, write_rtstruct, write_series,
-    DicomError, SeriesMeta, SeriesRef,
+    DicomError, SeriesMeta, SeriesRef, UidSource,
 };
 use mtsa_io::Volume;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ fn meta(seed: u64) -> SeriesMeta {
     SeriesMeta {
         patient_id: PID.into(),
         patient_name: "Secret^Name".into(),
-        seed,
+        uids: UidSource::Seeded(seed),
         ..SeriesMeta::default()
     }
 }
@@ -170,7 +170,14 @@ fn missing_roi_lists_the_names() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (grid, sref) = series(&tmp.path().join("s"), 1);
     let rt = tmp.path().join("rt.dcm");
-    write_rtstruct(&rt, &lesions(&grid), &sref, "GTV_mtsa", 1).expect("write");
+    write_rtstruct(
+        &rt,
+        &lesions(&grid),
+        &sref,
+        "GTV_mtsa",
+        UidSource::Seeded(1),
+    )
+    .expect("write");
     let e = read_rtstruct(&rt, "Brainstem", &sref, &grid).expect_err("missing");
     let msg = no_identifiers(&e);
     assert!(matches!(e, DicomError::RoiNotFound { .. }));
@@ -235,7 +242,14 @@ fn contours_off_the_grid_are_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (grid, sref) = series(&tmp.path().join("s"), 1);
     let rt = tmp.path().join("rt.dcm");
-    write_rtstruct(&rt, &lesions(&grid), &sref, "GTV_mtsa", 1).expect("write");
+    write_rtstruct(
+        &rt,
+        &lesions(&grid),
+        &sref,
+        "GTV_mtsa",
+        UidSource::Seeded(1),
+    )
+    .expect("write");
     assert!(read_rtstruct(&rt, "GTV_mtsa", &sref, &grid).is_ok());
 
     // In-plane: moved 100 mm along L, beyond the 24 x 0.9 mm field of view.
@@ -281,8 +295,14 @@ fn masks_not_on_the_series_grid_are_refused() {
     let (grid, sref) = series(&tmp.path().join("s"), 1);
     let mut shifted = lesions(&grid);
     shifted.affine[2][3] += 1.0; // a third of a slice off
-    let e = write_rtstruct(&tmp.path().join("rt.dcm"), &shifted, &sref, "GTV_mtsa", 1)
-        .expect_err("off grid");
+    let e = write_rtstruct(
+        &tmp.path().join("rt.dcm"),
+        &shifted,
+        &sref,
+        "GTV_mtsa",
+        UidSource::Seeded(1),
+    )
+    .expect_err("off grid");
     assert!(no_identifiers(&e).contains("voxel centres"));
     assert!(!tmp.path().join("rt.dcm").exists());
     let e = write_rtstruct(
@@ -290,7 +310,7 @@ fn masks_not_on_the_series_grid_are_refused() {
         &lesions(&grid),
         &sref,
         "bad\\name",
-        1,
+        UidSource::Seeded(1),
     )
     .expect_err("name");
     assert!(matches!(e, DicomError::Invalid { .. }));

@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use mtsa_dicom::{list_rois, read_rtstruct, read_series, write_rtstruct, write_series, SeriesMeta};
+use mtsa_dicom::{
+    list_rois, read_rtstruct, read_series, write_rtstruct, write_series, SeriesMeta, UidSource,
+};
 use mtsa_io::{Reorientation, Volume};
 use ndarray::Array3;
 
@@ -19,7 +21,7 @@ fn series_on(
         dir,
         &vol,
         &SeriesMeta {
-            seed: 5,
+            uids: UidSource::Seeded(5),
             ..SeriesMeta::default()
         },
     )
@@ -36,7 +38,8 @@ fn lesions_survive_the_round_trip_on_every_orientation() {
         let mask = lesions(&grid);
         assert!(mask.data.iter().filter(|v| **v != 0).count() > 50);
         let rt = tmp.path().join(format!("rt{n}.dcm"));
-        write_rtstruct(&rt, &mask, &series, "GTV_mtsa", 3).expect("write rtstruct");
+        write_rtstruct(&rt, &mask, &series, "GTV_mtsa", UidSource::Seeded(3))
+            .expect("write rtstruct");
         let back = read_rtstruct(&rt, "gtv_MTSA", &series, &grid).expect("read rtstruct");
         assert_eq!(back.affine, grid.affine);
         let d = dice(&mask, &back);
@@ -67,7 +70,7 @@ fn hole_is_restored_and_contours_are_per_component() {
     data[[30, 30, 4]] = 1;
     let mask = Volume::new(data, grid.affine);
     let rt = tmp.path().join("rt.dcm");
-    write_rtstruct(&rt, &mask, &series, "GTV_mtsa", 1).expect("write");
+    write_rtstruct(&rt, &mask, &series, "GTV_mtsa", UidSource::Seeded(1)).expect("write");
     let obj = dicom_object::open_file(&rt).expect("open");
     let contours = obj
         .element(dicom_dictionary_std::tags::ROI_CONTOUR_SEQUENCE)
@@ -93,7 +96,14 @@ fn mask_in_canonical_order_is_accepted_and_read_back_on_any_order() {
     let r = Reorientation::for_volume(&mask);
     let canonical_mask = r.apply(&mask);
     let rt = tmp.path().join("rt.dcm");
-    write_rtstruct(&rt, &canonical_mask, &series, "GTV_mtsa", 1).expect("write");
+    write_rtstruct(
+        &rt,
+        &canonical_mask,
+        &series,
+        "GTV_mtsa",
+        UidSource::Seeded(1),
+    )
+    .expect("write");
     let back = read_rtstruct(&rt, "GTV_mtsa", &series, &grid).expect("read");
     assert_eq!(back.data, mask.data);
     let canonical_grid = r.apply(&grid);
@@ -107,7 +117,7 @@ fn empty_mask_gives_an_roi_without_contours() {
     let (grid, series) = series_on(las(), &tmp.path().join("s"));
     let empty = grid.map(|_| 0u8);
     let rt = tmp.path().join("rt.dcm");
-    write_rtstruct(&rt, &empty, &series, "GTV_mtsa", 1).expect("write");
+    write_rtstruct(&rt, &empty, &series, "GTV_mtsa", UidSource::Seeded(1)).expect("write");
     assert_eq!(list_rois(&rt).expect("rois"), vec!["GTV_mtsa".to_string()]);
     let back = read_rtstruct(&rt, "GTV_mtsa", &series, &grid).expect("read");
     assert!(back.data.iter().all(|v| *v == 0));
@@ -123,9 +133,9 @@ fn same_seed_same_file() {
         tmp.path().join("b.dcm"),
         tmp.path().join("c.dcm"),
     );
-    write_rtstruct(&a, &mask, &series, "GTV_mtsa", 8).expect("a");
-    write_rtstruct(&b, &mask, &series, "GTV_mtsa", 8).expect("b");
-    write_rtstruct(&c, &mask, &series, "GTV_mtsa", 9).expect("c");
+    write_rtstruct(&a, &mask, &series, "GTV_mtsa", UidSource::Seeded(8)).expect("a");
+    write_rtstruct(&b, &mask, &series, "GTV_mtsa", UidSource::Seeded(8)).expect("b");
+    write_rtstruct(&c, &mask, &series, "GTV_mtsa", UidSource::Seeded(9)).expect("c");
     let bytes = |p: &std::path::Path| std::fs::read(p).expect("read");
     assert_eq!(bytes(&a), bytes(&b));
     assert_ne!(bytes(&a), bytes(&c));

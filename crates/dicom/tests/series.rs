@@ -11,7 +11,7 @@ use dicom_core::value::PixelFragmentSequence;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::meta::FileMetaTableBuilder;
-use mtsa_dicom::{read_series, read_series_ref, write_series, SeriesMeta};
+use mtsa_dicom::{read_series, read_series_ref, write_series, SeriesMeta, UidSource};
 use mtsa_io::{Reorientation, Volume};
 use ndarray::Array3;
 
@@ -21,7 +21,7 @@ fn meta(seed: u64) -> SeriesMeta {
         patient_name: "Test^Patient".into(),
         study_date: Some("20240131".into()),
         series_description: "T1 CE".into(),
-        seed,
+        uids: UidSource::Seeded(seed),
         ..SeriesMeta::default()
     }
 }
@@ -144,8 +144,14 @@ fn non_image_files_in_the_folder_are_skipped() {
     let series = write_series(tmp.path(), &vol, &meta(2)).expect("write");
     std::fs::write(tmp.path().join("notes.txt"), "not dicom").expect("txt");
     let mask = lesions(&vol);
-    mtsa_dicom::write_rtstruct(&tmp.path().join("rt.dcm"), &mask, &series, "GTV", 1)
-        .expect("rtstruct");
+    mtsa_dicom::write_rtstruct(
+        &tmp.path().join("rt.dcm"),
+        &mask,
+        &series,
+        "GTV",
+        UidSource::Seeded(1),
+    )
+    .expect("rtstruct");
     let (back, _) = read_series(tmp.path(), None).expect("read");
     assert_same(&back, &vol);
 }

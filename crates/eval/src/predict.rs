@@ -100,7 +100,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
             mask,
             series,
             "GTV_mtsa",
-            0,
+            mtsa_dicom::UidSource::Random,
         )?;
         files.push("rtstruct.dcm".to_string());
     }

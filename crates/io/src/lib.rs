@@ -4,6 +4,8 @@
 
 mod atomic;
 mod error;
+mod nifti_data;
+mod nifti_header;
 mod nifti_io;
 mod orientation;
 mod volume;
@@ -12,4 +14,7 @@ pub use atomic::{write_atomic, AtomicDir};
 pub use error::IoError;
 pub use nifti_io::{read_nifti, read_nifti_labels, write_nifti, NiftiElement};
 pub use orientation::Reorientation;
-pub use volume::{diagonal_affine, Affine, Volume};
+pub use volume::{
+    affine_problem, diagonal_affine, spacing_problem, Affine, Volume, MAX_POSITION_MM,
+    MAX_VOLUME_BYTES, SPACING_RANGE_MM,
+};

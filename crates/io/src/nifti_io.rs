@@ -1,23 +1,25 @@
-//! NIfTI-1 read and write. The affine is computed here rather than by the `nifti` crate because
-//! its qform path panics on malformed headers, and user files must produce errors, not panics.
+//! NIfTI-1 read and write. Reading is ours (`nifti_header`, `nifti_data`) rather than the
+//! `nifti` crate's, whose volume and qform paths panic or allocate without bound on malformed
+//! files; user files must produce errors naming them. Writing uses the crate on checked input.
 
-use crate::{write_atomic, Affine, IoError, Volume};
-use ndarray::{Array3, Ix3};
+use crate::nifti_data::read_stream;
+use crate::{affine_problem, write_atomic, IoError, Volume};
+use ndarray::{Array3, ShapeBuilder};
 use nifti::writer::WriterOptions;
-use nifti::{IntoNdArray, NiftiHeader, NiftiObject, ReaderOptions, XForm};
+use nifti::{NiftiHeader, XForm};
 use std::path::Path;
 
 /// Reads a 3-D volume (a 4-D file with one time point is accepted) as f32 with scl_slope applied.
 /// Non-finite voxels are an error: they would poison intensity normalisation silently.
 pub fn read_nifti(path: &Path) -> Result<Volume<f32>, IoError> {
-    let (header, data) = read_raw(path)?;
-    if let Some(bad) = data.iter().find(|v| !v.is_finite()) {
+    let vol = read_raw(path)?;
+    if let Some(bad) = vol.data.iter().find(|v| !v.is_finite()) {
         return Err(IoError::invalid(
             path,
             format!("contains a non-finite voxel value ({bad})"),
         ));
     }
-    Ok(Volume::new(data, affine_of(&header, path)?))
+    Ok(vol)
 }
 
 /// Reads a label map: every voxel must be a non-negative integer below 65536.
@@ -36,7 +38,7 @@ pub fn read_nifti_labels(path: &Path) -> Result<Volume<u16>, IoError> {
     Ok(vol.map(|v| *v as u16))
 }
 
-fn read_raw(path: &Path) -> Result<(NiftiHeader, Array3<f32>), IoError> {
+fn read_raw(path: &Path) -> Result<Volume<f32>, IoError> {
     if !path.is_file() {
         return Err(IoError::invalid(path, "file not found"));
     }
@@ -44,117 +46,12 @@ fn read_raw(path: &Path) -> Result<(NiftiHeader, Array3<f32>), IoError> {
         path: path.to_path_buf(),
         reason,
     };
-    // The crate can panic on corrupt headers; a panic here must become this file's error.
-    let read = std::panic::catch_unwind(|| -> Result<_, String> {
-        let obj = ReaderOptions::new()
-            .read_file(path)
-            .map_err(|e| e.to_string())?;
-        let header = obj.header().clone();
-        let data = obj
-            .into_volume()
-            .into_ndarray::<f32>()
-            .map_err(|e| e.to_string())?;
-        Ok((header, data))
-    })
-    .map_err(|_| nifti_err("corrupt header or data".into()))?;
-    let (header, data) = read.map_err(nifti_err)?;
-    let shape = data.shape().to_vec();
-    let data = match shape.len() {
-        3 => data,
-        4 if shape[3] == 1 => data.index_axis_move(ndarray::Axis(3), 0),
-        _ => {
-            return Err(IoError::invalid(
-                path,
-                format!("expected a 3-D volume, found shape {shape:?}"),
-            ))
-        }
-    };
-    let data = data
-        .into_dimensionality::<Ix3>()
-        .map_err(|e| nifti_err(e.to_string()))?;
-    if data.is_empty() {
-        return Err(IoError::invalid(path, "volume has no voxels"));
-    }
-    Ok((header, data))
-}
-
-/// sform when its code is set, else qform, else the pixdim diagonal: the order NIfTI readers
-/// (nibabel, ITK) agree on.
-fn affine_of(h: &NiftiHeader, path: &Path) -> Result<Affine, IoError> {
-    let affine = if h.sform_code > 0 {
-        let rows = [h.srow_x, h.srow_y, h.srow_z];
-        let mut a = [[0.0; 4]; 4];
-        for r in 0..3 {
-            for c in 0..4 {
-                a[r][c] = rows[r][c] as f64;
-            }
-        }
-        a[3][3] = 1.0;
-        a
-    } else if h.qform_code > 0 {
-        qform_affine(h)
-    } else {
-        let p = |i: usize| {
-            if h.pixdim[i] > 0.0 {
-                h.pixdim[i] as f64
-            } else {
-                1.0
-            }
-        };
-        crate::diagonal_affine([p(1), p(2), p(3)], [0.0; 3])
-    };
-    let det = det3(&affine);
-    if !det.is_finite() || det.abs() < 1e-9 {
-        return Err(IoError::invalid(
-            path,
-            "header affine is singular or not finite",
-        ));
-    }
-    Ok(affine)
-}
-
-fn qform_affine(h: &NiftiHeader) -> Affine {
-    let (b, c, d) = (h.quatern_b as f64, h.quatern_c as f64, h.quatern_d as f64);
-    let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
-    let r = [
-        [
-            a * a + b * b - c * c - d * d,
-            2.0 * (b * c - a * d),
-            2.0 * (b * d + a * c),
-        ],
-        [
-            2.0 * (b * c + a * d),
-            a * a + c * c - b * b - d * d,
-            2.0 * (c * d - a * b),
-        ],
-        [
-            2.0 * (b * d - a * c),
-            2.0 * (c * d + a * b),
-            a * a + d * d - c * c - b * b,
-        ],
-    ];
-    let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
-    let s = [
-        h.pixdim[1].abs() as f64,
-        h.pixdim[2].abs() as f64,
-        h.pixdim[3].abs() as f64 * qfac,
-    ];
-    let t = [h.quatern_x as f64, h.quatern_y as f64, h.quatern_z as f64];
-    let mut m = [[0.0; 4]; 4];
-    for row in 0..3 {
-        for col in 0..3 {
-            m[row][col] = r[row][col] * s[col];
-        }
-        m[row][3] = t[row];
-    }
-    m[3][3] = 1.0;
-    m
-}
-
-fn det3(a: &Affine) -> f64 {
-    a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
-        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-        + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    let (layout, affine, voxels) = read_stream(path).map_err(nifti_err)?;
+    let [x, y, z] = layout.shape;
+    // NIfTI stores x fastest: Fortran order, as the `nifti` crate's arrays have it.
+    let data =
+        Array3::from_shape_vec((x, y, z).f(), voxels).map_err(|e| nifti_err(e.to_string()))?;
+    Ok(Volume::new(data, affine))
 }
 
 /// Voxel types we write: f32 images and u8 masks (the types the synthetic cohort and
@@ -167,7 +64,19 @@ impl NiftiElement for u16 {}
 
 /// Writes `.nii` or `.nii.gz` (by extension) with the affine in both sform and qform, so readers
 /// that prefer either agree; atomically, so an interrupted write leaves nothing behind.
+/// The affine and shape are checked first: the crate's sform/qform setters `unwrap` on values
+/// that do not fit its 32-bit fields (e.g. a 1e-300 mm spacing from a DICOM header).
 pub fn write_nifti<T: NiftiElement>(path: &Path, vol: &Volume<T>) -> Result<(), IoError> {
+    if let Some(problem) = affine_problem(&vol.affine) {
+        return Err(IoError::invalid(path, format!("cannot write: {problem}")));
+    }
+    let shape = vol.shape();
+    if shape.iter().any(|d| *d == 0 || *d > i16::MAX as usize) {
+        return Err(IoError::invalid(
+            path,
+            format!("cannot write shape {shape:?}: NIfTI-1 sizes are 1 to 32767"),
+        ));
+    }
     let mut header = NiftiHeader::default();
     let m = nalgebra::Matrix4::from_fn(|r, c| vol.affine[r][c]);
     header.set_sform(&m, XForm::ScannerAnat);

@@ -3,6 +3,9 @@
 //! after this step an axial slice `data[.., .., k]` shows the same anatomy the same way round
 //! whichever file it came from, and the step can be undone exactly for outputs.
 
+// 3x3/4x4 matrix code reads best with explicit row/column indices.
+#![allow(clippy::needless_range_loop)]
+
 use crate::{Affine, Volume};
 
 /// The axis permutation and flips that take a volume to RAS index order, and back.

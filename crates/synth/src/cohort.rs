@@ -13,7 +13,7 @@ use crate::site::{standard_sites, SiteProfile};
 use crate::template::{Template, MNI_LICENCE};
 use crate::truth::{summarize, write_truth, CohortSummary, PatientTruth};
 use crate::SynthError;
-use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta};
+use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta, UidSource};
 use mtsa_io::{write_nifti, AtomicDir};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -233,11 +233,17 @@ fn write_dicom_patient(dir: &Path, p: &SyntheticPatient, seed: u64) -> Result<()
         patient_id: p.id.clone(),
         patient_name: p.id.clone(),
         series_description: "synthetic T1-CE".into(),
-        seed,
+        uids: UidSource::Seeded(seed),
         ..SeriesMeta::default()
     };
     let series = write_series(&dir.join("images").join(&p.id), &p.image, &meta)?;
     let rtstruct = dir.join("rtstruct").join(format!("{}.dcm", p.id));
-    write_rtstruct(&rtstruct, &p.mask, &series, GTV_ROI_NAME, seed)?;
+    write_rtstruct(
+        &rtstruct,
+        &p.mask,
+        &series,
+        GTV_ROI_NAME,
+        UidSource::Seeded(seed),
+    )?;
     Ok(())
 }
