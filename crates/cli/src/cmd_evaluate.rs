@@ -20,11 +20,20 @@ pub struct Args {
     /// Seed of the patient bootstrap.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Replace an existing report folder written by `mtsa evaluate` (never anything else).
+    #[arg(long)]
+    force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::out_guard::check_out(
+        "evaluate",
+        &a.out,
+        mtsa_io::Existing::replace_if(a.force),
+        &[("--run", &a.run), ("--data", &a.data)],
+    )?;
     let opts = EvaluateOptions {
         run: a.run,
         data: a.data,

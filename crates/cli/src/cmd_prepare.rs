@@ -2,6 +2,7 @@ use crate::progress;
 use anyhow::{bail, Result};
 use chrono::NaiveDate;
 use mtsa_data::PrepareConfig;
+use mtsa_io::Existing;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -45,15 +46,18 @@ pub struct Args {
     /// Case-folder layout: the label file name inside each case folder.
     #[arg(long)]
     label_name: Option<String>,
-    /// Replace an existing dataset folder.
-    #[arg(long)]
-    overwrite: bool,
+    /// Replace an existing dataset folder written by `mtsa prepare` (never anything else).
+    #[arg(long, alias = "overwrite")]
+    force: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let Ok(cutoff) = NaiveDate::parse_from_str(&a.cutoff, "%Y-%m-%d") else {
         bail!("--cutoff {:?}: expected a date as YYYY-MM-DD", a.cutoff);
     };
+    let mut inputs = vec![("--cohort", a.cohort.as_path())];
+    inputs.extend(a.splits.as_deref().map(|s| ("--splits", s)));
+    crate::out_guard::check_out("prepare", &a.out, Existing::replace_if(a.force), &inputs)?;
     let cfg = PrepareConfig {
         size: a.size,
         fov_mm: a.fov_mm,
@@ -66,7 +70,7 @@ pub fn run(a: Args) -> Result<()> {
         splits_file: a.splits,
         image_name: a.image_name,
         label_name: a.label_name,
-        overwrite: a.overwrite,
+        overwrite: a.force,
         ..PrepareConfig::default()
     };
     let bar = progress::bar("prepare");

@@ -165,7 +165,7 @@ pub fn prepare(
         )?,
     };
 
-    let dir = AtomicDir::create(out, cfg.overwrite)?;
+    let dir = AtomicDir::output(out, "prepare", cfg.overwrite)?;
     let results = process_all(&files, &metas, cfg, progress)?;
 
     let mut splits: BTreeMap<String, SplitData> = BTreeMap::new();

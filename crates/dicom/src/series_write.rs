@@ -145,7 +145,7 @@ pub fn write_series<T: SeriesVoxel>(
         },
     };
 
-    let out = AtomicDir::create(dir, false)?;
+    let out = AtomicDir::create(dir)?;
     for k in 0..layout.stack.slices {
         let obj = slice_object(vol, &layout, &enc, &series, meta, acquisition_type, k);
         let name = format!("IM{:05}.dcm", k + 1);
