@@ -52,7 +52,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // First, while this is the only thread: every later thread inherits the blocked signals.
     let signals = mtsa_io::remove_temporaries_on_signal();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

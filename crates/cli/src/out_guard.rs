@@ -26,7 +26,9 @@ pub fn check_out(
         bail!("--out {shown} is the root folder; choose a new folder for the output");
     }
     if cwd.starts_with(&target) {
-        bail!("--out {shown} is or contains the current folder; choose a new folder for the output");
+        bail!(
+            "--out {shown} is or contains the current folder; choose a new folder for the output"
+        );
     }
     let home = std::env::var_os("HOME").and_then(|h| PathBuf::from(h).canonicalize().ok());
     if home.is_some_and(|h| h.starts_with(&target)) {

@@ -115,8 +115,7 @@ impl AtomicDir {
             let mut live = live();
             let aside = if std::fs::symlink_metadata(&self.target).is_ok() {
                 let aside = old_sibling(&self.target);
-                std::fs::rename(&self.target, &aside)
-                    .map_err(|e| IoError::io(&self.target, e))?;
+                std::fs::rename(&self.target, &aside).map_err(|e| IoError::io(&self.target, e))?;
                 Some(aside)
             } else {
                 None

@@ -36,8 +36,9 @@ impl Existing {
 pub fn check_output(dir: &Path, command: &str, existing: Existing) -> Result<(), IoError> {
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(IoError::io(dir, e)),
+        // Absent or unreachable: nothing to replace; `probe_writable` says why it cannot be
+        // written, if it cannot.
+        Err(_) => return Ok(()),
     };
     if !meta.is_dir() {
         return Err(IoError::invalid(
@@ -136,7 +137,10 @@ pub fn probe_writable(out: &Path) -> Result<(), IoError> {
         .map_err(|e| {
             IoError::invalid(
                 out,
-                format!("cannot write the output: {} is not writable ({e})", dir.display()),
+                format!(
+                    "cannot write the output: {} is not writable ({e})",
+                    dir.display()
+                ),
             )
         })
 }

@@ -8,6 +8,7 @@
 
 use crate::IoError;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 const NEW: &str = ".tmp-";
@@ -73,35 +74,41 @@ pub(crate) fn remove_path(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Blocks SIGINT and SIGTERM in this thread (and so in every thread started after it) and
-/// starts a thread that, on either, removes this process's live temporaries and exits with
-/// 128 + the signal number (130, 143). Call it first thing in `main`, before any other thread
-/// exists, or those threads would still receive the signal and die without cleaning up.
-pub fn remove_temporaries_on_signal() -> Result<(), IoError> {
-    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset, which initialises it; the
-    // calls only read and write the local set and this thread's mask.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        if rc != 0 {
-            return Err(IoError::io(
-                "signal mask",
-                std::io::Error::from_raw_os_error(rc),
-            ));
-        }
-        set
+/// Write end of the pipe through which the signal handler wakes the cleanup thread.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+/// The signal handler: only an async-signal-safe `write` of the signal number to the pipe.
+extern "C" fn on_signal(sig: libc::c_int) {
+    let byte = sig as u8;
+    // SAFETY: write(2) is async-signal-safe; the fd is the pipe's write end, never closed.
+    unsafe {
+        libc::write(
+            SIGNAL_PIPE.load(Ordering::Relaxed),
+            (&raw const byte).cast(),
+            1,
+        )
     };
+}
+
+/// On SIGINT or SIGTERM, removes this process's live temporaries and exits with 128 + the
+/// signal number (130, 143). The handler only writes to a pipe; a thread reading it does the
+/// removal, which is not allowed inside a signal handler. A handler (not a blocked mask and
+/// `sigwait`) is used because libtorch may start threads before `main`, which a mask set in
+/// `main` would not cover.
+pub fn remove_temporaries_on_signal() -> Result<(), IoError> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(IoError::io("signal pipe", std::io::Error::last_os_error()));
+    }
+    let [read_end, write_end] = fds;
+    SIGNAL_PIPE.store(write_end, Ordering::Relaxed);
     std::thread::Builder::new()
         .name("mtsa-signals".into())
-        .spawn(move || loop {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: `set` is an initialised signal set and `sig` a valid out-pointer.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                continue;
-            }
+        .spawn(move || {
+            let mut sig = 0u8;
+            // SAFETY: reads one byte into `sig` from the pipe's read end.
+            while unsafe { libc::read(read_end, (&raw mut sig).cast(), 1) } != 1 {}
             // Held until exit: a commit in progress finishes first, and none starts after.
             let live = live();
             for p in live.iter() {
@@ -110,10 +117,20 @@ pub fn remove_temporaries_on_signal() -> Result<(), IoError> {
             eprintln!("interrupted: temporary outputs removed");
             // SAFETY: _exit ends the process at once, without running other threads' destructors
             // (libtorch's among them) in the middle of their work.
-            unsafe { libc::_exit(128 + sig) };
+            unsafe { libc::_exit(128 + libc::c_int::from(sig)) };
         })
-        .map(drop)
-        .map_err(|e| IoError::io("signal thread", e))
+        .map_err(|e| IoError::io("signal thread", e))?;
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: `on_signal` is an extern "C" fn(c_int) that only calls write(2).
+        let old = unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+        if old == libc::SIG_ERR {
+            return Err(IoError::io(
+                "signal handler",
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Removes what killed runs left in `dir`: `.tmp-<pid>-*` of a dead pid is deleted, and

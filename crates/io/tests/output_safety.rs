@@ -2,8 +2,8 @@
 //! at any step leaves one whole output, and debris of killed runs is cleared by the next run.
 
 use mtsa_io::{
-    claim_output_dir, probe_writable, remove_stale_temporaries, write_atomic, AtomicDir,
-    Existing, IoError, OUTPUT_MARKER,
+    claim_output_dir, probe_writable, remove_stale_temporaries, write_atomic, AtomicDir, Existing,
+    IoError, OUTPUT_MARKER,
 };
 use std::path::Path;
 
@@ -39,7 +39,10 @@ fn a_folder_of_the_users_own_files_is_never_replaced() {
     std::fs::write(mine.join("thesis.tex"), "years of work").unwrap();
     for replace in [false, true] {
         let err = output(&mine, "predict", replace, "x").unwrap_err();
-        assert!(err.to_string().contains("not written by `mtsa predict`"), "{err}");
+        assert!(
+            err.to_string().contains("not written by `mtsa predict`"),
+            "{err}"
+        );
     }
     assert_eq!(names(&mine), ["thesis.tex"]);
     assert_eq!(names(tmp.path()), ["mine"], "no temporary left");
@@ -92,7 +95,11 @@ fn debris_of_dead_runs_is_cleared_and_a_cut_off_replacement_undone() {
     let root = tmp.path();
     // Killed while writing a new output, and while writing a file.
     std::fs::create_dir_all(root.join(format!(".tmp-{dead}-run/sub"))).unwrap();
-    std::fs::write(root.join(format!(".tmp-{dead}-checkpoint.safetensors")), "x").unwrap();
+    std::fs::write(
+        root.join(format!(".tmp-{dead}-checkpoint.safetensors")),
+        "x",
+    )
+    .unwrap();
     // Killed between renaming the old output aside and renaming the new one in.
     std::fs::create_dir(root.join(format!(".old-{dead}-data"))).unwrap();
     std::fs::write(root.join(format!(".old-{dead}-data/file")), "old").unwrap();
@@ -104,7 +111,11 @@ fn debris_of_dead_runs_is_cleared_and_a_cut_off_replacement_undone() {
     std::fs::write(root.join(".tmp-notes"), "mine").unwrap();
 
     remove_stale_temporaries(root);
-    let mut want = vec![format!(".tmp-{me}-busy"), ".tmp-notes".into(), "data".into()];
+    let mut want = vec![
+        format!(".tmp-{me}-busy"),
+        ".tmp-notes".into(),
+        "data".into(),
+    ];
     want.push("report".into());
     want.sort();
     assert_eq!(names(root), want);
