@@ -11,9 +11,12 @@ use tch::Device;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder for the cohort, dataset, run and report (replaced if it exists).
+    /// Folder for the cohort, dataset, run and report.
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
+    /// Replace an existing folder written by `mtsa demo` (never anything else).
+    #[arg(long)]
+    force: bool,
     /// Internal-site patients.
     #[arg(long, default_value_t = 150)]
     patients: usize,
@@ -41,10 +44,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
-    if a.out.exists() {
-        std::fs::remove_dir_all(&a.out)
-            .with_context(|| format!("cannot replace {}", a.out.display()))?;
-    }
+    crate::out_guard::claim(&a.out, "demo", mtsa_io::Existing::replace_if(a.force))?;
     let (cohort, data, run, report_dir) = (
         a.out.join("cohort"),
         a.out.join("dataset"),

@@ -20,6 +20,9 @@ pub struct Args {
     /// Seed of the patient bootstrap.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Replace an existing report folder written by `mtsa evaluate` (never anything else).
+    #[arg(long)]
+    force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Score only the GTV slices (the paper's table), not every patient's whole scan. Whole
@@ -29,6 +32,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::out_guard::check_out(
+        "evaluate",
+        &a.out,
+        mtsa_io::Existing::replace_if(a.force),
+        &[("--run", &a.run), ("--data", &a.data)],
+    )?;
     let bar = crate::progress::bar("whole scans");
     let opts = EvaluateOptions {
         run: a.run,

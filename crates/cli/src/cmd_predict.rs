@@ -20,11 +20,20 @@ pub struct Args {
     /// Series Instance UID when the folder holds several series.
     #[arg(long)]
     series_uid: Option<String>,
+    /// Replace an existing output folder written by `mtsa predict` (never anything else).
+    #[arg(long)]
+    force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::out_guard::check_out(
+        "predict",
+        &a.out,
+        mtsa_io::Existing::replace_if(a.force),
+        &[("--run", &a.run), ("--input", &a.input)],
+    )?;
     let opts = PredictOptions {
         run: a.run,
         input: a.input,

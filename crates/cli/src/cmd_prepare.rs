@@ -2,6 +2,7 @@ use crate::progress;
 use anyhow::{bail, Result};
 use chrono::NaiveDate;
 use mtsa_data::PrepareConfig;
+use mtsa_io::Existing;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -50,15 +51,18 @@ pub struct Args {
     /// (`mtsa train --background-fraction`) samples from them.
     #[arg(long, default_value_t = 0)]
     background_slices: usize,
-    /// Replace an existing dataset folder.
-    #[arg(long)]
-    overwrite: bool,
+    /// Replace an existing dataset folder written by `mtsa prepare` (never anything else).
+    #[arg(long, alias = "overwrite")]
+    force: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
     let Ok(cutoff) = NaiveDate::parse_from_str(&a.cutoff, "%Y-%m-%d") else {
         bail!("--cutoff {:?}: expected a date as YYYY-MM-DD", a.cutoff);
     };
+    let mut inputs = vec![("--cohort", a.cohort.as_path())];
+    inputs.extend(a.splits.as_deref().map(|s| ("--splits", s)));
+    crate::out_guard::check_out("prepare", &a.out, Existing::replace_if(a.force), &inputs)?;
     let cfg = PrepareConfig {
         size: a.size,
         fov_mm: a.fov_mm,
@@ -72,7 +76,7 @@ pub fn run(a: Args) -> Result<()> {
         image_name: a.image_name,
         label_name: a.label_name,
         background_slices: a.background_slices,
-        overwrite: a.overwrite,
+        overwrite: a.force,
         ..PrepareConfig::default()
     };
     let bar = progress::bar("prepare");

@@ -29,6 +29,7 @@ enum Format {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    crate::out_guard::check_out("synth", &a.out, mtsa_io::Existing::Refuse, &[])?;
     let cfg = mtsa_synth::SynthConfig {
         patients: a.patients,
         external_per_site: a.external,

@@ -68,6 +68,20 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
+    crate::out_guard::check_out(
+        "train",
+        &a.out,
+        mtsa_io::Existing::Keep,
+        &[("--data", &a.data)],
+    )?;
+    // A run killed before its first checkpoint holds only its config: it starts over with it.
+    let resume = a.resume && RunPaths::new(&a.out).checkpoint().exists();
+    if a.resume && !resume {
+        tracing::warn!(
+            "{} has no checkpoint yet (stopped before its first epoch ended); starting it over",
+            a.out.display()
+        );
+    }
     let config = if a.resume {
         resumed_config(&a)?
     } else {
@@ -77,7 +91,7 @@ pub fn run(a: Args) -> Result<()> {
         data: a.data.clone(),
         run: a.out.clone(),
         config,
-        resume: a.resume,
+        resume,
         device,
         progress: crate::progress::is_terminal(),
     };

@@ -9,6 +9,7 @@ mod cmd_predict;
 mod cmd_prepare;
 mod cmd_synth;
 mod cmd_train;
+mod out_guard;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let signals = mtsa_io::remove_temporaries_on_signal();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -61,6 +63,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
+    if let Err(e) = signals {
+        tracing::warn!("{e}: an interrupted run may leave temporary files behind");
+    }
     let cli = Cli::parse();
     // Activations are allocated and freed every step; keeping freed memory avoids an mmap, page
     // faults and kernel zeroing for each of them.

@@ -183,7 +183,7 @@ pub fn prepare(
         )?,
     };
 
-    let dir = AtomicDir::create(out, cfg.overwrite)?;
+    let dir = AtomicDir::output(out, "prepare", cfg.overwrite)?;
     // Only training patients get lesion-free slices: validation and test are scored on GTV
     // slices (the paper's table) and on whole volumes read back from the cohort.
     let background: Vec<usize> = files

@@ -148,7 +148,7 @@ pub fn write_series<T: SeriesVoxel>(
         },
     };
 
-    let out = AtomicDir::create(dir, false)?;
+    let out = AtomicDir::create(dir)?;
     for k in 0..layout.stack.slices {
         let mut obj = slice_object(vol, &layout, &enc, &series, meta, acquisition_type, k);
         uids.stamp(&mut obj);

@@ -472,7 +472,7 @@ fn write_outputs(
     evaluated: Vec<Evaluated>,
     whole: Vec<WholeScanSplit>,
 ) -> Result<(), EvalError> {
-    let dir = mtsa_io::AtomicDir::create(&opts.out, true)?;
+    let dir = mtsa_io::AtomicDir::output(&opts.out, "evaluate", true)?;
     let out = dir.path();
     let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Usage(e.to_string()))?;
     write_file(&out.join("metrics.json"), json.as_bytes())?;

@@ -91,7 +91,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
         })
         .unwrap_or_default();
 
-    let out = mtsa_io::AtomicDir::create(&opts.out, true)?;
+    let out = mtsa_io::AtomicDir::output(&opts.out, "predict", true)?;
     let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
     write_nifti(&out.path().join("gtv.nii.gz"), mask)?;
     if let (true, Some(series)) = (opts.rtstruct, &series) {

@@ -5,7 +5,7 @@
 //! statistics are included. Values are stored as F32.
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -71,20 +71,8 @@ pub fn write_tensors(
     let bytes =
         safetensors::serialize(views, Some(metadata)).map_err(|e| ck_err(path, e.to_string()))?;
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mtsa-weights-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    tmp.write_all(&bytes).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| ModelError::Io {
-        path: path.display().to_string(),
-        source: e.error,
+    mtsa_io::write_atomic(path, |tmp| {
+        std::fs::write(tmp, &bytes).map_err(|e| mtsa_io::IoError::io(tmp, e))
     })?;
     Ok(())
 }

@@ -29,5 +29,7 @@ pub enum ModelError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    File(#[from] mtsa_io::IoError),
+    #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

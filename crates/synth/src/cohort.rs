@@ -109,7 +109,7 @@ pub fn generate_cohort(
         ));
     }
     let template = Template::embedded()?;
-    let dir = AtomicDir::create(out, false)?;
+    let dir = AtomicDir::output(out, "synth", false)?;
     let masks = match cfg.format {
         SynthFormat::Nifti => "labels",
         SynthFormat::Dicom => "rtstruct",

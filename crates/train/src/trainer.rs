@@ -106,6 +106,8 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                 "the run was started with another configuration; a resume may change only the epochs",
             ));
         }
+        // metrics.csv is written just before the checkpoint: cut it back to the checkpoint.
+        write_metrics_csv(&paths, &st.history)?;
         st
     } else {
         start_run(&paths, cfg, &info.preprocess)?;
@@ -248,7 +250,7 @@ fn start_run(
             "already holds a training run; pass --resume to continue it or choose another --out",
         ));
     }
-    std::fs::create_dir_all(&paths.dir).map_err(|e| TrainError::file(&paths.dir, e))?;
+    mtsa_io::claim_output_dir(&paths.dir, "train", mtsa_io::Existing::Keep)?;
     mtsa_io::write_atomic(&paths.config(), |tmp| {
         std::fs::write(tmp, cfg.to_toml()).map_err(|e| mtsa_io::IoError::io(tmp, e))
     })?;
