@@ -86,7 +86,9 @@ fn same_seed_writes_byte_identical_cohorts() {
             "uint8 label"
         );
     }
-    assert_eq!(fa.len(), 2 * ids.len() + 3, "{:?}", fa.keys());
+    // Images, labels, clinical.csv, truth.json, the template's licence and the output marker.
+    assert!(fa.contains_key(".mtsa-output"));
+    assert_eq!(fa.len(), 2 * ids.len() + 4, "{:?}", fa.keys());
     let csv = String::from_utf8(fa["clinical.csv"].clone()).expect("utf-8");
     let mut lines = csv.lines();
     assert_eq!(

@@ -95,6 +95,7 @@ pub fn to_lps<T: Clone>(vol: &Volume<T>) -> Volume<T> {
     Volume::new(data.as_standard_layout().into_owned(), b)
 }
 
+/// Dice of two masks; two empty masks agree perfectly (the metrics crate's policy).
 pub fn dice(a: impl Iterator<Item = bool>, b: impl Iterator<Item = bool>) -> f64 {
     let (mut inter, mut na, mut nb) = (0usize, 0usize, 0usize);
     for (x, y) in a.zip(b) {
@@ -102,7 +103,10 @@ pub fn dice(a: impl Iterator<Item = bool>, b: impl Iterator<Item = bool>) -> f64
         na += x as usize;
         nb += y as usize;
     }
-    2.0 * inter as f64 / (na + nb).max(1) as f64
+    if na + nb == 0 {
+        return 1.0;
+    }
+    2.0 * inter as f64 / (na + nb) as f64
 }
 
 /// Path of the shared BRATS cases, relative to this crate; None (with a note) when absent.
