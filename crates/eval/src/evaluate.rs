@@ -338,27 +338,12 @@ fn score_split(
     }
     let best_worst = overlays;
 
-    let labelled: Vec<&PatientRow> = patients
-        .iter()
-        .filter(|p| p.egfr_label.is_some() && p.p_mutant.is_some())
-        .collect();
-    let egfr = if labelled.is_empty() {
-        None
-    } else {
-        let labels: Vec<bool> = labelled
+    let egfr = egfr_report(
+        patients
             .iter()
-            .map(|p| p.egfr_label.as_deref() == Some("mutant"))
-            .collect();
-        let scores: Vec<f64> = labelled.iter().filter_map(|p| p.p_mutant).collect();
-        let opts = ClassificationOptions {
-            bootstrap: Some(BootstrapOptions {
-                seed,
-                ..BootstrapOptions::default()
-            }),
-            ..ClassificationOptions::default()
-        };
-        Some(binary_classification_with(&labels, &scores, &opts)?)
-    };
+            .map(|p| (p.egfr_label.as_deref(), p.p_mutant)),
+        seed,
+    )?;
     let bayes =
         truth.and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant)));
     let n_pat = patients.len();
@@ -387,6 +372,28 @@ fn score_split(
         slices,
         best_worst,
     })
+}
+
+/// Patient-level EGFR statistics over the patients with both a label (`mutant`/`wild`) and a
+/// call; `None` when there are none.
+pub(crate) fn egfr_report<'a>(
+    calls: impl Iterator<Item = (Option<&'a str>, Option<f64>)>,
+    seed: u64,
+) -> Result<Option<ClassificationReport>, EvalError> {
+    let (labels, scores): (Vec<bool>, Vec<f64>) = calls
+        .filter_map(|(label, p)| Some((label? == "mutant", p?)))
+        .unzip();
+    if labels.is_empty() {
+        return Ok(None);
+    }
+    let opts = ClassificationOptions {
+        bootstrap: Some(BootstrapOptions {
+            seed,
+            ..BootstrapOptions::default()
+        }),
+        ..ClassificationOptions::default()
+    };
+    Ok(Some(binary_classification_with(&labels, &scores, &opts)?))
 }
 
 pub(crate) fn egfr_name(label: u8) -> String {

@@ -134,9 +134,15 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
         slices_used,
         slices_run: scan.run_k.len(),
         postprocess: postprocess.clone(),
-        note: call.is_none().then(|| {
-            "no GTV predicted on any slice: the mask is empty and no EGFR call is made".to_string()
-        }),
+        note: match (voxels, call.is_some()) {
+            (_, false) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
+            (0, true) => Some(
+                "no lesion survived post-processing: the mask is empty; the EGFR probability \
+                 comes from the slices with the most GTV probability"
+                    .to_string(),
+            ),
+            _ => None,
+        },
         files,
     };
     let json =

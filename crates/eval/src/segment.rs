@@ -83,10 +83,11 @@ pub struct ScanPrediction {
     /// Per run slice: cleaned GTV area (px) and EGFR-mutant probability.
     pub areas: Vec<usize>,
     pub p_mutant: Vec<f64>,
-    /// The paper's vote over the slices with cleaned GTV; `None` when the mask is empty.
-    /// `used` indexes the slices with GTV, in `with_gtv` order.
+    /// The paper's vote over the slices with cleaned GTV (or, when none is left, over the
+    /// slices by probability mass); `None` only for a scan without brain slices. `used`
+    /// indexes `with_gtv`.
     pub call: Option<PatientCall>,
-    /// Indices into `run_k` of the slices with cleaned GTV.
+    /// Indices into `run_k` of the slices that could vote.
     pub with_gtv: Vec<usize>,
 }
 
@@ -138,11 +139,7 @@ pub fn segment_scan(
         .iter()
         .map(|&k| mask_grid.index_axis(Axis(0), k).iter().filter(|m| **m).count())
         .collect();
-    let with_gtv: Vec<usize> = (0..run_k.len()).filter(|&n| areas[n] > 0).collect();
-    let call = patient_egfr_call(
-        &with_gtv.iter().map(|&n| areas[n]).collect::<Vec<_>>(),
-        &with_gtv.iter().map(|&n| p_mutant[n]).collect::<Vec<_>>(),
-    );
+    let (with_gtv, call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
     Ok(ScanPrediction {
         slices,
         geom,
@@ -155,6 +152,31 @@ pub fn segment_scan(
         call,
         with_gtv,
     })
+}
+
+/// The paper's vote over the slices with cleaned GTV. When post-processing left no lesion, the
+/// vote falls back to the slices by probability mass (the most lesion-like slices), so every
+/// scan gets an EGFR probability; `with_gtv` then lists the slices with any mass.
+fn egfr_vote(
+    areas: &[usize],
+    prob: &Array3<f32>,
+    run_k: &[usize],
+    p_mutant: &[f64],
+) -> (Vec<usize>, Option<PatientCall>) {
+    let mut weights = areas.to_vec();
+    if weights.iter().all(|&a| a == 0) {
+        // Probability mass in thousandths of a pixel, so the vote's integer areas can rank it.
+        weights = run_k
+            .iter()
+            .map(|&k| (prob.index_axis(Axis(0), k).sum() * 1000.0) as usize)
+            .collect();
+    }
+    let with_gtv: Vec<usize> = (0..run_k.len()).filter(|&n| weights[n] > 0).collect();
+    let call = patient_egfr_call(
+        &with_gtv.iter().map(|&n| weights[n]).collect::<Vec<_>>(),
+        &with_gtv.iter().map(|&n| p_mutant[n]).collect::<Vec<_>>(),
+    );
+    (with_gtv, call)
 }
 
 /// Per-pixel GTV probabilities (flattened N x S x S) and per-slice mutant probabilities, with

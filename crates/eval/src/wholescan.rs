@@ -11,8 +11,7 @@ use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
 use mtsa_metrics::{
-    binary_classification_with, segmentation_metrics_3d, BootstrapOptions,
-    ClassificationOptions, ClassificationReport, DetectionGrid, GridPoint, LesionOptions,
+    segmentation_metrics_3d, ClassificationReport, DetectionGrid, GridPoint, LesionOptions,
     SizeBin, SurfaceOptions,
 };
 use mtsa_train::{RunPaths, TrainedModel};
@@ -266,27 +265,12 @@ fn summarise(
             0.5 * (dice[n / 2 - 1] + dice[n / 2])
         }
     });
-    let labelled: Vec<&WholeScanPatient> = patients
-        .iter()
-        .filter(|p| p.egfr_label.is_some() && p.p_mutant.is_some())
-        .collect();
-    let egfr = if labelled.is_empty() {
-        None
-    } else {
-        let labels: Vec<bool> = labelled
+    let egfr = crate::evaluate::egfr_report(
+        patients
             .iter()
-            .map(|p| p.egfr_label.as_deref() == Some("mutant"))
-            .collect();
-        let scores: Vec<f64> = labelled.iter().filter_map(|p| p.p_mutant).collect();
-        let opts = ClassificationOptions {
-            bootstrap: Some(BootstrapOptions {
-                seed: ctx.seed,
-                ..BootstrapOptions::default()
-            }),
-            ..ClassificationOptions::default()
-        };
-        Some(binary_classification_with(&labels, &scores, &opts)?)
-    };
+            .map(|p| (p.egfr_label.as_deref(), p.p_mutant)),
+        ctx.seed,
+    )?;
     let n = patients.len();
     Ok(WholeScanReport {
         name: name.to_string(),

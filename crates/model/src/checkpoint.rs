@@ -9,12 +9,16 @@ use std::io::Read;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use sha2::{Digest, Sha256};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::MtsaConfig;
 use crate::error::ModelError;
 
 pub const CONFIG_KEY: &str = "mtsa_config";
+/// Metadata key of the sha256 over every tensor's name and bytes, checked on every load: a
+/// flipped byte in the weights would otherwise still give a (wrong) EGFR call.
+pub const CHECKSUM_KEY: &str = "mtsa_sha256";
 
 /// Tensors by name, as stored.
 pub type NamedTensors = HashMap<String, Tensor>;
@@ -60,6 +64,11 @@ pub fn write_tensors(
         let shape = t.size().iter().map(|&d| d as usize).collect();
         named.push((name, shape, to_f32_bytes(t)?));
     }
+    let mut metadata = metadata;
+    metadata.insert(
+        CHECKSUM_KEY.to_string(),
+        checksum(named.iter().map(|(n, _, d)| (*n, d.as_slice()))),
+    );
     let views = named
         .iter()
         .map(|(n, s, d)| {
@@ -79,14 +88,42 @@ pub fn write_tensors(
 
 /// Reads every tensor (on the CPU, in its stored dtype) and the string metadata of a
 /// safetensors file.
+/// sha256 over the tensors in name order: for each, its name, a zero byte, its length (u64 LE)
+/// and its bytes.
+fn checksum<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut sorted: Vec<(&str, &[u8])> = tensors.collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    for (name, data) in sorted {
+        h.update(name.as_bytes());
+        h.update([0u8]);
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn read_tensors(path: &Path) -> Result<(NamedTensors, Metadata), ModelError> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     let (_, header) =
         SafeTensors::read_metadata(&bytes).map_err(|e| ck_err(path, e.to_string()))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let st = SafeTensors::deserialize(&bytes).map_err(|e| ck_err(path, e.to_string()))?;
+    let want = metadata.get(CHECKSUM_KEY).ok_or_else(|| {
+        ck_err(
+            path,
+            "no tensor checksum (written by an older mtsa, or not by mtsa); train again",
+        )
+    })?;
+    let views = st.tensors();
+    if &checksum(views.iter().map(|(n, v)| (n.as_str(), v.data()))) != want {
+        return Err(ck_err(
+            path,
+            "tensor checksum does not match: the file is corrupt or was edited",
+        ));
+    }
     let mut out = HashMap::with_capacity(st.len());
-    for (name, view) in st.tensors() {
+    for (name, view) in views {
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
         let kind = kind_of(view.dtype()).ok_or_else(|| {
             ck_err(
@@ -94,7 +131,14 @@ pub fn read_tensors(path: &Path) -> Result<(NamedTensors, Metadata), ModelError>
                 format!("tensor {name:?} has dtype {:?}", view.dtype()),
             )
         })?;
-        out.insert(name, Tensor::f_from_data_size(view.data(), &shape, kind)?);
+        let t = Tensor::f_from_data_size(view.data(), &shape, kind)?;
+        if t.numel() > 0 && !bool::try_from(t.isfinite().all())? {
+            return Err(ck_err(
+                path,
+                format!("tensor {name:?} holds NaN or infinite values"),
+            ));
+        }
+        out.insert(name, t);
     }
     Ok((out, metadata))
 }

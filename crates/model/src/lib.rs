@@ -22,7 +22,7 @@ mod transformer;
 
 pub use checkpoint::{
     load_weights, read_config, read_tensors, save_weights, write_tensors, Metadata, NamedTensors,
-    CONFIG_KEY,
+    CHECKSUM_KEY, CONFIG_KEY,
 };
 pub use config::{MtsaConfig, CLS_POOL, LEVELS};
 pub use device::parse_device;

@@ -94,8 +94,39 @@ fn raw_tensor_files_keep_metadata() {
         meta.clone(),
     )
     .unwrap();
-    let (tensors, got_meta) = mtsa_model::read_tensors(&path).unwrap();
+    let (tensors, mut got_meta) = mtsa_model::read_tensors(&path).unwrap();
+    assert!(got_meta.remove(mtsa_model::CHECKSUM_KEY).is_some());
     assert_eq!(got_meta, meta);
     assert!(tensors["a"].equal(&a));
     assert!(tensors["b"].equal(&b));
+}
+
+/// A flipped byte, NaN weights or a file without a checksum never reach a prediction.
+#[test]
+fn corrupt_weights_are_refused() {
+    use std::collections::HashMap;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vs, _net, cfg) = build("tiny");
+    let path = dir.path().join("w.safetensors");
+    save_weights(&vs, &cfg, &path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x10;
+    let flipped = dir.path().join("flipped.safetensors");
+    std::fs::write(&flipped, &bytes).unwrap();
+    let err = load_weights(&mut vs, &cfg, &flipped).unwrap_err().to_string();
+    assert!(err.contains("flipped.safetensors") && err.contains("checksum"), "{err}");
+
+    // NaN weights with a valid checksum (written through the same writer) are refused too.
+    let nan = dir.path().join("nan.safetensors");
+    let t = Tensor::from_slice(&[1f32, f32::NAN]);
+    mtsa_model::write_tensors(&nan, &[("w".to_string(), t)], HashMap::new()).unwrap();
+    let err = mtsa_model::read_tensors(&nan).unwrap_err().to_string();
+    assert!(err.contains("NaN"), "{err}");
+
+    // tch's own writer adds no checksum.
+    let plain = dir.path().join("plain.safetensors");
+    vs.save(&plain).unwrap();
+    let err = mtsa_model::read_tensors(&plain).unwrap_err().to_string();
+    assert!(err.contains("no tensor checksum"), "{err}");
 }
