@@ -172,7 +172,16 @@ pub fn summary_table(r: &EvaluationReport) -> String {
         let _ = writeln!(
             t,
             "\nwhole scans\n{:<16} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>6}",
-            "set", "patients", "3-D Dice", "median", "lesions", "sens", "<6 mm", "FP/pat", "EGFR acc", "Bayes"
+            "set",
+            "patients",
+            "3-D Dice",
+            "median",
+            "lesions",
+            "sens",
+            "<6 mm",
+            "FP/pat",
+            "EGFR acc",
+            "Bayes"
         );
         for w in &r.whole_scan {
             let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));

@@ -120,13 +120,10 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// Chooses the whole-scan post-processing on the validation patients and stores it in the run.
-pub fn calibrate(
-    run: &Path,
-    data: &Path,
-    config: &TrainConfig,
-    device: tch::Device,
-) -> Result<()> {
-    tracing::info!("choosing the whole-scan threshold and minimum lesion volume on the validation patients");
+pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Device) -> Result<()> {
+    tracing::info!(
+        "choosing the whole-scan threshold and minimum lesion volume on the validation patients"
+    );
     let model = mtsa_train::load_trained(run, device)?;
     let bar = crate::progress::bar("calibrate");
     let (pp, best) = mtsa_eval::calibrate(

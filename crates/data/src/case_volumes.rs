@@ -121,4 +121,3 @@ pub(crate) fn read_case(
     let mask = gtv_mask(&labels, rules, &case.label)?;
     Ok((img, mask))
 }
-

@@ -29,7 +29,6 @@ pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,
     SliceRecord, SourceFiles, SplitCount, SplitData, FORMAT_VERSION,
 };
-pub use source::read_patient;
 pub use error::DataError;
 pub use layout::{discover, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};
@@ -37,4 +36,5 @@ pub use preprocess::{
     brain_slices, preprocess_image, resample_mask, restore_probabilities, PreprocessConfig,
     SliceGeometry,
 };
+pub use source::read_patient;
 pub use split::{external_split_name, internal_site, SplitInput};

@@ -3,15 +3,15 @@
 //! in parallel, and the dataset is built in a temporary folder that only becomes visible when
 //! complete, so an error anywhere leaves nothing behind.
 
+use crate::case_volumes::{check_geometry, read_case, LabelRules};
 use crate::clinical::{read_clinical, ClinicalRecord};
 use crate::dataset::{
     compute_data_hash, info_path, write_split, DatasetInfo, PatientInfo, SliceRecord, SourceFiles,
     SplitCount, SplitData, FORMAT_VERSION,
 };
-use crate::case_volumes::{check_geometry, read_case, LabelRules};
 use crate::layout::{discover, Case, CohortFiles, LayoutKind};
-use crate::source::source_files;
 use crate::preprocess::{normalise, resample_canonical_mask_slice, PreprocessConfig};
+use crate::source::source_files;
 use crate::split::{assign_by_date, assign_from_file, internal_site, SplitInput};
 use crate::DataError;
 use chrono::NaiveDate;

@@ -46,7 +46,10 @@ fn background_slices_go_to_training_patients_only_and_gtv_only_drops_them() {
     // The paper's protocol sees exactly the dataset prepared without background slices.
     let gtv = train.gtv_only();
     assert_eq!(gtv, load_split(&paper, "train").unwrap());
-    assert_eq!(load_split(&whole, "test").unwrap(), load_split(&paper, "test").unwrap());
+    assert_eq!(
+        load_split(&whole, "test").unwrap(),
+        load_split(&paper, "test").unwrap()
+    );
 }
 
 #[test]
@@ -66,10 +69,16 @@ fn whole_scans_read_back_exactly_and_refuse_changed_files() {
     let (_, other) = small_case(5);
     write_nifti(&c.join("labels/p002.nii.gz"), &other).unwrap();
     let e = read_patient(&info, "p002").unwrap_err().to_string();
-    assert!(e.contains("p002.nii.gz") && e.contains("changed since"), "{e}");
+    assert!(
+        e.contains("p002.nii.gz") && e.contains("changed since"),
+        "{e}"
+    );
     let e = read_patient(&info, "nobody").unwrap_err().to_string();
     assert!(e.contains("nobody"), "{e}");
     std::fs::remove_file(c.join("images/p003.nii.gz")).unwrap();
     let e = read_patient(&info, "p003").unwrap_err().to_string();
-    assert!(e.contains("p003.nii.gz") && e.contains("no longer here"), "{e}");
+    assert!(
+        e.contains("p003.nii.gz") && e.contains("no longer here"),
+        "{e}"
+    );
 }

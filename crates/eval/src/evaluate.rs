@@ -2,15 +2,15 @@
 
 use crate::overlay::{render_overlay, Outline};
 use crate::report::{write_report, Overlay};
+use crate::segment::Postprocess;
 use crate::truth::{bayes_accuracy, read_truth};
+use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
 use crate::{EvalError, MeanCi};
 use mtsa_data::SliceRecord;
 use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use crate::segment::Postprocess;
-use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
 use mtsa_train::{load_trained, patient_egfr_call, slices_by_patient, RunPaths, SplitTensors};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
@@ -496,7 +496,10 @@ fn write_outputs(
             &out.join("wholescan_patients.csv"),
             whole.iter().flat_map(|w| &w.patients),
         )?;
-        write_csv(&out.join("lesions.csv"), whole.iter().flat_map(|w| &w.lesions))?;
+        write_csv(
+            &out.join("lesions.csv"),
+            whole.iter().flat_map(|w| &w.lesions),
+        )?;
     }
     let fp_overlays: Vec<Overlay> = whole
         .into_iter()

@@ -2,8 +2,8 @@
 //! the EGFR call with its evidence out.
 
 use crate::overlay::{render_overlay, Outline};
-use crate::EvalError;
 use crate::segment::{segment_scan, Postprocess};
+use crate::EvalError;
 use mtsa_data::PreprocessConfig;
 use mtsa_io::{read_nifti, write_nifti, Volume};
 use mtsa_train::{load_trained, RunPaths};
@@ -64,11 +64,12 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
             opts.input.display()
         )));
     }
-    let scan = segment_scan(&model, &image, &preprocess, &postprocess, opts.batch)
-        .map_err(|e| match e {
+    let scan = segment_scan(&model, &image, &preprocess, &postprocess, opts.batch).map_err(
+        |e| match e {
             EvalError::Data(d) => EvalError::Data(d.in_file(&opts.input)),
             other => other,
-        })?;
+        },
+    )?;
     let s = preprocess.size;
     let mask = &scan.mask;
     let call = &scan.call;

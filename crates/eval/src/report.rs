@@ -32,7 +32,10 @@ pub fn write_report(
     );
     if !report.whole_scan.is_empty() {
         h.push_str(&crate::report_wholescan::section(&report.whole_scan));
-        h.push_str(&figures("False lesions: the patients with the most", fp_overlays));
+        h.push_str(&figures(
+            "False lesions: the patients with the most",
+            fp_overlays,
+        ));
     }
     h.push_str("<h2>Results (paper Table 3 layout)</h2>");
     h.push_str(&table3(&report.splits));

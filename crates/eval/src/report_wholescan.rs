@@ -59,7 +59,8 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
     }
     h.push_str("</table>");
     if let Some(first) = splits.first() {
-        let _ = write!(
+        let _ =
+            write!(
             h,
             "<p>Lesion sensitivity by equivalent diameter (detected / true lesions). Lesions are \
              26-connected components matched as in BraTS-METS 2023 (truth dilated by one voxel; \

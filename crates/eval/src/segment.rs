@@ -52,9 +52,11 @@ impl Postprocess {
         let text = std::fs::read_to_string(&path).map_err(|e| EvalError::file(&path, e))?;
         let pp: Postprocess = serde_json::from_str(&text)
             .map_err(|e| EvalError::file(&path, format!("bad post-processing record: {e}")))?;
-        if !(pp.threshold > 0.0 && pp.threshold < 1.0)
-            || !(pp.min_volume_mm3.is_finite() && pp.min_volume_mm3 >= 0.0)
-        {
+        let usable = pp.threshold > 0.0
+            && pp.threshold < 1.0
+            && pp.min_volume_mm3.is_finite()
+            && pp.min_volume_mm3 >= 0.0;
+        if !usable {
             return Err(EvalError::file(
                 &path,
                 format!(
@@ -137,7 +139,13 @@ pub fn segment_scan(
 
     let areas: Vec<usize> = run_k
         .iter()
-        .map(|&k| mask_grid.index_axis(Axis(0), k).iter().filter(|m| **m).count())
+        .map(|&k| {
+            mask_grid
+                .index_axis(Axis(0), k)
+                .iter()
+                .filter(|m| **m)
+                .count()
+        })
         .collect();
     let (with_gtv, call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
     Ok(ScanPrediction {

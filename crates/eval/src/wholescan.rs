@@ -121,12 +121,13 @@ pub struct WholeScanContext<'a> {
 }
 
 /// Scores every patient of split `name` on its whole scan.
-pub fn score_whole_scans(
-    ctx: &WholeScanContext,
-    name: &str,
-) -> Result<WholeScanSplit, EvalError> {
-    let ids: Vec<&mtsa_data::PatientInfo> =
-        ctx.info.patients.iter().filter(|p| p.split == name).collect();
+pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScanSplit, EvalError> {
+    let ids: Vec<&mtsa_data::PatientInfo> = ctx
+        .info
+        .patients
+        .iter()
+        .filter(|p| p.split == name)
+        .collect();
     let surface = SurfaceOptions::default();
     let mut grid = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec());
     let mut patients = Vec::with_capacity(ids.len());
@@ -136,7 +137,13 @@ pub fn score_whole_scans(
     (ctx.progress)(0, ids.len());
     for (i, p) in ids.iter().enumerate() {
         let (image, gt) = read_patient(ctx.info, &p.id)?;
-        let scan = segment_scan(ctx.model, &image, ctx.preprocess, ctx.postprocess, ctx.batch)?;
+        let scan = segment_scan(
+            ctx.model,
+            &image,
+            ctx.preprocess,
+            ctx.postprocess,
+            ctx.batch,
+        )?;
         add_to_grid(&mut grid, &scan, &gt)?;
         let spacing = image.spacing();
         let gt_b = gt.data.mapv(|v| v != 0);
@@ -201,11 +208,14 @@ pub fn score_whole_scans(
             truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
         });
         if l.false_positives > 0 {
-            worst.push((l.false_positives, fp_overlay(&scan, &gt, &p.id, l.false_positives)?));
+            worst.push((
+                l.false_positives,
+                fp_overlay(&scan, &gt, &p.id, l.false_positives)?,
+            ));
         }
         (ctx.progress)(i + 1, ids.len());
     }
-    worst.sort_by(|a, b| b.0.cmp(&a.0));
+    worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     worst.truncate(2);
     let report = summarise(ctx, name, &patients, &bins, &grid)?;
     Ok(WholeScanSplit {
@@ -294,7 +304,11 @@ fn summarise(
             })
             .collect(),
         false_positive_lesions_per_patient: (n > 0).then(|| {
-            patients.iter().map(|p| p.false_positive_lesions).sum::<usize>() as f64 / n as f64
+            patients
+                .iter()
+                .map(|p| p.false_positive_lesions)
+                .sum::<usize>() as f64
+                / n as f64
         }),
         lesion_wise_dice: MeanCi::of(patients.iter().map(|p| Some(p.lesion_wise_dice))),
         egfr,

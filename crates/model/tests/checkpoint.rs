@@ -114,8 +114,13 @@ fn corrupt_weights_are_refused() {
     bytes[last] ^= 0x10;
     let flipped = dir.path().join("flipped.safetensors");
     std::fs::write(&flipped, &bytes).unwrap();
-    let err = load_weights(&mut vs, &cfg, &flipped).unwrap_err().to_string();
-    assert!(err.contains("flipped.safetensors") && err.contains("checksum"), "{err}");
+    let err = load_weights(&mut vs, &cfg, &flipped)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("flipped.safetensors") && err.contains("checksum"),
+        "{err}"
+    );
 
     // NaN weights with a valid checksum (written through the same writer) are refused too.
     let nan = dir.path().join("nan.safetensors");
