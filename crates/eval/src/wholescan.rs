@@ -15,7 +15,7 @@ use mtsa_metrics::{
     SizeBin, SurfaceOptions,
 };
 use mtsa_train::{RunPaths, TrainedModel};
-use ndarray::Axis;
+use ndarray::{Array3, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -144,7 +144,8 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             ctx.postprocess,
             ctx.batch,
         )?;
-        add_to_grid(&mut grid, &scan, &gt)?;
+        let gt_grid = resample_mask(&gt, &scan.geom);
+        add_to_grid(&mut grid, &scan, &gt_grid)?;
         let spacing = image.spacing();
         let gt_b = gt.data.mapv(|v| v != 0);
         let pred_b = scan.mask.data.mapv(|v| v != 0);
@@ -156,7 +157,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             .ok_or_else(|| EvalError::Usage("3-D metrics without lesions".into()))?;
         for g in &l.gt {
             if g.counted {
-                let b = bin_index(g.size_bin);
+                let b = g.size_bin.index();
                 bins[b].0 += 1;
                 bins[b].1 += usize::from(g.detected);
             }
@@ -210,7 +211,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         if l.false_positives > 0 {
             worst.push((
                 l.false_positives,
-                fp_overlay(&scan, &gt, &p.id, l.false_positives)?,
+                fp_overlay(&scan, &gt_grid, &p.id, l.false_positives)?,
             ));
         }
         (ctx.progress)(i + 1, ids.len());
@@ -226,18 +227,14 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
     })
 }
 
-fn bin_index(bin: SizeBin) -> usize {
-    SizeBin::ALL.iter().position(|b| *b == bin).unwrap_or(0)
-}
-
 /// Adds the scan's network-grid probabilities and its truth (resampled onto that grid as the
-/// training masks are) to the detection grid.
+/// training masks are, `resample_mask`) to the detection grid.
 fn add_to_grid(
     grid: &mut DetectionGrid,
     scan: &ScanPrediction,
-    gt: &mtsa_io::Volume<u8>,
+    gt_grid: &Array3<u8>,
 ) -> Result<(), EvalError> {
-    let gt_grid = resample_mask(gt, &scan.geom).mapv(|v| v != 0);
+    let gt_grid = gt_grid.mapv(|v| v != 0);
     grid.add_patient(
         scan.prob.view(),
         gt_grid.view(),
@@ -323,11 +320,10 @@ fn summarise(
 /// false lesions are.
 fn fp_overlay(
     scan: &ScanPrediction,
-    gt: &mtsa_io::Volume<u8>,
+    gt_grid: &Array3<u8>,
     patient: &str,
     fps: usize,
 ) -> Result<crate::report::Overlay, EvalError> {
-    let gt_grid = resample_mask(gt, &scan.geom);
     let k = (0..scan.geom.n_slices())
         .max_by_key(|&k| {
             let g = gt_grid.index_axis(Axis(0), k);
@@ -385,7 +381,7 @@ pub fn calibrate(
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
         let scan = segment_scan(model, &image, &preprocess, &probe, batch)?;
-        add_to_grid(&mut grid, &scan, &gt)?;
+        add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         progress(i + 1, val.len());
     }
     let best = grid.best_f1().ok_or_else(|| {
