@@ -130,13 +130,11 @@ pub fn segment_scan(
     let spacing = [geom.slice_thickness_mm, px, px];
     let raw = prob.mapv(|p| p > pp.threshold);
     let mask_grid = remove_small_lesions(raw.view(), spacing, pp.min_volume_mm3)?;
-    // Back onto the input grid with the kept lesions' soft edges: probabilities outside the
-    // kept lesions are zeroed, then interpolated and thresholded as before.
-    let kept = ndarray::Zip::from(&prob)
-        .and(&mask_grid)
-        .map_collect(|&p, &m| if m { p } else { 0.0 });
-    let mask: Volume<u8> = restore_probabilities(&kept, &geom).map(|p| u8::from(*p > pp.threshold));
-
+    // Back onto the input grid: the cleaned mask itself is interpolated and cut at one half.
+    // Interpolating the probabilities and cutting at a high threshold instead would erode every
+    // lesion and split thin ones into several on the finer input grid.
+    let mask: Volume<u8> =
+        restore_probabilities(&mask_grid.mapv(f32::from), &geom).map(|p| u8::from(*p > 0.5));
     let areas: Vec<usize> = run_k
         .iter()
         .map(|&k| {
