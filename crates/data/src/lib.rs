@@ -37,4 +37,4 @@ pub use preprocess::{
     SliceGeometry,
 };
 pub use source::read_patient;
-pub use split::{external_split_name, internal_site, SplitInput};
+pub use split::{assign_from_file, external_split_name, internal_site, SplitInput};

@@ -4,6 +4,7 @@
 //! Contours that do not sit on the grid are errors rather than silently dropped or clipped: a
 //! structure set drawn on another series (or a corrupted one) must not become a wrong mask.
 
+use crate::bounded::check_declared_lengths;
 use crate::dataset::{items, opt_f64, opt_str, req_str, Obj};
 use crate::geometry::{apply, invert, lps_ras, LatticeMap};
 use crate::raster::fill_even_odd;
@@ -175,6 +176,7 @@ fn open_structure_set(path: &Path) -> Result<dicom_object::DefaultDicomObject, D
     if !path.is_file() {
         return Err(DicomError::invalid(path, "file not found"));
     }
+    check_declared_lengths(path)?;
     let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
     let class = req_str(&obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?;
     if class != uids::RT_STRUCTURE_SET_STORAGE {

@@ -9,6 +9,7 @@
 //! (see `geometry`); for MR Acquisition Type "3D" the volume is then reoriented to the nearest
 //! RAS orientation exactly as dcm2niix does (see `ortho`).
 
+use crate::bounded::check_declared_lengths;
 use crate::dataset::{opt_f64, opt_str, req_f64s, req_str, req_usize, Obj};
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
 use crate::ortho::dcm2niix_ortho;
@@ -36,12 +37,13 @@ pub fn read_series(
     series_uid: Option<&str>,
 ) -> Result<(Volume<f32>, SeriesRef), DicomError> {
     let (slices, stack) = scan_series(dir, series_uid)?;
-    // Before allocating: a header claiming 65535 x 65535 images must fail, not abort.
-    let voxels = [stack.rows, stack.cols, stack.slices]
+    // Before allocating: a header claiming 65535 x 65535 images must fail, not abort. Checked
+    // arithmetic: Rows/Columns may be IS strings up to 2^32 - 1, whose product with the slice
+    // count can wrap a u64 to a small number (2^31 x 2^31 x 4 = 0).
+    let bytes = [stack.rows, stack.cols, stack.slices]
         .iter()
-        .map(|n| *n as u64)
-        .product::<u64>();
-    if voxels.saturating_mul(4) > MAX_VOLUME_BYTES {
+        .try_fold(4u64, |acc, n| acc.checked_mul(*n as u64));
+    if bytes.is_none_or(|b| b > MAX_VOLUME_BYTES) {
         return Err(DicomError::attribute(
             &slices[0].path,
             "Rows/Columns",
@@ -138,6 +140,7 @@ fn scan_dir(dir: &Path) -> Result<Vec<Scanned>, DicomError> {
             skipped += 1;
             continue;
         }
+        check_declared_lengths(&path)?;
         let obj = OpenFileOptions::new()
             .read_until(tags::PIXEL_DATA)
             .open_file(&path)

@@ -78,6 +78,14 @@ const CASES: &[(&str, Files, Change)] = &[
         }),
     ),
     (
+        "Rows=Columns=2^31 as IS, the byte count wraps u64 to 0",
+        All,
+        Set(|o| {
+            is(o, tags::ROWS, "2147483648");
+            is(o, tags::COLUMNS, "2147483648")
+        }),
+    ),
+    (
         "Rows 65535 in one file",
         One(1),
         Set(|o| us(o, tags::ROWS, 65535)),
@@ -605,4 +613,33 @@ fn copy_dir(from: &Path, to: &Path) {
     for f in dcm_files(from) {
         std::fs::copy(&f, to.join(f.file_name().expect("name"))).expect("copy");
     }
+}
+
+/// dicom-parser allocates a value's declared length before reading it: a 634-byte file whose
+/// Pixel Data declared 4 GB cost gigabytes (fuzz/artifacts/dicom_series/oom-*). Lengths beyond
+/// the file's size are refused before dicom-object sees the file, in images and structure sets.
+#[test]
+fn declared_lengths_beyond_the_file_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("s");
+    write_series(&dir, &volume([6, 5, 2], las(), 3), &meta()).expect("write");
+    let file = dcm_files(&dir)[0].clone();
+    let mut bytes = std::fs::read(&file).expect("read");
+    let header = b"\xe0\x7f\x10\x00OW\x00\x00";
+    let at = bytes
+        .windows(header.len())
+        .position(|w| w == header)
+        .expect("Pixel Data header")
+        + header.len();
+    bytes[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    std::fs::write(&file, &bytes).expect("write");
+    let msg = read_series(&dir, None).expect_err("4 GB value").to_string();
+    assert!(
+        msg.contains("declares 4294967280 bytes") && msg.contains(&*file.to_string_lossy()),
+        "{msg}"
+    );
+    let msg = mtsa_dicom::list_rois(&file)
+        .expect_err("4 GB value")
+        .to_string();
+    assert!(msg.contains("declares 4294967280 bytes"), "{msg}");
 }

@@ -1,0 +1,94 @@
+//! dicom-parser (through dicom-object) allocates and zero-fills an element's declared length,
+//! up to 4 GiB, before reading its value: a 634-byte file declaring a 4 GB OB value cost
+//! gigabytes of memory and seconds per file (found by `fuzz/` target `dicom_series`). Each file
+//! is therefore walked first with the same decoders, token by token, and refused when a meta
+//! element, data element, sequence or item declares more bytes than the whole file holds; the
+//! walk stops at the first header it cannot decode, which dicom-object then reports itself.
+
+use crate::DicomError;
+use dicom_core::header::{HasLength, Header};
+use dicom_core::Tag;
+use dicom_encoding::decode::Decode;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::meta::FileMetaTable;
+use dicom_parser::dataset::read::DataSetReader;
+use dicom_parser::dataset::DataToken;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use std::path::Path;
+
+/// Refuses `path` when any length declared in it exceeds the file's size.
+pub(crate) fn check_declared_lengths(path: &Path) -> Result<(), DicomError> {
+    let bytes = std::fs::read(path).map_err(|e| DicomError::file(path, e))?;
+    let size = bytes.len() as u64;
+    let refuse = |tag: Tag, len: u32| {
+        DicomError::parse(
+            path,
+            format!(
+                "element ({:04X},{:04X}) declares {len} bytes but the file holds {size}",
+                tag.0, tag.1
+            ),
+        )
+    };
+    // dicom-object's preamble detection: "DICM" at 128, else at 0.
+    let magic = if bytes.get(128..132) == Some(b"DICM") {
+        128
+    } else if bytes.starts_with(b"DICM") {
+        0
+    } else {
+        return Ok(());
+    };
+
+    // The meta group as FileMetaTable reads it: (0002,0000), then elements until its length.
+    let decoder = dicom_encoding::decode::file_header_decoder();
+    let mut src = &bytes[magic + 4..];
+    let Ok((head, _)) = decoder.decode_header(&mut src) else {
+        return Ok(());
+    };
+    if head.tag() != Tag(0x0002, 0x0000) || src.len() < 4 {
+        return Ok(());
+    }
+    let group_length = u64::from(u32::from_le_bytes([src[0], src[1], src[2], src[3]]));
+    src = &src[4..];
+    let mut read = 0u64;
+    while read < group_length {
+        let Ok((head, header_len)) = decoder.decode_header(&mut src) else {
+            return Ok(());
+        };
+        let Some(len) = head.length().get() else {
+            return Ok(());
+        };
+        if u64::from(len) > size {
+            return Err(refuse(head.tag(), len));
+        }
+        let Some(rest) = src.get(len as usize..) else {
+            return Ok(()); // truncated: dicom-object fails reading it, within the file size
+        };
+        src = rest;
+        read += header_len as u64 + u64::from(len);
+    }
+
+    // The data set, with the transfer syntax the meta group names.
+    let Ok(meta) = FileMetaTable::from_reader(&bytes[magic..]) else {
+        return Ok(());
+    };
+    let Some(ts) = TransferSyntaxRegistry.get(meta.transfer_syntax()) else {
+        return Ok(());
+    };
+    let Ok(reader) = DataSetReader::new_with_ts(src, ts) else {
+        return Ok(());
+    };
+    for token in reader {
+        // Checked before the next call, which is the one that would allocate the value.
+        let (tag, len) = match token {
+            Ok(DataToken::ElementHeader(h)) => (h.tag(), h.length()),
+            Ok(DataToken::SequenceStart { tag, len }) => (tag, len),
+            Ok(DataToken::ItemStart { len }) => (Tag(0xFFFE, 0xE000), len),
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        if let Some(len) = len.get().filter(|l| u64::from(*l) > size) {
+            return Err(refuse(tag, len));
+        }
+    }
+    Ok(())
+}
