@@ -9,19 +9,11 @@ mod fixtures;
 
 use mtsa_data::{assign_from_file, read_clinical, DataError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut files = Vec::new();
-    for kind in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) {
-            files.extend(entries.map(|e| e.expect("entry").path()));
-        }
-    }
-    files.sort();
-    files
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
+use replay::inputs;
 
 /// Writes every input of `target` to `file` and reads it; returns how many were accepted.
 fn replay(target: &str, file: &str, read: impl Fn(&Path) -> Result<(), DataError>) -> usize {

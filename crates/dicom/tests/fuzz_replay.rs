@@ -9,19 +9,10 @@ mod fixtures;
 
 use mtsa_dicom::{list_rois, read_rtstruct, read_series};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 
-fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut files = Vec::new();
-    for kind in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) {
-            files.extend(entries.map(|e| e.expect("entry").path()));
-        }
-    }
-    files.sort();
-    files
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
+use replay::inputs;
 
 /// Runs `read` on every input of `target`; returns how many were accepted.
 fn replay<E: std::fmt::Display>(

@@ -8,19 +8,10 @@ use flate2::Compression;
 use mtsa_io::read_nifti_labels;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 
-fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut files = Vec::new();
-    for kind in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) {
-            files.extend(entries.map(|e| e.expect("entry").path()));
-        }
-    }
-    files.sort();
-    files
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
+use replay::inputs;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::fast());

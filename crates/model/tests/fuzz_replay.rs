@@ -6,19 +6,10 @@
 
 use mtsa_model::{read_config, read_tensors};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 
-fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut files = Vec::new();
-    for kind in ["corpus", "artifacts"] {
-        if let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) {
-            files.extend(entries.map(|e| e.expect("entry").path()));
-        }
-    }
-    files.sort();
-    files
-}
+#[path = "../../../fuzz/src/replay.rs"]
+mod replay;
+use replay::inputs;
 
 #[test]
 fn checkpoint_corpus_and_crashers_replay_without_panics() {
