@@ -376,3 +376,60 @@ fn synth_and_demo_refuse_the_root_home_current_and_user_folders() {
     }
     assert_eq!(names(&mine), ["notes.txt"]);
 }
+
+/// `evaluate --force` killed (SIGKILL) at several points of replacing its report: the report is
+/// always the old one or the new one, whole (same files, readable metrics), and the next run
+/// leaves no debris.
+#[test]
+fn killed_evaluate_leaves_a_whole_report_and_no_debris() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (data, run) = trained_run(root);
+    let report = root.join("report");
+    let args = [
+        "evaluate",
+        "--run",
+        s(&run),
+        "--data",
+        s(&data),
+        "--split",
+        "all",
+        "--out",
+        s(&report),
+    ];
+    ok(&mtsa_in(root, &args));
+    let files = names(&report);
+    let whole = |when: &str| {
+        assert_eq!(names(&report), files, "{when}: report files differ");
+        let json = std::fs::read_to_string(report.join("metrics.json")).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{when}: metrics.json unreadable: {e}"));
+        assert!(m["whole_scan"].is_array(), "{when}: no whole-scan scores");
+    };
+    for ms in [0u64, 150, 400, 800, 1500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mtsa"))
+            .args(["--threads", "1"])
+            .args(args)
+            .arg("--force")
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if !report.exists() {
+            // Cut off between rename-aside and rename-in: the next run renames it back.
+            mtsa_io::remove_stale_temporaries(root);
+        }
+        whole(&format!("killed after {ms} ms"));
+    }
+    ok(&mtsa_in(root, &[&args[..], &["--force"]].concat()));
+    whole("after a complete run");
+    let debris: Vec<String> = names(root)
+        .into_iter()
+        .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
+        .collect();
+    assert!(debris.is_empty(), "debris left: {debris:?}");
+}
