@@ -377,11 +377,47 @@ fn synth_and_demo_refuse_the_root_home_current_and_user_folders() {
     assert_eq!(names(&mine), ["notes.txt"]);
 }
 
-/// `evaluate --force` killed (SIGKILL) at several points of replacing its report: the report is
-/// always the old one or the new one, whole (same files, readable metrics), and the next run
-/// leaves no debris.
+/// Runs `args` (which write `out`) once, then again with `--force`, SIGKILLed after each of a
+/// few delays: `out` must always be whole by `whole` (the old output or the new one, never a
+/// mix), and a last complete run must leave no debris.
+fn kill_while_replacing(root: &Path, args: &[&str], out: &Path, whole: &dyn Fn(&str)) {
+    ok(&mtsa_in(root, args));
+    let files = names(out);
+    let check = |when: &str| {
+        assert_eq!(names(out), files, "{when}: output files differ");
+        whole(when);
+    };
+    for ms in [0u64, 150, 400, 800, 1500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mtsa"))
+            .args(["--threads", "1"])
+            .args(args)
+            .arg("--force")
+            .current_dir(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if !out.exists() {
+            // Cut off between rename-aside and rename-in: the next run renames it back.
+            mtsa_io::remove_stale_temporaries(root);
+        }
+        check(&format!("killed after {ms} ms"));
+    }
+    ok(&mtsa_in(root, &[args, &["--force"]].concat()));
+    check("after a complete run");
+    let debris: Vec<String> = names(root)
+        .into_iter()
+        .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
+        .collect();
+    assert!(debris.is_empty(), "debris left: {debris:?}");
+}
+
+/// `evaluate --force` and `predict --force` killed while replacing their output.
 #[test]
-fn killed_evaluate_leaves_a_whole_report_and_no_debris() {
+fn killed_evaluate_and_predict_leave_whole_outputs_and_no_debris() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let (data, run) = trained_run(root);
@@ -397,39 +433,28 @@ fn killed_evaluate_leaves_a_whole_report_and_no_debris() {
         "--out",
         s(&report),
     ];
-    ok(&mtsa_in(root, &args));
-    let files = names(&report);
-    let whole = |when: &str| {
-        assert_eq!(names(&report), files, "{when}: report files differ");
+    kill_while_replacing(root, &args, &report, &|when| {
         let json = std::fs::read_to_string(report.join("metrics.json")).unwrap();
         let m: serde_json::Value = serde_json::from_str(&json)
             .unwrap_or_else(|e| panic!("{when}: metrics.json unreadable: {e}"));
         assert!(m["whole_scan"].is_array(), "{when}: no whole-scan scores");
-    };
-    for ms in [0u64, 150, 400, 800, 1500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mtsa"))
-            .args(["--threads", "1"])
-            .args(args)
-            .arg("--force")
-            .current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        if !report.exists() {
-            // Cut off between rename-aside and rename-in: the next run renames it back.
-            mtsa_io::remove_stale_temporaries(root);
-        }
-        whole(&format!("killed after {ms} ms"));
-    }
-    ok(&mtsa_in(root, &[&args[..], &["--force"]].concat()));
-    whole("after a complete run");
-    let debris: Vec<String> = names(root)
-        .into_iter()
-        .filter(|n| n.starts_with(".tmp-") || n.starts_with(".old-"))
-        .collect();
-    assert!(debris.is_empty(), "debris left: {debris:?}");
+    });
+    let pred = root.join("pred");
+    let input = root.join("cohort/images/p000.nii.gz");
+    let args = [
+        "predict",
+        "--run",
+        s(&run),
+        "--input",
+        s(&input),
+        "--out",
+        s(&pred),
+    ];
+    kill_while_replacing(root, &args, &pred, &|when| {
+        mtsa_io::read_nifti_labels(&pred.join("gtv.nii.gz"))
+            .unwrap_or_else(|e| panic!("{when}: gtv.nii.gz unreadable: {e}"));
+        let json = std::fs::read_to_string(pred.join("egfr.json")).unwrap();
+        let _: serde_json::Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{when}: egfr.json unreadable: {e}"));
+    });
 }
