@@ -503,7 +503,16 @@ fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let decoded = obj.decode_pixel_data().map_err(pixel_err)?;
+    // The codecs of dicom-transfer-syntax-registry 0.10 can panic on corrupt compressed
+    // fragments (fuzzing found an out-of-bounds index in the RLE decoder): such a file is a
+    // corrupt input like any other, so the panic becomes this file's error.
+    let decoded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| obj.decode_pixel_data()))
+            .map_err(|_| DicomError::PixelData {
+                path: path.to_path_buf(),
+                reason: "corrupt compressed pixel data (the decoder failed)".into(),
+            })?
+            .map_err(pixel_err)?;
     if decoded.rows() as usize != h.rows || decoded.columns() as usize != h.cols {
         return Err(DicomError::PixelData {
             path: path.to_path_buf(),
