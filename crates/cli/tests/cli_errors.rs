@@ -173,3 +173,33 @@ fn metrics_refuses_masks_on_different_grids() {
     let line = error_line(&mtsa(&["metrics", "--pred", s(&pa), "--gt", s(&pb)]));
     assert!(line.contains("a.nii.gz"), "{line}");
 }
+
+/// A DICOM file whose RLE fragments make the third-party decoder panic (found by fuzzing): the
+/// user sees the one error line naming the file, not the panic message or a backtrace hint.
+#[test]
+fn a_panicking_pixel_codec_prints_only_the_error_line() {
+    let crasher = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/artifacts/dicom_series/dicom_series-crash-50bee7a7165105b8134cbaa0e0e6c578821a4f23");
+    let tmp = tempfile::tempdir().unwrap();
+    let series = tmp.path().join("series");
+    std::fs::create_dir(&series).unwrap();
+    std::fs::copy(&crasher, series.join("IM00001.dcm")).unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let pred = tmp.path().join("pred");
+    let out = mtsa(&[
+        "predict",
+        "--run",
+        s(&run),
+        "--input",
+        s(&series),
+        "--out",
+        s(&pred),
+    ]);
+    let line = error_line(&out);
+    assert!(line.contains("IM00001.dcm"), "{line}");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "panic text shown:\n{stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    assert!(!pred.exists());
+}

@@ -506,13 +506,13 @@ fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
     // The codecs of dicom-transfer-syntax-registry 0.10 can panic on corrupt compressed
     // fragments (fuzzing found an out-of-bounds index in the RLE decoder): such a file is a
     // corrupt input like any other, so the panic becomes this file's error.
-    let decoded =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| obj.decode_pixel_data()))
-            .map_err(|_| DicomError::PixelData {
-                path: path.to_path_buf(),
-                reason: "corrupt compressed pixel data (the decoder failed)".into(),
-            })?
-            .map_err(pixel_err)?;
+    // `catch_panic` keeps the panic hook quiet, so the user sees only the error line.
+    let decoded = mtsa_io::catch_panic(|| obj.decode_pixel_data())
+        .map_err(|_| DicomError::PixelData {
+            path: path.to_path_buf(),
+            reason: "corrupt compressed pixel data (the decoder failed)".into(),
+        })?
+        .map_err(pixel_err)?;
     if decoded.rows() as usize != h.rows || decoded.columns() as usize != h.cols {
         return Err(DicomError::PixelData {
             path: path.to_path_buf(),

@@ -54,10 +54,11 @@ pub struct SliceEvidence {
 }
 
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
+    // The input first: a bad scan is reported before seconds are spent loading the model.
+    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
     let model = load_trained(&opts.run, opts.device)?;
     let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
     let postprocess = Postprocess::of_run(&opts.run)?;
-    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
     if opts.rtstruct && series.is_none() {
         return Err(EvalError::Usage(format!(
             "{}: --rtstruct needs a DICOM series folder as input (an RTSTRUCT must reference its series)",

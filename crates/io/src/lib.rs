@@ -9,6 +9,7 @@ mod nifti_header;
 mod nifti_io;
 mod orientation;
 mod output;
+mod quiet_panic;
 mod temp;
 mod volume;
 
@@ -17,7 +18,8 @@ pub use error::IoError;
 pub use nifti_io::{read_nifti, read_nifti_labels, write_nifti, NiftiElement};
 pub use orientation::Reorientation;
 pub use output::{check_output, claim_output_dir, probe_writable, Existing, OUTPUT_MARKER};
-pub use temp::{remove_stale_temporaries, remove_temporaries_on_signal};
+pub use quiet_panic::catch_panic;
+pub use temp::{public_names, remove_stale_temporaries, remove_temporaries_on_signal};
 pub use volume::{
     affine_problem, diagonal_affine, spacing_problem, Affine, Volume, MAX_POSITION_MM,
     MAX_VOLUME_BYTES, SPACING_RANGE_MM,

@@ -195,3 +195,13 @@ mod tests {
         assert_eq!(parse("out"), None);
     }
 }
+
+/// `message` with this process's temporary names (`.tmp-<pid>-<name>`, `.old-<pid>-<name>`)
+/// replaced by the names they stand for, so an error met while writing an output names the
+/// `--out` the user gave, not an internal path that no longer exists when they read it.
+pub fn public_names(message: &str) -> String {
+    let pid = std::process::id();
+    [NEW, OLD].iter().fold(message.to_owned(), |text, prefix| {
+        text.replace(&format!("{prefix}{pid}-"), "")
+    })
+}
