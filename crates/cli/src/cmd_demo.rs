@@ -34,6 +34,9 @@ pub struct Args {
     /// Share of each epoch's slices that are lesion-free.
     #[arg(long, default_value_t = 0.4)]
     background_fraction: f64,
+    /// Neighbouring slices per side given to the network as extra channels (2.5-D; 0 = 2-D).
+    #[arg(long, default_value_t = 0)]
+    context_slices: usize,
     /// Slice size in pixels over the 240 mm field of view.
     #[arg(long, default_value_t = 128)]
     size: usize,
@@ -75,6 +78,7 @@ pub fn run(a: Args) -> Result<()> {
     let prep = mtsa_data::PrepareConfig {
         size: a.size,
         background_slices: a.background_slices,
+        context_slices: a.context_slices,
         cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).context("cutoff date")?,
         val_patients: 10,
         seed: a.seed,
@@ -87,6 +91,7 @@ pub fn run(a: Args) -> Result<()> {
     tracing::info!("3/4 train the tiny preset for up to {} epochs", a.epochs);
     let mut config = TrainConfig::for_preset("tiny")?;
     config.model.size = a.size as i64;
+    config.model.in_channels = 2 * a.context_slices as i64 + 1;
     config.epochs = a.epochs;
     config.seed = a.seed;
     // Ten validation patients are too few for the EGFR loss or accuracy to pick an epoch (see
@@ -96,9 +101,11 @@ pub fn run(a: Args) -> Result<()> {
     // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
     config.slices_per_patient = Some(6);
     config.egfr_voting_slices_only = true;
-    // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
-    // and minimum lesion volume chosen on the validation patients' whole scans.
+    // Whole scans [ours, beyond the paper]: lesion-free slices in training with a batch Dice that
+    // sees them, then the threshold and minimum lesion volume chosen on the validation patients'
+    // whole scans.
     config.background_fraction = a.background_fraction;
+    config.loss.batch_dice = true;
     config.calibrate_postprocess = true;
     config.flip_tta = a.flip_tta;
     let opts = TrainOptions {

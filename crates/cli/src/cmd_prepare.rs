@@ -51,6 +51,10 @@ pub struct Args {
     /// (`mtsa train --background-fraction`) samples from them.
     #[arg(long, default_value_t = 0)]
     background_slices: usize,
+    /// Neighbouring slices to store on each side of every slice, for 2.5-D training
+    /// (`mtsa train --context-slices`) [ours; 0 = the paper's 2-D input].
+    #[arg(long, default_value_t = 0)]
+    context_slices: usize,
     /// Replace an existing dataset folder written by `mtsa prepare` (never anything else).
     #[arg(long, alias = "overwrite")]
     force: bool,
@@ -76,6 +80,7 @@ pub fn run(a: Args) -> Result<()> {
         image_name: a.image_name,
         label_name: a.label_name,
         background_slices: a.background_slices,
+        context_slices: a.context_slices,
         overwrite: a.force,
         ..PrepareConfig::default()
     };

@@ -47,6 +47,14 @@ pub struct Args {
     /// with --background-slices); 0 = the paper's protocol.
     #[arg(long)]
     background_fraction: Option<f64>,
+    /// Give the network the N neighbouring slices on each side as extra input channels (2.5-D;
+    /// needs a dataset prepared with at least --context-slices N).
+    #[arg(long)]
+    context_slices: Option<usize>,
+    /// Soft Dice over the whole batch instead of per slice, so lesion-free slices teach the
+    /// network to stay empty (see `LossConfig::batch_dice`).
+    #[arg(long)]
+    batch_dice: bool,
     /// After training, choose the whole-scan threshold and minimum lesion volume on the
     /// validation patients' whole scans (best lesion-wise F1); `predict` applies them.
     #[arg(long)]
@@ -183,6 +191,12 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     }
     if let Some(v) = a.background_fraction {
         cfg.background_fraction = v;
+    }
+    if let Some(r) = a.context_slices {
+        cfg.model.in_channels = 2 * r as i64 + 1;
+    }
+    if a.batch_dice {
+        cfg.loss.batch_dice = true;
     }
     if a.calibrate {
         cfg.calibrate_postprocess = true;

@@ -5,7 +5,10 @@
 //!   `data_hash`).
 //! - `splits.json`: `{"train": [ids], "val": [ids], ...}`, the patient-level split.
 //! - `<split>.safetensors`: tensors `image` (F32, `[N, S, S]`, in `[0, 1]`) and `mask`
-//!   (U8, `[N, S, S]`, 1 = GTV), slice `n` of both being the same slice.
+//!   (U8, `[N, S, S]`, 1 = GTV), slice `n` of both being the same slice; with
+//!   `prepare --context-slices r`, also `context` (F32, `[N, 2r, S, S]`): the `r` slices below
+//!   and the `r` above slice `n` (nearest existing slice at the volume's ends), for 2-D networks
+//!   that take neighbouring slices as extra input channels (2.5-D).
 //! - `<split>.slices.json`: JSON array of `N` `SliceRecord`s, in tensor order.
 //! - `truth.json`: copied from synthetic cohorts, when present.
 //!
@@ -52,15 +55,21 @@ pub struct SplitData {
     pub images: Vec<f32>,
     pub masks: Vec<u8>,
     pub slices: Vec<SliceRecord>,
+    /// Neighbouring slices per side stored in `context` (0: none).
+    pub context_slices: usize,
+    /// Per slice, its `2 * context_slices` neighbours (below, then above), each S x S.
+    pub context: Vec<f32>,
 }
 
 impl SplitData {
-    pub fn new(size: usize) -> Self {
+    pub fn new(size: usize, context_slices: usize) -> Self {
         Self {
             size,
             images: Vec::new(),
             masks: Vec::new(),
             slices: Vec::new(),
+            context_slices,
+            context: Vec::new(),
         }
     }
 
@@ -82,14 +91,38 @@ impl SplitData {
         &self.masks[n * p..(n + 1) * p]
     }
 
+    /// Slice `n`'s neighbours, `2 * context_slices` planes of S x S (empty without context).
+    pub fn context(&self, n: usize) -> &[f32] {
+        let p = 2 * self.context_slices * self.size * self.size;
+        &self.context[n * p..(n + 1) * p]
+    }
+
+    /// Slice `n` as `2r + 1` network input channels of S x S, bottom to top: the `r` nearest
+    /// neighbours below, the slice, the `r` nearest above (`mtsa_data::network_input`'s order).
+    /// `None` when fewer than `r` neighbours per side were stored.
+    pub fn input(&self, n: usize, r: usize) -> Option<Vec<f32>> {
+        if r > self.context_slices {
+            return None;
+        }
+        let plane = self.size * self.size;
+        let stored = self.context_slices * plane;
+        let ctx = self.context(n);
+        let mut x = Vec::with_capacity((2 * r + 1) * plane);
+        x.extend_from_slice(&ctx[stored - r * plane..stored]);
+        x.extend_from_slice(self.image(n));
+        x.extend_from_slice(&ctx[stored..stored + r * plane]);
+        Some(x)
+    }
+
     /// The slices that hold GTV, in order: the paper's protocol (spec §4) on a split that may
     /// also hold lesion-free slices.
     pub fn gtv_only(&self) -> SplitData {
-        let mut out = SplitData::new(self.size);
+        let mut out = SplitData::new(self.size, self.context_slices);
         for (n, rec) in self.slices.iter().enumerate() {
             if rec.gtv_area_px > 0 {
                 out.images.extend_from_slice(self.image(n));
                 out.masks.extend_from_slice(self.mask(n));
+                out.context.extend_from_slice(self.context(n));
                 out.slices.push(rec.clone());
             }
         }
@@ -166,6 +199,9 @@ pub struct DatasetInfo {
     pub label_name: Option<String>,
     /// Lesion-free brain slices stored per training patient (0: the paper's protocol).
     pub background_slices: usize,
+    /// Neighbouring slices stored per side of every slice (0: the paper's 2-D input).
+    #[serde(default)]
+    pub context_slices: usize,
 }
 
 pub fn info_path(dir: &Path) -> std::path::PathBuf {
@@ -275,7 +311,11 @@ impl View for AnyTensor<'_> {
 pub fn write_split(dir: &Path, split: &str, data: &SplitData) -> Result<(), DataError> {
     let (n, s) = (data.len(), data.size);
     let shape = vec![n, s, s];
-    if data.images.len() != n * s * s || data.masks.len() != n * s * s {
+    let c = 2 * data.context_slices;
+    if data.images.len() != n * s * s
+        || data.masks.len() != n * s * s
+        || data.context.len() != n * c * s * s
+    {
         return Err(DataError::Config(format!(
             "split {split}: pixel buffers do not match {n} slices of {s} x {s}"
         )));
@@ -289,7 +329,7 @@ pub fn write_split(dir: &Path, split: &str, data: &SplitData) -> Result<(), Data
         "slices": n,
     });
     let meta = HashMap::from([("mtsa-data".to_string(), header.to_string())]);
-    let tensors = [
+    let mut tensors = vec![
         (
             "image",
             AnyTensor::F(F32Tensor {
@@ -305,6 +345,15 @@ pub fn write_split(dir: &Path, split: &str, data: &SplitData) -> Result<(), Data
             }),
         ),
     ];
+    if c > 0 {
+        tensors.push((
+            "context",
+            AnyTensor::F(F32Tensor {
+                data: &data.context,
+                shape: vec![n, c, s, s],
+            }),
+        ));
+    }
     let path = tensor_path(dir, split);
     safetensors::serialize_to_file(tensors, Some(meta), &path)
         .map_err(|e| DataError::invalid(&path, format!("cannot write safetensors ({e})")))?;
@@ -358,6 +407,34 @@ pub fn load_split(dir: &Path, split: &str) -> Result<SplitData, DataError> {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let masks = mask.data().to_vec();
+    let (context_slices, context) = match st.tensor("context") {
+        Err(_) => (0, Vec::new()),
+        Ok(t) => {
+            let sh = t.shape();
+            let fits = t.dtype() == Dtype::F32
+                && sh.len() == 4
+                && sh[0] == n
+                && sh[1] % 2 == 0
+                && sh[1] > 0
+                && sh[2] == size
+                && sh[3] == size;
+            if !fits {
+                return Err(DataError::invalid(
+                    &path,
+                    format!(
+                        "tensor \"context\" is {:?} {sh:?}, expected F32 [{n}, 2r, {size}, {size}]",
+                        t.dtype()
+                    ),
+                ));
+            }
+            let values = t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (sh[1] / 2, values)
+        }
+    };
 
     let spath = slices_path(dir, split);
     let text = std::fs::read(&spath).map_err(|e| DataError::io(&spath, e))?;
@@ -378,6 +455,8 @@ pub fn load_split(dir: &Path, split: &str) -> Result<SplitData, DataError> {
         images,
         masks,
         slices,
+        context_slices,
+        context,
     })
 }
 

@@ -33,8 +33,8 @@ pub use error::DataError;
 pub use layout::{discover, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};
 pub use preprocess::{
-    brain_slices, preprocess_image, resample_mask, restore_probabilities, PreprocessConfig,
-    SliceGeometry,
+    brain_slices, neighbour_slices, network_input, preprocess_image, resample_mask,
+    restore_probabilities, PreprocessConfig, SliceGeometry,
 };
 pub use source::read_patient;
 pub use split::{assign_from_file, external_split_name, internal_site, SplitInput};

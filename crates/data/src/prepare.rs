@@ -48,6 +48,10 @@ pub struct PrepareConfig {
     /// which keeps only slices with GTV]. A network that never sees a slice without a lesion
     /// finds one on every slice of a whole scan.
     pub background_slices: usize,
+    /// Neighbouring slices stored per side of every slice [ours; 0 = the paper's 2-D input],
+    /// for networks that see them as extra channels (2.5-D): a vessel runs on through the
+    /// neighbours, a small metastasis ends.
+    pub context_slices: usize,
     /// Replace a non-empty output folder.
     pub overwrite: bool,
     /// Worker threads; 0 = one per available core.
@@ -71,6 +75,7 @@ impl Default for PrepareConfig {
             image_name: None,
             label_name: None,
             background_slices: 0,
+            context_slices: 0,
             overwrite: false,
             threads: 0,
         }
@@ -134,6 +139,8 @@ struct PatientSlices {
     images: Vec<f32>,
     masks: Vec<u8>,
     records: Vec<SliceRecord>,
+    /// Per record, its neighbouring slices (`SplitData::context`).
+    context: Vec<f32>,
     /// Of `records`, how many are lesion-free.
     background: usize,
     source: SourceFiles,
@@ -234,9 +241,10 @@ pub fn prepare(
             .push(case.id.clone());
         let data = splits
             .entry(split)
-            .or_insert_with(|| SplitData::new(cfg.size));
+            .or_insert_with(|| SplitData::new(cfg.size, cfg.context_slices));
         data.images.extend(slices.images);
         data.masks.extend(slices.masks);
+        data.context.extend(slices.context);
         data.slices.extend(slices.records);
     }
 
@@ -294,6 +302,7 @@ pub fn prepare(
         image_name: cfg.image_name.clone(),
         label_name: cfg.label_name.clone(),
         background_slices: cfg.background_slices,
+        context_slices: cfg.context_slices,
     };
     write_json(&info_path(root), &info)?;
     let out = dir.commit()?;
@@ -464,6 +473,7 @@ fn process_case(
         images: Vec::new(),
         masks: Vec::new(),
         records: Vec::new(),
+        context: Vec::new(),
         background: 0,
         source,
     };
@@ -494,6 +504,9 @@ fn process_case(
         }
         out.background += usize::from(area == 0);
         out.images.extend(norm.slice(k, &taps_img));
+        for j in crate::preprocess::neighbour_slices(k, cfg.context_slices, geom.n_slices()) {
+            out.context.extend(norm.slice(j, &taps_img));
+        }
         out.masks.extend(m);
         out.records.push(SliceRecord {
             patient_id: case.id.clone(),

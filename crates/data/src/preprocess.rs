@@ -7,7 +7,7 @@
 use crate::resample::{self, InPlaneMap, Tap};
 use crate::DataError;
 use mtsa_io::{Reorientation, Volume};
-use ndarray::{Array3, Axis};
+use ndarray::{Array3, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
 /// How volumes become network input. Stored in `dataset.json` (and by training with the model)
@@ -320,4 +320,27 @@ pub fn restore_probabilities(prob: &Array3<f32>, geom: &SliceGeometry) -> Volume
         .map(|a| a.permuted_axes([2, 1, 0]))
         .unwrap_or_else(|_| Array3::zeros((nx, ny, nk)));
     geom.reorientation.invert(&canonical)
+}
+
+/// The `r` slices below `k`, then the `r` above it, each run ordered bottom to top and clamped
+/// to the volume: at its ends the nearest existing slice stands in (replication padding).
+pub fn neighbour_slices(k: usize, r: usize, n_slices: usize) -> Vec<usize> {
+    let last = n_slices.saturating_sub(1);
+    let below = (1..=r).rev().map(|d| k.saturating_sub(d));
+    let above = (1..=r).map(|d| (k + d).min(last));
+    below.chain(above).collect()
+}
+
+/// Slice `k` of preprocessed `slices` (K x S x S) as network input channels: the `r` slices
+/// below, slice `k`, the `r` above (`2r + 1` planes, bottom to top), as stored by `prepare`.
+pub fn network_input(slices: ArrayView3<f32>, k: usize, r: usize) -> Vec<f32> {
+    let n = slices.len_of(Axis(0));
+    let nb = neighbour_slices(k, r, n);
+    let (below, above) = nb.split_at(r);
+    below
+        .iter()
+        .chain(std::iter::once(&k))
+        .chain(above)
+        .flat_map(|&j| slices.index_axis(Axis(0), j).iter().copied().collect::<Vec<_>>())
+        .collect()
 }

@@ -4,7 +4,10 @@
 mod common;
 
 use common::*;
-use mtsa_data::{load_split, prepare, read_info, read_patient, PrepareConfig};
+use mtsa_data::{
+    load_split, neighbour_slices, network_input, prepare, preprocess_image, read_info,
+    read_patient, PrepareConfig,
+};
 use mtsa_io::{read_nifti, write_nifti};
 
 fn cfg(background: usize) -> PrepareConfig {
@@ -81,4 +84,53 @@ fn whole_scans_read_back_exactly_and_refuse_changed_files() {
         e.contains("p003.nii.gz") && e.contains("no longer here"),
         "{e}"
     );
+}
+
+/// 2.5-D: the neighbours `prepare --context-slices` stores for each slice are exactly the
+/// channels `network_input` stacks from a whole scan at inference, and the centre slices are
+/// those of a 2-D dataset.
+#[test]
+fn stored_context_equals_what_inference_stacks() {
+    let t = tempfile::tempdir().unwrap();
+    let c = our_cohort(t.path(), 8, default_row);
+    let flat = t.path().join("flat");
+    prepare(&c, &flat, &cfg(2), &|_, _| {}).unwrap();
+    let deep = t.path().join("deep");
+    let with_context = PrepareConfig {
+        context_slices: 2,
+        ..cfg(2)
+    };
+    prepare(&c, &deep, &with_context, &|_, _| {}).unwrap();
+    let info = read_info(&deep).unwrap();
+    assert_eq!(info.context_slices, 2);
+    for split in ["train", "test"] {
+        let d = load_split(&deep, split).unwrap();
+        let f = load_split(&flat, split).unwrap();
+        assert_eq!((d.context_slices, f.context_slices), (2, 0));
+        assert_eq!((&d.images, &d.masks, &d.slices), (&f.images, &f.masks, &f.slices));
+        assert_eq!(d.input(0, 3), None, "only 2 neighbours per side were stored");
+        assert_eq!(f.input(0, 0).as_deref(), Some(f.image(0)));
+        let mut checked = 0;
+        for (n, rec) in d.slices.iter().enumerate() {
+            let (image, _) = read_patient(&info, &rec.patient_id).unwrap();
+            let (slices, _) = preprocess_image(&image, None, &info.preprocess).unwrap();
+            for r in 0..=2 {
+                let want = network_input(slices.view(), rec.slice_index, r);
+                let got = d.input(n, r).unwrap();
+                assert_eq!(got.len(), (2 * r + 1) * 48 * 48);
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(worst < 1e-6, "{} slice {}: r = {r}, {worst}", rec.patient_id, rec.slice_index);
+            }
+            checked += 1;
+        }
+        assert!(checked > 0);
+    }
+    // The ends of the volume repeat the nearest slice.
+    assert_eq!(neighbour_slices(0, 2, 8), [0, 0, 1, 2]);
+    assert_eq!(neighbour_slices(7, 2, 8), [5, 6, 7, 7]);
+    assert_eq!(neighbour_slices(4, 1, 8), [3, 5]);
 }

@@ -151,7 +151,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     for name in &names {
         // The paper's table: the slices that hold GTV.
         let split = mtsa_data::load_split(&opts.data, name)?.gtv_only();
-        let tensors = SplitTensors::from_split(&split);
+        let tensors = SplitTensors::from_split(&split, model.net.config().context_slices())?;
         let pred = model.predict(&tensors.images, opts.batch)?;
         let prob: Vec<f32> =
             Vec::try_from(&pred.prob().contiguous().view([-1]).to_kind(Kind::Float))?;

@@ -8,7 +8,9 @@
 //! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices.
 
 use crate::EvalError;
-use mtsa_data::{preprocess_image, restore_probabilities, PreprocessConfig, SliceGeometry};
+use mtsa_data::{
+    network_input, preprocess_image, restore_probabilities, PreprocessConfig, SliceGeometry,
+};
 use mtsa_io::Volume;
 use mtsa_metrics::remove_small_lesions;
 use mtsa_train::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
@@ -112,12 +114,19 @@ pub fn segment_scan(
     let (slices, geom) = preprocess_image(image, None, preprocess)?;
     let run_k = geom.brain_slices.clone();
     let s = preprocess.size;
-    let mut input = Vec::with_capacity(run_k.len() * s * s);
+    let r = model.net.config().context_slices();
+    let mut input = Vec::with_capacity(run_k.len() * (2 * r + 1) * s * s);
     for &k in &run_k {
-        input.extend(slices.index_axis(Axis(0), k).iter().copied());
+        input.extend(network_input(slices.view(), k, r));
     }
-    // Network input: every brain slice, since nobody knows where the tumour is.
-    let x = Tensor::from_slice(&input).view([run_k.len() as i64, 1, s as i64, s as i64]);
+    // Network input: every brain slice (with its neighbours for a 2.5-D model), since nobody
+    // knows where the tumour is.
+    let x = Tensor::from_slice(&input).view([
+        run_k.len() as i64,
+        (2 * r + 1) as i64,
+        s as i64,
+        s as i64,
+    ]);
     let (prob_run, p_mutant) = forward(model, &x, batch, pp.flip_tta)?;
 
     let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));

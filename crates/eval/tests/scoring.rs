@@ -29,7 +29,7 @@ fn square((r0, c0, h, w): (usize, usize, usize, usize)) -> Vec<bool> {
 }
 
 fn build(slices: &[Slice]) -> (SplitData, Vec<f32>, Vec<f64>) {
-    let mut split = SplitData::new(S);
+    let mut split = SplitData::new(S, 0);
     let mut prob = Vec::new();
     for sl in slices {
         let gt = square(sl.gt);

@@ -13,6 +13,10 @@ pub const CLS_POOL: i64 = 4;
 pub struct MtsaConfig {
     /// Input side in pixels (square slices).
     pub size: i64,
+    /// Input channels: 1 for the paper's single T1-CE slice; `2r + 1` when the `r` neighbouring
+    /// slices on each side come along [ours, 2.5-D].
+    #[serde(default = "one_channel")]
+    pub in_channels: i64,
     /// Channels of the first encoder level, `c` in the spec.
     pub base_channels: i64,
     /// Depth-wise square kernel of the MSA module (`d` branch).
@@ -31,6 +35,10 @@ pub struct MtsaConfig {
     pub preset: String,
 }
 
+fn one_channel() -> i64 {
+    1
+}
+
 impl MtsaConfig {
     pub fn preset(name: &str) -> Result<Self, ModelError> {
         let (size, c) = match name {
@@ -41,6 +49,7 @@ impl MtsaConfig {
         };
         Ok(Self {
             size,
+            in_channels: 1,
             base_channels: c,
             square_kernel: 5,
             strip_kernels: vec![5, 7, 11],
@@ -58,6 +67,12 @@ impl MtsaConfig {
             return bad(format!(
                 "size {} must be a positive multiple of 64 (5 levels of 2x pooling, then a 4x4 average pool)",
                 self.size
+            ));
+        }
+        if self.in_channels <= 0 || self.in_channels % 2 == 0 {
+            return bad(format!(
+                "in_channels {} must be odd and positive (the slice and r neighbours per side)",
+                self.in_channels
             ));
         }
         if self.base_channels <= 0 {
@@ -96,6 +111,11 @@ impl MtsaConfig {
             return bad(format!("dropout {} must be in [0, 1)", self.dropout));
         }
         Ok(())
+    }
+
+    /// Neighbouring slices per side in the input (0 for the paper's 2-D input).
+    pub fn context_slices(&self) -> usize {
+        ((self.in_channels - 1) / 2) as usize
     }
 
     /// Channels of encoder level `i` (0-based): `c * 2^i`.

@@ -12,7 +12,7 @@ pub struct Encoder {
 
 impl Encoder {
     pub fn new(p: nn::Path, cfg: &MtsaConfig) -> Self {
-        let mut cin = 1;
+        let mut cin = cfg.in_channels;
         let levels = (0..LEVELS)
             .map(|i| {
                 let ch = cfg.level_channels(i);
@@ -30,7 +30,7 @@ impl Encoder {
         Self { levels }
     }
 
-    /// B x 1 x S x S -> [B x c x S x S, B x 2c x S/2 x S/2, ..., B x 16c x S/16 x S/16].
+    /// B x in_channels x S x S -> [B x c x S x S, B x 2c x S/2 x S/2, ..., B x 16c x S/16 x S/16].
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
         let mut feats: Vec<Tensor> = Vec::with_capacity(self.levels.len());
         for block in &self.levels {

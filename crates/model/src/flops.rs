@@ -30,7 +30,7 @@ fn msa_module_macs(cfg: &MtsaConfig, side: i64, ch: i64) -> f64 {
 pub fn forward_flops(cfg: &MtsaConfig) -> f64 {
     let mut macs = 0.0;
     // Encoder.
-    let mut cin = 1;
+    let mut cin = cfg.in_channels;
     for i in 0..LEVELS {
         let (side, ch) = (cfg.size >> i, cfg.level_channels(i));
         macs += conv_macs(side, cin, ch, 3, 3, 1) + msa_module_macs(cfg, side, ch);

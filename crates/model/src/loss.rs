@@ -65,6 +65,11 @@ pub struct LossConfig {
     pub focal_gamma: f64,
     /// Weight of the focal term in L_gtv; the summed focal loss is ~1e4x the Dice loss.
     pub beta: f64,
+    /// [ours, beyond the paper] Soft Dice over the whole batch ([`batch_dice_loss`]) instead of
+    /// per image: needed when lesion-free slices are trained on, since a per-image Dice of an
+    /// empty slice is a constant 1 and teaches nothing about false positives there.
+    #[serde(default)]
+    pub batch_dice: bool,
 }
 
 impl Default for LossConfig {
@@ -74,6 +79,7 @@ impl Default for LossConfig {
             focal_alpha: 0.8,
             focal_gamma: 2.0,
             beta: 1.0 / 25000.0,
+            batch_dice: false,
         }
     }
 }
@@ -88,6 +94,18 @@ pub fn dice_loss(logits: &Tensor, mask: &Tensor, eps: f64) -> Tensor {
         + eps;
     let ratio: Tensor = inter * 2.0 / denom;
     ratio.neg().g_add_scalar(1.0).mean(Kind::Float)
+}
+
+/// Soft Dice loss of the whole batch taken as one image (nnU-Net's "batch Dice"). On a slice
+/// without GTV the per-image form is 1 whatever the network predicts (0 overlap over any
+/// denominator), so lesion-free slices add no gradient; here their false-positive pixels enlarge
+/// the batch's denominator and are pushed down. `logits`, `mask`: B x 1 x H x W.
+pub fn batch_dice_loss(logits: &Tensor, mask: &Tensor, eps: f64) -> Tensor {
+    let p = logits.sigmoid();
+    let inter = (&p * mask).sum(Kind::Float);
+    let denom = p.sum(Kind::Float) + mask.sum(Kind::Float) + eps;
+    let ratio: Tensor = inter * 2.0 / denom;
+    ratio.neg().g_add_scalar(1.0)
 }
 
 /// Binary focal loss (both terms), summed over an image's pixels, mean over the batch.
@@ -193,7 +211,11 @@ impl JointLoss {
         label: &Tensor,
     ) -> LossParts {
         let mask = mask.to_kind(gtv_logits.kind());
-        let dice = dice_loss(gtv_logits, &mask, 1e-5);
+        let dice = if self.cfg.batch_dice {
+            batch_dice_loss(gtv_logits, &mask, 1e-5)
+        } else {
+            dice_loss(gtv_logits, &mask, 1e-5)
+        };
         let focal = focal_loss(
             gtv_logits,
             &mask,
@@ -245,6 +267,29 @@ mod tests {
     fn close(a: &Tensor, b: f64, tol: f64) {
         let a = a.double_value(&[]);
         assert!((a - b).abs() <= tol, "got {a}, want {b}");
+    }
+
+    #[test]
+    fn batch_dice_penalises_false_positives_on_empty_slices() {
+        // Slice 1 holds a lesion (2 px) predicted perfectly; slice 2 is empty.
+        let mask = t4(&[1., 1., 0., 0., 0., 0., 0., 0.], [2, 1, 2, 2]);
+        let clean = t4(&[100., 100., -100., -100., -100., -100., -100., -100.], [2, 1, 2, 2]);
+        let noisy = t4(&[100., 100., -100., -100., 100., -100., -100., -100.], [2, 1, 2, 2]);
+        // Per image: the empty slice is 1 either way, so its false positive changes nothing.
+        close(&dice_loss(&clean, &mask, 1e-5), 0.5, 1e-5);
+        close(&dice_loss(&noisy, &mask, 1e-5), 0.5, 1e-5);
+        // Over the batch: 1 - 2*2/(2+2) = 0 when clean, 1 - 2*2/(3+2) = 0.2 with the false pixel.
+        close(&batch_dice_loss(&clean, &mask, 1e-5), 0.0, 1e-5);
+        close(&batch_dice_loss(&noisy, &mask, 1e-5), 0.2, 1e-5);
+        // An undecided pixel (p = 0.5) on the empty slice is pushed down (positive gradient).
+        let x = t4(&[100., 100., -100., -100., 0., -100., -100., -100.], [2, 1, 2, 2])
+            .set_requires_grad(true);
+        batch_dice_loss(&x, &mask, 1e-5).backward();
+        assert!(x.grad().view([-1]).double_value(&[4]) > 1e-3);
+        let y = t4(&[100., 100., -100., -100., 0., -100., -100., -100.], [2, 1, 2, 2])
+            .set_requires_grad(true);
+        dice_loss(&y, &mask, 1e-5).backward();
+        assert!(y.grad().view([-1]).double_value(&[4]).abs() < 1e-9);
     }
 
     #[test]

@@ -36,8 +36,9 @@ impl MtsaNet {
     pub fn check_input(&self, x: &Tensor) -> Result<(), ModelError> {
         let size = x.size();
         let bad = |m: String| Err(ModelError::InvalidInput(m));
-        if size.len() != 4 || size[1] != 1 {
-            return bad(format!("expected B x 1 x H x W, got shape {size:?}"));
+        let c = self.cfg.in_channels;
+        if size.len() != 4 || size[1] != c {
+            return bad(format!("expected B x {c} x H x W, got shape {size:?}"));
         }
         if size[0] == 0 {
             return bad("empty batch".into());
@@ -73,7 +74,7 @@ impl MtsaNet {
         Ok(())
     }
 
-    /// B x 1 x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits). Panics on bad shapes; see
+    /// B x C x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits), C = `in_channels`. Panics on bad shapes; see
     /// [`Self::try_forward_t`] for the checked version.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
         let feats = self.encoder.forward_t(x, train);

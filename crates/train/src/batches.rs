@@ -1,12 +1,13 @@
 //! A prepared split as tensors, batched by index.
 
+use crate::TrainError;
 use mtsa_data::{SliceRecord, SplitData};
 use tch::{Kind, Tensor};
 
 pub use mtsa_model::NO_LABEL;
 
 pub struct SplitTensors {
-    /// N x 1 x S x S, intensities in [0, 1].
+    /// N x (2r + 1) x S x S, intensities in [0, 1]: each slice with its `r` neighbours per side.
     pub images: Tensor,
     /// N x 1 x S x S, 0/1 as float.
     pub masks: Tensor,
@@ -16,10 +17,28 @@ pub struct SplitTensors {
 }
 
 impl SplitTensors {
-    pub fn from_split(split: &SplitData) -> Self {
+    /// The split's slices, each with `context_slices` neighbours per side as extra channels
+    /// (0: the paper's single-slice input).
+    pub fn from_split(split: &SplitData, context_slices: usize) -> Result<Self, TrainError> {
         let n = split.slices.len() as i64;
         let s = split.size as i64;
-        let images = Tensor::from_slice(&split.images).view([n, 1, s, s]);
+        let c = 2 * context_slices as i64 + 1;
+        let images = if context_slices == 0 {
+            Tensor::from_slice(&split.images).view([n, 1, s, s])
+        } else {
+            let mut pixels = Vec::with_capacity(split.len() * c as usize * (s * s) as usize);
+            for i in 0..split.len() {
+                let x = split.input(i, context_slices).ok_or_else(|| {
+                    TrainError::Config(format!(
+                        "the model takes {context_slices} neighbouring slice(s) per side, the \
+                         dataset holds {}: prepare it with --context-slices {context_slices}",
+                        split.context_slices
+                    ))
+                })?;
+                pixels.extend(x);
+            }
+            Tensor::from_slice(&pixels).view([n, c, s, s])
+        };
         let masks = Tensor::from_slice(&split.masks)
             .view([n, 1, s, s])
             .to_kind(Kind::Float);
@@ -32,12 +51,12 @@ impl SplitTensors {
                 _ => r.egfr.map_or(NO_LABEL, i64::from),
             })
             .collect();
-        Self {
+        Ok(Self {
             images,
             masks,
             labels: Tensor::from_slice(&labels),
             records: split.slices.clone(),
-        }
+        })
     }
 
     pub fn len(&self) -> usize {

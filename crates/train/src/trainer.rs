@@ -62,10 +62,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let cfg = &opts.config;
     let info = mtsa_data::read_info(&opts.data)?;
     check_config(cfg, &info)?;
-    let mut train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?);
+    let r = cfg.model.context_slices();
+    let mut train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?, r)?;
     // Validation follows the paper: slices with GTV only.
     let mut val_set =
-        SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?.gtv_only());
+        SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?.gtv_only(), r)?;
     if cfg.egfr_voting_slices_only {
         train_set.label_only_voting_slices();
         val_set.label_only_voting_slices();
