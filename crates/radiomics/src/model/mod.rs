@@ -1,0 +1,1 @@
+//! The radiomics EGFR classifier.
