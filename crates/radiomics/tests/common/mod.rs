@@ -35,6 +35,7 @@ pub fn load_case(case: &str) -> Result<(Volume<f32>, Volume<u16>), String> {
         "syn_aniso_two_lesions" => synthetic("aniso"),
         "syn_single_slice" => synthetic("slice"),
         "syn_lumpy_float" => synthetic("lumpy"),
+        "ibsi_phantom" => synthetic("ibsi_phantom"),
         "mni_sphere" => {
             let t1 = data.join("mni152-2009a/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz");
             if !t1.is_file() {
@@ -66,6 +67,7 @@ pub fn load_case(case: &str) -> Result<(Volume<f32>, Volume<u16>), String> {
 }
 
 /// Our settings for a PyRadiomics settings object of the fixture.
+#[allow(dead_code)] // used by pyradiomics_agreement, not by ibsi_phantom
 pub fn settings(py: &Value) -> Settings {
     let mut s = Settings::default();
     if let Some(w) = py.get("binWidth").and_then(Value::as_f64) {
