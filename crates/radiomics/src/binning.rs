@@ -136,8 +136,9 @@ impl Edges {
     fn bin(&self, x: f64) -> u32 {
         let n = self.count();
         let mut k = match self {
-            Edges::Arange { first, delta, .. } => (((x - first) / delta).floor() + 1.0)
-                .clamp(0.0, n as f64) as usize,
+            Edges::Arange { first, delta, .. } => {
+                (((x - first) / delta).floor() + 1.0).clamp(0.0, n as f64) as usize
+            }
             Edges::List(l) => l.partition_point(|e| *e <= x),
         };
         while k < n && self.edge(k) <= x {

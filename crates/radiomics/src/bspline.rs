@@ -51,8 +51,8 @@ impl BSpline {
             w[a][0] = 1.0 / 6.0 + 0.5 * t * (t - 1.0) - w[a][3];
             w[a][2] = t + w[a][0] - 2.0 * w[a][3];
             w[a][1] = 1.0 - w[a][0] - w[a][2] - w[a][3];
-            for k in 0..4 {
-                idx[a][k] = mirror(first + k as i64, self.dims[a]);
+            for (k, slot) in idx[a].iter_mut().enumerate() {
+                *slot = mirror(first + k as i64, self.dims[a]);
             }
         }
         let mut sum = 0.0;
@@ -97,7 +97,7 @@ fn prefilter(c: &mut [f64]) {
         let mut zn = z;
         let mut z2n = z.powi(n as i32 - 1);
         let mut sum = c[0] + z2n * c[n - 1];
-        z2n *= z2n * iz;
+        z2n = z2n * (z2n * iz); // ITK: `z2n *= z2n * iz`
         for v in c.iter().take(n - 1).skip(1) {
             sum += (zn + z2n) * v;
             zn *= z;

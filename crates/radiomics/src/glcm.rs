@@ -69,11 +69,9 @@ fn matrices(levels: &Levels) -> Vec<Vec<f64>> {
                     if i == 0 {
                         continue;
                     }
-                    let (Some(nz), Some(ny), Some(nx)) = (
-                        step(z, d[0], dz),
-                        step(y, d[1], dy),
-                        step(x, d[2], dx),
-                    ) else {
+                    let (Some(nz), Some(ny), Some(nx)) =
+                        (step(z, d[0], dz), step(y, d[1], dy), step(x, d[2], dx))
+                    else {
                         continue;
                     };
                     let j = levels.levels[(nz * dy + ny) * dx + nx];
@@ -174,7 +172,12 @@ fn direction_features(p: &[f64], n: usize, g: &[f64], ng: f64) -> Vec<f64> {
         by_diff(&|k| 1.0 / (1.0 + k / ng)),
         imc1,
         imc2,
-        diff_p.iter().enumerate().skip(1).map(|(k, v)| v / (k * k) as f64).sum(),
+        diff_p
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(k, v)| v / (k * k) as f64)
+            .sum(),
         ux,
         energy,
         hxy,

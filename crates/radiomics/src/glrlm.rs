@@ -97,7 +97,12 @@ fn run_matrix(levels: &Levels, d: [isize; 3]) -> Option<Vec<Vec<f64>>> {
 
 fn direction_features(e: &Emphasis) -> [f64; 16] {
     // Voxels covered by runs in this direction (PyRadiomics `Np` per angle).
-    let np: f64 = e.by_size.iter().enumerate().map(|(j, c)| (j + 1) as f64 * c).sum();
+    let np: f64 = e
+        .by_size
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (j + 1) as f64 * c)
+        .sum();
     [
         e.grey_nonuniformity(),
         e.grey_nonuniformity() / e.total,

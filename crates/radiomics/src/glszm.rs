@@ -14,11 +14,7 @@ pub(crate) fn features(levels: &Levels) -> Vec<(&'static str, f64)> {
     let g: Vec<f64> = levels.present.iter().map(|l| f64::from(*l)).collect();
     let zones = zones(levels);
     let largest = zones.keys().map(|(_, s)| *s).max().unwrap_or(1);
-    let e = Emphasis::from_entries(
-        zones.into_iter().map(|((r, s), c)| (r, s, c)),
-        &g,
-        largest,
-    );
+    let e = Emphasis::from_entries(zones.into_iter().map(|((r, s), c)| (r, s, c)), &g, largest);
     let np = e
         .by_size
         .iter()
@@ -81,7 +77,11 @@ fn zones(levels: &Levels) -> BTreeMap<(usize, usize), f64> {
         let mut size = 0;
         while let Some(v) = stack.pop() {
             size += 1;
-            let p = [v / (dims[1] * dims[2]), (v / dims[2]) % dims[1], v % dims[2]];
+            let p = [
+                v / (dims[1] * dims[2]),
+                (v / dims[2]) % dims[1],
+                v % dims[2],
+            ];
             for d in &dirs {
                 let (Some(z), Some(y), Some(x)) = (
                     step(p[0], d[0], dims[0]),

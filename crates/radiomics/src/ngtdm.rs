@@ -66,12 +66,14 @@ pub(crate) fn features(levels: &Levels) -> Vec<(&'static str, f64)> {
     let busy_div = pairs(&|i, j| (g[i] * p[i] - g[j] * p[j]).abs());
     let strength_num = pairs(&|i, j| (p[i] + p[j]) * (g[i] - g[j]).powi(2));
     vec![
-        ("Busyness", if busy_div == 0.0 { 0.0 } else { ps / busy_div }),
+        (
+            "Busyness",
+            if busy_div == 0.0 { 0.0 } else { ps / busy_div },
+        ),
         ("Coarseness", if ps == 0.0 { 1e6 } else { 1.0 / ps }),
         (
             "Complexity",
-            pairs(&|i, j| (g[i] - g[j]).abs() * (p[i] * s[i] + p[j] * s[j]) / (p[i] + p[j]))
-                / nvp,
+            pairs(&|i, j| (g[i] - g[j]).abs() * (p[i] * s[i] + p[j] * s[j]) / (p[i] + p[j])) / nvp,
         ),
         ("Contrast", contrast),
         (

@@ -14,7 +14,7 @@ pub(crate) fn normalise(grid: &mut Grid, scale: f64) -> Result<(), RadiomicsErro
     let sum: f64 = grid.values.iter().sum();
     let sum_sq: f64 = grid.values.iter().map(|v| v * v).sum();
     let variance = (sum_sq - sum * sum / n) / (n - 1.0);
-    if !(variance > 0.0) {
+    if variance.is_nan() || variance <= 0.0 {
         return Err(RadiomicsError::ConstantImage);
     }
     let (mean, inv_sigma) = (sum / n, 1.0 / variance.sqrt());

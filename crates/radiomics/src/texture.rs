@@ -55,7 +55,11 @@ impl Emphasis {
 
     /// `sum P(i, j) f(i, j) / total`, the emphasis features.
     pub fn weighted(&self, f: impl Fn(f64, f64) -> f64) -> f64 {
-        self.entries.iter().map(|(i, j, c)| c * f(*i, *j)).sum::<f64>() / self.total
+        self.entries
+            .iter()
+            .map(|(i, j, c)| c * f(*i, *j))
+            .sum::<f64>()
+            / self.total
     }
 
     pub fn grey_nonuniformity(&self) -> f64 {
@@ -67,7 +71,12 @@ impl Emphasis {
     }
 
     pub fn grey_variance(&self) -> f64 {
-        variance(self.grey.iter().copied().zip(self.by_grey.iter().map(|c| c / self.total)))
+        variance(
+            self.grey
+                .iter()
+                .copied()
+                .zip(self.by_grey.iter().map(|c| c / self.total)),
+        )
     }
 
     pub fn size_variance(&self) -> f64 {

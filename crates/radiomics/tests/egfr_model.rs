@@ -43,7 +43,13 @@ fn auc(p: &[f64], y: &[bool]) -> f64 {
         for (pj, yj) in p.iter().zip(y) {
             if *yi && !*yj {
                 pairs += 1.0;
-                wins += if pi > pj { 1.0 } else if pi == pj { 0.5 } else { 0.0 };
+                wins += if pi > pj {
+                    1.0
+                } else if pi == pj {
+                    0.5
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -61,7 +67,11 @@ fn selects_the_two_informative_features() {
     );
     assert!(model.selected.len() <= 4, "selected {:?}", model.selected);
     let k3 = model.selected.iter().position(|j| *j == 3).expect("3 kept");
-    let k11 = model.selected.iter().position(|j| *j == 11).expect("11 kept");
+    let k11 = model
+        .selected
+        .iter()
+        .position(|j| *j == 11)
+        .expect("11 kept");
     assert!(model.coefficients[k3] > 1.0 && model.coefficients[k11] < -1.0);
     let (xt, yt) = problem(300, 99);
     let p = model.predict_proba(&xt);

@@ -48,7 +48,10 @@ fn input_errors() {
         extract(&image, &mask, &bad),
         Err(RadiomicsError::InvalidSetting(_))
     ));
-    let shifted = Volume::new(mask.data.clone(), diagonal_affine([1.0; 3], [5.0, 0.0, 0.0]));
+    let shifted = Volume::new(
+        mask.data.clone(),
+        diagonal_affine([1.0; 3], [5.0, 0.0, 0.0]),
+    );
     assert!(matches!(
         extract(&image, &shifted, &s),
         Err(RadiomicsError::GeometryMismatch { .. })
@@ -58,5 +61,8 @@ fn input_errors() {
         extract(&image, &mask, &s),
         Err(RadiomicsError::NonFinite { .. })
     ));
-    assert_eq!(extract(&volumes(mask.data.clone()).0, &mask, &s).map(|f| f.0.len()), Ok(107));
+    assert_eq!(
+        extract(&volumes(mask.data.clone()).0, &mask, &s).map(|f| f.0.len()),
+        Ok(107)
+    );
 }

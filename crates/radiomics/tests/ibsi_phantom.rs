@@ -47,7 +47,9 @@ fn ibsi_digital_phantom() {
             if matches(got, value, decimals) {
                 agree += 1;
             } else {
-                failures.push(format!("{name}: ours {got}, IBSI {value}, PyRadiomics {py}"));
+                failures.push(format!(
+                    "{name}: ours {got}, IBSI {value}, PyRadiomics {py}"
+                ));
             }
         } else {
             deviations.push(format!(

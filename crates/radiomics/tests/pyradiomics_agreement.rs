@@ -59,7 +59,9 @@ fn features_agree_with_pyradiomics() {
                 *w = w.max(if expected == 0.0 { diff } else { rel });
                 continue;
             }
-            let line = format!("{name} {feature}: ours {got:.10e}, PyRadiomics {expected:.10e} (rel {rel:.2e})");
+            let line = format!(
+                "{name} {feature}: ours {got:.10e}, PyRadiomics {expected:.10e} (rel {rel:.2e})"
+            );
             match exception(&name, feature) {
                 Some(why) => excused.push(format!("{line} -- {why}")),
                 None => failures.push(line),

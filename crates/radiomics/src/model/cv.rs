@@ -68,8 +68,8 @@ pub(crate) fn select(
         let xt: Vec<Vec<f64>> = train.iter().map(|i| z[*i].clone()).collect();
         let yt: Vec<bool> = train.iter().map(|i| y[*i]).collect();
         for (g, b) in path(&xt, &yt, &grid).iter().enumerate() {
-            let loss = test.iter().map(|i| deviance(b, &z[*i], y[*i])).sum::<f64>()
-                / test.len() as f64;
+            let loss =
+                test.iter().map(|i| deviance(b, &z[*i], y[*i])).sum::<f64>() / test.len() as f64;
             losses[g].push(loss);
         }
     }

@@ -31,8 +31,7 @@ pub(crate) fn fit(x: &[Vec<f64>], y: &[bool], lambda: f64, start: &[f64]) -> Vec
                 if denom == 0.0 {
                     continue;
                 }
-                let g = (0..n).map(|i| w[i] * x[i][j - 1] * r[i]).sum::<f64>() / nf
-                    + b[j] * denom;
+                let g = (0..n).map(|i| w[i] * x[i][j - 1] * r[i]).sum::<f64>() / nf + b[j] * denom;
                 let new = soft_threshold(g, lambda) / denom;
                 let d = new - b[j];
                 if d != 0.0 {

@@ -10,7 +10,9 @@ impl Standardizer {
     pub fn fit(x: &[Vec<f64>]) -> Self {
         let n = x.len() as f64;
         let p = x.first().map_or(0, Vec::len);
-        let mean: Vec<f64> = (0..p).map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+        let mean: Vec<f64> = (0..p)
+            .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
         let scale = (0..p)
             .map(|j| {
                 let sd = (x.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt();

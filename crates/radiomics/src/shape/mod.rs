@@ -68,7 +68,8 @@ fn eigenvalues(coords: &[[f64; 3]], spacing: [f64; 3]) -> [f64; 3] {
         coords
             .iter()
             .map(|p| {
-                (p[r] * spacing[r] - mean[r]) / n.sqrt() * ((p[c] * spacing[c] - mean[c]) / n.sqrt())
+                (p[r] * spacing[r] - mean[r]) / n.sqrt()
+                    * ((p[c] * spacing[c] - mean[c]) / n.sqrt())
             })
             .sum::<f64>()
     });

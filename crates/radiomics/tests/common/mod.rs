@@ -59,8 +59,8 @@ pub fn load_case(case: &str) -> Result<(Volume<f32>, Volume<u16>), String> {
                 return Err(format!("{} not found", dir.display()));
             }
             let image = read(dir.join("T1c_subtrMeanDivStd.nii.gz"))?;
-            let mask = labels(dir.join("OTMultiClass.nii.gz"))?
-                .map(|l| u16::from(BRATS_CORE.contains(l)));
+            let mask =
+                labels(dir.join("OTMultiClass.nii.gz"))?.map(|l| u16::from(BRATS_CORE.contains(l)));
             Ok((image, mask))
         }
     }
@@ -77,7 +77,11 @@ pub fn settings(py: &Value) -> Settings {
         s.binning = Binning::Count(c as usize);
     }
     if py.get("normalize").and_then(Value::as_bool) == Some(true) {
-        s.normalize_scale = Some(py.get("normalizeScale").and_then(Value::as_f64).unwrap_or(1.0));
+        s.normalize_scale = Some(
+            py.get("normalizeScale")
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0),
+        );
     }
     if let Some(r) = py.get("resampledPixelSpacing").and_then(Value::as_array) {
         let v: Vec<f64> = r.iter().filter_map(Value::as_f64).collect();
