@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use mtsa_eval::{EvaluateOptions, EvaluationReport};
+use mtsa_metrics::ClassificationReport;
 use mtsa_train::{TrainConfig, TrainOptions};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -40,6 +41,10 @@ pub struct Args {
     /// Slice size in pixels over the 240 mm field of view.
     #[arg(long, default_value_t = 128)]
     size: usize,
+    /// Soft Dice over the whole batch (`train --batch-dice`) instead of the paper's per-slice
+    /// Dice.
+    #[arg(long)]
+    batch_dice: bool,
     /// Mirror test-time augmentation.
     #[arg(long)]
     flip_tta: bool,
@@ -101,11 +106,10 @@ pub fn run(a: Args) -> Result<()> {
     // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
     config.slices_per_patient = Some(6);
     config.egfr_voting_slices_only = true;
-    // Whole scans [ours, beyond the paper]: lesion-free slices in training with a batch Dice that
-    // sees them, then the threshold and minimum lesion volume chosen on the validation patients'
-    // whole scans.
+    // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
+    // and minimum lesion volume chosen on the validation patients' whole scans.
     config.background_fraction = a.background_fraction;
-    config.loss.batch_dice = true;
+    config.loss.batch_dice = a.batch_dice;
     config.calibrate_postprocess = true;
     config.flip_tta = a.flip_tta;
     let opts = TrainOptions {
@@ -149,30 +153,40 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// The terminal version of the report's main table.
+fn fixed(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
+}
+
+/// The EGFR columns of the terminal tables: accuracy with its Wilson interval, AUC, Bayes.
+pub fn egfr_cells(e: Option<&ClassificationReport>, bayes: Option<f64>) -> String {
+    let acc = e.map_or("-".to_string(), |e| {
+        match (e.accuracy.value, e.accuracy.wilson) {
+            (Some(v), Some(i)) => format!("{v:.3} ({:.2}-{:.2})", i.lower, i.upper),
+            (Some(v), None) => format!("{v:.3}"),
+            _ => "-".to_string(),
+        }
+    });
+    format!(
+        "{acc:>22} {:>7} {:>6}",
+        fixed(e.and_then(|e| e.auc), 3),
+        fixed(bayes, 3)
+    )
+}
+
 pub fn summary_table(r: &EvaluationReport) -> String {
     let mut t = format!(
         "{:<16} {:>8} {:>8} {:>9} {:>22} {:>7} {:>6}\n",
         "set", "patients", "Dice", "HD95 mm", "EGFR acc (95% Wilson)", "AUC", "Bayes"
     );
     for s in &r.splits {
-        let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
-        let acc = s.egfr.as_ref().map_or("-".to_string(), |e| {
-            match (e.accuracy.value, e.accuracy.wilson) {
-                (Some(v), Some(i)) => format!("{v:.3} ({:.2}-{:.2})", i.lower, i.upper),
-                (Some(v), None) => format!("{v:.3}"),
-                _ => "-".to_string(),
-            }
-        });
         let _ = writeln!(
             t,
-            "{:<16} {:>8} {:>8} {:>9} {:>22} {:>7} {:>6}",
+            "{:<16} {:>8} {:>8} {:>9} {}",
             s.name,
             s.patients,
-            f(s.slice_dice.map(|m| m.mean), 4),
-            f(s.slice_hd95_mm.map(|m| m.mean), 2),
-            acc,
-            f(s.egfr.as_ref().and_then(|e| e.auc), 3),
-            f(s.bayes_accuracy, 3)
+            fixed(s.slice_dice.map(|m| m.mean), 4),
+            fixed(s.slice_hd95_mm.map(|m| m.mean), 2),
+            egfr_cells(s.egfr.as_ref(), s.bayes_accuracy)
         );
     }
     if !r.whole_scan.is_empty() {
@@ -191,7 +205,7 @@ pub fn summary_table(r: &EvaluationReport) -> String {
             "Bayes"
         );
         for w in &r.whole_scan {
-            let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+            let f = fixed;
             let _ = writeln!(
                 t,
                 "{:<16} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>6}",

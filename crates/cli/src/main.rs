@@ -7,6 +7,7 @@ mod cmd_info;
 mod cmd_metrics;
 mod cmd_predict;
 mod cmd_prepare;
+mod cmd_radiomics;
 mod cmd_synth;
 mod cmd_train;
 mod out_guard;
@@ -43,6 +44,9 @@ enum Command {
     Predict(cmd_predict::Args),
     /// Synthetic cohort -> prepare -> train -> evaluate -> report, end to end.
     Demo(cmd_demo::Args),
+    /// Radiomics features of every patient's GTV (PyRadiomics-compatible) and the radiomics
+    /// EGFR model of Table 3, fitted on the training patients and scored on the other splits.
+    Radiomics(cmd_radiomics::Args),
     /// Parameters, FLOPs and input size of a model preset.
     Info(cmd_info::Args),
     /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores.
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Evaluate(a) => cmd_evaluate::run(a),
         Command::Predict(a) => cmd_predict::run(a),
         Command::Demo(a) => cmd_demo::run(a),
+        Command::Radiomics(a) => cmd_radiomics::run(a),
         Command::Info(a) => cmd_info::run(a),
         Command::Metrics(a) => cmd_metrics::run(a),
         Command::Bench(a) => cmd_bench::run(a),

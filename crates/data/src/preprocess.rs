@@ -341,6 +341,12 @@ pub fn network_input(slices: ArrayView3<f32>, k: usize, r: usize) -> Vec<f32> {
         .iter()
         .chain(std::iter::once(&k))
         .chain(above)
-        .flat_map(|&j| slices.index_axis(Axis(0), j).iter().copied().collect::<Vec<_>>())
+        .flat_map(|&j| {
+            slices
+                .index_axis(Axis(0), j)
+                .iter()
+                .copied()
+                .collect::<Vec<_>>()
+        })
         .collect()
 }

@@ -107,8 +107,15 @@ fn stored_context_equals_what_inference_stacks() {
         let d = load_split(&deep, split).unwrap();
         let f = load_split(&flat, split).unwrap();
         assert_eq!((d.context_slices, f.context_slices), (2, 0));
-        assert_eq!((&d.images, &d.masks, &d.slices), (&f.images, &f.masks, &f.slices));
-        assert_eq!(d.input(0, 3), None, "only 2 neighbours per side were stored");
+        assert_eq!(
+            (&d.images, &d.masks, &d.slices),
+            (&f.images, &f.masks, &f.slices)
+        );
+        assert_eq!(
+            d.input(0, 3),
+            None,
+            "only 2 neighbours per side were stored"
+        );
         assert_eq!(f.input(0, 0).as_deref(), Some(f.image(0)));
         let mut checked = 0;
         for (n, rec) in d.slices.iter().enumerate() {
@@ -123,7 +130,12 @@ fn stored_context_equals_what_inference_stacks() {
                     .zip(&want)
                     .map(|(a, b)| (a - b).abs())
                     .fold(0.0f32, f32::max);
-                assert!(worst < 1e-6, "{} slice {}: r = {r}, {worst}", rec.patient_id, rec.slice_index);
+                assert!(
+                    worst < 1e-6,
+                    "{} slice {}: r = {r}, {worst}",
+                    rec.patient_id,
+                    rec.slice_index
+                );
             }
             checked += 1;
         }

@@ -1,12 +1,14 @@
 //! From a trained run to answers: `evaluate` scores a prepared split exactly as the paper does
 //! (spec §5-§6) and writes the report; `predict` runs a new patient's whole volume and writes a
-//! GTV mask in the input's own geometry plus the EGFR call with its evidence.
+//! GTV mask in the input's own geometry plus the EGFR call with its evidence; `radiomics` fits
+//! and scores Table 3's radiomics EGFR system on the same patients.
 
 mod error;
 mod evaluate;
 mod overlay;
 mod plots;
 mod predict;
+mod radiomics;
 mod report;
 mod report_wholescan;
 mod segment;
@@ -21,6 +23,9 @@ pub use evaluate::{
 };
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, PredictOptions, PredictionSummary};
+pub use radiomics::{
+    radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
+};
 pub use segment::{segment_scan, Postprocess, ScanPrediction};
 pub use stats::MeanCi;
 pub use wholescan::{

@@ -273,8 +273,14 @@ mod tests {
     fn batch_dice_penalises_false_positives_on_empty_slices() {
         // Slice 1 holds a lesion (2 px) predicted perfectly; slice 2 is empty.
         let mask = t4(&[1., 1., 0., 0., 0., 0., 0., 0.], [2, 1, 2, 2]);
-        let clean = t4(&[100., 100., -100., -100., -100., -100., -100., -100.], [2, 1, 2, 2]);
-        let noisy = t4(&[100., 100., -100., -100., 100., -100., -100., -100.], [2, 1, 2, 2]);
+        let clean = t4(
+            &[100., 100., -100., -100., -100., -100., -100., -100.],
+            [2, 1, 2, 2],
+        );
+        let noisy = t4(
+            &[100., 100., -100., -100., 100., -100., -100., -100.],
+            [2, 1, 2, 2],
+        );
         // Per image: the empty slice is 1 either way, so its false positive changes nothing.
         close(&dice_loss(&clean, &mask, 1e-5), 0.5, 1e-5);
         close(&dice_loss(&noisy, &mask, 1e-5), 0.5, 1e-5);
@@ -282,12 +288,18 @@ mod tests {
         close(&batch_dice_loss(&clean, &mask, 1e-5), 0.0, 1e-5);
         close(&batch_dice_loss(&noisy, &mask, 1e-5), 0.2, 1e-5);
         // An undecided pixel (p = 0.5) on the empty slice is pushed down (positive gradient).
-        let x = t4(&[100., 100., -100., -100., 0., -100., -100., -100.], [2, 1, 2, 2])
-            .set_requires_grad(true);
+        let x = t4(
+            &[100., 100., -100., -100., 0., -100., -100., -100.],
+            [2, 1, 2, 2],
+        )
+        .set_requires_grad(true);
         batch_dice_loss(&x, &mask, 1e-5).backward();
         assert!(x.grad().view([-1]).double_value(&[4]) > 1e-3);
-        let y = t4(&[100., 100., -100., -100., 0., -100., -100., -100.], [2, 1, 2, 2])
-            .set_requires_grad(true);
+        let y = t4(
+            &[100., 100., -100., -100., 0., -100., -100., -100.],
+            [2, 1, 2, 2],
+        )
+        .set_requires_grad(true);
         dice_loss(&y, &mask, 1e-5).backward();
         assert!(y.grad().view([-1]).double_value(&[4]).abs() < 1e-9);
     }
