@@ -1,6 +1,8 @@
-//! Progress for long work: a bar on a terminal, nothing when output is piped or logged.
+//! Progress for long work: a bar on a terminal; in a log (stderr piped, nohup, Slurm, CI) a line
+//! per tenth of the work instead, so a long run is never silent.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A bar counting `what`; hidden automatically when stderr is not a terminal.
 pub fn bar(what: &str) -> ProgressBar {
@@ -15,19 +17,29 @@ pub fn bar(what: &str) -> ProgressBar {
 
 /// Adapts a bar to the `progress(done, total)` callbacks of the library crates.
 pub fn callback(bar: &ProgressBar) -> impl Fn(usize, usize) + '_ {
-    move |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    }
+    let logged = AtomicUsize::new(usize::MAX);
+    move |done, total| advance(bar, &logged, done, total)
 }
 
 /// [`callback`] that owns (a handle to) its bar, for options structs that keep the callback.
 pub fn owned_callback(bar: &ProgressBar) -> Box<dyn Fn(usize, usize)> {
     let bar = bar.clone();
-    Box::new(move |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })
+    let logged = AtomicUsize::new(usize::MAX);
+    Box::new(move |done, total| advance(&bar, &logged, done, total))
+}
+
+/// Moves the bar; without a terminal, logs `done/total` whenever another tenth is complete
+/// (`logged` holds the last tenth written).
+fn advance(bar: &ProgressBar, logged: &AtomicUsize, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+    if total == 0 || is_terminal() {
+        return;
+    }
+    let tenth = done * 10 / total;
+    if logged.swap(tenth, Ordering::Relaxed) != tenth {
+        tracing::info!("{} {done}/{total}", bar.prefix());
+    }
 }
 
 pub fn is_terminal() -> bool {

@@ -141,3 +141,20 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     assert_eq!(rows, metrics_without_seconds(&run_b));
     eprintln!("run B was killed after {done_before} of 3 epochs");
 }
+
+/// In a log (stderr not a terminal) training is not silent: one line per epoch.
+#[test]
+fn training_logs_a_line_per_epoch_without_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let out = train_cmd(&data, &tmp.path().join("run"), &config, &["--epochs", "2"])
+        .env("MTSA_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for epoch in ["epoch 1/2: train loss", "epoch 2/2: train loss"] {
+        assert!(stderr.contains(epoch), "no `{epoch}` line in:\n{stderr}");
+    }
+    assert!(stderr.contains("val Dice"), "{stderr}");
+}

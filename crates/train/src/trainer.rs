@@ -160,6 +160,19 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             st.best_epoch = epoch;
             save_weights(&vs, &cfg.model, &paths.best())?;
         }
+        // One line per epoch also where no bar is drawn (a log file, Slurm, CI).
+        tracing::info!(
+            "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val Dice {:.4}{}, best epoch {} ({:.1} s)",
+            cfg.epochs,
+            record.train_loss,
+            record.val_loss,
+            record.val_dice,
+            record
+                .val_egfr_acc
+                .map_or(String::new(), |a| format!(", val EGFR acc {a:.3}")),
+            st.best_epoch,
+            record.seconds
+        );
         st.history.push(record);
         st.epochs_done = epoch;
         write_metrics_csv(&paths, &st.history)?;
