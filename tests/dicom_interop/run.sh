@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Outside-reader check for mtsa-dicom: dcm2niix must convert our series to the geometry and
 # voxels our reader returns (and mtsa_io::read_nifti of that NIfTI must equal read_series), and
-# pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask.
+# pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask;
+# dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
-# Needs: cargo; installs dcm2niix (apt-get) and pydicom/nibabel/numpy into a throwaway venv
+# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy into a throwaway venv
 # under /tmp when missing.
 set -euo pipefail
 
@@ -17,6 +18,12 @@ if ! command -v dcm2niix >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get install -y dcm2niix >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcm2niix >/dev/null; }
+fi
+if ! command -v dciodvfy >/dev/null 2>&1; then
+    echo "installing dicom3tools"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y dicom3tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dicom3tools >/dev/null; }
 fi
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy" 2>/dev/null; then
     echo "creating $VENV with pydicom, nibabel, numpy"
@@ -38,6 +45,19 @@ for case_dir in "$OUT"/*/; do
         || { cat "$case_dir/nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir"; exit 1; }
     echo "$(basename "$case_dir"): $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/dicom" | tail -n 1)"
 done
+
+# Every object must validate against its IOD: errors fail, warnings (e.g. Rescale Slope in an
+# MR image, a Standard Extended SOP Class) are reported only.
+checked=0
+while IFS= read -r -d '' f; do
+    if dciodvfy "$f" 2>&1 | grep -q '^Error'; then
+        dciodvfy "$f" 2>&1 | grep '^Error'
+        echo "FAIL: dciodvfy reports errors in $f"
+        exit 1
+    fi
+    checked=$((checked + 1))
+done < <(find "$OUT" -name '*.dcm' -print0)
+echo "dciodvfy: no errors in $checked DICOM objects"
 
 "$VENV/bin/python" "$ROOT/tests/dicom_interop/check.py" "$OUT"
 echo "outputs in $OUT"

@@ -234,6 +234,14 @@ fn structure_set(
             &uids.uid(UidKind::Series, 0),
         ),
         str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
+        // Frame of Reference module at the top level, as the RT Structure Set IOD requires
+        // (dciodvfy): the image series' frame, so planning systems register the two.
+        str_elem(
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &series.frame_of_reference_uid,
+        ),
+        str_elem(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         is_elem(tags::SERIES_NUMBER, 900),
         is_elem(tags::INSTANCE_NUMBER, 1),
         str_elem(tags::STRUCTURE_SET_LABEL, VR::SH, "MTSA-Net"),

@@ -201,6 +201,11 @@ fn slice_object<T: SeriesVoxel>(
         str_elem(tags::MANUFACTURER, VR::LO, "mtsa"),
         str_elem(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
         str_elem(tags::SERIES_DESCRIPTION, VR::LO, &meta.series_description),
+        // Type 2C attributes of the General Series and MR Image modules, present and empty
+        // (unknown) so validators (dciodvfy) and PACS accept the objects.
+        str_elem(tags::LATERALITY, VR::CS, ""),
+        str_elem(tags::PATIENT_POSITION, VR::CS, ""),
+        str_elem(tags::REPETITION_TIME, VR::DS, ""),
         str_elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, "mtsa-dicom"),
         str_elem(tags::PATIENT_NAME, VR::PN, &p.patient_name),
         str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
