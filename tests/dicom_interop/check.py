@@ -3,7 +3,9 @@
 For each case folder written by `write_sample`: nibabel reads dcm2niix's NIfTI of our series and
 must find the shape, affine (1e-3 mm) and voxels `read_series` reported; pydicom reads our
 RTSTRUCT, must find ROI "GTV_mtsa" with CLOSED_PLANAR contours referencing our images, and an
-independent even-odd rasterisation of those contours on dcm2niix's grid must equal our mask.
+independent even-odd rasterisation of those contours on dcm2niix's grid must equal our mask;
+highdicom reads our Segmentation, which must reference our images and whose segment "GTV",
+placed by each frame's source image position, must be our mask on dcm2niix's grid.
 """
 import glob
 import json
@@ -12,6 +14,7 @@ import sys
 
 import nibabel as nib
 import numpy as np
+import highdicom as hd
 import pydicom
 
 ROI = "GTV_mtsa"
@@ -102,8 +105,41 @@ def check_case(case_dir):
     diff = int((ours_mask != theirs).sum())
     if diff:
         fail(f"{name}: independent rasterisation differs in {diff} of {ours_mask.sum()} voxels")
+    seg_voxels = check_seg(name, case_dir, series, img.affine, ours_mask)
     print(f"ok {name}: shape {shape}, affine err {affine_err:.1e} mm, voxel err {voxel_err:.1e}, "
-          f"{len(contours)} contours, {int(ours_mask.sum())} mask voxels reproduced by pydicom+numpy")
+          f"{len(contours)} contours, {int(ours_mask.sum())} mask voxels reproduced by pydicom+numpy, "
+          f"{seg_voxels} by highdicom from the SEG")
+
+
+def check_seg(name, case_dir, series, affine, ours_mask):
+    """Our SEG read by highdicom: segment 1 "GTV", AUTOMATIC, one frame per source image; its
+    pixels put into world space by the source images' geometry must give our mask."""
+    seg = hd.seg.segread(os.path.join(case_dir, "seg.dcm"))
+    if seg.segmentation_type != hd.seg.SegmentationTypeValues.BINARY:
+        fail(f"{name}: SEG is not BINARY")
+    desc = seg.get_segment_description(1)
+    if desc.segment_label != "GTV" or desc.algorithm_type != hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC:
+        fail(f"{name}: segment 1 is {desc.segment_label!r} ({desc.algorithm_type})")
+    if seg.StudyInstanceUID != series[0].StudyInstanceUID or seg.FrameOfReferenceUID != series[0].FrameOfReferenceUID:
+        fail(f"{name}: SEG is in another study or frame of reference")
+    uids = [s.SOPInstanceUID for s in series]
+    pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1])
+    inverse = np.linalg.inv(affine)
+    theirs = np.zeros(ours_mask.shape, dtype=bool)
+    for s, frame in zip(series, pixels[..., 0]):
+        rows, cols = np.nonzero(frame)
+        row_dir = np.asarray(s.ImageOrientationPatient[:3], float)
+        col_dir = np.asarray(s.ImageOrientationPatient[3:], float)
+        dr, dc = (float(v) for v in s.PixelSpacing)
+        lps = (np.asarray(s.ImagePositionPatient, float)[None, :] + cols[:, None] * dc * row_dir
+               + rows[:, None] * dr * col_dir)
+        ras = lps * np.array([-1.0, -1.0, 1.0])
+        ijk = np.rint((inverse[:3, :3] @ ras.T).T + inverse[:3, 3]).astype(int)
+        theirs[tuple(ijk.T)] = True
+    diff = int((ours_mask != theirs).sum())
+    if diff:
+        fail(f"{name}: highdicom's SEG differs from our mask in {diff} of {ours_mask.sum()} voxels")
+    return int(theirs.sum())
 
 
 if __name__ == "__main__":

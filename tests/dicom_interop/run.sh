@@ -5,7 +5,7 @@
 # dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
-# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy into a throwaway venv
+# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy/highdicom into a throwaway venv
 # under /tmp when missing.
 set -euo pipefail
 
@@ -25,13 +25,13 @@ if ! command -v dciodvfy >/dev/null 2>&1; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get install -y dicom3tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dicom3tools >/dev/null; }
 fi
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy" 2>/dev/null; then
-    echo "creating $VENV with pydicom, nibabel, numpy"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom" 2>/dev/null; then
+    echo "creating $VENV with pydicom, nibabel, numpy, highdicom"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q pydicom nibabel numpy
+    "$VENV/bin/pip" install -q pydicom nibabel numpy highdicom
 fi
 echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
-echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)')"
+echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)'), highdicom $("$VENV/bin/python" -c 'import highdicom; print(highdicom.__version__)')"
 
 cd "$ROOT"
 cargo build -q --release -p mtsa-dicom --examples
@@ -50,8 +50,8 @@ done
 # MR image, a Standard Extended SOP Class) are reported only.
 checked=0
 while IFS= read -r -d '' f; do
-    if dciodvfy "$f" 2>&1 | grep -q '^Error'; then
-        dciodvfy "$f" 2>&1 | grep '^Error'
+    report="$(dciodvfy "$f" 2>&1 || true)"
+    if grep '^Error' <<<"$report"; then
         echo "FAIL: dciodvfy reports errors in $f"
         exit 1
     fi

@@ -208,6 +208,7 @@ pub fn run(a: Args) -> Result<()> {
                 device,
                 batch: batch as usize,
                 rtstruct: false,
+                seg: false,
                 series_uid: None,
             };
             let mut failure = None;

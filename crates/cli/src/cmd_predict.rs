@@ -11,12 +11,15 @@ pub struct Args {
     /// T1-CE volume: a NIfTI file or a DICOM series folder.
     #[arg(long)]
     input: PathBuf,
-    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm).
+    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm).
     #[arg(long)]
     out: PathBuf,
     /// Also write an RT Structure Set referencing the input DICOM series.
     #[arg(long)]
     rtstruct: bool,
+    /// Also write a binary DICOM Segmentation (SEG) referencing the input DICOM series.
+    #[arg(long)]
+    seg: bool,
     /// Series Instance UID when the folder holds several series.
     #[arg(long)]
     series_uid: Option<String>,
@@ -41,6 +44,7 @@ pub fn run(a: Args) -> Result<()> {
         device: parse_device(&a.device)?,
         batch: 8,
         rtstruct: a.rtstruct,
+        seg: a.seg,
         series_uid: a.series_uid,
     };
     let s = mtsa_eval::predict(&opts)?;

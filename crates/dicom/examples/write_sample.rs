@@ -7,7 +7,9 @@
 //! ROI "GTV_mtsa" (two lesions, one with a hole) made from OUTDIR/<case>/mask.u8 (u8, same
 //! order and grid as the voxels).
 
-use mtsa_dicom::{read_rtstruct, read_series, write_rtstruct, write_series, SeriesMeta};
+use mtsa_dicom::{
+    read_rtstruct, read_series, write_rtstruct, write_seg, write_series, SegAlgorithm, SeriesMeta,
+};
 use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
@@ -93,6 +95,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             mtsa_dicom::UidSource::Seeded(11),
         )?;
         let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
+        write_seg(
+            &dir.join("seg.dcm"),
+            &mask,
+            &series,
+            "GTV",
+            &SegAlgorithm {
+                name: "MTSA-Net".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            mtsa_dicom::UidSource::Seeded(12),
+        )?;
         expected["mask_voxels"] = mask.data.iter().filter(|v| **v != 0).count().into();
         expected["mask_voxels_read_back"] = again.data.iter().filter(|v| **v != 0).count().into();
         let mask_bytes: Vec<u8> = mask.data.as_standard_layout().iter().copied().collect();

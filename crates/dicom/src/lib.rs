@@ -1,5 +1,5 @@
 //! DICOM input and output for MTSA-Net: MR image series in and out, and the GTV as an RT
-//! Structure Set on the images it was predicted from.
+//! Structure Set or a binary Segmentation (SEG) on the images it was predicted from.
 //!
 //! A series read here is the same `Volume` (voxels and affine) that dcm2niix's NIfTI of it gives
 //! through `mtsa_io::read_nifti`, so models, metrics and masks never need to know which path an
@@ -19,6 +19,7 @@ mod raster;
 mod rescale;
 mod rtstruct_read;
 mod rtstruct_write;
+mod seg_write;
 mod series_read;
 mod series_ref;
 mod series_write;
@@ -27,6 +28,7 @@ mod uid;
 pub use error::DicomError;
 pub use rtstruct_read::{list_rois, read_rtstruct};
 pub use rtstruct_write::write_rtstruct;
+pub use seg_write::{write_seg, SegAlgorithm};
 pub use series_read::{read_series, read_series_ref};
 pub use series_ref::{PatientStudy, SeriesRef};
 pub use series_write::{write_series, SeriesMeta, SeriesVoxel};

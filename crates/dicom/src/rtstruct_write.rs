@@ -80,7 +80,7 @@ pub fn write_rtstruct(
 
 /// The mask in the images' own order (column, row from the last, slice), where each slice is
 /// one image. The mask may be in any axis order of that grid (e.g. the model's RAS order).
-fn to_acquisition_grid(
+pub(crate) fn to_acquisition_grid(
     path: &Path,
     mask: &Volume<u8>,
     stack: &Stack,

@@ -34,6 +34,7 @@ pub(crate) enum UidKind {
     Series = 2,
     FrameOfReference = 3,
     SopInstance = 4,
+    DimensionOrganization = 5,
 }
 
 /// Generates the UIDs of one written object (a series, or a structure set).

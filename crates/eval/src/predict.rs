@@ -21,6 +21,8 @@ pub struct PredictOptions {
     pub batch: usize,
     /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
     pub rtstruct: bool,
+    /// Also write `seg.dcm`, a binary DICOM Segmentation (DICOM input only, likewise).
+    pub seg: bool,
     pub series_uid: Option<String>,
 }
 
@@ -59,9 +61,10 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     let model = load_trained(&opts.run, opts.device)?;
     let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
     let postprocess = Postprocess::of_run(&opts.run)?;
-    if opts.rtstruct && series.is_none() {
+    if (opts.rtstruct || opts.seg) && series.is_none() {
         return Err(EvalError::Usage(format!(
-            "{}: --rtstruct needs a DICOM series folder as input (an RTSTRUCT must reference its series)",
+            "{}: --rtstruct and --seg need a DICOM series folder as input (the object must \
+             reference its series)",
             opts.input.display()
         )));
     }
@@ -105,6 +108,21 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
             mtsa_dicom::UidSource::Random,
         )?;
         files.push("rtstruct.dcm".to_string());
+    }
+    if let (true, Some(series)) = (opts.seg, &series) {
+        let algorithm = mtsa_dicom::SegAlgorithm {
+            name: format!("MTSA-Net ({})", model.net.config().preset),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        mtsa_dicom::write_seg(
+            &out.path().join("seg.dcm"),
+            mask,
+            series,
+            "GTV",
+            &algorithm,
+            mtsa_dicom::UidSource::Random,
+        )?;
+        files.push("seg.dcm".to_string());
     }
     for ev in slices_used.iter().take(3) {
         let name = format!("overlay_slice{:03}.png", ev.slice_index);

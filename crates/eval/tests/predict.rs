@@ -81,13 +81,24 @@ fn run_predict(
     input: &Path,
     out: &Path,
 ) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
+    run_predict_dicom(run, input, out, false)
+}
+
+/// `predict`, with the RT Structure Set and the SEG when `dicom_outputs`.
+fn run_predict_dicom(
+    run: &Path,
+    input: &Path,
+    out: &Path,
+    dicom_outputs: bool,
+) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
     let summary = predict(&PredictOptions {
         run: run.to_path_buf(),
         input: input.to_path_buf(),
         out: out.to_path_buf(),
         device: Device::Cpu,
         batch: 8,
-        rtstruct: false,
+        rtstruct: dicom_outputs,
+        seg: dicom_outputs,
         series_uid: None,
     })
     .unwrap();
@@ -171,4 +182,61 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             s.slices_used[0].slice_index
         ))
         .is_file());
+}
+
+/// A DICOM series in: the RT Structure Set and the Segmentation written beside `gtv.nii.gz`
+/// reference that series and hold the same voxels (the SEG's 1-bit frames unpacked here, the
+/// structure set rasterised back by our reader).
+#[test]
+fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let series_dir = tmp.path().join("series");
+    let meta = mtsa_dicom::SeriesMeta {
+        uids: mtsa_dicom::UidSource::Seeded(5),
+        ..mtsa_dicom::SeriesMeta::default()
+    };
+    let series = mtsa_dicom::write_series(&series_dir, &lps_volume(), &meta).unwrap();
+    let (grid, _) = mtsa_dicom::read_series(&series_dir, None).unwrap();
+    let trained = trained_run(tmp.path());
+    let run = with_head_bias(&trained, &tmp.path().join("pos"), 100.0);
+    let out = tmp.path().join("pred");
+    let (s, json) = run_predict_dicom(&run, &series_dir, &out, true);
+    let files: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"rtstruct.dcm") && files.contains(&"seg.dcm"),
+        "{files:?}"
+    );
+    assert!(s.gtv_voxels > 0);
+
+    let seg = dicom_object::open_file(out.join("seg.dcm")).unwrap();
+    let text = |tag| {
+        seg.element(tag)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    use dicom_dictionary_std::tags;
+    assert_eq!(text(tags::SOP_CLASS_UID), "1.2.840.10008.5.1.4.1.1.66.4");
+    assert_eq!(text(tags::STUDY_INSTANCE_UID), series.study_instance_uid);
+    assert_eq!(
+        text(tags::FRAME_OF_REFERENCE_UID),
+        series.frame_of_reference_uid
+    );
+    let frames: usize = text(tags::NUMBER_OF_FRAMES).parse().unwrap();
+    assert_eq!(frames, series.sop_instance_uids.len());
+    let bits = seg.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
+    let n = frames * series.rows * series.columns;
+    let set = (0..n).filter(|&i| bits[i / 8] >> (i % 8) & 1 == 1).count();
+    assert_eq!(set, s.gtv_voxels, "SEG pixels vs gtv.nii.gz voxels");
+
+    let rt =
+        mtsa_dicom::read_rtstruct(&out.join("rtstruct.dcm"), "GTV_mtsa", &series, &grid).unwrap();
+    assert_eq!(rt.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
 }

@@ -1,0 +1,316 @@
+//! Writing a mask as a binary DICOM Segmentation (SEG) that references the image series it was
+//! predicted on: the object viewers, PACS and MONAI Deploy / highdicom users expect next to (or
+//! instead of) an RT Structure Set. One segment, one frame per source image (empty frames
+//! included, so the frame count equals the series' image count and a reader gets the whole mask
+//! back), 1 bit per pixel.
+//!
+//! Built after DICOM PS3.3 A.51 (Segmentation IOD) and C.8.20 (Segmentation Image module), in the
+//! layout highdicom writes: a shared Pixel Measures and Plane Orientation, per frame a Derivation
+//! Image (the source image), a Plane Position and a Segment Identification, and the dimension
+//! index (segment number, image position).
+
+use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, us_elem, Obj};
+use crate::rtstruct_write::to_acquisition_grid;
+use crate::uid::{UidGenerator, UidKind, UidSource};
+use crate::{DicomError, SeriesRef};
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::meta::FileMetaTableBuilder;
+use mtsa_io::Volume;
+use std::path::Path;
+
+/// The algorithm that produced the segment (Segment Algorithm Name and Software Versions).
+#[derive(Debug, Clone)]
+pub struct SegAlgorithm {
+    pub name: String,
+    pub version: String,
+}
+
+/// Writes `mask` (non-zero = inside) as segment 1, labelled `label`, of a new Segmentation at
+/// `path`, on the grid of `series` (the mask may be in any axis order of that grid, as for
+/// [`crate::write_rtstruct`]). UIDs follow `uid_source` as for structure sets.
+pub fn write_seg(
+    path: &Path,
+    mask: &Volume<u8>,
+    series: &SeriesRef,
+    label: &str,
+    algorithm: &SegAlgorithm,
+    uid_source: UidSource,
+) -> Result<(), DicomError> {
+    let label = label.trim();
+    if label.is_empty() || label.len() > 64 || label.contains('\\') {
+        return Err(DicomError::invalid(
+            path,
+            "segment label must be 1-64 characters without a backslash",
+        ));
+    }
+    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
+    let acquired = to_acquisition_grid(path, mask, &stack)?;
+    // Frame k is image k; pixel (row, col) of an image is voxel (col, rows - 1 - row) of the
+    // acquisition grid (`Stack::voxel_of_pixel`). 1-bit pixels are packed across frame
+    // boundaries, first pixel in the lowest bit (PS3.5 8.1.1).
+    let (rows, cols, frames) = (stack.rows, stack.cols, stack.slices);
+    let mut bits = vec![0u8; (rows * cols * frames).div_ceil(8)];
+    let mut n = 0usize;
+    for k in 0..frames {
+        for r in 0..rows {
+            for c in 0..cols {
+                let (i, j) = stack.voxel_of_pixel(r, c);
+                if acquired[[i, j, k]] {
+                    bits[n / 8] |= 1 << (n % 8);
+                }
+                n += 1;
+            }
+        }
+    }
+    if bits.len() % 2 == 1 {
+        bits.push(0); // OB values have even length
+    }
+
+    let uids = UidGenerator::new(
+        uid_source,
+        &format!("mtsa-seg/{}", series.series_instance_uid),
+    )
+    .map_err(|r| DicomError::write(path, r))?;
+    let mut obj = segmentation(series, label, algorithm, &uids, frames, bits);
+    uids.stamp(&mut obj);
+    let file = obj
+        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
+        .map_err(|e| DicomError::write(path, e))?;
+    mtsa_io::write_atomic(path, |tmp| {
+        file.write_to_file(tmp)
+            .map_err(|e| DicomError::write(path, e))
+    })
+}
+
+fn code(value: &str, scheme: &str, meaning: &str) -> Obj {
+    item(vec![
+        str_elem(tags::CODE_VALUE, VR::SH, value),
+        str_elem(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+        str_elem(tags::CODE_MEANING, VR::LO, meaning),
+    ])
+}
+
+fn at_elem(tag: Tag, pointer: Tag) -> DataElement<Obj> {
+    DataElement::new(tag, VR::AT, PrimitiveValue::Tags(vec![pointer].into()))
+}
+
+fn source_image(series: &SeriesRef, k: usize) -> Obj {
+    item(vec![
+        str_elem(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            &series.sop_class_uid,
+        ),
+        str_elem(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            &series.sop_instance_uids[k],
+        ),
+    ])
+}
+
+/// The per-frame functional groups of frame (image) `k`.
+fn frame_groups(series: &SeriesRef, k: usize) -> Obj {
+    let mut source = source_image(series, k);
+    // The mask is on the source image's own pixel grid.
+    source.put(str_elem(tags::SPATIAL_LOCATIONS_PRESERVED, VR::CS, "YES"));
+    source.put(seq_elem(
+        tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
+        vec![code(
+            "121322",
+            "DCM",
+            "Source image for image processing operation",
+        )],
+    ));
+    item(vec![
+        seq_elem(
+            tags::DERIVATION_IMAGE_SEQUENCE,
+            vec![item(vec![
+                seq_elem(tags::SOURCE_IMAGE_SEQUENCE, vec![source]),
+                seq_elem(
+                    tags::DERIVATION_CODE_SEQUENCE,
+                    vec![code("113076", "DCM", "Segmentation")],
+                ),
+            ])],
+        ),
+        seq_elem(
+            tags::FRAME_CONTENT_SEQUENCE,
+            vec![item(vec![DataElement::new(
+                tags::DIMENSION_INDEX_VALUES,
+                VR::UL,
+                PrimitiveValue::U32(vec![1, k as u32 + 1].into()),
+            )])],
+        ),
+        seq_elem(
+            tags::PLANE_POSITION_SEQUENCE,
+            vec![item(vec![ds_elem(
+                tags::IMAGE_POSITION_PATIENT,
+                &series.image_positions[k],
+            )])],
+        ),
+        seq_elem(
+            tags::SEGMENT_IDENTIFICATION_SEQUENCE,
+            vec![item(vec![us_elem(tags::REFERENCED_SEGMENT_NUMBER, 1)])],
+        ),
+    ])
+}
+
+fn segmentation(
+    series: &SeriesRef,
+    label: &str,
+    algorithm: &SegAlgorithm,
+    uids: &UidGenerator,
+    frames: usize,
+    bits: Vec<u8>,
+) -> Obj {
+    // Content Date/Time are Type 1 here: the creation time, or a fixed epoch for seeded
+    // (reproducible) output.
+    let (date, time) = uids.created().unwrap_or(("19700101", "000000"));
+    let p = &series.patient;
+    let dimension_uid = uids.uid(UidKind::DimensionOrganization, 0);
+    let dimension = |pointer: Tag, group: Tag, name: &str| {
+        item(vec![
+            str_elem(tags::DIMENSION_ORGANIZATION_UID, VR::UI, &dimension_uid),
+            at_elem(tags::DIMENSION_INDEX_POINTER, pointer),
+            at_elem(tags::FUNCTIONAL_GROUP_POINTER, group),
+            str_elem(tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, name),
+        ])
+    };
+    let segment = item(vec![
+        us_elem(tags::SEGMENT_NUMBER, 1),
+        str_elem(tags::SEGMENT_LABEL, VR::LO, label),
+        str_elem(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
+        str_elem(tags::SEGMENT_ALGORITHM_NAME, VR::LO, &algorithm.name),
+        seq_elem(
+            tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE,
+            vec![code("49755003", "SCT", "Morphologically Altered Structure")],
+        ),
+        seq_elem(
+            tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE,
+            vec![code("108369006", "SCT", "Neoplasm")],
+        ),
+    ]);
+    let shared = item(vec![
+        seq_elem(
+            tags::PIXEL_MEASURES_SEQUENCE,
+            vec![item(vec![
+                ds_elem(tags::PIXEL_SPACING, &series.pixel_spacing),
+                ds_elem(tags::SLICE_THICKNESS, &[series.slice_spacing]),
+                ds_elem(tags::SPACING_BETWEEN_SLICES, &[series.slice_spacing]),
+            ])],
+        ),
+        seq_elem(
+            tags::PLANE_ORIENTATION_SEQUENCE,
+            vec![item(vec![ds_elem(
+                tags::IMAGE_ORIENTATION_PATIENT,
+                &series.image_orientation,
+            )])],
+        ),
+    ]);
+    let referenced = item(vec![
+        str_elem(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &series.series_instance_uid,
+        ),
+        seq_elem(
+            tags::REFERENCED_INSTANCE_SEQUENCE,
+            (0..frames).map(|k| source_image(series, k)).collect(),
+        ),
+    ]);
+    item(vec![
+        str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
+        strs_elem(tags::IMAGE_TYPE, VR::CS, &["DERIVED", "PRIMARY"]),
+        str_elem(tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE),
+        str_elem(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            &uids.uid(UidKind::SopInstance, 0),
+        ),
+        str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
+        str_elem(tags::CONTENT_DATE, VR::DA, date),
+        str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
+        str_elem(tags::CONTENT_TIME, VR::TM, time),
+        str_elem(tags::ACCESSION_NUMBER, VR::SH, &p.accession_number),
+        str_elem(tags::MODALITY, VR::CS, "SEG"),
+        str_elem(tags::MANUFACTURER, VR::LO, "mtsa"),
+        str_elem(
+            tags::REFERRING_PHYSICIAN_NAME,
+            VR::PN,
+            &p.referring_physician_name,
+        ),
+        str_elem(tags::SERIES_DESCRIPTION, VR::LO, "MTSA-Net GTV"),
+        seq_elem(tags::REFERENCED_SERIES_SEQUENCE, vec![referenced]),
+        str_elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, &algorithm.name),
+        str_elem(tags::PATIENT_NAME, VR::PN, &p.patient_name),
+        str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
+        str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
+        str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
+        str_elem(tags::DEVICE_SERIAL_NUMBER, VR::LO, "none"),
+        str_elem(tags::SOFTWARE_VERSIONS, VR::LO, &algorithm.version),
+        str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
+        str_elem(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &uids.uid(UidKind::Series, 0),
+        ),
+        str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
+        is_elem(tags::SERIES_NUMBER, 901),
+        is_elem(tags::INSTANCE_NUMBER, 1),
+        str_elem(
+            tags::FRAME_OF_REFERENCE_UID,
+            VR::UI,
+            &series.frame_of_reference_uid,
+        ),
+        str_elem(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
+        seq_elem(
+            tags::DIMENSION_ORGANIZATION_SEQUENCE,
+            vec![item(vec![str_elem(
+                tags::DIMENSION_ORGANIZATION_UID,
+                VR::UI,
+                &dimension_uid,
+            )])],
+        ),
+        seq_elem(
+            tags::DIMENSION_INDEX_SEQUENCE,
+            vec![
+                dimension(
+                    tags::REFERENCED_SEGMENT_NUMBER,
+                    tags::SEGMENT_IDENTIFICATION_SEQUENCE,
+                    "ReferencedSegmentNumber",
+                ),
+                dimension(
+                    tags::IMAGE_POSITION_PATIENT,
+                    tags::PLANE_POSITION_SEQUENCE,
+                    "ImagePositionPatient",
+                ),
+            ],
+        ),
+        us_elem(tags::SAMPLES_PER_PIXEL, 1),
+        str_elem(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        is_elem(tags::NUMBER_OF_FRAMES, frames as i64),
+        us_elem(tags::ROWS, series.rows as u16),
+        us_elem(tags::COLUMNS, series.columns as u16),
+        us_elem(tags::BITS_ALLOCATED, 1),
+        us_elem(tags::BITS_STORED, 1),
+        us_elem(tags::HIGH_BIT, 0),
+        us_elem(tags::PIXEL_REPRESENTATION, 0),
+        str_elem(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
+        seq_elem(tags::SEGMENT_SEQUENCE, vec![segment]),
+        str_elem(tags::SEGMENTATION_TYPE, VR::CS, "BINARY"),
+        str_elem(tags::CONTENT_LABEL, VR::CS, "GTV"),
+        str_elem(
+            tags::CONTENT_DESCRIPTION,
+            VR::LO,
+            "automatic GTV, to be reviewed before clinical use",
+        ),
+        str_elem(tags::CONTENT_CREATOR_NAME, VR::PN, ""),
+        seq_elem(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]),
+        seq_elem(
+            tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+            (0..frames).map(|k| frame_groups(series, k)).collect(),
+        ),
+        DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bits.into())),
+    ])
+}
