@@ -1,5 +1,5 @@
-use anyhow::Result;
-use mtsa_eval::PredictOptions;
+use anyhow::{bail, Result};
+use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
 use mtsa_model::parse_device;
 use std::path::PathBuf;
 
@@ -8,10 +8,13 @@ pub struct Args {
     /// Run folder of `mtsa train`.
     #[arg(long)]
     run: PathBuf,
-    /// T1-CE volume: a NIfTI file or a DICOM series folder.
+    /// T1-CE volume: a NIfTI file or a DICOM series folder. Or many studies: a folder of NIfTI
+    /// files and/or series folders, or a list file with one such path per line.
     #[arg(long)]
     input: PathBuf,
-    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm).
+    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm); for many
+    /// studies one such folder per study plus summary.csv. A batch folder is continued on a
+    /// rerun (finished studies are skipped); --force starts it afresh.
     #[arg(long)]
     out: PathBuf,
     /// Also write an RT Structure Set referencing the input DICOM series.
@@ -28,9 +31,25 @@ pub struct Args {
     force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Many studies on several machines: this machine's part, 0..PARTS (e.g. Slurm's
+    /// SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX).
+    #[arg(long, default_value_t = 0)]
+    part: usize,
+    /// Number of parts the studies are split into (every PARTS-th study of the sorted list).
+    #[arg(long, default_value_t = 1)]
+    parts: usize,
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if let Some(studies) = mtsa_eval::batch_studies(&a.input)? {
+        return run_batch(a, studies);
+    }
+    if a.parts != 1 || a.part != 0 {
+        bail!(
+            "--input {} is one study: --part/--parts split a folder or list of studies",
+            a.input.display()
+        );
+    }
     crate::out_guard::check_out(
         "predict",
         &a.out,
@@ -50,9 +69,10 @@ pub fn run(a: Args) -> Result<()> {
     let s = mtsa_eval::predict(&opts)?;
     match (&s.egfr_call, s.egfr_probability) {
         (Some(call), Some(p)) => println!(
-            "GTV {:.2} ml ({} voxels); EGFR {call} (P(mutant) = {p:.3}, from {} slices)",
+            "GTV {:.2} ml ({} voxels, {} lesions); EGFR {call} (P(mutant) = {p:.3}, from {} slices)",
             s.gtv_volume_ml,
             s.gtv_voxels,
+            s.lesions,
             s.slices_used.len()
         ),
         _ => println!(
@@ -61,5 +81,64 @@ pub fn run(a: Args) -> Result<()> {
         ),
     }
     println!("outputs in {}", a.out.display());
+    Ok(())
+}
+
+/// Many studies: the batch folder is created or continued (`--force`: started afresh), then
+/// every study of this part runs; failures are listed and make the exit status non-zero, after
+/// all the others have run.
+fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
+    if a.series_uid.is_some() {
+        bail!("--series-uid picks a series of one study; it cannot apply to a batch");
+    }
+    let existing = if a.force {
+        mtsa_io::Existing::Replace
+    } else {
+        mtsa_io::Existing::Keep
+    };
+    crate::out_guard::check_out(
+        "predict-batch",
+        &a.out,
+        existing,
+        &[("--run", &a.run), ("--input", &a.input)],
+    )?;
+    // Without --force the folder is kept: parts on other machines may be writing into it, and
+    // only this part's own studies and summary are ever replaced.
+    mtsa_io::claim_output_dir(&a.out, "predict-batch", existing)?;
+    let bar = crate::progress::bar("studies");
+    let rows = mtsa_eval::predict_batch(&BatchOptions {
+        run: a.run,
+        studies,
+        out: a.out.clone(),
+        device: parse_device(&a.device)?,
+        batch: 8,
+        dicom: DicomOutputs {
+            rtstruct: a.rtstruct,
+            seg: a.seg,
+        },
+        part: a.part,
+        parts: a.parts,
+        progress: Some(crate::progress::owned_callback(&bar)),
+    })?;
+    bar.finish_and_clear();
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
+    println!(
+        "{} studies: {} done, {} done earlier, {} failed; summary in {}",
+        rows.len(),
+        count("done"),
+        count("done earlier"),
+        count("failed"),
+        a.out
+            .join(mtsa_eval::summary_name(a.part, a.parts))
+            .display()
+    );
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == "failed")
+        .map(|r| r.study.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("{} studies failed: {}", failed.len(), failed.join(", "));
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! GTV mask in the input's own geometry plus the EGFR call with its evidence; `radiomics` fits
 //! and scores Table 3's radiomics EGFR system on the same patients.
 
+mod batch;
 mod error;
 mod evaluate;
 mod overlay;
@@ -16,13 +17,14 @@ mod stats;
 mod truth;
 mod wholescan;
 
+pub use batch::{batch_studies, predict_batch, shard, summary_name, BatchOptions, BatchRow, Study};
 pub use error::EvalError;
 pub use evaluate::{
     evaluate, score_predictions, EvaluateOptions, EvaluationReport, PatientRow, SliceRow,
     SplitReport, SplitScores,
 };
 pub use overlay::{render_overlay, Outline};
-pub use predict::{predict, PredictOptions, PredictionSummary};
+pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
 };

@@ -2,11 +2,11 @@
 //! the EGFR call with its evidence out.
 
 use crate::overlay::{render_overlay, Outline};
-use crate::segment::{segment_scan, Postprocess};
+use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::EvalError;
 use mtsa_data::PreprocessConfig;
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_train::{load_trained, RunPaths};
+use mtsa_train::{load_trained, RunPaths, TrainedModel};
 use ndarray::s;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,8 @@ pub struct PredictionSummary {
     pub run: String,
     pub gtv_voxels: usize,
     pub gtv_volume_ml: f64,
+    /// Separate lesions (26-connected components) of the mask.
+    pub lesions: usize,
     /// Mean mutant probability of the voting slices; `None` when no GTV was predicted.
     pub egfr_probability: Option<f64>,
     pub egfr_call: Option<String>,
@@ -55,30 +57,168 @@ pub struct SliceEvidence {
     pub p_mutant: f64,
 }
 
-pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
-    // The input first: a bad scan is reported before seconds are spent loading the model.
-    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
-    let model = load_trained(&opts.run, opts.device)?;
-    let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
-    let postprocess = Postprocess::of_run(&opts.run)?;
-    if (opts.rtstruct || opts.seg) && series.is_none() {
-        return Err(EvalError::Usage(format!(
-            "{}: --rtstruct and --seg need a DICOM series folder as input (the object must \
-             reference its series)",
-            opts.input.display()
-        )));
+/// DICOM objects to write beside `gtv.nii.gz` (DICOM input only: they reference its series).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DicomOutputs {
+    pub rtstruct: bool,
+    pub seg: bool,
+}
+
+/// A trained run loaded once and applied to any number of scans (`mtsa predict` on one study or
+/// a whole archive).
+pub struct Predictor {
+    run: PathBuf,
+    model: TrainedModel,
+    preprocess: PreprocessConfig,
+    postprocess: Postprocess,
+    batch: usize,
+}
+
+impl Predictor {
+    pub fn load(run: &Path, device: Device, batch: usize) -> Result<Self, EvalError> {
+        Ok(Self {
+            run: run.to_path_buf(),
+            model: load_trained(run, device)?,
+            preprocess: read_preprocess(&RunPaths::new(run).preprocess())?,
+            postprocess: Postprocess::of_run(run)?,
+            batch,
+        })
     }
-    let scan = segment_scan(&model, &image, &preprocess, &postprocess, opts.batch).map_err(
-        |e| match e {
-            EvalError::Data(d) => EvalError::Data(d.in_file(&opts.input)),
+
+    /// Predicts the scan `input` (already read into `image`; `series` when it was a DICOM
+    /// series) and writes its output folder `out` whole.
+    pub fn predict(
+        &self,
+        input: &Path,
+        image: &Volume<f32>,
+        series: Option<&mtsa_dicom::SeriesRef>,
+        out: &Path,
+        dicom: DicomOutputs,
+    ) -> Result<PredictionSummary, EvalError> {
+        if (dicom.rtstruct || dicom.seg) && series.is_none() {
+            return Err(EvalError::Usage(format!(
+                "{}: --rtstruct and --seg need a DICOM series folder as input (the object must \
+                 reference its series)",
+                input.display()
+            )));
+        }
+        let scan = segment_scan(
+            &self.model,
+            image,
+            &self.preprocess,
+            &self.postprocess,
+            self.batch,
+        )
+        .map_err(|e| match e {
+            EvalError::Data(d) => EvalError::Data(d.in_file(input)),
             other => other,
-        },
-    )?;
-    let s = preprocess.size;
-    let mask = &scan.mask;
-    let call = &scan.call;
+        })?;
+        let dir = mtsa_io::AtomicDir::output(out, "predict", true)?;
+        let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
+        write_nifti(&dir.path().join("gtv.nii.gz"), &scan.mask)?;
+        if let Some(series) = series {
+            files.extend(self.write_dicom(dir.path(), &scan.mask, series, dicom)?);
+        }
+        let slices_used = evidence(&scan);
+        for ev in slices_used.iter().take(3) {
+            let name = format!("overlay_slice{:03}.png", ev.slice_index);
+            let png = render_overlay(
+                scan.slices.slice(s![ev.slice_index, .., ..]),
+                &[Outline {
+                    mask: scan.mask_grid.slice(s![ev.slice_index, .., ..]),
+                    color: [255, 40, 40],
+                }],
+                (384 / self.preprocess.size).max(1) as u32,
+            )?;
+            std::fs::write(dir.path().join(&name), png).map_err(|e| EvalError::file(out, e))?;
+            files.push(name);
+        }
+        let summary = self.summary(&scan, image, slices_used, files);
+        let json =
+            serde_json::to_string_pretty(&summary).map_err(|e| EvalError::Usage(e.to_string()))?;
+        std::fs::write(dir.path().join("egfr.json"), json).map_err(|e| EvalError::file(out, e))?;
+        dir.commit()?;
+        Ok(summary)
+    }
+
+    fn write_dicom(
+        &self,
+        dir: &Path,
+        mask: &Volume<u8>,
+        series: &mtsa_dicom::SeriesRef,
+        dicom: DicomOutputs,
+    ) -> Result<Vec<String>, EvalError> {
+        let mut files = Vec::new();
+        if dicom.rtstruct {
+            mtsa_dicom::write_rtstruct(
+                &dir.join("rtstruct.dcm"),
+                mask,
+                series,
+                "GTV_mtsa",
+                mtsa_dicom::UidSource::Random,
+            )?;
+            files.push("rtstruct.dcm".to_string());
+        }
+        if dicom.seg {
+            let algorithm = mtsa_dicom::SegAlgorithm {
+                name: format!("MTSA-Net ({})", self.model.net.config().preset),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            mtsa_dicom::write_seg(
+                &dir.join("seg.dcm"),
+                mask,
+                series,
+                "GTV",
+                &algorithm,
+                mtsa_dicom::UidSource::Random,
+            )?;
+            files.push("seg.dcm".to_string());
+        }
+        Ok(files)
+    }
+
+    fn summary(
+        &self,
+        scan: &ScanPrediction,
+        image: &Volume<f32>,
+        slices_used: Vec<SliceEvidence>,
+        files: Vec<String>,
+    ) -> PredictionSummary {
+        let call = &scan.call;
+        let voxels = scan.mask.data.iter().filter(|v| **v > 0).count();
+        let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
+        PredictionSummary {
+            mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
+            model_preset: self.model.config.preset.clone(),
+            run: self.run.display().to_string(),
+            gtv_voxels: voxels,
+            gtv_volume_ml: voxels as f64 * voxel_ml,
+            lesions: mtsa_metrics::connected_components_3d(scan.mask.data.mapv(|v| v > 0).view()).1,
+            egfr_probability: call.as_ref().map(|c| c.probability),
+            egfr_call: call
+                .as_ref()
+                .map(|c| if c.is_mutant() { "mutant" } else { "wild" }.to_string()),
+            slices_used,
+            slices_run: scan.run_k.len(),
+            postprocess: self.postprocess.clone(),
+            note: match (voxels, call.is_some()) {
+                (_, false) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
+                (0, true) => Some(
+                    "no lesion survived post-processing: the mask is empty; the EGFR probability \
+                     comes from the slices with the most GTV probability"
+                        .to_string(),
+                ),
+                _ => None,
+            },
+            files,
+        }
+    }
+}
+
+/// The slices that voted in the EGFR call, with their GTV area and mutant probability.
+fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
     let px_mm2 = scan.geom.pixel_mm() * scan.geom.pixel_mm();
-    let slices_used: Vec<SliceEvidence> = call
+    scan.call
         .as_ref()
         .map(|c| {
             c.used
@@ -94,83 +234,23 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
 
-    let out = mtsa_io::AtomicDir::output(&opts.out, "predict", true)?;
-    let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
-    write_nifti(&out.path().join("gtv.nii.gz"), mask)?;
-    if let (true, Some(series)) = (opts.rtstruct, &series) {
-        mtsa_dicom::write_rtstruct(
-            &out.path().join("rtstruct.dcm"),
-            mask,
-            series,
-            "GTV_mtsa",
-            mtsa_dicom::UidSource::Random,
-        )?;
-        files.push("rtstruct.dcm".to_string());
-    }
-    if let (true, Some(series)) = (opts.seg, &series) {
-        let algorithm = mtsa_dicom::SegAlgorithm {
-            name: format!("MTSA-Net ({})", model.net.config().preset),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        };
-        mtsa_dicom::write_seg(
-            &out.path().join("seg.dcm"),
-            mask,
-            series,
-            "GTV",
-            &algorithm,
-            mtsa_dicom::UidSource::Random,
-        )?;
-        files.push("seg.dcm".to_string());
-    }
-    for ev in slices_used.iter().take(3) {
-        let name = format!("overlay_slice{:03}.png", ev.slice_index);
-        let img = scan.slices.slice(s![ev.slice_index, .., ..]);
-        let pm = scan.mask_grid.slice(s![ev.slice_index, .., ..]);
-        let png = render_overlay(
-            img,
-            &[Outline {
-                mask: pm,
-                color: [255, 40, 40],
-            }],
-            (384 / s).max(1) as u32,
-        )?;
-        std::fs::write(out.path().join(&name), png).map_err(|e| EvalError::file(&opts.out, e))?;
-        files.push(name);
-    }
-    let voxels = mask.data.iter().filter(|v| **v > 0).count();
-    let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
-    let summary = PredictionSummary {
-        mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
-        model_preset: model.config.preset.clone(),
-        run: opts.run.display().to_string(),
-        gtv_voxels: voxels,
-        gtv_volume_ml: voxels as f64 * voxel_ml,
-        egfr_probability: call.as_ref().map(|c| c.probability),
-        egfr_call: call
-            .as_ref()
-            .map(|c| if c.is_mutant() { "mutant" } else { "wild" }.to_string()),
-        slices_used,
-        slices_run: scan.run_k.len(),
-        postprocess: postprocess.clone(),
-        note: match (voxels, call.is_some()) {
-            (_, false) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
-            (0, true) => Some(
-                "no lesion survived post-processing: the mask is empty; the EGFR probability \
-                 comes from the slices with the most GTV probability"
-                    .to_string(),
-            ),
-            _ => None,
+/// One study: the input is read (and refused, naming the file) before the model is loaded.
+pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
+    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
+    let predictor = Predictor::load(&opts.run, opts.device, opts.batch)?;
+    predictor.predict(
+        &opts.input,
+        &image,
+        series.as_ref(),
+        &opts.out,
+        DicomOutputs {
+            rtstruct: opts.rtstruct,
+            seg: opts.seg,
         },
-        files,
-    };
-    let json =
-        serde_json::to_string_pretty(&summary).map_err(|e| EvalError::Usage(e.to_string()))?;
-    std::fs::write(out.path().join("egfr.json"), json)
-        .map_err(|e| EvalError::file(&opts.out, e))?;
-    out.commit()?;
-    Ok(summary)
+    )
 }
 
 pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
@@ -179,7 +259,7 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
 }
 
-fn read_input(
+pub(crate) fn read_input(
     input: &Path,
     series_uid: Option<&str>,
 ) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {

@@ -240,3 +240,68 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
         mtsa_dicom::read_rtstruct(&out.join("rtstruct.dcm"), "GTV_mtsa", &series, &grid).unwrap();
     assert_eq!(rt.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
 }
+
+/// Many studies: the model loads once, a broken study is reported while the others finish, a
+/// rerun skips what is done, and the parts of a split cover every study exactly once.
+#[test]
+fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
+    use mtsa_eval::{batch_studies, predict_batch, shard, BatchOptions, DicomOutputs, Study};
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("studies");
+    std::fs::create_dir(&inputs).unwrap();
+    for name in ["b", "a"] {
+        write_nifti(&inputs.join(format!("{name}.nii.gz")), &lps_volume()).unwrap();
+    }
+    std::fs::write(inputs.join("c.nii.gz"), b"not a NIfTI").unwrap();
+    let studies = batch_studies(&inputs)
+        .unwrap()
+        .expect("a folder of NIfTI files is a batch");
+    let names: Vec<&str> = studies.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    // One NIfTI file, or a folder with other files (a DICOM series), is one study.
+    assert_eq!(batch_studies(&inputs.join("a.nii.gz")).unwrap(), None);
+    // A list file names studies relative to itself.
+    std::fs::write(
+        tmp.path().join("list.txt"),
+        "# archive\nstudies/b.nii.gz\n\nstudies/a.nii.gz\n",
+    )
+    .unwrap();
+    let listed = batch_studies(&tmp.path().join("list.txt"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed, studies[..2].to_vec());
+
+    let run = trained_run(tmp.path());
+    let out = tmp.path().join("batch");
+    std::fs::create_dir(&out).unwrap();
+    let opts = |part, parts| BatchOptions {
+        run: run.clone(),
+        studies: studies.clone(),
+        out: out.clone(),
+        device: Device::Cpu,
+        batch: 8,
+        dicom: DicomOutputs::default(),
+        part,
+        parts,
+        progress: None,
+    };
+    let rows = predict_batch(&opts(0, 1)).unwrap();
+    let status: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(status, ["done", "done", "failed"]);
+    assert!(rows[2].error.as_deref().unwrap().contains("c.nii.gz"));
+    assert!(out.join("a").join("gtv.nii.gz").is_file() && !out.join("c").exists());
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    // A rerun does not predict the finished studies again.
+    let again = predict_batch(&opts(0, 1)).unwrap();
+    let status: Vec<&str> = again.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(status, ["done earlier", "done earlier", "failed"]);
+    assert_eq!(again[0].egfr_probability, rows[0].egfr_probability);
+    // Three parts: each study in exactly one.
+    let mut seen: Vec<Study> = (0..3)
+        .flat_map(|p| shard(&studies, p, 3).unwrap())
+        .collect();
+    seen.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(seen, studies);
+    assert!(shard(&studies, 3, 3).is_err());
+}
