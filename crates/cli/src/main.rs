@@ -26,6 +26,9 @@ struct Cli {
     /// CPU threads for libtorch (default: all cores).
     #[arg(long, global = true)]
     threads: Option<i32>,
+    /// Only warnings and errors: no progress bars, no per-step log lines.
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +60,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let signals = mtsa_io::remove_temporaries_on_signal();
+    let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
+    let default_level = if cli.quiet { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -64,13 +70,12 @@ fn main() -> ExitCode {
         .without_time()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MTSA_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| default_level.into()),
         )
         .init();
     if let Err(e) = signals {
         tracing::warn!("{e}: an interrupted run may leave temporary files behind");
     }
-    let cli = Cli::parse();
     // Activations are allocated and freed every step; keeping freed memory avoids an mmap, page
     // faults and kernel zeroing for each of them.
     mtsa_model::keep_freed_memory();

@@ -2,11 +2,23 @@
 //! per tenth of the work instead, so a long run is never silent.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// `--quiet`: no bars and no progress lines.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
 
 /// A bar counting `what`; hidden automatically when stderr is not a terminal.
 pub fn bar(what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let target = if QUIET.load(Ordering::Relaxed) {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(0), target);
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -42,6 +54,7 @@ fn advance(bar: &ProgressBar, logged: &AtomicUsize, done: usize, total: usize) {
     }
 }
 
+/// Whether bars are drawn: stderr is a terminal and `--quiet` is off.
 pub fn is_terminal() -> bool {
-    std::io::IsTerminal::is_terminal(&std::io::stderr())
+    !QUIET.load(Ordering::Relaxed) && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }

@@ -156,5 +156,23 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
     for epoch in ["epoch 1/2: train loss", "epoch 2/2: train loss"] {
         assert!(stderr.contains(epoch), "no `{epoch}` line in:\n{stderr}");
     }
-    assert!(stderr.contains("val Dice"), "{stderr}");
+    assert!(
+        stderr.contains("val Dice") && stderr.contains("task weights"),
+        "{stderr}"
+    );
+    // --quiet: nothing but warnings and errors.
+    let out = train_cmd(
+        &data,
+        &tmp.path().join("quiet"),
+        &config,
+        &["--epochs", "1", "--quiet"],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("epoch 1/1"),
+        "--quiet still logs:\n{stderr}"
+    );
 }

@@ -162,9 +162,14 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         }
         // One line per epoch also where no bar is drawn (a log file, Slurm, CI).
         tracing::info!(
-            "epoch {epoch}/{}: train loss {:.4}, val loss {:.4}, val Dice {:.4}{}, best epoch {} ({:.1} s)",
+            "epoch {epoch}/{}: train loss {:.4} (GTV {:.4}, EGFR {:.4}), task weights {:.3}/{:.3}, \
+             val loss {:.4}, val Dice {:.4}{}, best epoch {} ({:.1} s)",
             cfg.epochs,
             record.train_loss,
+            record.train_gtv,
+            record.train_egfr,
+            record.weight_gtv,
+            record.weight_egfr,
             record.val_loss,
             record.val_dice,
             record
