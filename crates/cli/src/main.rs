@@ -3,6 +3,7 @@
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_evaluate;
+mod cmd_export;
 mod cmd_info;
 mod cmd_metrics;
 mod cmd_predict;
@@ -47,6 +48,8 @@ enum Command {
     Predict(cmd_predict::Args),
     /// Synthetic cohort -> prepare -> train -> evaluate -> report, end to end.
     Demo(cmd_demo::Args),
+    /// The trained network as TorchScript (model.pt) for PyTorch users, with its preprocessing.
+    Export(cmd_export::Args),
     /// Radiomics features of every patient's GTV (PyRadiomics-compatible) and the radiomics
     /// EGFR model of Table 3, fitted on the training patients and scored on the other splits.
     Radiomics(cmd_radiomics::Args),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Evaluate(a) => cmd_evaluate::run(a),
         Command::Predict(a) => cmd_predict::run(a),
         Command::Demo(a) => cmd_demo::run(a),
+        Command::Export(a) => cmd_export::run(a),
         Command::Radiomics(a) => cmd_radiomics::run(a),
         Command::Info(a) => cmd_info::run(a),
         Command::Metrics(a) => cmd_metrics::run(a),

@@ -6,6 +6,7 @@
 mod batch;
 mod error;
 mod evaluate;
+mod export;
 mod overlay;
 mod plots;
 mod predict;
@@ -23,6 +24,7 @@ pub use evaluate::{
     evaluate, score_predictions, EvaluateOptions, EvaluationReport, PatientRow, SliceRow,
     SplitReport, SplitScores,
 };
+pub use export::{export, ExportInfo, ExportOptions};
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{

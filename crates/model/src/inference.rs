@@ -517,15 +517,15 @@ impl InferenceNet {
 
 impl Transformer {
     fn fwd(&self, x: &Tensor) -> Tensor {
-        let (b, d, h, w) = x.size4().expect("B x D x H x W");
+        let (_, d, h, w) = x.size4().expect("B x D x H x W");
         let g = self.grid;
         let (wh, ww) = (h / g, w / g);
         let t = wh * ww;
-        let n = b * g * g;
+        // Batch dimensions as -1, so a traced (TorchScript) graph takes any batch size.
         let tokens = x
-            .view([b, d, g, wh, g, ww])
+            .view([-1, d, g, wh, g, ww])
             .permute([0, 2, 4, 3, 5, 1])
-            .reshape([n, t, d]);
+            .reshape([-1, t, d]);
         let mut tok = tokens + &self.pos;
         let heads = self.heads;
         let dh = d / heads;
@@ -533,7 +533,7 @@ impl Transformer {
         let qkv = self
             .qkv
             .fwd(&self.ln1.fwd(&tok, d))
-            .view([n, t, 3, heads, dh])
+            .view([-1, t, 3, heads, dh])
             .permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
         let att = Tensor::scaled_dot_product_attention(
@@ -546,14 +546,14 @@ impl Transformer {
             None::<f64>,
             false,
         ); // N x h x T x dh
-        tok += self.proj.fwd(&att.transpose(1, 2).reshape([n, t, d]));
+        tok += self.proj.fwd(&att.transpose(1, 2).reshape([-1, t, d]));
         let ffn = self
             .fc2
             .fwd(&self.fc1.fwd(&self.ln2.fwd(&tok, d)).gelu("none"));
         tok += ffn;
-        tok.view([b, g, g, wh, ww, d])
+        tok.view([-1, g, g, wh, ww, d])
             .permute([0, 5, 1, 3, 2, 4])
-            .reshape([b, d, h, w])
+            .reshape([-1, d, h, w])
     }
 }
 

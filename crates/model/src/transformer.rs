@@ -50,28 +50,29 @@ impl WindowTransformer {
 
     /// Equations (2)-(4): softmax(Q K^T / sqrt(d_head)) V per head. N x T x D -> N x T x D.
     fn attention(&self, x: &Tensor) -> Tensor {
-        let (n, t, d) = x.size3().expect("tokens are N x T x D");
+        let (_, t, d) = x.size3().expect("tokens are N x T x D");
         let dh = d / self.heads;
-        let split = |y: Tensor| y.view([n, t, self.heads, dh]).transpose(1, 2); // N x h x T x dh
+        // Batch dimensions as -1 throughout, so a traced (TorchScript) graph takes any batch.
+        let split = |y: Tensor| y.view([-1, t, self.heads, dh]).transpose(1, 2); // N x h x T x dh
         let q = split(self.q.forward(x));
         let k = split(self.k.forward(x));
         let v = split(self.v.forward(x));
         let scores = q.matmul(&k.transpose(-2, -1)) / (dh as f64).sqrt(); // N x h x T x T
         let out = scores.softmax(-1, Kind::Float).matmul(&v); // N x h x T x dh
         self.proj
-            .forward(&out.transpose(1, 2).contiguous().view([n, t, d]))
+            .forward(&out.transpose(1, 2).contiguous().view([-1, t, d]))
     }
 
     /// B x D x H x W (H = W = grid * window) -> B x D x H x W.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let (b, d, h, w) = x.size4().expect("feature map is B x D x H x W");
+        let (_, d, h, w) = x.size4().expect("feature map is B x D x H x W");
         let g = self.grid;
         let (wh, ww) = (h / g, w / g);
         // B x D x g x wh x g x ww -> (B g g) x (wh ww) x D
         let tokens = x
-            .view([b, d, g, wh, g, ww])
+            .view([-1, d, g, wh, g, ww])
             .permute([0, 2, 4, 3, 5, 1])
-            .reshape([b * g * g, wh * ww, d]);
+            .reshape([-1, wh * ww, d]);
         let t = tokens + &self.pos;
         let t = &t + self.attention(&self.ln1.forward(&t));
         let ffn = self
@@ -79,8 +80,8 @@ impl WindowTransformer {
             .forward(&self.fc1.forward(&self.ln2.forward(&t)).gelu("none"));
         let t = t + ffn;
         // (B g g) x (wh ww) x D -> B x D x H x W
-        t.view([b, g, g, wh, ww, d])
+        t.view([-1, g, g, wh, ww, d])
             .permute([0, 5, 1, 3, 2, 4])
-            .reshape([b, d, h, w])
+            .reshape([-1, d, h, w])
     }
 }

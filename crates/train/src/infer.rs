@@ -19,12 +19,19 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
+    /// The production forward pass of one batch (N x C x S x S on the model's device) ->
+    /// (N x 1 x S x S GTV logits, N x 2 EGFR logits): what `predict` runs, and what `mtsa export`
+    /// traces.
+    pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
+        self.fast.forward(x)
+    }
+
     /// Eval-mode outputs of `images` (N x 1 x S x S, CPU), `batch` slices at a time.
     pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, TrainError> {
         let device = self.fast.device();
         forward_batches(images, batch, device, |x| {
             self.net.check_input(x)?;
-            Ok(self.fast.forward(x))
+            Ok(self.forward(x))
         })
     }
 }
