@@ -2,7 +2,9 @@
 //! empty, or carries its own marker file ([`OUTPUT_MARKER`]); anything else may hold a user's
 //! data and is never replaced.
 
-use crate::temp::{new_sibling, old_sibling, remove_path, remove_stale_temporaries, Registered};
+use crate::temp::{
+    is_temporary, new_sibling, old_sibling, remove_path, remove_stale_temporaries, Registered,
+};
 use crate::{write_atomic, IoError};
 use std::path::Path;
 
@@ -46,10 +48,12 @@ pub fn check_output(dir: &Path, command: &str, existing: Existing) -> Result<(),
             "exists and is not a folder; choose a new folder for the output",
         ));
     }
+    // mtsa's own temporaries are not user data: a folder holding only those (another process
+    // of the same batch marking it at this moment) counts as empty.
     let empty = std::fs::read_dir(dir)
         .map_err(|e| IoError::io(dir, e))?
-        .next()
-        .is_none();
+        .filter_map(Result::ok)
+        .all(|e| is_temporary(&e.file_name().to_string_lossy()));
     if empty {
         return Ok(());
     }

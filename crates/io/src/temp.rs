@@ -45,6 +45,15 @@ pub(crate) fn forget(live: &mut Vec<PathBuf>, path: &Path) {
     }
 }
 
+/// Whether a file name is one of mtsa's temporaries (`.tmp-<pid>-…`, `.old-<pid>-…`).
+pub(crate) fn is_temporary(name: &str) -> bool {
+    [NEW, OLD].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(pid, _)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
 /// `.tmp-<pid>-<name>` next to `path`. The final extension is kept, so writers that pick a
 /// compression from it (`.nii.gz`) behave.
 pub(crate) fn new_sibling(path: &Path) -> PathBuf {
