@@ -12,7 +12,6 @@ mod encoder;
 mod error;
 mod flops;
 mod gtv_decoder;
-mod inference;
 mod layers;
 mod loss;
 mod msa_block;
@@ -31,14 +30,14 @@ pub use encoder::Encoder;
 pub use error::ModelError;
 pub use flops::forward_flops;
 pub use gtv_decoder::GtvDecoder;
-pub use inference::{keep_freed_memory, to_channels_last, InferenceNet, InferenceOptions};
+pub use layers::{to_channels_last, Layout};
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
     LOG_SIGMA_RANGE, LOSS_PARAM_GROUP, NO_LABEL,
 };
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
-pub use net::MtsaNet;
+pub use net::{MtsaNet, PrepareOptions};
 pub use transformer::WindowTransformer;
 
 /// VarStore prefix under which the network is expected to live.
