@@ -13,6 +13,7 @@ mod error;
 mod flops;
 mod gtv_decoder;
 mod layers;
+mod layout_choice;
 mod loss;
 mod msa_block;
 mod msa_module;
@@ -31,6 +32,10 @@ pub use error::ModelError;
 pub use flops::forward_flops;
 pub use gtv_decoder::GtvDecoder;
 pub use layers::{to_channels_last, Layout};
+pub use layout_choice::{
+    cpu_model, measure_layouts, prepare_with_layout, CachedLayout, LayoutCache, LayoutChoice,
+    LayoutKey, LayoutSource, LayoutTimings, TIMED_FORWARDS,
+};
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
     LOG_SIGMA_RANGE, LOSS_PARAM_GROUP, NO_LABEL,
