@@ -1,6 +1,6 @@
 use anyhow::Result;
 use mtsa_eval::PredictOptions;
-use mtsa_model::parse_device;
+use mtsa_model::{parse_device, LayoutChoice};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -25,6 +25,10 @@ pub struct Args {
     force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,
+    /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
+    #[arg(long, default_value = "auto")]
+    layout: LayoutChoice,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -40,6 +44,7 @@ pub fn run(a: Args) -> Result<()> {
         out: a.out.clone(),
         device: parse_device(&a.device)?,
         batch: 8,
+        layout: a.layout,
         rtstruct: a.rtstruct,
         series_uid: a.series_uid,
     };

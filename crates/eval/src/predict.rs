@@ -6,7 +6,8 @@ use crate::segment::{segment_scan, Postprocess};
 use crate::EvalError;
 use mtsa_data::PreprocessConfig;
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_train::{load_trained, RunPaths};
+use mtsa_model::LayoutChoice;
+use mtsa_train::{load_trained, LoadOptions, RunPaths};
 use ndarray::s;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct PredictOptions {
     pub out: PathBuf,
     pub device: Device,
     pub batch: usize,
+    /// Memory layout of the prepared net (`auto`: the faster one on this machine, measured).
+    pub layout: LayoutChoice,
     /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
     pub rtstruct: bool,
     pub series_uid: Option<String>,
@@ -56,7 +59,14 @@ pub struct SliceEvidence {
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     // The input first: a bad scan is reported before seconds are spent loading the model.
     let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
-    let model = load_trained(&opts.run, opts.device)?;
+    let model = load_trained(
+        &opts.run,
+        LoadOptions {
+            device: opts.device,
+            layout: opts.layout,
+            batch: opts.batch,
+        },
+    )?;
     let preprocess = read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
     let postprocess = Postprocess::of_run(&opts.run)?;
     if opts.rtstruct && series.is_none() {

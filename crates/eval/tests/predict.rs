@@ -7,7 +7,7 @@ mod common;
 use common::train_serial as train;
 use mtsa_eval::{predict, PredictOptions};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
-use mtsa_model::{read_tensors, write_tensors};
+use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice};
 use mtsa_train::{RunPaths, TrainOptions};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
@@ -87,6 +87,8 @@ fn run_predict(
         out: out.to_path_buf(),
         device: Device::Cpu,
         batch: 8,
+        // Fixed, so the test neither times layouts nor writes the user's layout cache.
+        layout: LayoutChoice::Fixed(Layout::Nhwc),
         rtstruct: false,
         series_uid: None,
     })

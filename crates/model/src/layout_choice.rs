@@ -280,8 +280,14 @@ mod tests {
         assert_eq!(t.faster(), Layout::Nhwc);
         let t = LayoutTimings::from_samples(&[0.1, 0.2], &[0.3, 0.4]);
         assert_eq!(t.faster(), Layout::Nchw);
-        assert_eq!(LayoutTimings::from_samples(&[0.1], &[0.1]).faster(), Layout::Nchw);
-        assert_eq!(LayoutTimings::from_samples(&[], &[0.1]).faster(), Layout::Nchw);
+        assert_eq!(
+            LayoutTimings::from_samples(&[0.1], &[0.1]).faster(),
+            Layout::Nchw
+        );
+        assert_eq!(
+            LayoutTimings::from_samples(&[], &[0.1]).faster(),
+            Layout::Nchw
+        );
     }
 
     #[test]

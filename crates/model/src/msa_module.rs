@@ -83,11 +83,7 @@ impl MsaModule {
         let probe = &self.square.ws; // C x 1 x k x k
         let (kind, device, ch) = (probe.kind(), probe.device(), probe.size()[0]);
         let f64_of = |t: &Tensor| t.detach().to_kind(Kind::Double);
-        let km = pairs
-            .iter()
-            .map(|(h, _)| h.ws.size()[3])
-            .max()
-            .unwrap_or(1);
+        let km = pairs.iter().map(|(h, _)| h.ws.size()[3]).max().unwrap_or(1);
         let c = km / 2;
         let opts = (Kind::Double, device);
         let kernel = Tensor::zeros([ch, 1, km, km], opts);

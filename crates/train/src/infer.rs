@@ -2,34 +2,45 @@
 
 use crate::{RunPaths, TrainError};
 use mtsa_model::{
-    load_weights, read_config, to_channels_last, InferenceNet, InferenceOptions, MtsaConfig,
-    MtsaNet, NET_PREFIX,
+    load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
+    LayoutChoice, LayoutSource, MtsaConfig, MtsaNet, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
-/// A trained network ready for inference, loaded from a run's best weights.
+/// A trained network prepared for inference (`MtsaNet::prepare_for_inference`: BatchNorm
+/// folded, strips merged, weights in the chosen layout), loaded from a run's best weights.
 pub struct TrainedModel {
-    pub vs: VarStore,
-    /// The plain network: states the input rules (`check_input`).
     pub net: MtsaNet,
-    /// The same weights with BatchNorm folded, channels-last: what evaluate and predict run.
-    pub fast: InferenceNet,
     pub config: MtsaConfig,
+    pub device: Device,
+    /// The layout the net runs in and how it was chosen.
+    pub layout: Layout,
+    pub layout_source: LayoutSource,
 }
 
 impl TrainedModel {
-    /// Eval-mode outputs of `images` (N x 1 x S x S, CPU), `batch` slices at a time.
+    /// Eval-mode outputs of `images` (N x C x S x S, CPU), `batch` slices at a time.
     pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, TrainError> {
-        let device = self.fast.device();
-        forward_batches(images, batch, device, |x| {
-            self.net.check_input(x)?;
-            Ok(self.fast.forward(x))
+        forward_batches(images, batch, self.device, |x| {
+            Ok(self.net.try_forward_t(x, false)?)
         })
     }
 }
 
-pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, TrainError> {
+/// How [`load_trained`] picks the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub device: Device,
+    /// `Auto` measures both layouts for `batch` slices (or reads the cached measurement).
+    pub layout: LayoutChoice,
+    /// Slices per forward the caller will run: the layout is measured at this batch.
+    pub batch: usize,
+}
+
+/// Loads a run's best weights into one [`MtsaNet`] and prepares it for inference in the layout
+/// `opts.layout` asks for; `Auto` uses the per-user cache of [`LayoutCache::default_path`].
+pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, TrainError> {
     let path = RunPaths::new(run_dir).best();
     if !path.is_file() {
         return Err(TrainError::file(
@@ -38,15 +49,24 @@ pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, Trai
         ));
     }
     let config = read_config(&path)?;
-    let mut vs = VarStore::new(device);
-    let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
+    let mut vs = VarStore::new(opts.device);
+    let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
     load_weights(&mut vs, &config, &path)?;
-    let fast = InferenceNet::from_vs(&vs, &config, InferenceOptions::default())?;
+    let cache = LayoutCache::default_path();
+    let (layout, layout_source) = prepare_with_layout(
+        &mut net,
+        opts.layout,
+        opts.device,
+        opts.batch.max(1) as i64,
+        cache.as_deref(),
+    );
+    tracing::debug!("inference layout {layout} ({layout_source:?})");
     Ok(TrainedModel {
-        vs,
         net,
-        fast,
         config,
+        device: opts.device,
+        layout,
+        layout_source,
     })
 }
 

@@ -16,7 +16,7 @@ mod trainer;
 pub use batches::{SplitTensors, NO_LABEL};
 pub use config::{AugmentConfig, Selection, TrainConfig};
 pub use error::TrainError;
-pub use infer::{load_trained, predict_slices, SlicePredictions, TrainedModel};
+pub use infer::{load_trained, predict_slices, LoadOptions, SlicePredictions, TrainedModel};
 pub use patient_call::{patient_egfr_call, slices_by_patient, voting_slices, PatientCall};
 pub use run_files::{
     RunPaths, BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, PREPROCESS_FILE,
