@@ -7,14 +7,14 @@ use crate::truth::{bayes_accuracy, read_truth};
 use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
 use crate::{EvalError, MeanCi};
 use mtsa_data::SliceRecord;
+use mtsa_infer::{
+    load_trained, patient_egfr_call, slices_by_patient, LoadOptions, RunPaths, SplitTensors,
+};
 use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
 use mtsa_model::LayoutChoice;
-use mtsa_train::{
-    load_trained, patient_egfr_call, slices_by_patient, LoadOptions, RunPaths, SplitTensors,
-};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -545,8 +545,8 @@ fn write_csv<'a, T: Serialize + 'a>(
 }
 
 /// Training curves for the report; a run without `metrics.csv` simply has none.
-fn read_history(run: &Path) -> Vec<mtsa_train::EpochRecord> {
-    let path = mtsa_train::RunPaths::new(run).metrics();
+fn read_history(run: &Path) -> Vec<mtsa_infer::EpochRecord> {
+    let path = mtsa_infer::RunPaths::new(run).metrics();
     let Ok(mut r) = csv::Reader::from_path(path) else {
         return Vec::new();
     };

@@ -9,13 +9,10 @@ use tch::{Device, Kind, Tensor};
 const TOL: f64 = 1e-4;
 
 /// Non-trivial BatchNorm statistics and affine parameters, so folding is actually exercised
-/// (fresh BNs are the identity up to eps). In name order, so the same seed gives the same
-/// statistics in every net built.
+/// (fresh BNs are the identity up to eps).
 fn perturb_bn(vs: &VarStore) {
     let _g = tch::no_grad_guard();
-    let mut vars: Vec<_> = vs.variables().into_iter().collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, mut t) in vars {
+    for (name, mut t) in vs.variables() {
         if name.ends_with("running_var") {
             t.copy_(&(Tensor::rand_like(&t) * 2.0 + 0.2));
         } else if name.ends_with("running_mean") || name.contains(".bn.bias") {
@@ -30,23 +27,24 @@ fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
 }
 
-/// Builds `cfg` twice from the same seed (one net to prepare, one reference), checks both
-/// layouts on a batch of `batch` and returns the largest logit difference seen.
-fn check(cfg: &MtsaConfig, batch: i64) -> f64 {
+/// Builds `cfg` with random weights, then for each layout a second net holding a copy of them
+/// (copied, not re-seeded: the test binary's threads share libtorch's generator), prepares it
+/// and compares on a batch of `batch`.
+fn check(cfg: &MtsaConfig, batch: i64) {
+    let vs_ref = VarStore::new(Device::Cpu);
+    let reference = MtsaNet::new(&(vs_ref.root() / NET_PREFIX), cfg).unwrap();
+    perturb_bn(&vs_ref);
     let build = || {
-        tch::manual_seed(7);
-        let vs = VarStore::new(Device::Cpu);
+        let mut vs = VarStore::new(Device::Cpu);
         let net = MtsaNet::new(&(vs.root() / NET_PREFIX), cfg).unwrap();
-        perturb_bn(&vs);
+        vs.copy(&vs_ref).unwrap();
         (vs, net)
     };
-    let (_vs_ref, reference) = build();
     let x = Tensor::rand(
         [batch, cfg.in_channels, cfg.size, cfg.size],
         (Kind::Float, Device::Cpu),
     );
     let (g0, e0) = tch::no_grad(|| reference.forward_t(&x, false));
-    let mut worst: f64 = 0.0;
     for layout in [Layout::Nchw, Layout::Nhwc] {
         let (vs, mut net) = build();
         let saved_before: Vec<(String, Tensor)> = vs
@@ -78,9 +76,7 @@ fn check(cfg: &MtsaConfig, batch: i64) -> f64 {
         for (name, t) in &saved_before {
             assert!(after[name].equal(t), "{name} changed");
         }
-        worst = worst.max(dg).max(de);
     }
-    worst
 }
 
 #[test]
@@ -107,7 +103,6 @@ fn three_channel_input_prepared_matches_unprepared() {
 
 #[test]
 fn prepared_net_is_independent_of_its_var_store() {
-    tch::manual_seed(3);
     let cfg = MtsaConfig::preset("tiny").unwrap();
     let vs = VarStore::new(Device::Cpu);
     let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
@@ -128,7 +123,6 @@ fn prepared_net_is_independent_of_its_var_store() {
 
 #[test]
 fn preparing_twice_only_changes_the_layout() {
-    tch::manual_seed(5);
     let cfg = MtsaConfig::preset("tiny").unwrap();
     let vs = VarStore::new(Device::Cpu);
     let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();

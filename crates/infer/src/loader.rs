@@ -1,6 +1,6 @@
 //! Forward passes without autograd, shared by validation, evaluation and prediction.
 
-use crate::{RunPaths, TrainError};
+use crate::{InferError, RunPaths};
 use mtsa_model::{
     load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
     LayoutChoice, LayoutSource, MtsaConfig, MtsaNet, NET_PREFIX,
@@ -21,7 +21,7 @@ pub struct TrainedModel {
 
 impl TrainedModel {
     /// Eval-mode outputs of `images` (N x C x S x S, CPU), `batch` slices at a time.
-    pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, TrainError> {
+    pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, InferError> {
         forward_batches(images, batch, self.device, |x| {
             Ok(self.net.try_forward_t(x, false)?)
         })
@@ -40,10 +40,10 @@ pub struct LoadOptions {
 
 /// Loads a run's best weights into one [`MtsaNet`] and prepares it for inference in the layout
 /// `opts.layout` asks for; `Auto` uses the per-user cache of [`LayoutCache::default_path`].
-pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, TrainError> {
+pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, InferError> {
     let path = RunPaths::new(run_dir).best();
     if !path.is_file() {
-        return Err(TrainError::file(
+        return Err(InferError::file(
             &path,
             "no trained weights here (is this a finished `mtsa train` run?)",
         ));
@@ -85,7 +85,7 @@ impl SlicePredictions {
     }
 
     /// Per-slice probability of EGFR mutant.
-    pub fn p_mutant(&self) -> Result<Vec<f64>, TrainError> {
+    pub fn p_mutant(&self) -> Result<Vec<f64>, InferError> {
         let p = self.egfr_logits.softmax(-1, Kind::Float).select(1, 1);
         Ok(Vec::<f32>::try_from(&p)?
             .into_iter()
@@ -101,7 +101,7 @@ pub fn predict_slices(
     images: &Tensor,
     batch: usize,
     device: Device,
-) -> Result<SlicePredictions, TrainError> {
+) -> Result<SlicePredictions, InferError> {
     forward_batches(images, batch, device, |x| {
         net.check_input(x)?;
         Ok(net.forward_t(&to_channels_last(x), false))
@@ -112,8 +112,8 @@ fn forward_batches(
     images: &Tensor,
     batch: usize,
     device: Device,
-    forward: impl Fn(&Tensor) -> Result<(Tensor, Tensor), TrainError>,
-) -> Result<SlicePredictions, TrainError> {
+    forward: impl Fn(&Tensor) -> Result<(Tensor, Tensor), InferError>,
+) -> Result<SlicePredictions, InferError> {
     let n = images.size()[0];
     let (mut gtv, mut egfr) = (Vec::new(), Vec::new());
     let _guard = tch::no_grad_guard();
