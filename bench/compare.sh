@@ -4,7 +4,7 @@
 #
 #   bench/compare.sh [--threads 2] [--rounds 3] [--presets "tiny small paper"] \
 #                    [--modes "infer train"] [--train-presets "tiny small"] [--out DIR] \
-#                    [--mtsa-args "--engine fused"] [--torch-args "--channels-last"]
+#                    [--mtsa-args "--layout nhwc"] [--torch-args "--channels-last"]
 #
 # Needs target/release/mtsa (cargo build --release -p mtsa-cli) and .venv-bench
 # (scripts/setup --bench). Each round runs every (preset, mode) once per side; the ratio uses

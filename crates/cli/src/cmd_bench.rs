@@ -14,10 +14,10 @@ use mtsa_data::PreprocessConfig;
 use mtsa_eval::PredictOptions;
 use mtsa_io::{diagonal_affine, write_nifti, Volume};
 use mtsa_model::{
-    count_net_params, parse_device, save_weights, to_channels_last, InferenceNet, InferenceOptions,
-    JointLoss, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
+    count_net_params, parse_device, save_weights, to_channels_last, JointLoss, Layout,
+    LayoutChoice, LayoutSource, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
 };
-use mtsa_train::RunPaths;
+use mtsa_train::{load_trained, LoadOptions, RunPaths};
 use ndarray::Array3;
 use serde::Serialize;
 use std::time::Instant;
@@ -35,10 +35,12 @@ pub enum Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// `MtsaNet::forward_t(x, false)` under no_grad, as predict/evaluate run it today.
+    /// What `mtsa predict` and `mtsa evaluate` run: the weights loaded from a run folder by
+    /// `load_trained`, prepared for inference (BatchNorm folded, strips merged) in the layout
+    /// `--layout` chooses, and run through `TrainedModel::predict`.
+    Predict,
+    /// The trainable `MtsaNet`, unprepared, eval mode under no_grad, NCHW.
     Plain,
-    /// `InferenceNet`: BatchNorm folded, in-place ops, channels-last (see crates/model).
-    Fused,
 }
 
 #[derive(clap::Args)]
@@ -59,18 +61,14 @@ pub struct Args {
     warmup: usize,
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Inference path for infer and patient (train always runs the plain net).
-    #[arg(long, value_enum, default_value = "fused")]
+    /// Inference path of infer mode (patient mode always runs predict's; train the
+    /// trainable net).
+    #[arg(long, value_enum, default_value = "predict")]
     engine: Engine,
-    /// Fused engine: NHWC activations and weights.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    channels_last: bool,
-    /// Fused engine: the MSA strip convolutions merged into one depth-wise 11x11.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    merge_strips: bool,
-    /// Fused engine: bfloat16 weights and activations (reports the drift from f32).
-    #[arg(long)]
-    bf16: bool,
+    /// Layout of the predict engine and of patient mode: auto (measured once per machine and
+    /// model, cached, as predict does), nchw or nhwc.
+    #[arg(long, default_value = "auto")]
+    layout: LayoutChoice,
     /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the
     /// kernel after every op.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -89,9 +87,13 @@ struct Report {
     preset: String,
     mode: Mode,
     engine: Engine,
-    channels_last: bool,
-    merge_strips: bool,
-    dtype: &'static str,
+    /// Layout the timed forward ran in.
+    layout: Layout,
+    /// How it was chosen: requested, cached or measured.
+    layout_source: &'static str,
+    /// The measured medians per forward behind an auto choice.
+    layout_nchw_s: Option<f64>,
+    layout_nhwc_s: Option<f64>,
     keep_memory: bool,
     batch: i64,
     slices_per_iter: usize,
@@ -113,7 +115,7 @@ struct Report {
     /// Forward FLOPs (x3 for a train step: forward + backward) per second at the median.
     gflops_per_s: f64,
     peak_rss_mib: Option<f64>,
-    /// Fused engine vs the plain eval forward on the same random batch.
+    /// Predict engine vs the plain eval forward on the same random batch.
     max_abs_diff_gtv_logits: Option<f64>,
     max_abs_diff_egfr_logits: Option<f64>,
 }
@@ -132,37 +134,64 @@ pub fn run(a: Args) -> Result<()> {
     if batch < 1 {
         bail!("--batch must be at least 1");
     }
-    let keep_memory = a.keep_memory && mtsa_model::keep_freed_memory();
+    let keep_memory = a.keep_memory && crate::memory::keep_freed_memory();
     tch::manual_seed(0);
-    let opts = InferenceOptions {
-        channels_last: a.channels_last,
-        merge_strips: a.merge_strips,
-        kind: if a.bf16 { Kind::BFloat16 } else { Kind::Float },
-    };
 
     let mut vs = VarStore::new(device);
     let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg)?;
     let params = count_net_params(&vs);
     let mut diff = (None, None);
+    // The product's own run folder and loader, holding these random-init weights.
+    let dir = tempfile::tempdir()?;
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run)?;
+    save_weights(&vs, &cfg, &RunPaths::new(&run).best())?;
+    let mut layout = (Layout::Nchw, LayoutSource::Requested);
 
     let ((times, cpu), slices_per_iter) = match a.mode {
         Mode::Infer => {
-            let x = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device));
-            let mut step: Box<dyn FnMut() -> (Tensor, Tensor)> = match a.engine {
-                Engine::Plain => Box::new(|| tch::no_grad(|| net.forward_t(&x, false))),
-                Engine::Fused => {
-                    let fast = InferenceNet::from_vs(&vs, &cfg, opts)?;
+            let x = Tensor::rand(
+                [batch, cfg.in_channels, cfg.size, cfg.size],
+                (Kind::Float, device),
+            );
+            let mut step: Box<dyn FnMut() -> Result<(Tensor, Tensor)>> = match a.engine {
+                Engine::Plain => Box::new(|| Ok(tch::no_grad(|| net.forward_t(&x, false)))),
+                Engine::Predict => {
+                    let model = load_trained(
+                        &run,
+                        LoadOptions {
+                            device,
+                            layout: a.layout,
+                            batch: batch as usize,
+                        },
+                    )?;
+                    layout = (model.layout, model.layout_source.clone());
+                    let x_cpu = x.to_device(Device::Cpu);
                     let (g0, e0) = tch::no_grad(|| net.forward_t(&x, false));
-                    let (g1, e1) = fast.forward(&x);
-                    diff = (Some(max_abs(&g0, &g1)), Some(max_abs(&e0, &e1)));
-                    Box::new(move || fast.forward(&x))
+                    let p = model.predict(&x_cpu, batch as usize)?;
+                    diff = (
+                        Some(max_abs(&g0.to_device(Device::Cpu), &p.gtv_logits)),
+                        Some(max_abs(&e0.to_device(Device::Cpu), &p.egfr_logits)),
+                    );
+                    Box::new(move || {
+                        let p = model.predict(&x_cpu, batch as usize)?;
+                        Ok((p.gtv_logits, p.egfr_logits))
+                    })
                 }
             };
+            let mut failure = None;
             let times = time_it(a.warmup, a.iters, device, || {
-                let (g, e) = step();
-                // Touch the results so nothing can be deferred.
-                let _ = (g.size(), e.size());
+                if failure.is_none() {
+                    match step() {
+                        // Touch the results so nothing can be deferred.
+                        Ok((g, e)) => drop((g.size(), e.size())),
+                        Err(e) => failure = Some(e),
+                    }
+                }
             });
+            if let Some(e) = failure {
+                return Err(e);
+            }
             (times, batch as usize)
         }
         Mode::Train => {
@@ -170,7 +199,7 @@ pub fn run(a: Args) -> Result<()> {
             mtsa_train::use_channels_last(&vs);
             let mut opt = nn::Adam::default().build(&vs, 3e-4)?;
             let x = to_channels_last(&Tensor::rand(
-                [batch, 1, cfg.size, cfg.size],
+                [batch, cfg.in_channels, cfg.size, cfg.size],
                 (Kind::Float, device),
             ));
             let mask = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device))
@@ -185,12 +214,8 @@ pub fn run(a: Args) -> Result<()> {
             (times, batch as usize)
         }
         Mode::Patient => {
-            // The product's own predict path (mtsa_eval::predict) on a run folder holding these
-            // random-init weights: file in, mask and EGFR files out, nothing bench-specific.
-            let dir = tempfile::tempdir()?;
-            let run = dir.path().join("run");
-            std::fs::create_dir_all(&run)?;
-            save_weights(&vs, &cfg, &RunPaths::new(&run).best())?;
+            // The product's own predict path (mtsa_eval::predict) on the run folder: file in,
+            // mask and EGFR files out, nothing bench-specific.
             let pre = PreprocessConfig {
                 size: cfg.size as usize,
                 ..PreprocessConfig::default()
@@ -199,6 +224,16 @@ pub fn run(a: Args) -> Result<()> {
                 RunPaths::new(&run).preprocess(),
                 serde_json::to_string(&pre)?,
             )?;
+            // The layout predict will choose (from the cache the first load fills on auto).
+            let model = load_trained(
+                &run,
+                LoadOptions {
+                    device,
+                    layout: a.layout,
+                    batch: batch as usize,
+                },
+            )?;
+            layout = (model.layout, model.layout_source);
             let input = dir.path().join("t1ce.nii.gz");
             write_nifti(&input, &synthetic_volume(a.slices))?;
             let opts = PredictOptions {
@@ -207,6 +242,7 @@ pub fn run(a: Args) -> Result<()> {
                 out: dir.path().join("pred"),
                 device,
                 batch: batch as usize,
+                layout: a.layout,
                 rtstruct: false,
                 seg: false,
                 series_uid: None,
@@ -239,24 +275,24 @@ pub fn run(a: Args) -> Result<()> {
         tool: "mtsa",
         preset: cfg.preset.clone(),
         mode: a.mode,
-        engine: if a.mode == Mode::Train {
-            Engine::Plain
+        engine: match a.mode {
+            Mode::Train => Engine::Plain,
+            Mode::Patient => Engine::Predict,
+            Mode::Infer => a.engine,
+        },
+        // Training always runs NHWC, as the trainer does.
+        layout: if a.mode == Mode::Train {
+            Layout::Nhwc
         } else {
-            a.engine
+            layout.0
         },
-        // Training always runs NHWC, as the trainer does; predict (patient mode) uses the fused
-        // engine's defaults.
-        channels_last: match a.mode {
-            Mode::Train => true,
-            Mode::Patient => InferenceOptions::default().channels_last,
-            Mode::Infer => a.engine == Engine::Fused && a.channels_last,
+        layout_source: match (a.mode, &layout.1) {
+            (Mode::Train, _) | (_, LayoutSource::Requested) => "requested",
+            (_, LayoutSource::Cached(_)) => "cached",
+            (_, LayoutSource::Measured(_)) => "measured",
         },
-        merge_strips: a.engine == Engine::Fused && a.mode != Mode::Train && a.merge_strips,
-        dtype: if a.bf16 && a.engine == Engine::Fused && a.mode != Mode::Train {
-            "bf16"
-        } else {
-            "f32"
-        },
+        layout_nchw_s: layout_timings(&layout.1).map(|t| t.0),
+        layout_nhwc_s: layout_timings(&layout.1).map(|t| t.1),
         keep_memory,
         batch,
         slices_per_iter,
@@ -288,15 +324,14 @@ pub fn run(a: Args) -> Result<()> {
 
 fn print_human(r: &Report) {
     println!(
-        "mtsa bench: preset {} ({} params, {:.2} GFLOP/slice fwd), mode {:?}, engine {:?}{}{}, {}, batch {}, {} thread(s), {}",
+        "mtsa bench: preset {} ({} params, {:.2} GFLOP/slice fwd), mode {:?}, engine {:?}, layout {} ({}), batch {}, {} thread(s), {}",
         r.preset,
         r.params,
         r.gflop_per_slice_fwd,
         r.mode,
         r.engine,
-        if r.channels_last { " +channels-last" } else { "" },
-        if r.merge_strips { " +merged-strips" } else { "" },
-        r.dtype,
+        r.layout,
+        r.layout_source,
         r.batch,
         r.threads,
         r.device
@@ -318,8 +353,19 @@ fn print_human(r: &Report) {
             .map(|m| format!("{m:.0} MiB"))
             .unwrap_or_else(|| "n/a".into())
     );
+    if let (Some(c), Some(h)) = (r.layout_nchw_s, r.layout_nhwc_s) {
+        println!("  layout choice: NCHW {c:.4} s, NHWC {h:.4} s per forward (median)");
+    }
     if let (Some(g), Some(e)) = (r.max_abs_diff_gtv_logits, r.max_abs_diff_egfr_logits) {
         println!("  vs plain eval forward: max |diff| GTV logits {g:.2e}, EGFR logits {e:.2e}");
+    }
+}
+
+/// (NCHW, NHWC) seconds per forward behind an auto choice.
+fn layout_timings(source: &LayoutSource) -> Option<(f64, f64)> {
+    match source {
+        LayoutSource::Cached(t) | LayoutSource::Measured(t) => Some((t.nchw_s, t.nhwc_s)),
+        LayoutSource::Requested => None,
     }
 }
 

@@ -139,6 +139,7 @@ pub fn run(a: Args) -> Result<()> {
         device: Device::Cpu,
         seed: a.seed,
         batch: 16,
+        layout: mtsa_model::LayoutChoice::Auto,
         whole_scan: true,
         progress: Some(crate::progress::owned_callback(&bar)),
     })?;

@@ -1,6 +1,6 @@
 use anyhow::Result;
 use mtsa_eval::EvaluateOptions;
-use mtsa_model::parse_device;
+use mtsa_model::{parse_device, LayoutChoice};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -25,6 +25,10 @@ pub struct Args {
     force: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,
+    /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
+    #[arg(long, default_value = "auto")]
+    layout: LayoutChoice,
     /// Score only the GTV slices (the paper's table), not every patient's whole scan. Whole
     /// scans are read back from the cohort the dataset was prepared from.
     #[arg(long)]
@@ -47,6 +51,7 @@ pub fn run(a: Args) -> Result<()> {
         device: parse_device(&a.device)?,
         seed: a.seed,
         batch: 16,
+        layout: a.layout,
         whole_scan: !a.slices_only,
         progress: Some(crate::progress::owned_callback(&bar)),
     };

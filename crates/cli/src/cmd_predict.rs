@@ -1,6 +1,6 @@
 use anyhow::{bail, Result};
 use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
-use mtsa_model::parse_device;
+use mtsa_model::{parse_device, LayoutChoice};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -38,6 +38,10 @@ pub struct Args {
     /// Number of parts the studies are split into (every PARTS-th study of the sorted list).
     #[arg(long, default_value_t = 1)]
     parts: usize,
+    /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,
+    /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
+    #[arg(long, default_value = "auto")]
+    layout: LayoutChoice,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -62,6 +66,7 @@ pub fn run(a: Args) -> Result<()> {
         out: a.out.clone(),
         device: parse_device(&a.device)?,
         batch: 8,
+        layout: a.layout,
         rtstruct: a.rtstruct,
         seg: a.seg,
         series_uid: a.series_uid,
@@ -112,6 +117,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         out: a.out.clone(),
         device: parse_device(&a.device)?,
         batch: 8,
+        layout: a.layout,
         dicom: DicomOutputs {
             rtstruct: a.rtstruct,
             seg: a.seg,

@@ -132,14 +132,22 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
     tracing::info!(
         "choosing the whole-scan threshold and minimum lesion volume on the validation patients"
     );
-    let model = mtsa_train::load_trained(run, device)?;
+    let batch = 16;
+    let model = mtsa_train::load_trained(
+        run,
+        mtsa_train::LoadOptions {
+            device,
+            layout: mtsa_model::LayoutChoice::Auto,
+            batch,
+        },
+    )?;
     let bar = crate::progress::bar("calibrate");
     let (pp, best) = mtsa_eval::calibrate(
         &model,
         run,
         data,
         config.flip_tta,
-        16,
+        batch,
         &crate::progress::callback(&bar),
     )?;
     bar.finish_and_clear();

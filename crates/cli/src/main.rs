@@ -11,6 +11,7 @@ mod cmd_prepare;
 mod cmd_radiomics;
 mod cmd_synth;
 mod cmd_train;
+mod memory;
 mod out_guard;
 mod progress;
 
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
     }
     // Activations are allocated and freed every step; keeping freed memory avoids an mmap, page
     // faults and kernel zeroing for each of them.
-    mtsa_model::keep_freed_memory();
+    memory::keep_freed_memory();
     if let Some(t) = cli.threads {
         tch::set_num_threads(t.max(1));
     }

@@ -18,6 +18,9 @@ fn s(p: &Path) -> &str {
 /// `mtsa --threads 1 train` on the micro model, plus `extra` arguments.
 fn train_cmd(data: &Path, run: &Path, config: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mtsa"));
+    // The layout cache of the calibration's `--layout auto` load goes to the build's scratch
+    // folder, not the user's.
+    c.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     c.args([
         "--threads",
         "1",

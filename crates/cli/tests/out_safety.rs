@@ -15,6 +15,8 @@ fn mtsa_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mtsa"))
         .args(["--threads", "1"])
         .args(args)
+        // The layout cache of `--layout auto` goes to the build's scratch folder, not the user's.
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .current_dir(dir)
         .output()
         .unwrap()
@@ -391,6 +393,7 @@ fn kill_while_replacing(root: &Path, args: &[&str], out: &Path, whole: &dyn Fn(&
         let mut child = Command::new(env!("CARGO_BIN_EXE_mtsa"))
             .args(["--threads", "1"])
             .args(args)
+            .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
             .arg("--force")
             .current_dir(root)
             .stdout(Stdio::null())

@@ -5,6 +5,8 @@
 
 use crate::predict::{read_input, DicomOutputs, Predictor};
 use crate::EvalError;
+use mtsa_infer::LoadOptions;
+use mtsa_model::LayoutChoice;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +26,8 @@ pub struct BatchOptions {
     pub out: PathBuf,
     pub device: Device,
     pub batch: usize,
+    /// Memory layout of the prepared net (`auto`: measured once, cached).
+    pub layout: LayoutChoice,
     pub dicom: DicomOutputs,
     /// This machine's share: studies `part`, `part + parts`, ... of the name-sorted list.
     pub part: usize,
@@ -150,7 +154,14 @@ pub fn summary_name(part: usize, parts: usize) -> String {
 /// Runs this part's studies; returns their rows, also written to the summary CSV in `out`.
 pub fn predict_batch(opts: &BatchOptions) -> Result<Vec<BatchRow>, EvalError> {
     let studies = shard(&opts.studies, opts.part, opts.parts)?;
-    let predictor = Predictor::load(&opts.run, opts.device, opts.batch)?;
+    let predictor = Predictor::load(
+        &opts.run,
+        LoadOptions {
+            device: opts.device,
+            layout: opts.layout,
+            batch: opts.batch,
+        },
+    )?;
     let progress = |i, n| {
         if let Some(p) = &opts.progress {
             p(i, n)

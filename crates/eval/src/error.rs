@@ -3,7 +3,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error(transparent)]
-    Train(#[from] mtsa_train::TrainError),
+    Infer(#[from] mtsa_infer::InferError),
     #[error(transparent)]
     Data(#[from] mtsa_data::DataError),
     #[error(transparent)]

@@ -7,11 +7,14 @@ use crate::truth::{bayes_accuracy, read_truth};
 use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
 use crate::{EvalError, MeanCi};
 use mtsa_data::SliceRecord;
+use mtsa_infer::{
+    load_trained, patient_egfr_call, slices_by_patient, LoadOptions, RunPaths, SplitTensors,
+};
 use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_train::{load_trained, patient_egfr_call, slices_by_patient, RunPaths, SplitTensors};
+use mtsa_model::LayoutChoice;
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -28,6 +31,8 @@ pub struct EvaluateOptions {
     /// Seed of the patient bootstrap.
     pub seed: u64,
     pub batch: usize,
+    /// Memory layout of the prepared net (`auto`: the faster one on this machine, measured).
+    pub layout: LayoutChoice,
     /// Also score every patient's whole scan, read back from the cohort, through `predict`'s
     /// code (`wholescan`).
     pub whole_scan: bool,
@@ -120,7 +125,14 @@ struct Evaluated {
 
 pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     let info = mtsa_data::read_info(&opts.data)?;
-    let model = load_trained(&opts.run, opts.device)?;
+    let model = load_trained(
+        &opts.run,
+        LoadOptions {
+            device: opts.device,
+            layout: opts.layout,
+            batch: opts.batch,
+        },
+    )?;
     if model.config.size as usize != info.size {
         return Err(EvalError::Usage(format!(
             "{}: model `{}` takes {} px slices but the dataset has {} px",
@@ -533,8 +545,8 @@ fn write_csv<'a, T: Serialize + 'a>(
 }
 
 /// Training curves for the report; a run without `metrics.csv` simply has none.
-fn read_history(run: &Path) -> Vec<mtsa_train::EpochRecord> {
-    let path = mtsa_train::RunPaths::new(run).metrics();
+fn read_history(run: &Path) -> Vec<mtsa_infer::EpochRecord> {
+    let path = mtsa_infer::RunPaths::new(run).metrics();
     let Ok(mut r) = csv::Reader::from_path(path) else {
         return Vec::new();
     };

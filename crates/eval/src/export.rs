@@ -10,7 +10,8 @@ use crate::predict::{read_input, read_preprocess};
 use crate::segment::Postprocess;
 use crate::EvalError;
 use mtsa_data::{network_input, preprocess_image};
-use mtsa_train::{load_trained, RunPaths, TrainedModel};
+use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};
+use mtsa_model::{Layout, LayoutChoice};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tch::{CModule, Device, Kind, Tensor};
@@ -43,7 +44,15 @@ fn probabilities(model: &TrainedModel, x: &Tensor) -> (Tensor, Tensor) {
 }
 
 pub fn export(opts: &ExportOptions) -> Result<ExportInfo, EvalError> {
-    let model = load_trained(&opts.run, Device::Cpu)?;
+    // NCHW: the layout every runtime that loads the module handles alike.
+    let model = load_trained(
+        &opts.run,
+        LoadOptions {
+            device: Device::Cpu,
+            layout: LayoutChoice::Fixed(Layout::Nchw),
+            batch: 2,
+        },
+    )?;
     let paths = RunPaths::new(&opts.run);
     let preprocess = read_preprocess(&paths.preprocess())?;
     let postprocess = Postprocess::of_run(&opts.run)?;

@@ -1,7 +1,7 @@
 //! Inline SVG charts for the report (plotters' SVG backend needs no fonts or files).
 
+use mtsa_infer::EpochRecord;
 use mtsa_metrics::RocPoint;
-use mtsa_train::EpochRecord;
 use plotters::prelude::*;
 
 type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);

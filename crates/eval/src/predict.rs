@@ -5,8 +5,9 @@ use crate::overlay::{render_overlay, Outline};
 use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::EvalError;
 use mtsa_data::PreprocessConfig;
+use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_train::{load_trained, RunPaths, TrainedModel};
+use mtsa_model::LayoutChoice;
 use ndarray::s;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct PredictOptions {
     pub out: PathBuf,
     pub device: Device,
     pub batch: usize,
+    /// Memory layout of the prepared net (`auto`: the faster one on this machine, measured).
+    pub layout: LayoutChoice,
     /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
     pub rtstruct: bool,
     /// Also write `seg.dcm`, a binary DICOM Segmentation (DICOM input only, likewise).
@@ -75,13 +78,13 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    pub fn load(run: &Path, device: Device, batch: usize) -> Result<Self, EvalError> {
+    pub fn load(run: &Path, load: LoadOptions) -> Result<Self, EvalError> {
         Ok(Self {
             run: run.to_path_buf(),
-            model: load_trained(run, device)?,
+            model: load_trained(run, load)?,
             preprocess: read_preprocess(&RunPaths::new(run).preprocess())?,
             postprocess: Postprocess::of_run(run)?,
-            batch,
+            batch: load.batch,
         })
     }
 
@@ -240,7 +243,14 @@ fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
 /// One study: the input is read (and refused, naming the file) before the model is loaded.
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
-    let predictor = Predictor::load(&opts.run, opts.device, opts.batch)?;
+    let predictor = Predictor::load(
+        &opts.run,
+        LoadOptions {
+            device: opts.device,
+            layout: opts.layout,
+            batch: opts.batch,
+        },
+    )?;
     predictor.predict(
         &opts.input,
         &image,

@@ -4,8 +4,8 @@ use crate::evaluate::{EvaluationReport, PatientRow, SplitReport};
 use crate::plots::{roc_svg, training_svg};
 use crate::MeanCi;
 use base64::Engine;
+use mtsa_infer::EpochRecord;
 use mtsa_metrics::{Interval, Proportion};
-use mtsa_train::EpochRecord;
 use std::fmt::Write;
 
 pub struct Overlay {

@@ -11,9 +11,9 @@ use crate::EvalError;
 use mtsa_data::{
     network_input, preprocess_image, restore_probabilities, PreprocessConfig, SliceGeometry,
 };
+use mtsa_infer::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
 use mtsa_io::Volume;
 use mtsa_metrics::remove_small_lesions;
-use mtsa_train::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

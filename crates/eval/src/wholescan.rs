@@ -10,11 +10,11 @@ use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
+use mtsa_infer::{RunPaths, TrainedModel};
 use mtsa_metrics::{
     segmentation_metrics_3d, ClassificationReport, DetectionGrid, GridPoint, LesionOptions,
     SizeBin, SurfaceOptions,
 };
-use mtsa_train::{RunPaths, TrainedModel};
 use ndarray::{Array3, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;

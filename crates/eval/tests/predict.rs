@@ -1,14 +1,15 @@
 //! `predict` on a volume unlike the training data (LPS, anisotropic, another grid) must write its
 //! mask on exactly the input's grid and an `egfr.json` that says what was (not) found.
 
-#[path = "../../train/tests/common/mod.rs"]
+#[path = "../../train/tests/common/cohort.rs"]
 mod common;
 
-use common::train_serial as train;
 use mtsa_eval::{predict, PredictOptions};
+use mtsa_infer::RunPaths;
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
-use mtsa_model::{read_tensors, write_tensors};
-use mtsa_train::{RunPaths, TrainOptions};
+use mtsa_model::{
+    read_tensors, save_weights, write_tensors, Layout, LayoutChoice, MtsaNet, NET_PREFIX,
+};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -40,24 +41,26 @@ fn lps_volume() -> Volume<f32> {
     Volume::new(data, affine)
 }
 
-/// A one-epoch micro run, trained once per test binary's call.
-fn trained_run(root: &Path) -> PathBuf {
+/// A run folder of the micro model with random-init weights and the fixture dataset's
+/// preprocessing: [`with_head_bias`] decides what it predicts, so nothing needs training.
+fn fixture_run(root: &Path) -> PathBuf {
     let data = common::prepared_dataset(root);
-    let run = root.join("run");
-    train(&TrainOptions {
-        data,
-        run: run.clone(),
-        config: common::train_config(1),
-        resume: false,
-        device: Device::Cpu,
-        progress: false,
-    })
+    let run = RunPaths::new(&root.join("run"));
+    let cfg = common::micro_model();
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
+    save_weights(&vs, &cfg, &run.best()).unwrap();
+    let preprocess = mtsa_data::read_info(&data).unwrap().preprocess;
+    std::fs::write(
+        run.preprocess(),
+        serde_json::to_string(&preprocess).unwrap(),
+    )
     .unwrap();
-    run
+    run.dir
 }
 
 /// A copy of `run` whose GTV head bias is set to `bias`: -100 makes every pixel background,
-/// +100 every pixel GTV, so both branches of `predict` are exercised whatever one epoch learnt.
+/// +100 every pixel GTV, so both branches of `predict` are exercised whatever the other weights are.
 fn with_head_bias(run: &Path, to: &Path, bias: f32) -> PathBuf {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(run).unwrap() {
@@ -97,6 +100,8 @@ fn run_predict_dicom(
         out: out.to_path_buf(),
         device: Device::Cpu,
         batch: 8,
+        // Fixed, so the test neither times layouts nor writes the user's layout cache.
+        layout: LayoutChoice::Fixed(Layout::Nhwc),
         rtstruct: dicom_outputs,
         seg: dicom_outputs,
         series_uid: None,
@@ -132,7 +137,7 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
     let reread = mtsa_io::read_nifti(&input).unwrap();
 
     // Nothing predicted: an empty but valid mask, no EGFR call, and a note saying so.
-    let trained = trained_run(tmp.path());
+    let trained = fixture_run(tmp.path());
     let run = with_head_bias(&trained, &tmp.path().join("neg"), -100.0);
     let out = tmp.path().join("pred_empty");
     let (s, json) = run_predict(&run, &input, &out);
@@ -197,8 +202,8 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
     };
     let series = mtsa_dicom::write_series(&series_dir, &lps_volume(), &meta).unwrap();
     let (grid, _) = mtsa_dicom::read_series(&series_dir, None).unwrap();
-    let trained = trained_run(tmp.path());
-    let run = with_head_bias(&trained, &tmp.path().join("pos"), 100.0);
+    let fixture = fixture_run(tmp.path());
+    let run = with_head_bias(&fixture, &tmp.path().join("pos"), 100.0);
     let out = tmp.path().join("pred");
     let (s, json) = run_predict_dicom(&run, &series_dir, &out, true);
     let files: Vec<&str> = json["files"]
@@ -271,7 +276,7 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
         .unwrap();
     assert_eq!(listed, studies[..2].to_vec());
 
-    let run = trained_run(tmp.path());
+    let run = fixture_run(tmp.path());
     let out = tmp.path().join("batch");
     std::fs::create_dir(&out).unwrap();
     let opts = |part, parts| BatchOptions {
@@ -280,6 +285,7 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
         out: out.clone(),
         device: Device::Cpu,
         batch: 8,
+        layout: LayoutChoice::Fixed(Layout::Nhwc),
         dicom: DicomOutputs::default(),
         part,
         parts,

@@ -2,7 +2,7 @@
 //! crate's own extraction on the whole scan read back from the cohort, and a model that finds
 //! a class difference the fixture builds in (mutant lesions are brighter).
 
-#[path = "../../train/tests/common/mod.rs"]
+#[path = "../../train/tests/common/cohort.rs"]
 mod common;
 
 use mtsa_data::{read_info, read_patient};

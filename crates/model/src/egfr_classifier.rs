@@ -5,7 +5,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::{MtsaConfig, CLS_POOL, LEVELS};
-use crate::layers::{linear, ConvBnRelu};
+use crate::layers::{linear, snapshot_linear, ConvBnRelu, Layout};
 use crate::transformer::WindowTransformer;
 
 #[derive(Debug)]
@@ -34,6 +34,15 @@ impl EgfrClassifier {
             fc2: linear(&p / "fc2", cfg.mlp_hidden, 2),
             dropout: cfg.dropout,
         }
+    }
+
+    /// For inference: BN folded into the conv block (in `layout`), the rest detached copies.
+    pub fn prepare(&mut self, layout: Layout) {
+        let _guard = tch::no_grad_guard();
+        self.conv.prepare(layout);
+        self.transformer.prepare();
+        snapshot_linear(&mut self.fc1);
+        snapshot_linear(&mut self.fc2);
     }
 
     /// B x 16c x S/16 x S/16 bottleneck -> B x 2 logits.

@@ -3,6 +3,7 @@
 use tch::{nn, Tensor};
 
 use crate::config::{MtsaConfig, LEVELS};
+use crate::layers::Layout;
 use crate::msa_block::MsaBlock;
 
 #[derive(Debug)]
@@ -28,6 +29,13 @@ impl Encoder {
             })
             .collect();
         Self { levels }
+    }
+
+    /// For inference: see [`MsaBlock::prepare`].
+    pub fn prepare(&mut self, layout: Layout) {
+        for block in &mut self.levels {
+            block.prepare(layout);
+        }
     }
 
     /// B x in_channels x S x S -> [B x c x S x S, B x 2c x S/2 x S/2, ..., B x 16c x S/16 x S/16].

@@ -2,6 +2,7 @@
 //! the same distribution as the reference (tch's defaults differ: Kaiming-ReLU weights, zero
 //! conv biases, U(0,1) BatchNorm scales).
 use tch::nn::{self, Init};
+use tch::{Kind, Tensor};
 
 /// PyTorch's `kaiming_uniform_(a = sqrt(5))` and its bias rule both reduce to U(-b, b),
 /// b = 1/sqrt(fan_in).
@@ -45,13 +46,17 @@ pub fn linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
     nn::linear(p, i, o, cfg)
 }
 
+/// BatchNorm epsilon of every BN in the net: [`batch_norm`] builds with it and
+/// [`ConvBnRelu::fold_bn`] folds with it (tch's `BatchNorm` does not expose its config).
+pub(crate) const BN_EPS: f64 = 1e-5;
+
 /// PyTorch BatchNorm2d defaults: weight 1, bias 0, momentum 0.1, eps 1e-5.
 pub fn batch_norm(p: nn::Path, ch: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
         ws_init: Init::Const(1.0),
         bs_init: Init::Const(0.0),
         momentum: 0.1,
-        eps: 1e-5,
+        eps: BN_EPS,
         ..Default::default()
     };
     nn::batch_norm2d(p, ch, cfg)
@@ -61,23 +66,136 @@ pub fn layer_norm(p: nn::Path, d: i64) -> nn::LayerNorm {
     nn::layer_norm(p, vec![d], Default::default())
 }
 
+/// Memory layout of activations and 4-D weights for inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Contiguous B x C x H x W.
+    Nchw,
+    /// Channels-last strides (PyTorch's `channels_last`): oneDNN skips its reorders, which pays
+    /// where its NHWC depth-wise kernels are fast (AVX-512) and may not elsewhere.
+    Nhwc,
+}
+
+impl Layout {
+    /// `t` (any rank) in this layout, as a new tensor when it is 4-D; other ranks contiguous.
+    pub fn apply(self, t: &Tensor) -> Tensor {
+        match self {
+            Layout::Nhwc if t.dim() == 4 => to_channels_last(t),
+            _ => t.contiguous(),
+        }
+    }
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "nchw" => Ok(Layout::Nchw),
+            "nhwc" => Ok(Layout::Nhwc),
+            _ => Err(format!("layout {s:?}: expected nchw or nhwc")),
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layout::Nchw => "nchw",
+            Layout::Nhwc => "nhwc",
+        })
+    }
+}
+
+/// NCHW-shaped view with NHWC strides (PyTorch's channels_last) of a 4-D tensor (tch 0.24 has
+/// no `MemoryFormat`, so the strides are made by permute -> contiguous -> permute back).
+pub fn to_channels_last(t: &Tensor) -> Tensor {
+    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// A detached copy of a parameter in `layout`: what a prepared module holds instead of the
+/// VarStore's variable, so later changes to the VarStore (training, loading) cannot reach a
+/// prepared net, and a prepared net cannot write into the VarStore.
+pub(crate) fn snapshot(t: &Tensor, layout: Layout) -> Tensor {
+    let t = t.detach();
+    let out = layout.apply(&t);
+    if out.data_ptr() == t.data_ptr() {
+        out.copy()
+    } else {
+        out
+    }
+}
+
+/// Replaces a convolution's weight and bias by detached copies in `layout`.
+pub(crate) fn snapshot_conv<ND>(c: &mut nn::Conv<ND>, layout: Layout) {
+    c.ws = snapshot(&c.ws, layout);
+    c.bs = c.bs.as_ref().map(|b| snapshot(b, layout));
+}
+
+/// Replaces a linear layer's weight and bias by detached copies.
+pub(crate) fn snapshot_linear(l: &mut nn::Linear) {
+    l.ws = snapshot(&l.ws, Layout::Nchw);
+    l.bs = l.bs.as_ref().map(|b| snapshot(b, Layout::Nchw));
+}
+
 /// Conv3x3 -> BatchNorm -> ReLU, the unit both the encoder blocks and the decoder stages use.
 #[derive(Debug)]
 pub struct ConvBnRelu {
     conv: nn::Conv2D,
-    bn: nn::BatchNorm,
+    /// `None` once [`Self::prepare`] has folded it into `conv`.
+    bn: Option<nn::BatchNorm>,
 }
 
 impl ConvBnRelu {
     pub fn new(p: nn::Path, cin: i64, cout: i64) -> Self {
         Self {
             conv: conv2d(&p / "conv", cin, cout, [3, 3], 1),
-            bn: batch_norm(&p / "bn", cout),
+            bn: Some(batch_norm(&p / "bn", cout)),
         }
     }
 
-    pub fn forward_t(&self, x: &tch::Tensor, train: bool) -> tch::Tensor {
+    /// For inference: folds the eval-mode BatchNorm into the convolution (candle's
+    /// `Conv2d::absorb_bn`) and stores the result in `layout`. With s = g / sqrt(var + eps),
+    /// `w' = w * s` (per output channel) and `b' = (b - mean) * s + beta`, computed in f64 and
+    /// stored in the weights' dtype. The block then no longer tracks batch statistics, so it
+    /// must not be trained again.
+    pub fn prepare(&mut self, layout: Layout) {
+        let _guard = tch::no_grad_guard();
+        let Some(bn) = self.bn.take() else {
+            // Already folded: only the layout may change.
+            snapshot_conv(&mut self.conv, layout);
+            return;
+        };
+        let kind = self.conv.ws.kind();
+        let f64_of = |t: &Tensor| t.detach().to_kind(Kind::Double);
+        let var = f64_of(&bn.running_var); // Cout
+        let gamma = bn.ws.as_ref().map_or_else(|| var.ones_like(), f64_of);
+        let scale = gamma / (var + BN_EPS).sqrt(); // Cout
+        let w = f64_of(&self.conv.ws) * scale.view([-1, 1, 1, 1]); // Cout x Cin x 3 x 3
+        let b = self
+            .conv
+            .bs
+            .as_ref()
+            .map_or_else(|| scale.zeros_like(), f64_of);
+        let mut b = (b - f64_of(&bn.running_mean)) * &scale; // Cout
+        if let Some(beta) = &bn.bs {
+            b += f64_of(beta);
+        }
+        self.conv.ws = layout.apply(&w.to_kind(kind));
+        self.conv.bs = Some(b.to_kind(kind));
+    }
+
+    /// B x Cin x H x W -> B x Cout x H x W. `train` selects batch statistics; a prepared block
+    /// has none and is eval-only.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         use tch::nn::{Module, ModuleT};
-        self.bn.forward_t(&self.conv.forward(x), train).relu()
+        let mut y = self.conv.forward(x);
+        match &self.bn {
+            Some(bn) => bn.forward_t(&y, train).relu_(),
+            None => {
+                debug_assert!(!train, "a prepared ConvBnRelu cannot be trained");
+                y.relu_()
+            }
+        }
     }
 }

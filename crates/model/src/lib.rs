@@ -12,8 +12,8 @@ mod encoder;
 mod error;
 mod flops;
 mod gtv_decoder;
-mod inference;
 mod layers;
+mod layout_choice;
 mod loss;
 mod msa_block;
 mod msa_module;
@@ -31,14 +31,18 @@ pub use encoder::Encoder;
 pub use error::ModelError;
 pub use flops::forward_flops;
 pub use gtv_decoder::GtvDecoder;
-pub use inference::{keep_freed_memory, to_channels_last, InferenceNet, InferenceOptions};
+pub use layers::{to_channels_last, Layout};
+pub use layout_choice::{
+    cpu_model, measure_layouts, prepare_with_layout, CachedLayout, LayoutCache, LayoutChoice,
+    LayoutKey, LayoutSource, LayoutTimings, TIMED_FORWARDS,
+};
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
     LOG_SIGMA_RANGE, LOSS_PARAM_GROUP, NO_LABEL,
 };
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
-pub use net::MtsaNet;
+pub use net::{MtsaNet, PrepareOptions};
 pub use transformer::WindowTransformer;
 
 /// VarStore prefix under which the network is expected to live.

@@ -1,7 +1,7 @@
 //! One encoder level: Conv3x3 -> BatchNorm -> ReLU -> MSA module (spec §2).
 use tch::{nn, Tensor};
 
-use crate::layers::ConvBnRelu;
+use crate::layers::{ConvBnRelu, Layout};
 use crate::msa_module::MsaModule;
 
 #[derive(Debug)]
@@ -16,6 +16,12 @@ impl MsaBlock {
             stem: ConvBnRelu::new(&p / "stem", cin, cout),
             msa: MsaModule::new(&p / "msa", cout, square_kernel, strips),
         }
+    }
+
+    /// For inference: BN folded into the stem, strips merged, weights in `layout`.
+    pub fn prepare(&mut self, layout: Layout) {
+        self.stem.prepare(layout);
+        self.msa.prepare(layout);
     }
 
     /// B x Cin x H x W -> B x Cout x H x W.

@@ -6,10 +6,21 @@ use crate::egfr_classifier::EgfrClassifier;
 use crate::encoder::Encoder;
 use crate::error::ModelError;
 use crate::gtv_decoder::GtvDecoder;
+use crate::layers::Layout;
+
+/// How [`MtsaNet::prepare_for_inference`] prepares the net.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrepareOptions {
+    /// Layout of the 4-D weights and of the activations the forward pass runs in.
+    pub layout: Layout,
+}
 
 #[derive(Debug)]
 pub struct MtsaNet {
     cfg: MtsaConfig,
+    /// `Some(layout)` once prepared for inference: the forward pass then puts its input in
+    /// that layout.
+    prepared: Option<Layout>,
     encoder: Encoder,
     decoder: GtvDecoder,
     classifier: EgfrClassifier,
@@ -22,6 +33,7 @@ impl MtsaNet {
         cfg.validate()?;
         Ok(Self {
             cfg: cfg.clone(),
+            prepared: None,
             encoder: Encoder::new(vs / "encoder", cfg),
             decoder: GtvDecoder::new(vs / "decoder", cfg),
             classifier: EgfrClassifier::new(vs / "classifier", cfg),
@@ -30,6 +42,28 @@ impl MtsaNet {
 
     pub fn config(&self) -> &MtsaConfig {
         &self.cfg
+    }
+
+    /// Turns the trained modules into their inference form, in place (candle's
+    /// `Conv2d::absorb_bn` and RepVGG re-parameterisation): every BatchNorm folded into its
+    /// convolution with its eval-mode statistics, every MSA module's identity and strip pairs
+    /// merged into one depth-wise kernel, every 4-D weight stored in `opts.layout`. The same
+    /// [`Self::forward_t`] then computes the eval-mode function with fewer operations.
+    ///
+    /// Every tensor the net reads afterwards is a detached copy, so the VarStore it was built
+    /// in keeps the trained variables (saving it still writes the checkpoint format) and later
+    /// changes to that VarStore do not reach the net. A prepared net is eval-only: it has no
+    /// batch statistics left to train. Preparing again only changes the layout.
+    pub fn prepare_for_inference(&mut self, opts: PrepareOptions) {
+        self.encoder.prepare(opts.layout);
+        self.decoder.prepare(opts.layout);
+        self.classifier.prepare(opts.layout);
+        self.prepared = Some(opts.layout);
+    }
+
+    /// The layout the net was prepared in; `None` while it is the trainable net.
+    pub fn prepared_layout(&self) -> Option<Layout> {
+        self.prepared
     }
 
     /// Rejects what would otherwise be a libtorch shape panic deep inside the forward pass.
@@ -74,10 +108,14 @@ impl MtsaNet {
         Ok(())
     }
 
-    /// B x C x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits), C = `in_channels`. Panics on bad shapes; see
-    /// [`Self::try_forward_t`] for the checked version.
+    /// B x C x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits), C = `in_channels`. Panics on bad
+    /// shapes; see [`Self::try_forward_t`] for the checked version.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
-        let feats = self.encoder.forward_t(x, train);
+        let x = match self.prepared {
+            Some(layout) => layout.apply(x),
+            None => x.shallow_clone(),
+        };
+        let feats = self.encoder.forward_t(&x, train);
         let gtv = self.decoder.forward_t(&feats, train);
         let egfr = self.classifier.forward_t(&feats[feats.len() - 1], train);
         (gtv, egfr)

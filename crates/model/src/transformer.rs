@@ -2,9 +2,9 @@
 //! non-overlapping windows, each window is one token sequence (pre-LN MHSA + pre-LN FFN, both
 //! residual), and the tokens are folded back into the map.
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-use crate::layers::{layer_norm, linear};
+use crate::layers::{layer_norm, linear, snapshot, snapshot_linear, Layout};
 
 #[derive(Debug)]
 pub struct WindowTransformer {
@@ -48,7 +48,29 @@ impl WindowTransformer {
         }
     }
 
-    /// Equations (2)-(4): softmax(Q K^T / sqrt(d_head)) V per head. N x T x D -> N x T x D.
+    /// For inference: every parameter becomes a detached copy (see `layers::snapshot`).
+    pub fn prepare(&mut self) {
+        let _guard = tch::no_grad_guard();
+        self.pos = snapshot(&self.pos, Layout::Nchw);
+        for l in [
+            &mut self.q,
+            &mut self.k,
+            &mut self.v,
+            &mut self.proj,
+            &mut self.fc1,
+            &mut self.fc2,
+        ] {
+            snapshot_linear(l);
+        }
+        for n in [&mut self.ln1, &mut self.ln2] {
+            n.ws = n.ws.as_ref().map(|w| snapshot(w, Layout::Nchw));
+            n.bs = n.bs.as_ref().map(|b| snapshot(b, Layout::Nchw));
+        }
+    }
+
+    /// Equations (2)-(4): softmax(Q K^T / sqrt(d_head)) V per head, through libtorch's fused
+    /// `scaled_dot_product_attention` (same function, default scale 1/sqrt(d_head); it has a
+    /// backward, so training runs it too). N x T x D -> N x T x D.
     fn attention(&self, x: &Tensor) -> Tensor {
         let (_, t, d) = x.size3().expect("tokens are N x T x D");
         let dh = d / self.heads;
@@ -57,10 +79,17 @@ impl WindowTransformer {
         let q = split(self.q.forward(x));
         let k = split(self.k.forward(x));
         let v = split(self.v.forward(x));
-        let scores = q.matmul(&k.transpose(-2, -1)) / (dh as f64).sqrt(); // N x h x T x T
-        let out = scores.softmax(-1, Kind::Float).matmul(&v); // N x h x T x dh
-        self.proj
-            .forward(&out.transpose(1, 2).contiguous().view([-1, t, d]))
+        let out = Tensor::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            None::<Tensor>,
+            0.0,
+            false,
+            None::<f64>,
+            false,
+        ); // N x h x T x dh
+        self.proj.forward(&out.transpose(1, 2).reshape([-1, t, d]))
     }
 
     /// B x D x H x W (H = W = grid * window) -> B x D x H x W.

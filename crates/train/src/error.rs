@@ -3,6 +3,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(transparent)]
+    Infer(#[from] mtsa_infer::InferError),
+    #[error(transparent)]
     Model(#[from] mtsa_model::ModelError),
     #[error(transparent)]
     Data(#[from] mtsa_data::DataError),

@@ -4,21 +4,18 @@
 
 mod adam;
 mod augment;
-mod batches;
 mod config;
 mod error;
-mod infer;
-mod patient_call;
-mod run_files;
 mod state;
 mod trainer;
 
-pub use batches::{SplitTensors, NO_LABEL};
 pub use config::{AugmentConfig, Selection, TrainConfig};
 pub use error::TrainError;
-pub use infer::{load_trained, predict_slices, SlicePredictions, TrainedModel};
-pub use patient_call::{patient_egfr_call, slices_by_patient, voting_slices, PatientCall};
-pub use run_files::{
-    RunPaths, BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, PREPROCESS_FILE,
+// The run files, loading and the patient call live in mtsa-infer (evaluation needs them without
+// the trainer); re-exported so training code and its callers keep one import path.
+pub use mtsa_infer::{
+    load_trained, patient_egfr_call, predict_slices, slices_by_patient, voting_slices, EpochRecord,
+    InferError, LoadOptions, PatientCall, RunPaths, SlicePredictions, SplitTensors, TrainedModel,
+    BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, NO_LABEL, PREPROCESS_FILE,
 };
-pub use trainer::{train, use_channels_last, EpochRecord, TrainOptions, TrainSummary};
+pub use trainer::{train, use_channels_last, TrainOptions, TrainSummary};

@@ -2,18 +2,17 @@
 
 use crate::adam::Adam;
 use crate::augment::augment;
-use crate::batches::SplitTensors;
 use crate::state::{self, TrainState};
 use crate::{
-    patient_egfr_call, predict_slices, slices_by_patient, RunPaths, Selection, TrainConfig,
-    TrainError,
+    patient_egfr_call, predict_slices, slices_by_patient, EpochRecord, RunPaths, Selection,
+    SplitTensors, TrainConfig, TrainError,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, MtsaNet, NET_PREFIX};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::{nn::VarStore, Device, Kind};
@@ -26,26 +25,6 @@ pub struct TrainOptions {
     pub resume: bool,
     pub device: Device,
     pub progress: bool,
-}
-
-/// One row of `metrics.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_gtv: f64,
-    pub train_egfr: f64,
-    /// What early stopping watches: the unweighted sum of the trained tasks' losses [ours], since
-    /// the learned uncertainty weights would otherwise move the target as they change.
-    pub val_loss: f64,
-    pub val_gtv: f64,
-    pub val_egfr: f64,
-    pub weight_gtv: f64,
-    pub weight_egfr: f64,
-    pub val_dice: f64,
-    /// Patient-level accuracy with the paper's top-half rule; empty without EGFR labels.
-    pub val_egfr_acc: Option<f64>,
-    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,21 +1,22 @@
 //! Forward passes without autograd, shared by validation, evaluation and prediction.
 
-use crate::{RunPaths, TrainError};
+use crate::{InferError, RunPaths};
 use mtsa_model::{
-    load_weights, read_config, to_channels_last, InferenceNet, InferenceOptions, MtsaConfig,
-    MtsaNet, NET_PREFIX,
+    load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
+    LayoutChoice, LayoutSource, MtsaConfig, MtsaNet, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
-/// A trained network ready for inference, loaded from a run's best weights.
+/// A trained network prepared for inference (`MtsaNet::prepare_for_inference`: BatchNorm
+/// folded, strips merged, weights in the chosen layout), loaded from a run's best weights.
 pub struct TrainedModel {
-    pub vs: VarStore,
-    /// The plain network: states the input rules (`check_input`).
     pub net: MtsaNet,
-    /// The same weights with BatchNorm folded, channels-last: what evaluate and predict run.
-    pub fast: InferenceNet,
     pub config: MtsaConfig,
+    pub device: Device,
+    /// The layout the net runs in and how it was chosen.
+    pub layout: Layout,
+    pub layout_source: LayoutSource,
 }
 
 impl TrainedModel {
@@ -23,37 +24,56 @@ impl TrainedModel {
     /// (N x 1 x S x S GTV logits, N x 2 EGFR logits): what `predict` runs, and what `mtsa export`
     /// traces.
     pub fn forward(&self, x: &Tensor) -> (Tensor, Tensor) {
-        self.fast.forward(x)
+        self.net.forward_t(x, false)
     }
 
-    /// Eval-mode outputs of `images` (N x 1 x S x S, CPU), `batch` slices at a time.
-    pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, TrainError> {
-        let device = self.fast.device();
-        forward_batches(images, batch, device, |x| {
-            self.net.check_input(x)?;
-            Ok(self.forward(x))
+    /// Eval-mode outputs of `images` (N x C x S x S, CPU), `batch` slices at a time.
+    pub fn predict(&self, images: &Tensor, batch: usize) -> Result<SlicePredictions, InferError> {
+        forward_batches(images, batch, self.device, |x| {
+            Ok(self.net.try_forward_t(x, false)?)
         })
     }
 }
 
-pub fn load_trained(run_dir: &Path, device: Device) -> Result<TrainedModel, TrainError> {
+/// How [`load_trained`] picks the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub device: Device,
+    /// `Auto` measures both layouts for `batch` slices (or reads the cached measurement).
+    pub layout: LayoutChoice,
+    /// Slices per forward the caller will run: the layout is measured at this batch.
+    pub batch: usize,
+}
+
+/// Loads a run's best weights into one [`MtsaNet`] and prepares it for inference in the layout
+/// `opts.layout` asks for; `Auto` uses the per-user cache of [`LayoutCache::default_path`].
+pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, InferError> {
     let path = RunPaths::new(run_dir).best();
     if !path.is_file() {
-        return Err(TrainError::file(
+        return Err(InferError::file(
             &path,
             "no trained weights here (is this a finished `mtsa train` run?)",
         ));
     }
     let config = read_config(&path)?;
-    let mut vs = VarStore::new(device);
-    let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
+    let mut vs = VarStore::new(opts.device);
+    let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
     load_weights(&mut vs, &config, &path)?;
-    let fast = InferenceNet::from_vs(&vs, &config, InferenceOptions::default())?;
+    let cache = LayoutCache::default_path();
+    let (layout, layout_source) = prepare_with_layout(
+        &mut net,
+        opts.layout,
+        opts.device,
+        opts.batch.max(1) as i64,
+        cache.as_deref(),
+    );
+    tracing::debug!("inference layout {layout} ({layout_source:?})");
     Ok(TrainedModel {
-        vs,
         net,
-        fast,
         config,
+        device: opts.device,
+        layout,
+        layout_source,
     })
 }
 
@@ -72,7 +92,7 @@ impl SlicePredictions {
     }
 
     /// Per-slice probability of EGFR mutant.
-    pub fn p_mutant(&self) -> Result<Vec<f64>, TrainError> {
+    pub fn p_mutant(&self) -> Result<Vec<f64>, InferError> {
         let p = self.egfr_logits.softmax(-1, Kind::Float).select(1, 1);
         Ok(Vec::<f32>::try_from(&p)?
             .into_iter()
@@ -88,7 +108,7 @@ pub fn predict_slices(
     images: &Tensor,
     batch: usize,
     device: Device,
-) -> Result<SlicePredictions, TrainError> {
+) -> Result<SlicePredictions, InferError> {
     forward_batches(images, batch, device, |x| {
         net.check_input(x)?;
         Ok(net.forward_t(&to_channels_last(x), false))
@@ -99,8 +119,8 @@ fn forward_batches(
     images: &Tensor,
     batch: usize,
     device: Device,
-    forward: impl Fn(&Tensor) -> Result<(Tensor, Tensor), TrainError>,
-) -> Result<SlicePredictions, TrainError> {
+    forward: impl Fn(&Tensor) -> Result<(Tensor, Tensor), InferError>,
+) -> Result<SlicePredictions, InferError> {
     let n = images.size()[0];
     let (mut gtv, mut egfr) = (Vec::new(), Vec::new());
     let _guard = tch::no_grad_guard();

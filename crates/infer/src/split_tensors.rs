@@ -1,6 +1,6 @@
 //! A prepared split as tensors, batched by index.
 
-use crate::TrainError;
+use crate::InferError;
 use mtsa_data::{SliceRecord, SplitData};
 use tch::{Kind, Tensor};
 
@@ -19,7 +19,7 @@ pub struct SplitTensors {
 impl SplitTensors {
     /// The split's slices, each with `context_slices` neighbours per side as extra channels
     /// (0: the paper's single-slice input).
-    pub fn from_split(split: &SplitData, context_slices: usize) -> Result<Self, TrainError> {
+    pub fn from_split(split: &SplitData, context_slices: usize) -> Result<Self, InferError> {
         let n = split.slices.len() as i64;
         let s = split.size as i64;
         let c = 2 * context_slices as i64 + 1;
@@ -29,7 +29,7 @@ impl SplitTensors {
             let mut pixels = Vec::with_capacity(split.len() * c as usize * (s * s) as usize);
             for i in 0..split.len() {
                 let x = split.input(i, context_slices).ok_or_else(|| {
-                    TrainError::Config(format!(
+                    InferError::Mismatch(format!(
                         "the model takes {context_slices} neighbouring slice(s) per side, the \
                          dataset holds {}: prepare it with --context-slices {context_slices}",
                         split.context_slices

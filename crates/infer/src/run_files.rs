@@ -1,5 +1,6 @@
 //! The files of a run folder, named once.
 
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The training configuration (TOML), written when the run starts.
@@ -44,4 +45,24 @@ impl RunPaths {
     pub fn postprocess(&self) -> PathBuf {
         self.dir.join(POSTPROCESS_FILE)
     }
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_gtv: f64,
+    pub train_egfr: f64,
+    /// What early stopping watches: the unweighted sum of the trained tasks' losses [ours], since
+    /// the learned uncertainty weights would otherwise move the target as they change.
+    pub val_loss: f64,
+    pub val_gtv: f64,
+    pub val_egfr: f64,
+    pub weight_gtv: f64,
+    pub weight_egfr: f64,
+    pub val_dice: f64,
+    /// Patient-level accuracy with the paper's top-half rule; empty without EGFR labels.
+    pub val_egfr_acc: Option<f64>,
+    pub seconds: f64,
 }

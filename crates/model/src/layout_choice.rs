@@ -1,0 +1,391 @@
+//! Which [`Layout`] a prepared net runs in, chosen by measurement as cuDNN's benchmark mode
+//! does: which layout is faster depends on the CPU (oneDNN's channels-last depth-wise kernels
+//! win on AVX-512 and can lose on AVX2), the thread count, the preset and the batch, so at load
+//! a few forwards of the input size at hand are timed in each layout and the faster one kept.
+//! The choice is cached per machine and model (see [`LayoutKey`]) so later loads skip the
+//! timing; `--layout nchw|nhwc` bypasses both.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::ModelError;
+use crate::layers::Layout;
+use crate::net::{MtsaNet, PrepareOptions};
+
+/// What the user asked for (`--layout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LayoutChoice {
+    /// Measure (or read the cached measurement).
+    #[default]
+    Auto,
+    Fixed(Layout),
+}
+
+impl FromStr for LayoutChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(LayoutChoice::Auto),
+            other => other
+                .parse::<Layout>()
+                .map(LayoutChoice::Fixed)
+                .map_err(|_| format!("layout {s:?}: expected auto, nchw or nhwc")),
+        }
+    }
+}
+
+impl std::fmt::Display for LayoutChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayoutChoice::Auto => f.write_str("auto"),
+            LayoutChoice::Fixed(l) => l.fmt(f),
+        }
+    }
+}
+
+/// Forwards timed per layout (after one untimed warm-up each), interleaved so that a change in
+/// machine load hits both layouts alike.
+pub const TIMED_FORWARDS: usize = 3;
+
+/// Median seconds per forward of each layout, as measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayoutTimings {
+    pub nchw_s: f64,
+    pub nhwc_s: f64,
+}
+
+impl LayoutTimings {
+    /// The faster layout; NCHW on a tie or when a timing is not a number (the plain layout
+    /// needs no conversion of the input).
+    pub fn faster(&self) -> Layout {
+        if self.nhwc_s < self.nchw_s {
+            Layout::Nhwc
+        } else {
+            Layout::Nchw
+        }
+    }
+
+    /// From the raw per-forward times of each layout (medians; empty lists give NaN).
+    pub fn from_samples(nchw: &[f64], nhwc: &[f64]) -> Self {
+        Self {
+            nchw_s: median(nchw),
+            nhwc_s: median(nhwc),
+        }
+    }
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+/// What a measured choice depends on: the machine (CPU model and libtorch thread count), the
+/// device, the model's configuration and the batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayoutKey(String);
+
+impl LayoutKey {
+    pub fn new(net: &MtsaNet, device: Device, batch: i64) -> Self {
+        Self::of(&cpu_model(), tch::get_num_threads(), net, device, batch)
+    }
+
+    fn of(cpu: &str, threads: i32, net: &MtsaNet, device: Device, batch: i64) -> Self {
+        let cfg = serde_json::to_vec(net.config()).unwrap_or_default();
+        let hash = Sha256::digest(&cfg);
+        let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Self(format!(
+            "{cpu} | {threads} threads | {device:?} | {} {short} | batch {batch}",
+            net.config().preset
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The CPU's model name from /proc/cpuinfo ("unknown CPU" where there is none).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// One cached measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedLayout {
+    pub layout: Layout,
+    #[serde(flatten)]
+    pub timings: LayoutTimings,
+}
+
+/// The measured choices of one machine user, keyed by [`LayoutKey`]: a small JSON file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct LayoutCache {
+    entries: BTreeMap<String, CachedLayout>,
+}
+
+impl LayoutCache {
+    /// `$XDG_CACHE_HOME/mtsa/layouts.json`, else `$HOME/.cache/mtsa/layouts.json`; `None`
+    /// without either variable (the choice is then measured at every load).
+    pub fn default_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".cache"))
+            })?;
+        Some(base.join("mtsa").join("layouts.json"))
+    }
+
+    /// The cache at `path`; a missing or unreadable file is an empty cache (it only saves time).
+    pub fn load(path: &Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, key: &LayoutKey) -> Option<&CachedLayout> {
+        self.entries.get(key.as_str())
+    }
+
+    pub fn insert(&mut self, key: &LayoutKey, entry: CachedLayout) {
+        self.entries.insert(key.0.clone(), entry);
+    }
+
+    /// Writes the whole cache atomically (`mtsa_io::write_atomic`), so a concurrent load never
+    /// reads half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| ModelError::InvalidConfig(format!("layout cache: {e}")))?;
+        mtsa_io::write_atomic(path, |tmp| {
+            std::fs::write(tmp, &json).map_err(|e| mtsa_io::IoError::io(tmp, e))
+        })
+        .map_err(ModelError::from)
+    }
+}
+
+/// How the layout of a loaded net was decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayoutSource {
+    /// `--layout nchw|nhwc`.
+    Requested,
+    /// Read from the cache.
+    Cached(LayoutTimings),
+    /// Timed at this load.
+    Measured(LayoutTimings),
+}
+
+/// Times `TIMED_FORWARDS` eval forwards of a random `batch` at the net's input size in each
+/// layout, interleaved, and returns the medians. Leaves the net prepared in the last layout
+/// timed; the caller prepares it in the chosen one.
+pub fn measure_layouts(net: &mut MtsaNet, device: Device, batch: i64) -> LayoutTimings {
+    let cfg = net.config();
+    let x = Tensor::rand(
+        [batch.max(1), cfg.in_channels, cfg.size, cfg.size],
+        (Kind::Float, device),
+    );
+    let _guard = tch::no_grad_guard();
+    let mut samples: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let layouts = [Layout::Nchw, Layout::Nhwc];
+    for round in 0..=TIMED_FORWARDS {
+        for (i, &layout) in layouts.iter().enumerate() {
+            net.prepare_for_inference(PrepareOptions { layout });
+            let t = Instant::now();
+            let (g, e) = net.forward_t(&x, false);
+            if let Device::Cuda(d) = device {
+                tch::Cuda::synchronize(d as i64);
+            }
+            let elapsed = t.elapsed().as_secs_f64();
+            drop((g, e));
+            // Round 0 is the warm-up (oneDNN primitive creation, first-touch allocations).
+            if round > 0 {
+                samples[i].push(elapsed);
+            }
+        }
+    }
+    LayoutTimings::from_samples(&samples[0], &samples[1])
+}
+
+/// Prepares `net` for inference in the layout `choice` names, or, for `Auto`, the one cached
+/// for this machine and model at `cache` or else measured now (and then cached; a cache that
+/// cannot be written is reported in the log and otherwise ignored).
+pub fn prepare_with_layout(
+    net: &mut MtsaNet,
+    choice: LayoutChoice,
+    device: Device,
+    batch: i64,
+    cache: Option<&Path>,
+) -> (Layout, LayoutSource) {
+    let (layout, source) = match choice {
+        LayoutChoice::Fixed(layout) => (layout, LayoutSource::Requested),
+        LayoutChoice::Auto => {
+            let key = LayoutKey::new(net, device, batch);
+            let mut stored = cache.map(LayoutCache::load).unwrap_or_default();
+            match stored.get(&key) {
+                Some(hit) => (hit.layout, LayoutSource::Cached(hit.timings.clone())),
+                None => {
+                    let timings = measure_layouts(net, device, batch);
+                    let layout = timings.faster();
+                    if let Some(path) = cache {
+                        stored.insert(
+                            &key,
+                            CachedLayout {
+                                layout,
+                                timings: timings.clone(),
+                            },
+                        );
+                        if let Err(e) = stored.save(path) {
+                            tracing::warn!("layout choice not cached: {e}");
+                        }
+                    }
+                    (layout, LayoutSource::Measured(timings))
+                }
+            }
+        }
+    };
+    net.prepare_for_inference(PrepareOptions { layout });
+    (layout, source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MtsaConfig, NET_PREFIX};
+    use tch::nn::VarStore;
+
+    #[test]
+    fn the_faster_layout_wins_and_ties_stay_nchw() {
+        let t = LayoutTimings::from_samples(&[0.30, 0.10, 0.20], &[0.15, 0.16, 0.90]);
+        assert_eq!((t.nchw_s, t.nhwc_s), (0.20, 0.16));
+        assert_eq!(t.faster(), Layout::Nhwc);
+        let t = LayoutTimings::from_samples(&[0.1, 0.2], &[0.3, 0.4]);
+        assert_eq!(t.faster(), Layout::Nchw);
+        assert_eq!(
+            LayoutTimings::from_samples(&[0.1], &[0.1]).faster(),
+            Layout::Nchw
+        );
+        assert_eq!(
+            LayoutTimings::from_samples(&[], &[0.1]).faster(),
+            Layout::Nchw
+        );
+    }
+
+    #[test]
+    fn choices_parse_and_print() {
+        for s in ["auto", "nchw", "nhwc"] {
+            assert_eq!(s.parse::<LayoutChoice>().unwrap().to_string(), s);
+        }
+        assert!("NHWC".parse::<LayoutChoice>().is_err());
+    }
+
+    fn tiny_net() -> (VarStore, MtsaNet) {
+        let vs = VarStore::new(Device::Cpu);
+        let cfg = MtsaConfig::preset("tiny").unwrap();
+        let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
+        (vs, net)
+    }
+
+    #[test]
+    fn keys_tell_machines_models_and_batches_apart() {
+        let (_vs, net) = tiny_net();
+        let (_vs3, net3) = {
+            let vs = VarStore::new(Device::Cpu);
+            let mut cfg = MtsaConfig::preset("tiny").unwrap();
+            cfg.in_channels = 3;
+            let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
+            (vs, net)
+        };
+        let k = |cpu, threads, net: &MtsaNet, batch| {
+            LayoutKey::of(cpu, threads, net, Device::Cpu, batch)
+        };
+        let base = k("EPYC", 2, &net, 8);
+        assert_eq!(base, k("EPYC", 2, &net, 8));
+        assert_ne!(base, k("Xeon", 2, &net, 8));
+        assert_ne!(base, k("EPYC", 4, &net, 8));
+        assert_ne!(base, k("EPYC", 2, &net3, 8));
+        assert_ne!(base, k("EPYC", 2, &net, 1));
+    }
+
+    #[test]
+    fn a_cached_choice_is_used_without_measuring() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("layouts.json");
+        let (_vs, mut net) = tiny_net();
+        let key = LayoutKey::new(&net, Device::Cpu, 2);
+        // Injected timings no real run would produce, so a measurement would be visible.
+        let injected = LayoutTimings {
+            nchw_s: 9.0,
+            nhwc_s: 1.0,
+        };
+        let mut cache = LayoutCache::default();
+        cache.insert(
+            &key,
+            CachedLayout {
+                layout: injected.faster(),
+                timings: injected.clone(),
+            },
+        );
+        cache.save(&path).unwrap();
+        let (layout, source) =
+            prepare_with_layout(&mut net, LayoutChoice::Auto, Device::Cpu, 2, Some(&path));
+        assert_eq!(layout, Layout::Nhwc);
+        assert_eq!(source, LayoutSource::Cached(injected));
+        assert_eq!(net.prepared_layout(), Some(Layout::Nhwc));
+    }
+
+    #[test]
+    fn a_measured_choice_is_cached_and_a_fixed_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layouts.json");
+        let (_vs, mut net) = tiny_net();
+        let (fixed, source) = prepare_with_layout(
+            &mut net,
+            LayoutChoice::Fixed(Layout::Nchw),
+            Device::Cpu,
+            1,
+            Some(&path),
+        );
+        assert_eq!((fixed, source), (Layout::Nchw, LayoutSource::Requested));
+        assert!(!path.exists());
+        let (layout, source) =
+            prepare_with_layout(&mut net, LayoutChoice::Auto, Device::Cpu, 1, Some(&path));
+        let LayoutSource::Measured(t) = source else {
+            panic!("expected a measurement, got {source:?}");
+        };
+        assert_eq!(layout, t.faster());
+        assert_eq!(net.prepared_layout(), Some(layout));
+        let key = LayoutKey::new(&net, Device::Cpu, 1);
+        let cached = LayoutCache::load(&path);
+        assert_eq!(cached.get(&key).map(|c| c.layout), Some(layout));
+    }
+
+    #[test]
+    fn an_unreadable_cache_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layouts.json");
+        std::fs::write(&path, "not json").unwrap();
+        let (_vs, net) = tiny_net();
+        let key = LayoutKey::new(&net, Device::Cpu, 1);
+        assert!(LayoutCache::load(&path).get(&key).is_none());
+    }
+}
