@@ -64,10 +64,9 @@ proptest! {
         let got = Reorientation::for_volume(&back).apply(&back);
         prop_assert_eq!(got.shape(), want.shape());
         prop_assert_eq!(got.data.mapv(|x| x.round() as i16), want.data);
-        for w in 0..3 {
-            for v in 0..4 {
-                prop_assert!((got.affine[w][v] - want.affine[w][v]).abs() < 1e-3,
-                    "affine[{}][{}]: {} read back, {} written", w, v, got.affine[w][v], want.affine[w][v]);
+        for (w, (g_row, w_row)) in got.affine.iter().zip(&want.affine).enumerate().take(3) {
+            for (v, (g, x)) in g_row.iter().zip(w_row).enumerate() {
+                prop_assert!((g - x).abs() < 1e-3, "affine[{}][{}]: {} read back, {} written", w, v, g, x);
             }
         }
     }

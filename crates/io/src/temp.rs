@@ -191,6 +191,16 @@ fn is_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// `message` with this process's temporary names (`.tmp-<pid>-<name>`, `.old-<pid>-<name>`)
+/// replaced by the names they stand for, so an error met while writing an output names the
+/// `--out` the user gave, not an internal path that no longer exists when they read it.
+pub fn public_names(message: &str) -> String {
+    let pid = std::process::id();
+    [NEW, OLD].iter().fold(message.to_owned(), |text, prefix| {
+        text.replace(&format!("{prefix}{pid}-"), "")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse;
@@ -203,14 +213,4 @@ mod tests {
         assert_eq!(parse(".tmp-12-"), None);
         assert_eq!(parse("out"), None);
     }
-}
-
-/// `message` with this process's temporary names (`.tmp-<pid>-<name>`, `.old-<pid>-<name>`)
-/// replaced by the names they stand for, so an error met while writing an output names the
-/// `--out` the user gave, not an internal path that no longer exists when they read it.
-pub fn public_names(message: &str) -> String {
-    let pid = std::process::id();
-    [NEW, OLD].iter().fold(message.to_owned(), |text, prefix| {
-        text.replace(&format!("{prefix}{pid}-"), "")
-    })
 }

@@ -74,10 +74,9 @@ proptest! {
         write_nifti(&path, &vol).unwrap();
         let back = read_nifti(&path).unwrap();
         prop_assert_eq!(&back.data, &vol.data);
-        for w in 0..3 {
-            for v in 0..4 {
-                prop_assert!((back.affine[w][v] - a[w][v]).abs() < 1e-3,
-                    "affine[{}][{}]: {} read back, {} written", w, v, back.affine[w][v], a[w][v]);
+        for (w, (got, want)) in back.affine.iter().zip(&a).enumerate().take(3) {
+            for (v, (g, x)) in got.iter().zip(want).enumerate() {
+                prop_assert!((g - x).abs() < 1e-3, "affine[{}][{}]: {} read back, {} written", w, v, g, x);
             }
         }
     }
