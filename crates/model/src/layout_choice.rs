@@ -96,7 +96,15 @@ pub struct LayoutKey(String);
 
 impl LayoutKey {
     pub fn new(net: &MtsaNet, device: Device, batch: i64) -> Self {
-        Self::of(&cpu_model(), tch::get_num_threads(), net, device, batch)
+        // Capping the instruction set (oneDNN's and ATen's variables, e.g. AVX2 on an AVX-512
+        // CPU) changes which layout is faster, so it is part of the machine.
+        let mut cpu = cpu_model();
+        for var in ["ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"] {
+            if let Ok(v) = std::env::var(var) {
+                cpu.push_str(&format!(" [{var}={v}]"));
+            }
+        }
+        Self::of(&cpu, tch::get_num_threads(), net, device, batch)
     }
 
     fn of(cpu: &str, threads: i32, net: &MtsaNet, device: Device, batch: i64) -> Self {
