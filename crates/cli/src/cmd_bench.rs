@@ -369,25 +369,9 @@ fn layout_timings(source: &LayoutSource) -> Option<(f64, f64)> {
     }
 }
 
-/// CPU seconds used by this process so far (all threads).
+/// CPU seconds used by this process so far (all threads); NaN where the clock is unavailable.
 fn process_cpu_s() -> f64 {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-    }
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec (two longs on 64-bit Linux) into `ts`.
-    let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc == 0 {
-        ts.sec as f64 + ts.nsec as f64 * 1e-9
-    } else {
-        f64::NAN
-    }
+    cpu_time::ProcessTime::try_now().map_or(f64::NAN, |t| t.as_duration().as_secs_f64())
 }
 
 /// Wall and process-CPU seconds of each timed iteration.
