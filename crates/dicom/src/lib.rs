@@ -12,6 +12,7 @@
 mod bounded;
 mod contour;
 mod dataset;
+mod derived;
 mod error;
 mod geometry;
 mod ortho;

@@ -4,15 +4,16 @@
 
 use crate::contour::trace_loops;
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
-use crate::geometry::{add_scaled, apply, dot, lps_ras, sub, LatticeMap, Stack};
-use crate::uid::{UidGenerator, UidKind, UidSource};
+use crate::derived::{
+    checked_label, derived_header, image_ref, to_acquisition_grid, write_derived,
+};
+use crate::geometry::{add_scaled, apply, dot, lps_ras, sub};
+use crate::uid::{UidGenerator, UidSource};
 use crate::{DicomError, SeriesRef};
 use dicom_core::VR;
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::InMemDicomObject;
 use mtsa_io::Volume;
-use ndarray::Array3;
 use std::path::Path;
 
 /// Study Component Management SOP Class, the conventional Referenced SOP Class of an RT
@@ -34,13 +35,7 @@ pub fn write_rtstruct(
     roi_name: &str,
     uid_source: UidSource,
 ) -> Result<(), DicomError> {
-    let roi_name = roi_name.trim();
-    if roi_name.is_empty() || roi_name.len() > 64 || roi_name.contains('\\') {
-        return Err(DicomError::invalid(
-            path,
-            "ROI name must be 1-64 characters without a backslash",
-        ));
-    }
+    let roi_name = checked_label(path, roi_name, "ROI name")?;
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
     let acquired = to_acquisition_grid(path, mask, &stack)?;
     let affine = stack.affine();
@@ -62,66 +57,9 @@ pub fn write_rtstruct(
         }
     }
 
-    let uids = UidGenerator::new(
-        uid_source,
-        &format!("mtsa-rtstruct/{}", series.series_instance_uid),
-    )
-    .map_err(|r| DicomError::write(path, r))?;
-    let mut obj = structure_set(series, roi_name, contours, &uids);
-    uids.stamp(&mut obj);
-    let file = obj
-        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
-        .map_err(|e| DicomError::write(path, e))?;
-    mtsa_io::write_atomic(path, |tmp| {
-        file.write_to_file(tmp)
-            .map_err(|e| DicomError::write(path, e))
+    write_derived(path, series, uid_source, "mtsa-rtstruct", |uids| {
+        structure_set(series, roi_name, contours, uids)
     })
-}
-
-/// The mask in the images' own order (column, row from the last, slice), where each slice is
-/// one image. The mask may be in any axis order of that grid (e.g. the model's RAS order).
-pub(crate) fn to_acquisition_grid(
-    path: &Path,
-    mask: &Volume<u8>,
-    stack: &Stack,
-) -> Result<Array3<bool>, DicomError> {
-    let shape = [stack.cols, stack.rows, stack.slices];
-    let map = LatticeMap::between(&stack.affine(), &mask.affine).ok_or_else(|| {
-        DicomError::geometry(
-            path,
-            "the mask's grid does not share the series' voxel centres (use the grid read_series \
-             returned for this series, or a reorientation of it)",
-        )
-    })?;
-    let mut out = Array3::from_elem((shape[0], shape[1], shape[2]), false);
-    for ((i, j, k), v) in mask.data.indexed_iter() {
-        if *v == 0 {
-            continue;
-        }
-        let [a, b, c] = map.map([i, j, k], shape).ok_or_else(|| {
-            DicomError::geometry(
-                path,
-                format!("mask voxel ({i}, {j}, {k}) is set but lies outside the series' images"),
-            )
-        })?;
-        out[[a, b, c]] = true;
-    }
-    Ok(out)
-}
-
-fn image_ref(series: &SeriesRef, s: usize) -> Obj {
-    item(vec![
-        str_elem(
-            tags::REFERENCED_SOP_CLASS_UID,
-            VR::UI,
-            &series.sop_class_uid,
-        ),
-        str_elem(
-            tags::REFERENCED_SOP_INSTANCE_UID,
-            VR::UI,
-            &series.sop_instance_uids[s],
-        ),
-    ])
 }
 
 fn contour_item(series: &SeriesRef, s: usize, number: usize, data: &[f64]) -> Obj {
@@ -141,7 +79,6 @@ fn structure_set(
     uids: &UidGenerator,
 ) -> Obj {
     let (date, time) = uids.created().unwrap_or_default();
-    let p = &series.patient;
     let images = (0..series.sop_instance_uids.len())
         .map(|s| image_ref(series, s))
         .collect();
@@ -202,48 +139,16 @@ fn structure_set(
         str_elem(tags::RTROI_INTERPRETED_TYPE, VR::CS, "GTV"),
         str_elem(tags::ROI_INTERPRETER, VR::PN, ""),
     ]);
-    InMemDicomObject::from_element_iter(vec![
-        str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-        str_elem(tags::SOP_CLASS_UID, VR::UI, uids::RT_STRUCTURE_SET_STORAGE),
-        str_elem(
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            &uids.uid(UidKind::SopInstance, 0),
-        ),
-        str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
-        str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
-        str_elem(tags::ACCESSION_NUMBER, VR::SH, &p.accession_number),
-        str_elem(tags::MODALITY, VR::CS, "RTSTRUCT"),
-        str_elem(tags::MANUFACTURER, VR::LO, "mtsa"),
-        str_elem(
-            tags::REFERRING_PHYSICIAN_NAME,
-            VR::PN,
-            &p.referring_physician_name,
-        ),
-        str_elem(tags::SERIES_DESCRIPTION, VR::LO, "MTSA-Net GTV"),
+    let mut elements = derived_header(
+        series,
+        uids,
+        uids::RT_STRUCTURE_SET_STORAGE,
+        "RTSTRUCT",
+        900,
+    );
+    elements.extend([
         str_elem(tags::OPERATORS_NAME, VR::PN, ""),
         str_elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, "mtsa-dicom"),
-        str_elem(tags::PATIENT_NAME, VR::PN, &p.patient_name),
-        str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
-        str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
-        str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
-        str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
-        str_elem(
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            &uids.uid(UidKind::Series, 0),
-        ),
-        str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
-        // Frame of Reference module at the top level, as the RT Structure Set IOD requires
-        // (dciodvfy): the image series' frame, so planning systems register the two.
-        str_elem(
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            &series.frame_of_reference_uid,
-        ),
-        str_elem(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
-        is_elem(tags::SERIES_NUMBER, 900),
-        is_elem(tags::INSTANCE_NUMBER, 1),
         str_elem(tags::STRUCTURE_SET_LABEL, VR::SH, "MTSA-Net"),
         str_elem(tags::STRUCTURE_SET_DATE, VR::DA, date),
         str_elem(tags::STRUCTURE_SET_TIME, VR::TM, time),
@@ -256,5 +161,6 @@ fn structure_set(
         seq_elem(tags::RTROI_OBSERVATIONS_SEQUENCE, vec![observation]),
         // Automatic output must be reviewed before clinical use.
         str_elem(tags::APPROVAL_STATUS, VR::CS, "UNAPPROVED"),
-    ])
+    ]);
+    InMemDicomObject::from_element_iter(elements)
 }

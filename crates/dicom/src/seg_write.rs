@@ -10,12 +10,13 @@
 //! index (segment number, image position).
 
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, us_elem, Obj};
-use crate::rtstruct_write::to_acquisition_grid;
+use crate::derived::{
+    checked_label, derived_header, image_ref, to_acquisition_grid, write_derived,
+};
 use crate::uid::{UidGenerator, UidKind, UidSource};
 use crate::{DicomError, SeriesRef};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
-use dicom_object::meta::FileMetaTableBuilder;
 use mtsa_io::Volume;
 use std::path::Path;
 
@@ -37,13 +38,7 @@ pub fn write_seg(
     algorithm: &SegAlgorithm,
     uid_source: UidSource,
 ) -> Result<(), DicomError> {
-    let label = label.trim();
-    if label.is_empty() || label.len() > 64 || label.contains('\\') {
-        return Err(DicomError::invalid(
-            path,
-            "segment label must be 1-64 characters without a backslash",
-        ));
-    }
+    let label = checked_label(path, label, "segment label")?;
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
     let acquired = to_acquisition_grid(path, mask, &stack)?;
     // Frame k is image k; pixel (row, col) of an image is voxel (col, rows - 1 - row) of the
@@ -67,19 +62,8 @@ pub fn write_seg(
         bits.push(0); // OB values have even length
     }
 
-    let uids = UidGenerator::new(
-        uid_source,
-        &format!("mtsa-seg/{}", series.series_instance_uid),
-    )
-    .map_err(|r| DicomError::write(path, r))?;
-    let mut obj = segmentation(series, label, algorithm, &uids, frames, bits);
-    uids.stamp(&mut obj);
-    let file = obj
-        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
-        .map_err(|e| DicomError::write(path, e))?;
-    mtsa_io::write_atomic(path, |tmp| {
-        file.write_to_file(tmp)
-            .map_err(|e| DicomError::write(path, e))
+    write_derived(path, series, uid_source, "mtsa-seg", |uids| {
+        segmentation(series, label, algorithm, uids, frames, bits)
     })
 }
 
@@ -95,24 +79,9 @@ fn at_elem(tag: Tag, pointer: Tag) -> DataElement<Obj> {
     DataElement::new(tag, VR::AT, PrimitiveValue::Tags(vec![pointer].into()))
 }
 
-fn source_image(series: &SeriesRef, k: usize) -> Obj {
-    item(vec![
-        str_elem(
-            tags::REFERENCED_SOP_CLASS_UID,
-            VR::UI,
-            &series.sop_class_uid,
-        ),
-        str_elem(
-            tags::REFERENCED_SOP_INSTANCE_UID,
-            VR::UI,
-            &series.sop_instance_uids[k],
-        ),
-    ])
-}
-
 /// The per-frame functional groups of frame (image) `k`.
 fn frame_groups(series: &SeriesRef, k: usize) -> Obj {
-    let mut source = source_image(series, k);
+    let mut source = image_ref(series, k);
     // The mask is on the source image's own pixel grid.
     source.put(str_elem(tags::SPATIAL_LOCATIONS_PRESERVED, VR::CS, "YES"));
     source.put(seq_elem(
@@ -167,7 +136,6 @@ fn segmentation(
     // Content Date/Time are Type 1 here: the creation time, or a fixed epoch for seeded
     // (reproducible) output.
     let (date, time) = uids.created().unwrap_or(("19700101", "000000"));
-    let p = &series.patient;
     let dimension_uid = uids.uid(UidKind::DimensionOrganization, 0);
     let dimension = |pointer: Tag, group: Tag, name: &str| {
         item(vec![
@@ -216,54 +184,18 @@ fn segmentation(
         ),
         seq_elem(
             tags::REFERENCED_INSTANCE_SEQUENCE,
-            (0..frames).map(|k| source_image(series, k)).collect(),
+            (0..frames).map(|k| image_ref(series, k)).collect(),
         ),
     ]);
-    item(vec![
-        str_elem(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
+    let mut elements = derived_header(series, uids, uids::SEGMENTATION_STORAGE, "SEG", 901);
+    elements.extend([
         strs_elem(tags::IMAGE_TYPE, VR::CS, &["DERIVED", "PRIMARY"]),
-        str_elem(tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE),
-        str_elem(
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            &uids.uid(UidKind::SopInstance, 0),
-        ),
-        str_elem(tags::STUDY_DATE, VR::DA, &p.study_date),
         str_elem(tags::CONTENT_DATE, VR::DA, date),
-        str_elem(tags::STUDY_TIME, VR::TM, &p.study_time),
         str_elem(tags::CONTENT_TIME, VR::TM, time),
-        str_elem(tags::ACCESSION_NUMBER, VR::SH, &p.accession_number),
-        str_elem(tags::MODALITY, VR::CS, "SEG"),
-        str_elem(tags::MANUFACTURER, VR::LO, "mtsa"),
-        str_elem(
-            tags::REFERRING_PHYSICIAN_NAME,
-            VR::PN,
-            &p.referring_physician_name,
-        ),
-        str_elem(tags::SERIES_DESCRIPTION, VR::LO, "MTSA-Net GTV"),
         seq_elem(tags::REFERENCED_SERIES_SEQUENCE, vec![referenced]),
         str_elem(tags::MANUFACTURER_MODEL_NAME, VR::LO, &algorithm.name),
-        str_elem(tags::PATIENT_NAME, VR::PN, &p.patient_name),
-        str_elem(tags::PATIENT_ID, VR::LO, &p.patient_id),
-        str_elem(tags::PATIENT_BIRTH_DATE, VR::DA, &p.patient_birth_date),
-        str_elem(tags::PATIENT_SEX, VR::CS, &p.patient_sex),
         str_elem(tags::DEVICE_SERIAL_NUMBER, VR::LO, "none"),
         str_elem(tags::SOFTWARE_VERSIONS, VR::LO, &algorithm.version),
-        str_elem(tags::STUDY_INSTANCE_UID, VR::UI, &series.study_instance_uid),
-        str_elem(
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            &uids.uid(UidKind::Series, 0),
-        ),
-        str_elem(tags::STUDY_ID, VR::SH, &p.study_id),
-        is_elem(tags::SERIES_NUMBER, 901),
-        is_elem(tags::INSTANCE_NUMBER, 1),
-        str_elem(
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            &series.frame_of_reference_uid,
-        ),
-        str_elem(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         seq_elem(
             tags::DIMENSION_ORGANIZATION_SEQUENCE,
             vec![item(vec![str_elem(
@@ -312,5 +244,6 @@ fn segmentation(
             (0..frames).map(|k| frame_groups(series, k)).collect(),
         ),
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bits.into())),
-    ])
+    ]);
+    item(elements)
 }
