@@ -134,6 +134,12 @@ pub fn run(a: Args) -> Result<()> {
     if batch < 1 {
         bail!("--batch must be at least 1");
     }
+    // How the predict engine and patient mode load the run: as `predict` would.
+    let load = LoadOptions {
+        device,
+        layout: a.layout,
+        batch: batch as usize,
+    };
     let keep_memory = a.keep_memory && crate::memory::keep_freed_memory();
     tch::manual_seed(0);
 
@@ -157,14 +163,7 @@ pub fn run(a: Args) -> Result<()> {
             let mut step: Box<dyn FnMut() -> Result<(Tensor, Tensor)>> = match a.engine {
                 Engine::Plain => Box::new(|| Ok(tch::no_grad(|| net.forward_t(&x, false)))),
                 Engine::Predict => {
-                    let model = load_trained(
-                        &run,
-                        LoadOptions {
-                            device,
-                            layout: a.layout,
-                            batch: batch as usize,
-                        },
-                    )?;
+                    let model = load_trained(&run, load)?;
                     layout = (model.layout, model.layout_source.clone());
                     let x_cpu = x.to_device(Device::Cpu);
                     let (g0, e0) = tch::no_grad(|| net.forward_t(&x, false));
@@ -225,14 +224,7 @@ pub fn run(a: Args) -> Result<()> {
                 serde_json::to_string(&pre)?,
             )?;
             // The layout predict will choose (from the cache the first load fills on auto).
-            let model = load_trained(
-                &run,
-                LoadOptions {
-                    device,
-                    layout: a.layout,
-                    batch: batch as usize,
-                },
-            )?;
+            let model = load_trained(&run, load)?;
             layout = (model.layout, model.layout_source);
             let input = dir.path().join("t1ce.nii.gz");
             write_nifti(&input, &synthetic_volume(a.slices))?;

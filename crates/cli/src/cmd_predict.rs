@@ -1,6 +1,7 @@
 use anyhow::{bail, Result};
 use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
 use mtsa_model::{parse_device, LayoutChoice};
+use mtsa_train::LoadOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -115,9 +116,11 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         run: a.run,
         studies,
         out: a.out.clone(),
-        device: parse_device(&a.device)?,
-        batch: 8,
-        layout: a.layout,
+        load: LoadOptions {
+            device: parse_device(&a.device)?,
+            layout: a.layout,
+            batch: 8,
+        },
         dicom: DicomOutputs {
             rtstruct: a.rtstruct,
             seg: a.seg,

@@ -54,18 +54,16 @@ fn two_parts_in_parallel_cover_every_study_once_and_a_rerun_skips_all() {
         .unwrap();
     }
     let out = tmp.path().join("predictions");
+    // `mtsa --threads 1 predict` of the whole archive into `out`.
+    let predict = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mtsa"));
+        c.args(["--threads", "1", "predict", "--run", s(&run)])
+            .args(["--input", s(&archive), "--out", s(&out)]);
+        c
+    };
     let part = |i: usize| {
-        Command::new(env!("CARGO_BIN_EXE_mtsa"))
-            .args([
-                "--threads",
-                "1",
-                "predict",
-                "--run",
-                s(&run),
-                "--input",
-                s(&archive),
-            ])
-            .args(["--out", s(&out), "--part", &i.to_string(), "--parts", "2"])
+        predict()
+            .args(["--part", &i.to_string(), "--parts", "2"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -91,19 +89,7 @@ fn two_parts_in_parallel_cover_every_study_once_and_a_rerun_skips_all() {
             .is_file());
     }
     // The whole batch again, unsplit: nothing left to do.
-    let again = Command::new(env!("CARGO_BIN_EXE_mtsa"))
-        .args([
-            "--threads",
-            "1",
-            "predict",
-            "--run",
-            s(&run),
-            "--input",
-            s(&archive),
-        ])
-        .args(["--out", s(&out)])
-        .output()
-        .unwrap();
+    let again = predict().output().unwrap();
     assert!(
         again.status.success(),
         "{}",

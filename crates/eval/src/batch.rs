@@ -6,11 +6,9 @@
 use crate::predict::{read_input, DicomOutputs, Predictor};
 use crate::EvalError;
 use mtsa_infer::LoadOptions;
-use mtsa_model::LayoutChoice;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::Device;
 
 /// One study of a batch: its name (the output folder's) and its input.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,10 +22,8 @@ pub struct BatchOptions {
     pub studies: Vec<Study>,
     /// The batch's folder: `<study>/` per study and the summary CSV.
     pub out: PathBuf,
-    pub device: Device,
-    pub batch: usize,
-    /// Memory layout of the prepared net (`auto`: measured once, cached).
-    pub layout: LayoutChoice,
+    /// Device, layout and batch of the one model every study runs through.
+    pub load: LoadOptions,
     pub dicom: DicomOutputs,
     /// This machine's share: studies `part`, `part + parts`, ... of the name-sorted list.
     pub part: usize,
@@ -154,14 +150,7 @@ pub fn summary_name(part: usize, parts: usize) -> String {
 /// Runs this part's studies; returns their rows, also written to the summary CSV in `out`.
 pub fn predict_batch(opts: &BatchOptions) -> Result<Vec<BatchRow>, EvalError> {
     let studies = shard(&opts.studies, opts.part, opts.parts)?;
-    let predictor = Predictor::load(
-        &opts.run,
-        LoadOptions {
-            device: opts.device,
-            layout: opts.layout,
-            batch: opts.batch,
-        },
-    )?;
+    let predictor = Predictor::load(&opts.run, opts.load)?;
     let progress = |i, n| {
         if let Some(p) = &opts.progress {
             p(i, n)

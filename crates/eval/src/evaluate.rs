@@ -1,5 +1,6 @@
 //! `mtsa evaluate`: the paper's protocol on a prepared split (spec §5-§6).
 
+use crate::files::{write_csv, write_file, write_json};
 use crate::overlay::{render_overlay, Outline};
 use crate::report::{write_report, Overlay};
 use crate::segment::Postprocess;
@@ -493,8 +494,7 @@ fn write_outputs(
 ) -> Result<(), EvalError> {
     let dir = mtsa_io::AtomicDir::output(&opts.out, "evaluate", true)?;
     let out = dir.path();
-    let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Usage(e.to_string()))?;
-    write_file(&out.join("metrics.json"), json.as_bytes())?;
+    write_json(&out.join("metrics.json"), report)?;
     write_csv(
         &out.join("patients.csv"),
         evaluated.iter().flat_map(|e| &e.patients),
@@ -527,21 +527,6 @@ fn write_outputs(
     write_file(&out.join("report.html"), html.as_bytes())?;
     dir.commit()?;
     Ok(())
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
-    std::fs::write(path, bytes).map_err(|e| EvalError::file(path, e))
-}
-
-fn write_csv<'a, T: Serialize + 'a>(
-    path: &Path,
-    rows: impl Iterator<Item = &'a T>,
-) -> Result<(), EvalError> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| EvalError::file(path, e))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| EvalError::file(path, e))?;
-    }
-    w.flush().map_err(|e| EvalError::file(path, e))
 }
 
 /// Training curves for the report; a run without `metrics.csv` simply has none.

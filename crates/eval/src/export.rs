@@ -6,6 +6,7 @@
 //! Beside it: the preprocessing and post-processing records, a description of the input and
 //! outputs, and (with an example scan) example inputs with mtsa's own outputs for checking.
 
+use crate::files::{write_file, write_json};
 use crate::predict::{read_input, read_preprocess};
 use crate::segment::Postprocess;
 use crate::EvalError;
@@ -84,9 +85,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportInfo, EvalError> {
         if from.is_file() {
             std::fs::copy(&from, out.join(name)).map_err(|e| EvalError::file(&from, e))?;
         } else if name == "postprocess.json" {
-            let json = serde_json::to_string_pretty(&postprocess)
-                .map_err(|e| EvalError::Usage(e.to_string()))?;
-            write(&out.join(name), json.as_bytes())?;
+            write_json(&out.join(name), &postprocess)?;
         }
     }
     let mut n_example = 0;
@@ -100,7 +99,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportInfo, EvalError> {
         ] {
             let v: Vec<f32> = Vec::try_from(&t.contiguous().view([-1]))?;
             let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
-            write(&out.join(name), &bytes)?;
+            write_file(&out.join(name), &bytes)?;
         }
     }
     let info = ExportInfo {
@@ -122,14 +121,9 @@ pub fn export(opts: &ExportOptions) -> Result<ExportInfo, EvalError> {
         ],
         example_slices: n_example,
     };
-    let json = serde_json::to_string_pretty(&info).map_err(|e| EvalError::Usage(e.to_string()))?;
-    write(&out.join("export.json"), json.as_bytes())?;
+    write_json(&out.join("export.json"), &info)?;
     dir.commit()?;
     Ok(info)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
-    std::fs::write(path, bytes).map_err(|e| EvalError::file(path, e))
 }
 
 /// Up to 4 brain slices from the middle of `scan`, as network input (N x C x S x S).

@@ -7,6 +7,7 @@ mod batch;
 mod error;
 mod evaluate;
 mod export;
+mod files;
 mod overlay;
 mod plots;
 mod predict;

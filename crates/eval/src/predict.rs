@@ -1,6 +1,7 @@
 //! `mtsa predict`: a new patient's whole volume in, a GTV mask in the input's own geometry and
 //! the EGFR call with its evidence out.
 
+use crate::files::{write_file, write_json};
 use crate::overlay::{render_overlay, Outline};
 use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::EvalError;
@@ -133,13 +134,11 @@ impl Predictor {
                 }],
                 (384 / self.preprocess.size).max(1) as u32,
             )?;
-            std::fs::write(dir.path().join(&name), png).map_err(|e| EvalError::file(out, e))?;
+            write_file(&dir.path().join(&name), &png)?;
             files.push(name);
         }
         let summary = self.summary(&scan, image, slices_used, files);
-        let json =
-            serde_json::to_string_pretty(&summary).map_err(|e| EvalError::Usage(e.to_string()))?;
-        std::fs::write(dir.path().join("egfr.json"), json).map_err(|e| EvalError::file(out, e))?;
+        write_json(&dir.path().join("egfr.json"), &summary)?;
         dir.commit()?;
         Ok(summary)
     }

@@ -10,6 +10,7 @@
 //! scored on the same patients.
 
 use crate::evaluate::{egfr_name, egfr_report};
+use crate::files::{write_csv, write_json};
 use crate::truth::{bayes_accuracy, read_truth};
 use crate::EvalError;
 use mtsa_data::{read_info, read_patient, DatasetInfo, PatientInfo};
@@ -241,20 +242,9 @@ fn write_outputs(
             .map_err(|e| EvalError::file(&path, e))?;
     }
     w.flush().map_err(|e| EvalError::file(&path, e))?;
-    let path = out.join("predictions.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| EvalError::file(&path, e))?;
-    for r in predictions {
-        w.serialize(r).map_err(|e| EvalError::file(&path, e))?;
-    }
-    w.flush().map_err(|e| EvalError::file(&path, e))?;
-    for (name, json) in [
-        ("model.json", serde_json::to_string_pretty(model)),
-        ("metrics.json", serde_json::to_string_pretty(report)),
-    ] {
-        let json = json.map_err(|e| EvalError::Usage(e.to_string()))?;
-        let path = out.join(name);
-        std::fs::write(&path, json).map_err(|e| EvalError::file(&path, e))?;
-    }
+    write_csv(&out.join("predictions.csv"), predictions.iter())?;
+    write_json(&out.join("model.json"), model)?;
+    write_json(&out.join("metrics.json"), report)?;
     dir.commit()?;
     Ok(())
 }

@@ -2,14 +2,12 @@
 //! `torch.jit.load` uses), gives mtsa's own probabilities on the example slices, also for a batch
 //! size other than the traced one.
 
-#[path = "../../train/tests/common/cohort.rs"]
-mod common;
+mod support;
 
 use mtsa_eval::{export, ExportOptions};
-use mtsa_infer::RunPaths;
 use mtsa_io::write_nifti;
-use mtsa_model::{save_weights, MtsaNet, NET_PREFIX};
-use tch::{CModule, Device, Kind, Tensor};
+use support::{common, fixture_run};
+use tch::{CModule, Kind, Tensor};
 
 fn read_f32(path: &std::path::Path) -> Vec<f32> {
     std::fs::read(path)
@@ -22,22 +20,8 @@ fn read_f32(path: &std::path::Path) -> Vec<f32> {
 #[test]
 fn torchscript_module_reproduces_mtsa_probabilities() {
     let tmp = tempfile::tempdir().unwrap();
-    // A run of the micro model with random-init weights (BatchNorm statistics at their
-    // defaults) and the fixture dataset's preprocessing: what is compared is the runtime, not
-    // what the weights learnt.
-    let data = common::prepared_dataset(tmp.path());
-    let paths = RunPaths::new(&tmp.path().join("run"));
-    let cfg = common::micro_model();
-    let vs = tch::nn::VarStore::new(Device::Cpu);
-    MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
-    save_weights(&vs, &cfg, &paths.best()).unwrap();
-    let preprocess = mtsa_data::read_info(&data).unwrap().preprocess;
-    std::fs::write(
-        paths.preprocess(),
-        serde_json::to_string(&preprocess).unwrap(),
-    )
-    .unwrap();
-    let run = paths.dir.clone();
+    // What is compared is the runtime, not what the weights learnt.
+    let run = fixture_run(tmp.path());
     let scan = tmp.path().join("scan.nii.gz");
     write_nifti(&scan, &common::patient(3).0).unwrap();
     let out = tmp.path().join("export");

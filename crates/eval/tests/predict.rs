@@ -1,15 +1,14 @@
 //! `predict` on a volume unlike the training data (LPS, anisotropic, another grid) must write its
 //! mask on exactly the input's grid and an `egfr.json` that says what was (not) found.
 
-#[path = "../../train/tests/common/cohort.rs"]
-mod common;
+mod support;
+
+use support::fixture_run;
 
 use mtsa_eval::{predict, PredictOptions};
-use mtsa_infer::RunPaths;
+use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
-use mtsa_model::{
-    read_tensors, save_weights, write_tensors, Layout, LayoutChoice, MtsaNet, NET_PREFIX,
-};
+use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -39,24 +38,6 @@ fn lps_volume() -> Volume<f32> {
         }
     });
     Volume::new(data, affine)
-}
-
-/// A run folder of the micro model with random-init weights and the fixture dataset's
-/// preprocessing: [`with_head_bias`] decides what it predicts, so nothing needs training.
-fn fixture_run(root: &Path) -> PathBuf {
-    let data = common::prepared_dataset(root);
-    let run = RunPaths::new(&root.join("run"));
-    let cfg = common::micro_model();
-    let vs = tch::nn::VarStore::new(Device::Cpu);
-    MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
-    save_weights(&vs, &cfg, &run.best()).unwrap();
-    let preprocess = mtsa_data::read_info(&data).unwrap().preprocess;
-    std::fs::write(
-        run.preprocess(),
-        serde_json::to_string(&preprocess).unwrap(),
-    )
-    .unwrap();
-    run.dir
 }
 
 /// A copy of `run` whose GTV head bias is set to `bias`: -100 makes every pixel background,
@@ -283,9 +264,11 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
         run: run.clone(),
         studies: studies.clone(),
         out: out.clone(),
-        device: Device::Cpu,
-        batch: 8,
-        layout: LayoutChoice::Fixed(Layout::Nhwc),
+        load: LoadOptions {
+            device: Device::Cpu,
+            layout: LayoutChoice::Fixed(Layout::Nhwc),
+            batch: 8,
+        },
         dicom: DicomOutputs::default(),
         part,
         parts,
