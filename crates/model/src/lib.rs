@@ -18,6 +18,7 @@ mod loss;
 mod msa_block;
 mod msa_module;
 mod net;
+mod systems;
 mod transformer;
 
 pub use checkpoint::{
@@ -43,6 +44,10 @@ pub use loss::{
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
 pub use net::{MtsaNet, PrepareOptions};
+pub use systems::{
+    conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,
+    Tasks, TransUNet, UNet, UNet3Plus,
+};
 pub use transformer::WindowTransformer;
 
 /// VarStore prefix under which the network is expected to live.

@@ -1,0 +1,52 @@
+//! Building blocks the comparison systems share: convolutions with any stride and PyTorch's
+//! default initialisation, and Conv -> BatchNorm (-> ReLU).
+use tch::nn::{self, Init, ModuleT};
+use tch::Tensor;
+
+use crate::layers::batch_norm;
+
+/// A k x k convolution, padding k/2 ("same" at stride 1, halving at stride 2), PyTorch's default
+/// initialisation (U(-b, b), b = 1/sqrt(fan_in)); `bias` false where a BatchNorm follows, as
+/// torchvision builds ResNet and DenseNet.
+pub fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, bias: bool) -> nn::Conv2D {
+    let b = 1.0 / ((cin * k * k) as f64).sqrt();
+    let cfg = nn::ConvConfig {
+        stride,
+        padding: k / 2,
+        bias,
+        ws_init: Init::Uniform { lo: -b, up: b },
+        bs_init: Init::Uniform { lo: -b, up: b },
+        ..Default::default()
+    };
+    nn::conv2d(p, cin, cout, k, cfg)
+}
+
+/// Conv (no bias) -> BatchNorm (weight 1, bias 0), optionally -> ReLU.
+#[derive(Debug)]
+pub struct ConvBn {
+    conv: nn::Conv2D,
+    bn: nn::BatchNorm,
+    relu: bool,
+}
+
+impl ConvBn {
+    pub fn new(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, relu: bool) -> Self {
+        Self {
+            conv: conv(&p / "conv", cin, cout, k, stride, false),
+            bn: batch_norm(&p / "bn", cout),
+            relu,
+        }
+    }
+}
+
+impl ModuleT for ConvBn {
+    /// B x Cin x H x W -> B x Cout x H/stride x W/stride.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let y = x.apply(&self.conv).apply_t(&self.bn, train);
+        if self.relu {
+            y.relu()
+        } else {
+            y
+        }
+    }
+}
