@@ -282,6 +282,7 @@ pub fn run(a: Args) -> Result<()> {
             (Mode::Train, _) | (_, LayoutSource::Requested) => "requested",
             (_, LayoutSource::Cached(_)) => "cached",
             (_, LayoutSource::Measured(_)) => "measured",
+            (_, LayoutSource::Only) => "only",
         },
         layout_nchw_s: layout_timings(&layout.1).map(|t| t.0),
         layout_nhwc_s: layout_timings(&layout.1).map(|t| t.1),
@@ -357,7 +358,7 @@ fn print_human(r: &Report) {
 fn layout_timings(source: &LayoutSource) -> Option<(f64, f64)> {
     match source {
         LayoutSource::Cached(t) | LayoutSource::Measured(t) => Some((t.nchw_s, t.nhwc_s)),
-        LayoutSource::Requested => None,
+        LayoutSource::Requested | LayoutSource::Only => None,
     }
 }
 

@@ -1,5 +1,5 @@
 use anyhow::Result;
-use mtsa_model::MtsaConfig;
+use mtsa_model::{count_net_params, Architecture, MtsaConfig, Network, NET_PREFIX};
 use serde::Serialize;
 
 #[derive(clap::Args)]
@@ -7,41 +7,65 @@ pub struct Args {
     /// tiny (128 px, c = 8), small (256 px, c = 16) or paper (384 px, c = 32).
     #[arg(long, default_value = "paper")]
     preset: String,
+    /// The network (see `mtsa train --help`).
+    #[arg(long, default_value = "mtsa-net")]
+    model: Architecture,
+    /// First-stage channels (default: the preset's width for the model).
+    #[arg(long)]
+    width: Option<i64>,
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Serialize)]
 struct Info {
+    model: String,
     preset: String,
+    tasks: mtsa_model::Tasks,
     params: usize,
-    gflops_per_slice_fwd: f64,
+    /// Worked out for MTSA-Net only.
+    gflops_per_slice_fwd: Option<f64>,
     size: i64,
-    channels: Vec<i64>,
+    width: i64,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let cfg = MtsaConfig::preset(&a.preset)?;
+    let mut cfg = MtsaConfig::for_architecture(&a.preset, a.model)?;
+    if let Some(w) = a.width {
+        cfg.base_channels = w;
+    }
+    let (params, gflops) = if a.model == Architecture::MtsaNet {
+        cfg.validate()?;
+        (cfg.param_count(), Some(cfg.gflops_per_slice_fwd()))
+    } else {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        Network::new(&(vs.root() / NET_PREFIX), &cfg)?;
+        (count_net_params(&vs), None)
+    };
     let info = Info {
+        model: a.model.to_string(),
         preset: cfg.preset.clone(),
-        params: cfg.param_count(),
-        gflops_per_slice_fwd: cfg.gflops_per_slice_fwd(),
+        tasks: a.model.tasks(),
+        params,
+        gflops_per_slice_fwd: gflops,
         size: cfg.size,
-        channels: (0..mtsa_model::LEVELS)
-            .map(|l| cfg.level_channels(l))
-            .collect(),
+        width: cfg.base_channels,
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
         println!(
-            "preset {}: {} parameters, {:.2} GFLOP per {}x{} slice (forward), channels {:?}",
+            "{} ({}) at preset {}: {} parameters, width {}, {}x{} slices{}",
+            a.model.paper_name(),
+            info.model,
             info.preset,
             info.params,
-            info.gflops_per_slice_fwd,
+            info.width,
             info.size,
             info.size,
-            info.channels
+            gflops.map_or(String::new(), |g| format!(
+                ", {g:.2} GFLOP per slice (forward)"
+            ))
         );
     }
     Ok(())

@@ -1,5 +1,5 @@
 use anyhow::{bail, Context, Result};
-use mtsa_model::{parse_device, LossMode};
+use mtsa_model::{parse_device, Architecture, LossMode};
 use mtsa_train::{RunPaths, Selection, TrainConfig, TrainOptions};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,13 @@ pub struct Args {
     out: PathBuf,
     #[arg(long, default_value = "paper")]
     preset: String,
+    /// The network: mtsa-net, or a comparison system of the paper's Table 3 (unet, unet3plus,
+    /// raunet, transunet, swin-unet, deseg; resnet50, densenet121, se-resnet50, rn-gap).
+    #[arg(long, default_value = "mtsa-net")]
+    model: Architecture,
+    /// First-stage channels of the network (default: the preset's width for the model).
+    #[arg(long)]
+    width: Option<i64>,
     /// TOML with any subset of the training config (see a run's config.toml for every key).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -104,7 +111,8 @@ pub fn run(a: Args) -> Result<()> {
         progress: crate::progress::is_terminal(),
     };
     tracing::info!(
-        "training preset {} ({} loss) on {} -> {}",
+        "training {} at preset {} ({} loss) on {} -> {}",
+        opts.config.model.architecture,
         opts.config.model.preset,
         opts.config.loss.mode,
         a.data.display(),
@@ -163,7 +171,10 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
 }
 
 fn fresh_config(a: &Args) -> Result<TrainConfig> {
-    let mut cfg = TrainConfig::for_preset(&a.preset)?;
+    let mut cfg = TrainConfig::for_system(&a.preset, a.model)?;
+    if let Some(w) = a.width {
+        cfg.model.base_channels = w;
+    }
     if let Some(path) = &a.config {
         cfg = merge_toml(&cfg, path)?;
     }
@@ -233,6 +244,8 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.batch.is_some()
         || a.lr.is_some()
         || a.seed.is_some()
+        || a.width.is_some()
+        || a.model != Architecture::MtsaNet
         || a.background_fraction.is_some()
         || a.calibrate
         || a.flip_tta

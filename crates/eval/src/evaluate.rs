@@ -15,7 +15,7 @@ use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_model::LayoutChoice;
+use mtsa_model::{LayoutChoice, Tasks};
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -49,11 +49,13 @@ pub struct SliceRow {
     pub slice_index: usize,
     pub gt_area_px: usize,
     pub pred_area_px: usize,
-    pub dice: f64,
-    pub hd95_mm: f64,
+    /// Segmentation scores; empty for a classification-only system.
+    pub dice: Option<f64>,
+    pub hd95_mm: Option<f64>,
     pub precision: Option<f64>,
     pub recall: Option<f64>,
-    pub p_mutant: f64,
+    /// Empty for a segmentation-only system.
+    pub p_mutant: Option<f64>,
 }
 
 /// One row of `patients.csv`: 3-D segmentation over the patient's evaluated slices and the
@@ -64,8 +66,9 @@ pub struct PatientRow {
     pub patient_id: String,
     pub site: String,
     pub slices: usize,
-    pub dice: f64,
-    pub hd95_mm: f64,
+    /// Segmentation scores; empty for a classification-only system.
+    pub dice: Option<f64>,
+    pub hd95_mm: Option<f64>,
     pub precision: Option<f64>,
     pub recall: Option<f64>,
     pub gt_lesions: usize,
@@ -107,6 +110,9 @@ pub struct EvaluationReport {
     pub data: String,
     pub data_hash: String,
     pub preset: String,
+    /// The network (`mtsa-net` or a comparison system) and the tasks it has outputs for.
+    pub model: mtsa_model::Architecture,
+    pub tasks: Tasks,
     pub empty_policy: String,
     pub hd95: String,
     pub splits: Vec<SplitReport>,
@@ -173,13 +179,19 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
             &split,
             &prob,
             &pred.p_mutant()?,
+            model.net.tasks(),
             truth.as_ref(),
             opts.seed,
         )?;
         evaluated.push(scored);
     }
     let mut whole = Vec::new();
-    if opts.whole_scan {
+    if opts.whole_scan && !model.net.tasks().segments() {
+        tracing::info!(
+            "no whole-scan scores: `{}` is classification-only and cannot find lesions",
+            model.config.architecture
+        );
+    } else if opts.whole_scan {
         let preprocess = crate::predict::read_preprocess(&RunPaths::new(&opts.run).preprocess())?;
         let postprocess = Postprocess::of_run(&opts.run)?;
         let silent = |_: usize, _: usize| {};
@@ -203,6 +215,8 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         data: opts.data.display().to_string(),
         data_hash: info.data_hash.clone(),
         preset: model.config.preset.clone(),
+        model: model.config.architecture,
+        tasks: model.net.tasks(),
         empty_policy: EMPTY_POLICY.to_string(),
         hd95: HD95_CONVENTION.to_string(),
         splits: evaluated.iter().map(|e| e.report.clone()).collect(),
@@ -224,6 +238,7 @@ pub struct SplitScores {
 /// Scores `split` as `evaluate` does. `prob`: per-pixel GTV probability, slice-major like
 /// `split.masks` (thresholded at > 0.5); `p_mutant`: per-slice EGFR-mutant probability;
 /// `truth`: the synthetic cohort's P(mutant) per patient, if known; `seed`: the bootstrap's.
+/// Both tasks are scored.
 pub fn score_predictions(
     name: &str,
     split: &mtsa_data::SplitData,
@@ -232,7 +247,7 @@ pub fn score_predictions(
     truth: Option<&BTreeMap<String, f64>>,
     seed: u64,
 ) -> Result<SplitScores, EvalError> {
-    let e = score_split(name, split, prob, p_mutant, truth, seed)?;
+    let e = score_split(name, split, prob, p_mutant, Tasks::Both, truth, seed)?;
     Ok(SplitScores {
         report: e.report,
         patients: e.patients,
@@ -245,9 +260,11 @@ fn score_split(
     split: &mtsa_data::SplitData,
     prob: &[f32],
     p_mutant: &[f64],
+    tasks: Tasks,
     truth: Option<&BTreeMap<String, f64>>,
     seed: u64,
 ) -> Result<Evaluated, EvalError> {
+    let (seg, cls) = (tasks.segments(), tasks.classifies());
     let s = split.size;
     let n = split.slices.len();
     if prob.len() != n * s * s || split.masks.len() != n * s * s || p_mutant.len() != n {
@@ -272,11 +289,11 @@ fn score_split(
             slice_index: rec.slice_index,
             gt_area_px: m.gt_voxels,
             pred_area_px: m.pred_voxels,
-            dice: m.dice,
-            hd95_mm: m.hd95_mm,
-            precision: m.precision,
-            recall: m.recall,
-            p_mutant: p_mutant[k],
+            dice: seg.then_some(m.dice),
+            hd95_mm: seg.then_some(m.hd95_mm),
+            precision: m.precision.filter(|_| seg),
+            recall: m.recall.filter(|_| seg),
+            p_mutant: cls.then_some(p_mutant[k]),
         });
     }
 
@@ -301,19 +318,30 @@ fn score_split(
             lesion_counts.1 + tp_l,
             lesion_counts.2 + fp_l,
         );
-        let areas: Vec<usize> = ks.iter().map(|&k| slices[k].pred_area_px).collect();
+        // A classifier has no mask of its own: it votes by the GTV slices' true areas, the
+        // slices a radiologist would hand it.
+        let areas: Vec<usize> = ks
+            .iter()
+            .map(|&k| {
+                if seg {
+                    slices[k].pred_area_px
+                } else {
+                    slices[k].gt_area_px
+                }
+            })
+            .collect();
         let probs: Vec<f64> = ks.iter().map(|&k| p_mutant[k]).collect();
-        let call = patient_egfr_call(&areas, &probs);
+        let call = patient_egfr_call(&areas, &probs).filter(|_| cls);
         let label = rec.egfr;
         patients.push(PatientRow {
             split: name.to_string(),
             patient_id: id.to_string(),
             site: rec.site.clone(),
             slices: ks.len(),
-            dice: m.dice,
-            hd95_mm: m.hd95_mm,
-            precision: m.precision,
-            recall: m.recall,
+            dice: seg.then_some(m.dice),
+            hd95_mm: seg.then_some(m.hd95_mm),
+            precision: m.precision.filter(|_| seg),
+            recall: m.recall.filter(|_| seg),
             gt_lesions: gt_l,
             detected_lesions: tp_l,
             false_positive_lesions: fp_l,
@@ -342,6 +370,9 @@ fn score_split(
             )?,
         ));
     }
+    if !seg {
+        overlays.clear();
+    }
     overlays.sort_by(|a, b| b.0.total_cmp(&a.0));
     // Best two and worst two patients by 3-D Dice.
     if overlays.len() > 4 {
@@ -364,17 +395,17 @@ fn score_split(
         name: name.to_string(),
         patients: n_pat,
         slices: n,
-        slice_dice: MeanCi::of(slices.iter().map(|r| Some(r.dice))),
-        slice_hd95_mm: MeanCi::of(slices.iter().map(|r| Some(r.hd95_mm))),
+        slice_dice: MeanCi::of(slices.iter().map(|r| r.dice)),
+        slice_hd95_mm: MeanCi::of(slices.iter().map(|r| r.hd95_mm)),
         slice_precision: MeanCi::of(slices.iter().map(|r| r.precision)),
         slice_recall: MeanCi::of(slices.iter().map(|r| r.recall)),
-        patient_dice: MeanCi::of(patients.iter().map(|r| Some(r.dice))),
-        patient_hd95_mm: MeanCi::of(patients.iter().map(|r| Some(r.hd95_mm))),
+        patient_dice: MeanCi::of(patients.iter().map(|r| r.dice)),
+        patient_hd95_mm: MeanCi::of(patients.iter().map(|r| r.hd95_mm)),
         patient_precision: MeanCi::of(patients.iter().map(|r| r.precision)),
         patient_recall: MeanCi::of(patients.iter().map(|r| r.recall)),
-        lesion_sensitivity: (lesion_counts.0 > 0)
+        lesion_sensitivity: (seg && lesion_counts.0 > 0)
             .then(|| lesion_counts.1 as f64 / lesion_counts.0 as f64),
-        false_positive_lesions_per_patient: (n_pat > 0)
+        false_positive_lesions_per_patient: (seg && n_pat > 0)
             .then(|| lesion_counts.2 as f64 / n_pat as f64),
         egfr,
         bayes_accuracy: bayes,

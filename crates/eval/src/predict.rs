@@ -35,6 +35,8 @@ pub struct PredictOptions {
 pub struct PredictionSummary {
     pub mtsa_version: String,
     pub model_preset: String,
+    /// The network that made the prediction (`mtsa-net` or a comparison system).
+    pub model: mtsa_model::Architecture,
     pub run: String,
     pub gtv_voxels: usize,
     pub gtv_volume_ml: f64,
@@ -163,7 +165,11 @@ impl Predictor {
         }
         if dicom.seg {
             let algorithm = mtsa_dicom::SegAlgorithm {
-                name: format!("MTSA-Net ({})", self.model.net.config().preset),
+                name: format!(
+                    "{} ({})",
+                    self.model.config.architecture.paper_name(),
+                    self.model.config.preset
+                ),
                 version: env!("CARGO_PKG_VERSION").to_string(),
             };
             mtsa_dicom::write_seg(
@@ -192,6 +198,7 @@ impl Predictor {
         PredictionSummary {
             mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
             model_preset: self.model.config.preset.clone(),
+            model: self.model.config.architecture,
             run: self.run.display().to_string(),
             gtv_voxels: voxels,
             gtv_volume_ml: voxels as f64 * voxel_ml,
@@ -204,6 +211,10 @@ impl Predictor {
             slices_run: scan.run_k.len(),
             postprocess: self.postprocess.clone(),
             note: match (voxels, call.is_some()) {
+                (_, false) if !self.model.net.tasks().classifies() => Some(format!(
+                    "`{}` is a segmentation-only system: no EGFR call",
+                    self.model.config.architecture
+                )),
                 (_, false) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
                 (0, true) => Some(
                     "no lesion survived post-processing: the mask is empty; the EGFR probability \

@@ -196,12 +196,12 @@ fn patient_table(patients: &[PatientRow]) -> String {
     for p in patients {
         let _ = write!(
             t,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.2}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.split),
             esc(&p.patient_id),
             p.slices,
-            p.dice,
-            p.hd95_mm,
+            p.dice.map_or(dash(), |v| format!("{v:.4}")),
+            p.hd95_mm.map_or(dash(), |v| format!("{v:.2}")),
             p.detected_lesions,
             p.gt_lesions,
             p.egfr_label.as_deref().unwrap_or("-"),

@@ -111,6 +111,13 @@ pub fn segment_scan(
     pp: &Postprocess,
     batch: usize,
 ) -> Result<ScanPrediction, EvalError> {
+    if !model.net.tasks().segments() {
+        return Err(EvalError::Usage(format!(
+            "`{}` is a classification-only system: it cannot find lesions in a whole scan \
+             (use a segmenting model)",
+            model.config.architecture
+        )));
+    }
     let (slices, geom) = preprocess_image(image, None, preprocess)?;
     let run_k = geom.brain_slices.clone();
     let s = preprocess.size;
@@ -154,7 +161,11 @@ pub fn segment_scan(
                 .count()
         })
         .collect();
-    let (with_gtv, call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
+    let (with_gtv, mut call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
+    if !model.net.tasks().classifies() {
+        // A segmentation-only system has no EGFR output to vote with.
+        call = None;
+    }
     Ok(ScanPrediction {
         slices,
         geom,

@@ -3,15 +3,16 @@
 use crate::{InferError, RunPaths};
 use mtsa_model::{
     load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
-    LayoutChoice, LayoutSource, MtsaConfig, MtsaNet, NET_PREFIX,
+    LayoutChoice, LayoutSource, MtsaConfig, Network, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 /// A trained network prepared for inference (`MtsaNet::prepare_for_inference`: BatchNorm
-/// folded, strips merged, weights in the chosen layout), loaded from a run's best weights.
+/// folded, strips merged, weights in the chosen layout; a comparison system as trained),
+/// loaded from a run's best weights.
 pub struct TrainedModel {
-    pub net: MtsaNet,
+    pub net: Network,
     pub config: MtsaConfig,
     pub device: Device,
     /// The layout the net runs in and how it was chosen.
@@ -45,7 +46,7 @@ pub struct LoadOptions {
     pub batch: usize,
 }
 
-/// Loads a run's best weights into one [`MtsaNet`] and prepares it for inference in the layout
+/// Loads a run's best weights into one [`Network`] and prepares it for inference in the layout
 /// `opts.layout` asks for; `Auto` uses the per-user cache of [`LayoutCache::default_path`].
 pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, InferError> {
     let path = RunPaths::new(run_dir).best();
@@ -57,16 +58,18 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
     }
     let config = read_config(&path)?;
     let mut vs = VarStore::new(opts.device);
-    let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &config)?;
+    let mut net = Network::new(&(vs.root() / NET_PREFIX), &config)?;
     load_weights(&mut vs, &config, &path)?;
-    let cache = LayoutCache::default_path();
-    let (layout, layout_source) = prepare_with_layout(
-        &mut net,
-        opts.layout,
-        opts.device,
-        opts.batch.max(1) as i64,
-        cache.as_deref(),
-    );
+    let (layout, layout_source) = match &mut net {
+        Network::Mtsa(mtsa) => prepare_with_layout(
+            mtsa,
+            opts.layout,
+            opts.device,
+            opts.batch.max(1) as i64,
+            LayoutCache::default_path().as_deref(),
+        ),
+        Network::System { .. } => (Layout::Nchw, LayoutSource::Only),
+    };
     tracing::debug!("inference layout {layout} ({layout_source:?})");
     Ok(TrainedModel {
         net,
@@ -104,14 +107,20 @@ impl SlicePredictions {
 /// Runs `images` (N x 1 x S x S, CPU) through the plain net in eval mode, `batch` slices at a
 /// time: validation during training, where the weights change every epoch.
 pub fn predict_slices(
-    net: &MtsaNet,
+    net: &Network,
     images: &Tensor,
     batch: usize,
     device: Device,
 ) -> Result<SlicePredictions, InferError> {
     forward_batches(images, batch, device, |x| {
         net.check_input(x)?;
-        Ok(net.forward_t(&to_channels_last(x), false))
+        // Training keeps MTSA-Net's weights channels-last (`use_channels_last`).
+        let x = if net.has_layouts() {
+            to_channels_last(x)
+        } else {
+            x.shallow_clone()
+        };
+        Ok(net.forward_t(&x, false))
     })
 }
 

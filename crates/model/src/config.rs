@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
+use crate::systems::Architecture;
 
 /// Side of the bottleneck is `size / 2^(LEVELS-1)`; the spec fixes five encoder levels.
 pub const LEVELS: usize = 5;
@@ -11,6 +12,10 @@ pub const CLS_POOL: i64 = 4;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct MtsaConfig {
+    /// The network: MTSA-Net, or one of the paper's comparison systems, which read only
+    /// `size`, `in_channels` and `base_channels` (as their first-stage width) [ours].
+    #[serde(default)]
+    pub architecture: Architecture,
     /// Input side in pixels (square slices).
     pub size: i64,
     /// Input channels: 1 for the paper's single T1-CE slice; `2r + 1` when the `r` neighbouring
@@ -48,6 +53,7 @@ impl MtsaConfig {
             other => return Err(ModelError::UnknownPreset(other.to_string())),
         };
         Ok(Self {
+            architecture: Architecture::MtsaNet,
             size,
             in_channels: 1,
             base_channels: c,
@@ -58,6 +64,16 @@ impl MtsaConfig {
             mlp_hidden: 256,
             dropout: 0.3,
             preset: name.to_string(),
+        })
+    }
+
+    /// The preset's input side for `architecture`, at the width
+    /// [`Architecture::width_for_preset`] gives it.
+    pub fn for_architecture(preset: &str, architecture: Architecture) -> Result<Self, ModelError> {
+        Ok(Self {
+            architecture,
+            base_channels: architecture.width_for_preset(preset)?,
+            ..Self::preset(preset)?
         })
     }
 

@@ -197,6 +197,8 @@ impl LayoutCache {
 pub enum LayoutSource {
     /// `--layout nchw|nhwc`.
     Requested,
+    /// The network runs in one layout only (the comparison systems: NCHW as trained).
+    Only,
     /// Read from the cache.
     Cached(LayoutTimings),
     /// Timed at this load.

@@ -18,6 +18,7 @@ mod loss;
 mod msa_block;
 mod msa_module;
 mod net;
+mod network;
 mod systems;
 mod transformer;
 
@@ -44,6 +45,7 @@ pub use loss::{
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
 pub use net::{MtsaNet, PrepareOptions};
+pub use network::{Network, NO_LESION_LOGIT};
 pub use systems::{
     conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,
     Tasks, TransUNet, UNet, UNet3Plus,

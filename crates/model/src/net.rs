@@ -61,6 +61,11 @@ impl MtsaNet {
         self.prepared = Some(opts.layout);
     }
 
+    /// The device the weights live on.
+    pub fn device(&self) -> tch::Device {
+        self.decoder.probe().device()
+    }
+
     /// The layout the net was prepared in; `None` while it is the trainable net.
     pub fn prepared_layout(&self) -> Option<Layout> {
         self.prepared

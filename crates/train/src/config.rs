@@ -1,7 +1,7 @@
 //! Everything that decides a run, in one TOML-serialisable struct stored with every checkpoint,
 //! so a run can be reproduced or resumed from its own folder.
 
-use mtsa_model::{LossConfig, MtsaConfig};
+use mtsa_model::{Architecture, LossConfig, LossMode, MtsaConfig, Tasks};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +114,23 @@ impl TrainConfig {
             calibrate_postprocess: false,
             flip_tta: false,
         })
+    }
+
+    /// The preset's config for `architecture`: its width at that preset
+    /// ([`Architecture::width_for_preset`]) and, for a single-task system, the loss of its one
+    /// task (the comparison systems train on MTSA-Net's GTV or EGFR loss alone).
+    pub fn for_system(
+        preset: &str,
+        architecture: Architecture,
+    ) -> Result<Self, mtsa_model::ModelError> {
+        let mut cfg = Self::for_preset(preset)?;
+        cfg.model = MtsaConfig::for_architecture(preset, architecture)?;
+        match architecture.tasks() {
+            Tasks::Both => {}
+            Tasks::Segmentation => cfg.loss.mode = LossMode::SegOnly,
+            Tasks::Classification => cfg.loss.mode = LossMode::ClsOnly,
+        }
+        Ok(cfg)
     }
 
     pub fn select_name(&self) -> &'static str {

@@ -8,7 +8,7 @@ use crate::{
     SplitTensors, TrainConfig, TrainError,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, MtsaNet, NET_PREFIX};
+use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, Network, Tasks, NET_PREFIX};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,9 +62,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let paths = RunPaths::new(&opts.run);
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(opts.device);
-    let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg.model)?;
+    let net = Network::new(&(vs.root() / NET_PREFIX), &cfg.model)?;
     let loss = JointLoss::new(&vs.root(), cfg.loss);
-    use_channels_last(&vs);
+    if net.has_layouts() {
+        use_channels_last(&vs);
+    }
     let mut adam = Adam::new(&vs, cfg.lr, cfg.adam_eps);
 
     let mut st = if opts.resume {
@@ -210,6 +212,17 @@ fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), 
             cfg.model.preset, cfg.model.size, info.size, cfg.model.size
         )));
     }
+    let required = match cfg.model.architecture.tasks() {
+        Tasks::Both => None,
+        Tasks::Segmentation => Some(LossMode::SegOnly),
+        Tasks::Classification => Some(LossMode::ClsOnly),
+    };
+    if let Some(mode) = required.filter(|m| *m != cfg.loss.mode) {
+        return Err(TrainError::Config(format!(
+            "`{}` is a single-task system: it trains with loss mode `{mode}`, not `{}`",
+            cfg.model.architecture, cfg.loss.mode
+        )));
+    }
     if !info.has_egfr && cfg.loss.mode != LossMode::SegOnly {
         return Err(TrainError::Config(format!(
             "the dataset has no EGFR labels, so loss mode `{}` cannot train; use --loss seg-only",
@@ -300,7 +313,7 @@ fn epoch_slices(
 }
 
 fn train_epoch(
-    net: &MtsaNet,
+    net: &Network,
     loss: &JointLoss,
     adam: &mut Adam,
     data: &SplitTensors,
@@ -384,7 +397,7 @@ struct Validation {
 }
 
 fn validate(
-    net: &MtsaNet,
+    net: &Network,
     loss: &JointLoss,
     data: &SplitTensors,
     cfg: &TrainConfig,
@@ -418,8 +431,15 @@ fn validate(
         + truth.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float);
     // Both empty counts as a perfect slice, as in the metrics crate's empty-mask policy.
     let dice = (inter * 2.0 + 1e-6) / (total + 1e-6);
+    // A classifier has no mask of its own: its patient call votes by the GTV slices' true
+    // areas, the slices a radiologist would hand it.
+    let voting = if net.tasks().segments() {
+        &hard
+    } else {
+        &truth
+    };
     let areas: Vec<usize> =
-        Vec::<f32>::try_from(&hard.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float))?
+        Vec::<f32>::try_from(&voting.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float))?
             .into_iter()
             .map(|a| a as usize)
             .collect();
