@@ -13,6 +13,7 @@ mod densenet;
 mod raunet;
 mod resnet;
 mod rn_gap;
+mod se_module;
 mod swin_unet;
 mod transunet;
 mod unet;
