@@ -50,3 +50,38 @@ impl ModuleT for ConvBn {
         }
     }
 }
+
+/// A k x k transposed convolution with stride and padding as given and PyTorch's default
+/// initialisation (its fan_in is weight dim 1 x k x k, i.e. `cout` x k x k); bias on.
+pub fn deconv(
+    p: nn::Path,
+    cin: i64,
+    cout: i64,
+    k: i64,
+    stride: i64,
+    padding: i64,
+) -> nn::ConvTranspose2D {
+    let b = 1.0 / ((cout * k * k) as f64).sqrt();
+    let cfg = nn::ConvTransposeConfig {
+        stride,
+        padding,
+        ws_init: Init::Uniform { lo: -b, up: b },
+        bs_init: Init::Uniform { lo: -b, up: b },
+        ..Default::default()
+    };
+    nn::conv_transpose2d(p, cin, cout, k, cfg)
+}
+
+/// k x k max-pooling at stride k: B x C x H x W -> B x C x H/k x W/k (sides rounded up, as
+/// PyTorch's `ceil_mode = True`; equal to floor on the sides the systems accept).
+pub fn max_pool(x: &Tensor, k: i64) -> Tensor {
+    x.max_pool2d([k, k], [k, k], [0, 0], [1, 1], true)
+}
+
+/// Bilinear resize by an integer factor, PyTorch's `nn.Upsample(scale_factor, mode =
+/// "bilinear")` (align_corners false): B x C x H x W -> B x C x fH x fW.
+pub fn upsample_bilinear(x: &Tensor, factor: i64) -> Tensor {
+    let (h, w) = (x.size()[2], x.size()[3]);
+    let f = factor as f64;
+    x.upsample_bilinear2d([h * factor, w * factor], false, f, f)
+}
