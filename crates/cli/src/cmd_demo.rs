@@ -119,6 +119,7 @@ pub fn run(a: Args) -> Result<()> {
         resume: false,
         device: Device::Cpu,
         progress: crate::progress::is_terminal(),
+        time_limit: None,
     };
     let s = mtsa_train::train(&opts)?;
     tracing::info!(

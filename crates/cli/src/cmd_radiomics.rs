@@ -20,14 +20,14 @@ pub struct Args {
     force: bool,
     /// Fixed bin width of the grey-level discretisation (PyRadiomics `binWidth`), in the units
     /// of the normalised image.
-    #[arg(long, default_value_t = 5.0, conflicts_with = "bin_count")]
+    #[arg(long, default_value_t = mtsa_radiomics::MRI_BIN_WIDTH, conflicts_with = "bin_count")]
     bin_width: f64,
     /// A fixed number of bins instead of a bin width (PyRadiomics `binCount`).
     #[arg(long)]
     bin_count: Option<usize>,
     /// Z-score each scan and multiply by this (PyRadiomics `normalize` / `normalizeScale`); 0
     /// keeps the raw intensities, whose scale MRI does not fix.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = mtsa_radiomics::MRI_NORMALIZE_SCALE)]
     normalize_scale: f64,
     /// Resample to isotropic voxels of this size in mm before extraction (cubic B-spline image,
     /// nearest-neighbour mask); 0 keeps each scan's own spacing.

@@ -109,6 +109,7 @@ pub fn run(a: Args) -> Result<()> {
         resume,
         device,
         progress: crate::progress::is_terminal(),
+        time_limit: None,
     };
     tracing::info!(
         "training {} at preset {} ({} loss) on {} -> {}",
@@ -264,22 +265,6 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
 /// Lays a partial TOML file over the preset's config, so users write only what they change.
 fn merge_toml(base: &TrainConfig, path: &Path) -> Result<TrainConfig> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let user: toml::Table = text
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut merged: toml::Table = base.to_toml().parse()?;
-    merge(&mut merged, user);
-    TrainConfig::from_toml(&merged.to_string())
+    base.overlay(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-fn merge(dst: &mut toml::Table, src: toml::Table) {
-    for (k, v) in src {
-        match (dst.get_mut(&k), v) {
-            (Some(toml::Value::Table(d)), toml::Value::Table(s)) => merge(d, s),
-            (_, v) => {
-                dst.insert(k, v);
-            }
-        }
-    }
 }

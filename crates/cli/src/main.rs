@@ -9,6 +9,7 @@ mod cmd_metrics;
 mod cmd_predict;
 mod cmd_prepare;
 mod cmd_radiomics;
+mod cmd_study;
 mod cmd_synth;
 mod cmd_train;
 mod memory;
@@ -54,6 +55,9 @@ enum Command {
     /// Radiomics features of every patient's GTV (PyRadiomics-compatible) and the radiomics
     /// EGFR model of Table 3, fitted on the training patients and scored on the other splits.
     Radiomics(cmd_radiomics::Args),
+    /// The paper's experiments (Tables 3-5): every system over several seeds, the paper's
+    /// numbers beside ours, paired tests against MTSA-Net. Resumes an unfinished study.
+    Study(cmd_study::Args),
     /// Parameters, FLOPs and input size of a model preset.
     Info(cmd_info::Args),
     /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd_demo::run(a),
         Command::Export(a) => cmd_export::run(a),
         Command::Radiomics(a) => cmd_radiomics::run(a),
+        Command::Study(a) => cmd_study::run(a),
         Command::Info(a) => cmd_info::run(a),
         Command::Metrics(a) => cmd_metrics::run(a),
         Command::Bench(a) => cmd_bench::run(a),

@@ -43,6 +43,7 @@ fn two_parts_in_parallel_cover_every_study_once_and_a_rerun_skips_all() {
         resume: false,
         device: Device::Cpu,
         progress: false,
+        time_limit: None,
     })
     .unwrap();
     let archive = tmp.path().join("archive");

@@ -26,4 +26,4 @@ mod texture;
 
 pub use error::RadiomicsError;
 pub use extract::{extract, Features};
-pub use settings::{Binning, Settings};
+pub use settings::{Binning, Settings, MRI_BIN_WIDTH, MRI_NORMALIZE_SCALE};

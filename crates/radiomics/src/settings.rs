@@ -38,7 +38,24 @@ impl Default for Settings {
     }
 }
 
+/// Bin width of `mtsa radiomics` (and the study's radiomics row): MR intensities have no fixed
+/// scale, so each scan is z-scored and scaled by [`MRI_NORMALIZE_SCALE`] first, and 5 units of
+/// that scale give ~30-60 bins over a lesion, as PyRadiomics' documentation advises.
+pub const MRI_BIN_WIDTH: f64 = 5.0;
+/// Scale of the z-scored intensities (PyRadiomics `normalizeScale`) for MR scans.
+pub const MRI_NORMALIZE_SCALE: f64 = 100.0;
+
 impl Settings {
+    /// The MR settings `mtsa radiomics` uses by default: z-scored intensities scaled by
+    /// [`MRI_NORMALIZE_SCALE`], bin width [`MRI_BIN_WIDTH`], each scan's own spacing.
+    pub fn for_mri() -> Self {
+        Self {
+            binning: Binning::Width(MRI_BIN_WIDTH),
+            normalize_scale: Some(MRI_NORMALIZE_SCALE),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn validate(&self) -> Result<(), RadiomicsError> {
         let bad = |m: String| Err(RadiomicsError::InvalidSetting(m));
         match self.binning {

@@ -141,11 +141,34 @@ impl TrainConfig {
         }
     }
 
+    /// This config with a partial TOML laid over it, so users write only the keys they change
+    /// (tables merge key by key; every other value replaces).
+    pub fn overlay(&self, text: &str) -> Result<Self, String> {
+        let user: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+        let mut merged: toml::Table = self
+            .to_toml()
+            .parse()
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        merge(&mut merged, user);
+        Self::from_toml(&merged.to_string())
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+fn merge(dst: &mut toml::Table, src: toml::Table) {
+    for (k, v) in src {
+        match (dst.get_mut(&k), v) {
+            (Some(toml::Value::Table(d)), toml::Value::Table(s)) => merge(d, s),
+            (_, v) => {
+                dst.insert(k, v);
+            }
+        }
     }
 }

@@ -25,6 +25,10 @@ pub struct TrainOptions {
     pub resume: bool,
     pub device: Device,
     pub progress: bool,
+    /// Stop after the first epoch that ends past this wall time [ours: `mtsa study
+    /// --minutes`]. A time-limited run depends on the machine's speed, so it is not
+    /// reproducible epoch for epoch; `None` trains to `epochs` or early stopping.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -163,6 +167,14 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         st.epochs_done = epoch;
         write_metrics_csv(&paths, &st.history)?;
         state::save(&paths.checkpoint(), &vs, &adam, &st)?;
+        if opts
+            .time_limit
+            .is_some_and(|limit| started.elapsed() >= limit)
+        {
+            tracing::info!("time limit reached after epoch {epoch}");
+            stopped_early = true;
+            break;
+        }
     }
     Ok(TrainSummary {
         epochs_run: st.epochs_done,

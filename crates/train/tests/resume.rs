@@ -18,6 +18,7 @@ fn opts(data: &Path, run: &Path, epochs: usize, resume: bool) -> TrainOptions {
         resume,
         device: Device::Cpu,
         progress: false,
+        time_limit: None,
     }
 }
 
