@@ -28,6 +28,24 @@ pub enum MetricsError {
         /// Number of scores.
         scores: usize,
     },
+    /// Two systems compared on the same cases must give one value per case each.
+    #[error("paired inputs differ in length: {a} values for system A vs {b} for system B")]
+    PairedLengthMismatch {
+        /// Number of values for system A.
+        a: usize,
+        /// Number of values for system B.
+        b: usize,
+    },
+    /// A per-case value of a paired comparison (a metric or a score) was NaN or infinite.
+    #[error("value of system {system} at index {index} is not finite ({value})")]
+    NonFinitePairedValue {
+        /// `'A'` or `'B'`.
+        system: char,
+        /// Position of the offending case.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
     /// The statistic needs at least one observation.
     #[error("empty input")]
     EmptyInput,

@@ -43,6 +43,12 @@
 //! reliability table require probabilities in [0, 1]; bins are `[k/10, (k+1)/10)` with 1.0
 //! in the last bin.
 //!
+//! **Paired comparisons** of two systems on the same patients ([`paired_bootstrap`],
+//! [`delong_paired`], [`mcnemar`]) give two-sided p-values: a patient-resampling bootstrap
+//! (same ChaCha8 convention) for any per-patient metric, refusing NaN/infinite values
+//! rather than dropping patients; DeLong's test for correlated AUCs; McNemar's exact
+//! binomial test for accuracies, with the continuity-corrected chi-square beside it.
+//!
 //! **Lesions.** See [`lesions`]: 26-connected components, ground-truth lesions dilated by
 //! one voxel (18-connected structuring element) to match predictions, lesions ≤ 2 mm³
 //! ignored, unmatched predictions penalised as Dice 0 / HD95 = penalty; size bins by
@@ -79,6 +85,7 @@ mod intervals;
 pub mod lesions;
 mod matching;
 mod overlap;
+mod paired;
 mod roc;
 mod segmentation;
 mod surface;
@@ -94,14 +101,17 @@ pub use components::{connected_components_3d, remove_small_lesions};
 pub use detection::{DetectionCounts, DetectionGrid, GridPoint, OperatingPoint};
 pub use error::{MetricsError, Result};
 pub use intervals::{
-    bootstrap_ci, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi, BootstrapOptions,
-    Interval,
+    bootstrap_ci, normal_cdf, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi,
+    BootstrapOptions, Interval,
 };
 pub use lesions::{
     equivalent_diameter_mm, lesion_metrics, lesion_metrics_with, GtLesion, LesionMetrics,
     LesionOptions, PredLesion, SizeBin, SizeBinStats,
 };
 pub use overlap::OverlapCounts;
+pub use paired::{
+    delong_paired, mcnemar, paired_bootstrap, McNemar, PairedBootstrap, PairedDelong,
+};
 pub use roc::{auc, delong, delong_ci, roc_curve, DelongAuc, RocPoint};
 pub use segmentation::{
     segmentation_metrics_2d, segmentation_metrics_3d, segmentation_metrics_3d_with, EmptyCase,

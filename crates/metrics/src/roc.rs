@@ -114,20 +114,71 @@ fn auc_from_split(pos: &[f64], neg: &[f64]) -> f64 {
     total / (pos.len() as f64 * neg.len() as f64)
 }
 
+/// DeLong's structural components of one score vector: `v10[i]`, the fraction of
+/// negatives scored below positive `i`, and `v01[j]`, the fraction of positives scored
+/// above negative `j` (ties count ½). Both average to the AUC; their sample
+/// (co)variances give DeLong's variance, and, across two score vectors on the same
+/// cases, the covariance of two AUCs (DeLong, DeLong & Clarke-Pearson, Biometrics 44
+/// (1988) 837-845). Positives and negatives keep the order of the input.
+#[derive(Debug, Clone)]
+pub(crate) struct Components {
+    pub(crate) v10: Vec<f64>,
+    pub(crate) v01: Vec<f64>,
+}
+
+impl Components {
+    /// Components of `scores`; needs at least two labels of each class (the covariances
+    /// divide by `m-1` and `n-1`).
+    pub(crate) fn new(labels: &[bool], scores: &[f64]) -> Result<Components> {
+        let (pos, neg) = split(labels, scores, 2)?;
+        let (m, n) = (pos.len() as f64, neg.len() as f64);
+        Ok(Components {
+            v10: placements(&pos, &neg).iter().map(|p| p / n).collect(),
+            v01: placements(&neg, &pos).iter().map(|p| 1.0 - p / m).collect(),
+        })
+    }
+
+    /// Mann-Whitney AUC, the mean of `v10`.
+    pub(crate) fn auc(&self) -> f64 {
+        mean(&self.v10)
+    }
+
+    /// Componentwise `self - other`: the components of the AUC difference.
+    pub(crate) fn minus(&self, other: &Components) -> Components {
+        let sub = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| a - b).collect();
+        Components {
+            v10: sub(&self.v10, &other.v10),
+            v01: sub(&self.v01, &other.v01),
+        }
+    }
+
+    /// DeLong covariance of the two AUC estimates, `S10/m + S01/n`, where `S10` and `S01`
+    /// are the sample covariances of the positives' and the negatives' components.
+    /// With `other = self` it is the variance of the AUC.
+    pub(crate) fn covariance(&self, other: &Components) -> f64 {
+        sample_covariance(&self.v10, &other.v10) / self.v10.len() as f64
+            + sample_covariance(&self.v01, &other.v01) / self.v01.len() as f64
+    }
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// Sample covariance with the `len - 1` divisor; callers guarantee `len >= 2`.
+fn sample_covariance(x: &[f64], y: &[f64]) -> f64 {
+    let (mx, my) = (mean(x), mean(y));
+    let sum: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    sum / (x.len() as f64 - 1.0)
+}
+
 /// AUC, DeLong variance and interval at confidence `level` (e.g. 0.95).
 /// Needs at least two labels of each class (the variance uses `m-1` and `n-1`).
 pub fn delong(labels: &[bool], scores: &[f64], level: f64) -> Result<DelongAuc> {
     check_level(level)?;
-    let (pos, neg) = split(labels, scores, 2)?;
-    let (m, n) = (pos.len() as f64, neg.len() as f64);
-    // V10_i: fraction of negatives below positive i; V01_j: fraction of positives above
-    // negative j (ties count ½).
-    let v10: Vec<f64> = placements(&pos, &neg).iter().map(|p| p / n).collect();
-    let v01: Vec<f64> = placements(&neg, &pos).iter().map(|p| 1.0 - p / m).collect();
-    let a = v10.iter().sum::<f64>() / m;
-    let s10 = v10.iter().map(|v| (v - a).powi(2)).sum::<f64>() / (m - 1.0);
-    let s01 = v01.iter().map(|v| (v - a).powi(2)).sum::<f64>() / (n - 1.0);
-    let variance = s10 / m + s01 / n;
+    let c = Components::new(labels, scores)?;
+    let a = c.auc();
+    let variance = c.covariance(&c);
     let half = z_for_level(level)? * variance.sqrt();
     Ok(DelongAuc {
         auc: a,
