@@ -85,3 +85,28 @@ pub fn upsample_bilinear(x: &Tensor, factor: i64) -> Tensor {
     let f = factor as f64;
     x.upsample_bilinear2d([h * factor, w * factor], false, f, f)
 }
+
+/// Attention heads for a `dim`-wide token at a target head width: `dim / head_dim` heads as the
+/// paper sets them at its canonical width (ViT-B: 768 / 64 = 12; Swin-T: 96 / 32 = 3), at least
+/// one, and lowered until the heads divide `dim` so narrow builds keep whole heads.
+pub fn attention_heads(dim: i64, head_dim: i64) -> i64 {
+    let mut heads = (dim / head_dim).max(1);
+    while dim % heads != 0 {
+        heads -= 1;
+    }
+    heads
+}
+
+/// Patch embedding of a vision transformer: a k x k convolution at stride k, unpadded, so each
+/// output pixel is one non-overlapping k x k patch (B x Cin x H x W -> B x Cout x H/k x W/k);
+/// bias on, PyTorch's default initialisation.
+pub fn patch_conv(p: nn::Path, cin: i64, cout: i64, k: i64) -> nn::Conv2D {
+    let b = 1.0 / ((cin * k * k) as f64).sqrt();
+    let cfg = nn::ConvConfig {
+        stride: k,
+        ws_init: Init::Uniform { lo: -b, up: b },
+        bs_init: Init::Uniform { lo: -b, up: b },
+        ..Default::default()
+    };
+    nn::conv2d(p, cin, cout, k, cfg)
+}

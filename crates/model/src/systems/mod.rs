@@ -8,20 +8,22 @@
 //! U-Net and ResNet-50) it has its paper's (or torchvision's) parameter count; narrower widths
 //! scale every stage by the same factor so a study fits a CPU.
 mod blocks;
-mod deseg;
 mod densenet;
+mod deseg;
 mod raunet;
 mod resnet;
 mod rn_gap;
 mod se_module;
+mod swin_block;
 mod swin_unet;
 mod transunet;
 mod unet;
 mod unet3plus;
+mod vit;
 
 pub use blocks::{conv, ConvBn};
-pub use deseg::DeSeg;
 pub use densenet::DenseNet121;
+pub use deseg::DeSeg;
 pub use raunet::RaUNet;
 pub use resnet::ResNet50;
 pub use rn_gap::RnGap;
@@ -68,7 +70,9 @@ impl Tasks {
 }
 
 /// Every network `mtsa train --model` can train.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum Architecture {
     #[default]
     #[serde(rename = "mtsa-net")]
