@@ -86,6 +86,19 @@ fn info_reports_the_paper_parameter_count() {
 }
 
 #[test]
+fn info_counts_a_comparison_system_as_torchvision_does() {
+    // torchvision resnet50(num_classes=2) with a 1-channel conv1 (tests/reference/
+    // classifier_param_counts.py); the paper preset builds the canonical width 64.
+    let out = mtsa(&["info", "--preset", "paper", "--model", "resnet50", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["params"], 23_505_858);
+    assert_eq!(json["tasks"], "classification");
+    let out = mtsa(&["info", "--model", "vgg16"]);
+    assert!(error_line(&out).contains("vgg16"));
+}
+
+#[test]
 fn info_rejects_an_unknown_preset() {
     let out = mtsa(&["info", "--preset", "bogus"]);
     let line = error_line(&out);

@@ -179,14 +179,14 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
             &split,
             &prob,
             &pred.p_mutant()?,
-            model.net.tasks(),
+            model.tasks,
             truth.as_ref(),
             opts.seed,
         )?;
         evaluated.push(scored);
     }
     let mut whole = Vec::new();
-    if opts.whole_scan && !model.net.tasks().segments() {
+    if opts.whole_scan && !model.tasks.segments() {
         tracing::info!(
             "no whole-scan scores: `{}` is classification-only and cannot find lesions",
             model.config.architecture
@@ -216,7 +216,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         data_hash: info.data_hash.clone(),
         preset: model.config.preset.clone(),
         model: model.config.architecture,
-        tasks: model.net.tasks(),
+        tasks: model.tasks,
         empty_policy: EMPTY_POLICY.to_string(),
         hd95: HD95_CONVENTION.to_string(),
         splits: evaluated.iter().map(|e| e.report.clone()).collect(),

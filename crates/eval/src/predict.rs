@@ -211,7 +211,7 @@ impl Predictor {
             slices_run: scan.run_k.len(),
             postprocess: self.postprocess.clone(),
             note: match (voxels, call.is_some()) {
-                (_, false) if !self.model.net.tasks().classifies() => Some(format!(
+                (_, false) if !self.model.tasks.classifies() => Some(format!(
                     "`{}` is a segmentation-only system: no EGFR call",
                     self.model.config.architecture
                 )),

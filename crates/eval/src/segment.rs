@@ -111,7 +111,7 @@ pub fn segment_scan(
     pp: &Postprocess,
     batch: usize,
 ) -> Result<ScanPrediction, EvalError> {
-    if !model.net.tasks().segments() {
+    if !model.tasks.segments() {
         return Err(EvalError::Usage(format!(
             "`{}` is a classification-only system: it cannot find lesions in a whole scan \
              (use a segmenting model)",
@@ -162,7 +162,7 @@ pub fn segment_scan(
         })
         .collect();
     let (with_gtv, mut call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
-    if !model.net.tasks().classifies() {
+    if !model.tasks.classifies() {
         // A segmentation-only system has no EGFR output to vote with.
         call = None;
     }

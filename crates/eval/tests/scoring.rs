@@ -121,10 +121,14 @@ fn known_predictions_give_known_scores() {
     let recall = [1.0, 0.25, 0.0, 0.0, 1.0, 1.0];
     assert_eq!(scores.slices.len(), 6);
     for (k, row) in scores.slices.iter().enumerate() {
-        assert!(close(row.dice, dice[k]), "slice {k}: Dice {}", row.dice);
         assert!(
-            close(row.hd95_mm, hd95[k]),
-            "slice {k}: HD95 {}",
+            close(row.dice.unwrap(), dice[k]),
+            "slice {k}: Dice {:?}",
+            row.dice
+        );
+        assert!(
+            close(row.hd95_mm.unwrap(), hd95[k]),
+            "slice {k}: HD95 {:?}",
             row.hd95_mm
         );
         assert_eq!(row.pred_area_px, areas[k], "slice {k}");
@@ -134,7 +138,7 @@ fn known_predictions_give_known_scores() {
             (got, want) => assert_eq!(got, want, "slice {k}"),
         }
         assert!(close(row.recall.unwrap(), recall[k]), "slice {k}");
-        assert_eq!(row.p_mutant, p_mutant[k]);
+        assert_eq!(row.p_mutant, Some(p_mutant[k]));
         assert_eq!(row.slice_index, slices[k].index);
     }
 
@@ -152,15 +156,25 @@ fn known_predictions_give_known_scores() {
     );
     assert_eq!((pa.slices, pb.slices, pc.slices), (3, 1, 2));
     // 3-D Dice over the patient's slices: 2 (16 + 4) / (48 + 20).
-    assert!(close(pa.dice, 10.0 / 17.0), "pA Dice {}", pa.dice);
     assert!(
-        pa.hd95_mm > 0.0 && pa.hd95_mm < 374.0,
-        "pA HD95 {}",
+        close(pa.dice.unwrap(), 10.0 / 17.0),
+        "pA Dice {:?}",
+        pa.dice
+    );
+    assert!(
+        pa.hd95_mm.is_some_and(|h| h > 0.0 && h < 374.0),
+        "pA HD95 {:?}",
         pa.hd95_mm
     );
     // One slice: every voxel is boundary in 3-D, so the 2-D answer holds.
-    assert!(close(pb.dice, 0.0) && close(pb.hd95_mm, 2.5), "pB {pb:?}");
-    assert!(close(pc.dice, 1.0) && close(pc.hd95_mm, 0.0), "pC {pc:?}");
+    assert!(
+        close(pb.dice.unwrap(), 0.0) && close(pb.hd95_mm.unwrap(), 2.5),
+        "pB {pb:?}"
+    );
+    assert!(
+        close(pc.dice.unwrap(), 1.0) && close(pc.hd95_mm.unwrap(), 0.0),
+        "pC {pc:?}"
+    );
 
     // EGFR: pA's top half by area (slices 10 and 11, rounded up) votes 0.55, mutant, right (all
     // three slices would have voted 0.4); pB 0.7, mutant, wrong; pC's tie keeps slice order: 0.3.

@@ -3,7 +3,7 @@
 use crate::{InferError, RunPaths};
 use mtsa_model::{
     load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
-    LayoutChoice, LayoutSource, MtsaConfig, Network, NET_PREFIX,
+    LayoutChoice, LayoutSource, LossMode, MtsaConfig, Network, Tasks, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -18,6 +18,9 @@ pub struct TrainedModel {
     /// The layout the net runs in and how it was chosen.
     pub layout: Layout,
     pub layout_source: LayoutSource,
+    /// What the run was trained for: the network's tasks less any its loss mode left out
+    /// (MTSA-Net trained `seg-only` has an EGFR head that never learnt).
+    pub tasks: Tasks,
 }
 
 impl TrainedModel {
@@ -71,13 +74,35 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         Network::System { .. } => (Layout::Nchw, LayoutSource::Only),
     };
     tracing::debug!("inference layout {layout} ({layout_source:?})");
+    let tasks = trained_tasks(&RunPaths::new(run_dir).config(), net.tasks());
     Ok(TrainedModel {
         net,
+        tasks,
         config,
         device: opts.device,
         layout,
         layout_source,
     })
+}
+
+/// `network` less the task the run's loss mode (`loss.mode` in its `config.toml`) did not
+/// train; a run without a readable config keeps every task of its network.
+fn trained_tasks(config: &Path, network: Tasks) -> Tasks {
+    let mode = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            t.get("loss")?
+                .get("mode")?
+                .as_str()?
+                .parse::<LossMode>()
+                .ok()
+        });
+    match (network, mode) {
+        (Tasks::Both, Some(LossMode::SegOnly)) => Tasks::Segmentation,
+        (Tasks::Both, Some(LossMode::ClsOnly)) => Tasks::Classification,
+        (tasks, _) => tasks,
+    }
 }
 
 /// Per-slice network outputs, on the CPU.

@@ -17,7 +17,8 @@ pub const NO_LESION_LOGIT: f64 = -20.0;
 /// and [`Network::tasks`] tells scorers to leave that task out.
 #[derive(Debug)]
 pub enum Network {
-    Mtsa(MtsaNet),
+    /// Boxed: MTSA-Net's modules are large beside a boxed system.
+    Mtsa(Box<MtsaNet>),
     System {
         cfg: MtsaConfig,
         net: Box<dyn nn::ModuleT>,
@@ -38,7 +39,7 @@ impl Network {
             width: cfg.base_channels,
         };
         match cfg.architecture.build_system(p, &spec)? {
-            None => Ok(Network::Mtsa(MtsaNet::new(p, cfg)?)),
+            None => Ok(Network::Mtsa(Box::new(MtsaNet::new(p, cfg)?))),
             Some(net) => Ok(Network::System {
                 cfg: cfg.clone(),
                 net,

@@ -445,7 +445,7 @@ fn validate(
     let dice = (inter * 2.0 + 1e-6) / (total + 1e-6);
     // A classifier has no mask of its own: its patient call votes by the GTV slices' true
     // areas, the slices a radiologist would hand it.
-    let voting = if net.tasks().segments() {
+    let voting = if net.tasks().segments() && cfg.loss.mode != LossMode::ClsOnly {
         &hard
     } else {
         &truth
