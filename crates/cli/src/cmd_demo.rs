@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use mtsa_eval::{EvaluateOptions, EvaluationReport};
 use mtsa_metrics::ClassificationReport;
-use mtsa_train::{TrainConfig, TrainOptions};
+use mtsa_train::{LoadOptions, TrainConfig, TrainOptions};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -137,10 +137,12 @@ pub fn run(a: Args) -> Result<()> {
         data,
         split: "all".into(),
         out: report_dir.clone(),
-        device: Device::Cpu,
+        load: LoadOptions {
+            device: Device::Cpu,
+            layout: mtsa_model::LayoutChoice::Auto,
+            batch: 16,
+        },
         seed: a.seed,
-        batch: 16,
-        layout: mtsa_model::LayoutChoice::Auto,
         whole_scan: true,
         progress: Some(crate::progress::owned_callback(&bar)),
     })?;

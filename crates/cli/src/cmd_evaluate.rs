@@ -1,5 +1,6 @@
 use anyhow::Result;
 use mtsa_eval::EvaluateOptions;
+use mtsa_train::LoadOptions;
 use mtsa_model::{parse_device, LayoutChoice};
 use std::path::PathBuf;
 
@@ -48,10 +49,12 @@ pub fn run(a: Args) -> Result<()> {
         data: a.data,
         split: a.split,
         out: a.out.clone(),
-        device: parse_device(&a.device)?,
+        load: LoadOptions {
+            device: parse_device(&a.device)?,
+            layout: a.layout,
+            batch: 16,
+        },
         seed: a.seed,
-        batch: 16,
-        layout: a.layout,
         whole_scan: !a.slices_only,
         progress: Some(crate::progress::owned_callback(&bar)),
     };

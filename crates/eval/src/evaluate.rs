@@ -15,12 +15,12 @@ use mtsa_metrics::{
     binary_classification_with, segmentation_metrics_2d, segmentation_metrics_3d, BootstrapOptions,
     ClassificationOptions, ClassificationReport, SurfaceOptions,
 };
-use mtsa_model::{LayoutChoice, Tasks};
+use mtsa_model::Tasks;
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tch::{Device, Kind};
+use tch::Kind;
 
 pub struct EvaluateOptions {
     pub run: PathBuf,
@@ -28,12 +28,10 @@ pub struct EvaluateOptions {
     /// `test`, `val`, `external-<site>`, or `all` (every split but `train`).
     pub split: String,
     pub out: PathBuf,
-    pub device: Device,
+    /// Device, layout and batch of the network.
+    pub load: LoadOptions,
     /// Seed of the patient bootstrap.
     pub seed: u64,
-    pub batch: usize,
-    /// Memory layout of the prepared net (`auto`: the faster one on this machine, measured).
-    pub layout: LayoutChoice,
     /// Also score every patient's whole scan, read back from the cohort, through `predict`'s
     /// code (`wholescan`).
     pub whole_scan: bool,
@@ -132,14 +130,7 @@ struct Evaluated {
 
 pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
     let info = mtsa_data::read_info(&opts.data)?;
-    let model = load_trained(
-        &opts.run,
-        LoadOptions {
-            device: opts.device,
-            layout: opts.layout,
-            batch: opts.batch,
-        },
-    )?;
+    let model = load_trained(&opts.run, opts.load)?;
     if model.config.size as usize != info.size {
         return Err(EvalError::Usage(format!(
             "{}: model `{}` takes {} px slices but the dataset has {} px",
@@ -171,7 +162,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         // The paper's table: the slices that hold GTV.
         let split = mtsa_data::load_split(&opts.data, name)?.gtv_only();
         let tensors = SplitTensors::from_split(&split, model.net.config().context_slices())?;
-        let pred = model.predict(&tensors.images, opts.batch)?;
+        let pred = model.predict(&tensors.images, opts.load.batch)?;
         let prob: Vec<f32> =
             Vec::try_from(&pred.prob().contiguous().view([-1]).to_kind(Kind::Float))?;
         let scored = score_split(
@@ -201,7 +192,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
             preprocess: &preprocess,
             postprocess: &postprocess,
             truth: truth.as_ref(),
-            batch: opts.batch,
+            batch: opts.load.batch,
             seed: opts.seed,
             progress: opts.progress.as_deref().unwrap_or(&silent),
         };

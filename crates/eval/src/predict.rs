@@ -8,21 +8,17 @@ use crate::EvalError;
 use mtsa_data::PreprocessConfig;
 use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};
 use mtsa_io::{read_nifti, write_nifti, Volume};
-use mtsa_model::LayoutChoice;
 use ndarray::s;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tch::Device;
 
 pub struct PredictOptions {
     pub run: PathBuf,
     /// A NIfTI file, or a folder holding one DICOM MR series.
     pub input: PathBuf,
     pub out: PathBuf,
-    pub device: Device,
-    pub batch: usize,
-    /// Memory layout of the prepared net (`auto`: the faster one on this machine, measured).
-    pub layout: LayoutChoice,
+    /// Device, layout and batch of the network.
+    pub load: LoadOptions,
     /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
     pub rtstruct: bool,
     /// Also write `seg.dcm`, a binary DICOM Segmentation (DICOM input only, likewise).
@@ -253,14 +249,7 @@ fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
 /// One study: the input is read (and refused, naming the file) before the model is loaded.
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
-    let predictor = Predictor::load(
-        &opts.run,
-        LoadOptions {
-            device: opts.device,
-            layout: opts.layout,
-            batch: opts.batch,
-        },
-    )?;
+    let predictor = Predictor::load(&opts.run, opts.load)?;
     predictor.predict(
         &opts.input,
         &image,

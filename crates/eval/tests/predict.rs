@@ -79,10 +79,12 @@ fn run_predict_dicom(
         run: run.to_path_buf(),
         input: input.to_path_buf(),
         out: out.to_path_buf(),
-        device: Device::Cpu,
-        batch: 8,
-        // Fixed, so the test neither times layouts nor writes the user's layout cache.
-        layout: LayoutChoice::Fixed(Layout::Nhwc),
+        load: LoadOptions {
+            device: Device::Cpu,
+            batch: 8,
+            // Fixed, so the test neither times layouts nor writes the user's layout cache.
+            layout: LayoutChoice::Fixed(Layout::Nhwc),
+        },
         rtstruct: dicom_outputs,
         seg: dicom_outputs,
         series_uid: None,

@@ -4,7 +4,7 @@ use mtsa_eval::{EvaluateOptions, RadiomicsOptions};
 use mtsa_model::LayoutChoice;
 use mtsa_radiomics::model::CvConfig;
 use mtsa_radiomics::Settings;
-use mtsa_train::{RunPaths, TrainOptions};
+use mtsa_train::{LoadOptions, RunPaths, TrainOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -109,10 +109,12 @@ pub fn run_one(ctx: &RunContext, system: &System, seed: u64) -> Result<(), Study
         data: ctx.data.to_path_buf(),
         split: "all".into(),
         out: dirs.eval.clone(),
-        device: ctx.device,
+        load: LoadOptions {
+            device: ctx.device,
+            layout: LayoutChoice::Auto,
+            batch: ctx.batch,
+        },
         seed,
-        batch: ctx.batch,
-        layout: LayoutChoice::Auto,
         whole_scan: false,
         progress: None,
     })?;
