@@ -1,7 +1,7 @@
 use anyhow::Result;
 use mtsa_eval::EvaluateOptions;
-use mtsa_train::LoadOptions;
 use mtsa_model::{parse_device, LayoutChoice};
+use mtsa_train::LoadOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
