@@ -27,17 +27,13 @@ pub struct Clinical {
     pub has_site_column: bool,
 }
 
-/// Accepts `mutant`/`mut`/`1` and `wild`/`wild-type`/`wildtype`/`wt`/`0`, case-insensitive;
+/// The class index (1 = mutant) of an EGFR cell, in any spelling [`crate::Egfr`] accepts;
 /// empty means unknown.
 pub fn parse_egfr(s: &str) -> Result<Option<u8>, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "" => Ok(None),
-        "mutant" | "mut" | "1" => Ok(Some(1)),
-        "wild" | "wild-type" | "wild_type" | "wildtype" | "wt" | "0" => Ok(Some(0)),
-        other => Err(format!(
-            "EGFR value {other:?} is not one of mutant, wild, 1, 0 (or empty)"
-        )),
+    if s.trim().is_empty() {
+        return Ok(None);
     }
+    s.parse::<crate::Egfr>().map(|e| Some(e.class()))
 }
 
 /// ISO dates (`2021-05-01`), also `2021/05/01` and `20210501`; empty means unknown.

@@ -16,6 +16,7 @@
 mod case_volumes;
 mod clinical;
 mod dataset;
+mod egfr;
 mod error;
 mod layout;
 mod prepare;
@@ -29,6 +30,7 @@ pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,
     SliceRecord, SourceFiles, SplitCount, SplitData, FORMAT_VERSION,
 };
+pub use egfr::Egfr;
 pub use error::DataError;
 pub use layout::{discover, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};

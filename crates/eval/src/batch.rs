@@ -41,7 +41,7 @@ pub struct BatchRow {
     pub gtv_volume_ml: Option<f64>,
     pub lesions: Option<usize>,
     pub egfr_probability: Option<f64>,
-    pub egfr_call: Option<String>,
+    pub egfr_call: Option<mtsa_data::Egfr>,
     pub seconds: f64,
     pub error: Option<String>,
 }
@@ -194,7 +194,7 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         row.gtv_volume_ml = done["gtv_volume_ml"].as_f64();
         row.lesions = done["lesions"].as_u64().map(|n| n as usize);
         row.egfr_probability = done["egfr_probability"].as_f64();
-        row.egfr_call = done["egfr_call"].as_str().map(str::to_owned);
+        row.egfr_call = done["egfr_call"].as_str().and_then(|s| s.parse().ok());
         return row;
     }
     let result = read_input(&study.input, None).and_then(|(image, series)| {

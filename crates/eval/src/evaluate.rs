@@ -7,7 +7,7 @@ use crate::segment::Postprocess;
 use crate::truth::{bayes_accuracy, read_truth};
 use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanReport, WholeScanSplit};
 use crate::{EvalError, MeanCi};
-use mtsa_data::SliceRecord;
+use mtsa_data::{Egfr, SliceRecord};
 use mtsa_infer::{
     load_trained, patient_egfr_call, slices_by_patient, LoadOptions, RunPaths, SplitTensors,
 };
@@ -72,9 +72,9 @@ pub struct PatientRow {
     pub gt_lesions: usize,
     pub detected_lesions: usize,
     pub false_positive_lesions: usize,
-    pub egfr_label: Option<String>,
+    pub egfr_label: Option<Egfr>,
     pub p_mutant: Option<f64>,
-    pub egfr_call: Option<String>,
+    pub egfr_call: Option<Egfr>,
     pub correct: Option<bool>,
     /// The generator's P(mutant), synthetic cohorts only.
     pub truth_p_mutant: Option<f64>,
@@ -336,14 +336,10 @@ fn score_split(
             gt_lesions: gt_l,
             detected_lesions: tp_l,
             false_positive_lesions: fp_l,
-            egfr_label: label.map(egfr_name),
+            egfr_label: label.map(Egfr::from_class),
             p_mutant: call.as_ref().map(|c| c.probability),
-            egfr_call: call
-                .as_ref()
-                .map(|c| egfr_name(u8::from(c.is_mutant())).to_string()),
-            correct: label
-                .zip(call.as_ref())
-                .map(|(l, c)| c.is_mutant() == (l == 1)),
+            egfr_call: call.as_ref().map(|c| Egfr::call(c.probability)),
+            correct: label.zip(call.as_ref()).map(|(l, c)| c.egfr().class() == l),
             truth_p_mutant: truth.and_then(|t| t.get(*id).copied()),
         });
         let biggest = *ks
@@ -373,12 +369,7 @@ fn score_split(
     }
     let best_worst = overlays;
 
-    let egfr = egfr_report(
-        patients
-            .iter()
-            .map(|p| (p.egfr_label.as_deref(), p.p_mutant)),
-        seed,
-    )?;
+    let egfr = egfr_report(patients.iter().map(|p| (p.egfr_label, p.p_mutant)), seed)?;
     let bayes =
         truth.and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant)));
     let n_pat = patients.len();
@@ -411,12 +402,12 @@ fn score_split(
 
 /// Patient-level EGFR statistics over the patients with both a label (`mutant`/`wild`) and a
 /// call; `None` when there are none.
-pub(crate) fn egfr_report<'a>(
-    calls: impl Iterator<Item = (Option<&'a str>, Option<f64>)>,
+pub(crate) fn egfr_report(
+    calls: impl Iterator<Item = (Option<Egfr>, Option<f64>)>,
     seed: u64,
 ) -> Result<Option<ClassificationReport>, EvalError> {
     let (labels, scores): (Vec<bool>, Vec<f64>) = calls
-        .filter_map(|(label, p)| Some((label? == "mutant", p?)))
+        .filter_map(|(label, p)| Some((label?.is_mutant(), p?)))
         .unzip();
     if labels.is_empty() {
         return Ok(None);
@@ -429,10 +420,6 @@ pub(crate) fn egfr_report<'a>(
         ..ClassificationOptions::default()
     };
     Ok(Some(binary_classification_with(&labels, &scores, &opts)?))
-}
-
-pub(crate) fn egfr_name(label: u8) -> String {
-    if label == 1 { "mutant" } else { "wild" }.to_string()
 }
 
 /// A patient's evaluated slices as a 3-D block spanning its lowest to highest slice index, so

@@ -40,7 +40,7 @@ pub struct PredictionSummary {
     pub lesions: usize,
     /// Mean mutant probability of the voting slices; `None` when no GTV was predicted.
     pub egfr_probability: Option<f64>,
-    pub egfr_call: Option<String>,
+    pub egfr_call: Option<mtsa_data::Egfr>,
     /// The slices that voted (top 50% of the slices with predicted GTV, by area).
     pub slices_used: Vec<SliceEvidence>,
     pub slices_run: usize,
@@ -200,9 +200,7 @@ impl Predictor {
             gtv_volume_ml: voxels as f64 * voxel_ml,
             lesions: mtsa_metrics::connected_components_3d(scan.mask.data.mapv(|v| v > 0).view()).1,
             egfr_probability: call.as_ref().map(|c| c.probability),
-            egfr_call: call
-                .as_ref()
-                .map(|c| if c.is_mutant() { "mutant" } else { "wild" }.to_string()),
+            egfr_call: call.as_ref().map(|c| c.egfr()),
             slices_used,
             slices_run: scan.run_k.len(),
             postprocess: self.postprocess.clone(),

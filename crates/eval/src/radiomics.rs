@@ -9,10 +9,11 @@
 //! patient, when evaluated, gets the training prevalence as P(mutant), so every system is
 //! scored on the same patients.
 
-use crate::evaluate::{egfr_name, egfr_report};
+use crate::evaluate::egfr_report;
 use crate::files::{write_csv, write_json};
 use crate::truth::{bayes_accuracy, read_truth};
 use crate::EvalError;
+use mtsa_data::Egfr;
 use mtsa_data::{read_info, read_patient, DatasetInfo, PatientInfo};
 use mtsa_metrics::ClassificationReport;
 use mtsa_radiomics::model::{CvConfig, RadiomicsModel};
@@ -36,9 +37,9 @@ pub struct RadiomicsPrediction {
     pub patient_id: String,
     pub split: String,
     pub site: String,
-    pub egfr_label: Option<String>,
+    pub egfr_label: Option<Egfr>,
     pub p_mutant: f64,
-    pub egfr_call: String,
+    pub egfr_call: Egfr,
     pub correct: Option<bool>,
     /// False when the GTV was too small for features and the prevalence stood in.
     pub has_features: bool,
@@ -141,8 +142,8 @@ pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> 
         let rows: Vec<RadiomicsPrediction> = called
             .chain(stand_in)
             .map(|(patient, p, has_features)| {
-                let label = patient.egfr.map(egfr_name);
-                let call = egfr_name(u8::from(p >= 0.5));
+                let label = patient.egfr.map(Egfr::from_class);
+                let call = Egfr::call(p);
                 RadiomicsPrediction {
                     patient_id: patient.id.clone(),
                     split: name.clone(),
@@ -156,8 +157,7 @@ pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> 
             })
             .collect();
         let egfr = egfr_report(
-            rows.iter()
-                .map(|r| (r.egfr_label.as_deref(), Some(r.p_mutant))),
+            rows.iter().map(|r| (r.egfr_label, Some(r.p_mutant))),
             opts.seed,
         )?;
         let bayes = truth.as_ref().and_then(|t| {
@@ -235,7 +235,8 @@ fn write_outputs(
             p.id.clone(),
             p.split.clone(),
             p.site.clone(),
-            p.egfr.map(egfr_name).unwrap_or_default(),
+            p.egfr
+                .map_or(String::new(), |c| Egfr::from_class(c).to_string()),
         ];
         let values = r.features.0.iter().map(|(_, v)| format!("{v:e}"));
         w.write_record(fixed.into_iter().chain(values))

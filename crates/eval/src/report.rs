@@ -204,9 +204,9 @@ fn patient_table(patients: &[PatientRow]) -> String {
             p.hd95_mm.map_or(dash(), |v| format!("{v:.2}")),
             p.detected_lesions,
             p.gt_lesions,
-            p.egfr_label.as_deref().unwrap_or("-"),
+            p.egfr_label.map_or(dash(), |e| e.to_string()),
             p.p_mutant.map_or(dash(), |v| format!("{v:.3}")),
-            p.egfr_call.as_deref().unwrap_or("-"),
+            p.egfr_call.map_or(dash(), |e| e.to_string()),
             p.truth_p_mutant.map_or(dash(), |v| format!("{v:.3}")),
         );
     }

@@ -39,9 +39,9 @@ pub struct WholeScanPatient {
     pub lesion_wise_dice: f64,
     pub gtv_ml: f64,
     pub predicted_ml: f64,
-    pub egfr_label: Option<String>,
+    pub egfr_label: Option<mtsa_data::Egfr>,
     pub p_mutant: Option<f64>,
-    pub egfr_call: Option<String>,
+    pub egfr_call: Option<mtsa_data::Egfr>,
     pub correct: Option<bool>,
     pub truth_p_mutant: Option<f64>,
 }
@@ -202,10 +202,10 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             lesion_wise_dice: l.lesion_wise_dice,
             gtv_ml: m.gt_voxels as f64 * voxel_ml,
             predicted_ml: m.pred_voxels as f64 * voxel_ml,
-            egfr_label: label.map(crate::evaluate::egfr_name),
+            egfr_label: label.map(mtsa_data::Egfr::from_class),
             p_mutant: call.map(|c| c.probability),
-            egfr_call: call.map(|c| crate::evaluate::egfr_name(u8::from(c.is_mutant()))),
-            correct: label.zip(call).map(|(l, c)| c.is_mutant() == (l == 1)),
+            egfr_call: call.map(|c| mtsa_data::Egfr::call(c.probability)),
+            correct: label.zip(call).map(|(l, c)| c.egfr().class() == l),
             truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
         });
         if l.false_positives > 0 {
@@ -273,9 +273,7 @@ fn summarise(
         }
     });
     let egfr = crate::evaluate::egfr_report(
-        patients
-            .iter()
-            .map(|p| (p.egfr_label.as_deref(), p.p_mutant)),
+        patients.iter().map(|p| (p.egfr_label, p.p_mutant)),
         ctx.seed,
     )?;
     let n = patients.len();

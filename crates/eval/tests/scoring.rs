@@ -2,7 +2,7 @@
 //! per-slice Dice / HD95 (mm, anisotropic pixels), the patient's 3-D Dice and HD95 over its
 //! slice block, the empty-mask policy, the top-50%-by-area EGFR call and the accuracy.
 
-use mtsa_data::{SliceRecord, SplitData};
+use mtsa_data::{Egfr, SliceRecord, SplitData};
 use mtsa_eval::score_predictions;
 use std::collections::BTreeMap;
 
@@ -187,15 +187,15 @@ fn known_predictions_give_known_scores() {
         close(probs[0], 0.55) && close(probs[1], 0.7) && close(probs[2], 0.3),
         "{probs:?}"
     );
-    let calls: Vec<&str> = scores
+    let calls: Vec<Egfr> = scores
         .patients
         .iter()
-        .map(|p| p.egfr_call.as_deref().unwrap())
+        .map(|p| p.egfr_call.unwrap())
         .collect();
-    assert_eq!(calls, ["mutant", "mutant", "wild"]);
+    assert_eq!(calls, [Egfr::Mutant, Egfr::Mutant, Egfr::Wild]);
     let correct: Vec<bool> = scores.patients.iter().map(|p| p.correct.unwrap()).collect();
     assert_eq!(correct, [true, false, true]);
-    assert_eq!(pa.egfr_label.as_deref(), Some("mutant"));
+    assert_eq!(pa.egfr_label, Some(Egfr::Mutant));
     assert_eq!(pb.truth_p_mutant, Some(0.4));
 
     // Split summary.
@@ -240,8 +240,8 @@ fn mismatched_prediction_buffers_are_refused() {
     let s = score_predictions("x", &split, &prob, &p_mutant, None, 0).unwrap();
     assert_eq!(s.report.bayes_accuracy, None);
     assert_eq!(
-        s.patients[0].egfr_call.as_deref(),
-        Some("wild"),
+        s.patients[0].egfr_call,
+        Some(Egfr::Wild),
         "0.5 is not > 0.5"
     );
 }

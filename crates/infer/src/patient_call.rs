@@ -23,8 +23,8 @@ pub struct PatientCall {
 
 impl PatientCall {
     /// Mutant when the mean probability exceeds 0.5 [paper].
-    pub fn is_mutant(&self) -> bool {
-        self.probability > 0.5
+    pub fn egfr(&self) -> mtsa_data::Egfr {
+        mtsa_data::Egfr::call(self.probability)
     }
 }
 
@@ -60,7 +60,7 @@ mod tests {
         let call = patient_egfr_call(&[10, 50, 0, 30, 20], &[0.1, 0.9, 0.0, 0.7, 0.2]).unwrap();
         assert_eq!(call.used, vec![1, 3, 4]);
         assert!((call.probability - 0.6).abs() < 1e-12);
-        assert!(call.is_mutant());
+        assert!(call.egfr().is_mutant());
     }
 
     #[test]

@@ -86,15 +86,14 @@ pub struct PatientScore {
     pub dice: Option<f64>,
     #[serde(default)]
     pub hd95_mm: Option<f64>,
-    /// `mutant` or `wild`.
-    pub egfr_label: Option<String>,
+    pub egfr_label: Option<mtsa_data::Egfr>,
     /// Patient-level P(mutant); empty for a segmentation-only system.
     pub p_mutant: Option<f64>,
 }
 
 impl PatientScore {
     pub fn is_mutant(&self) -> Option<bool> {
-        self.egfr_label.as_deref().map(|l| l == "mutant")
+        self.egfr_label.map(mtsa_data::Egfr::is_mutant)
     }
 }
 

@@ -283,7 +283,11 @@ mod tests {
                 patient_id: format!("p{i:02}"),
                 dice: Some(*d),
                 hd95_mm: Some(10.0 * (1.0 - d)),
-                egfr_label: Some(if *l { "mutant" } else { "wild" }.into()),
+                egfr_label: Some(if *l {
+                    mtsa_data::Egfr::Mutant
+                } else {
+                    mtsa_data::Egfr::Wild
+                }),
                 p_mutant: Some(*p),
             })
             .collect();

@@ -472,7 +472,7 @@ fn patient_accuracy(records: &[mtsa_data::SliceRecord], areas: &[usize], p: &[f6
         let pm: Vec<f64> = ks.iter().map(|&k| p[k]).collect();
         if let (Some(label), Some(call)) = (records[ks[0]].egfr, patient_egfr_call(&a, &pm)) {
             n += 1;
-            right += usize::from(call.is_mutant() == (label == 1));
+            right += usize::from(call.egfr().class() == label);
         }
     }
     if n == 0 {
