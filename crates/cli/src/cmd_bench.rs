@@ -259,7 +259,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut cpu_sorted = cpu;
     cpu_sorted.sort_by(f64::total_cmp);
     let cpu_median = self::median(&cpu_sorted);
-    let gflop = cfg.gflops_per_slice_fwd();
+    let gflop = mtsa_model::gflops_per_slice(&cfg);
     let flop_factor = if a.mode == Mode::Train { 3.0 } else { 1.0 };
     let report = Report {
         tool: "mtsa",

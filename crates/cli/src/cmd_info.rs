@@ -36,7 +36,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let (params, gflops) = if a.model == Architecture::MtsaNet {
         cfg.validate()?;
-        (cfg.param_count(), Some(cfg.gflops_per_slice_fwd()))
+        (cfg.param_count(), Some(mtsa_model::gflops_per_slice(&cfg)))
     } else {
         let vs = tch::nn::VarStore::new(tch::Device::Cpu);
         Network::new(&(vs.root() / NET_PREFIX), &cfg)?;

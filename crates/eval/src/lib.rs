@@ -7,13 +7,17 @@ mod batch;
 mod error;
 mod evaluate;
 mod export;
+mod figures;
 mod files;
+mod html;
 mod overlay;
 mod plots;
 mod predict;
 mod radiomics;
 mod report;
+mod report_types;
 mod report_wholescan;
+mod scoring;
 mod segment;
 mod stats;
 mod truth;
@@ -21,19 +25,21 @@ mod wholescan;
 
 pub use batch::{batch_studies, predict_batch, shard, summary_name, BatchOptions, BatchRow, Study};
 pub use error::EvalError;
-pub use evaluate::{
-    evaluate, score_predictions, EvaluateOptions, EvaluationReport, PatientRow, SliceRow,
-    SplitReport, SplitScores,
-};
+pub use evaluate::{evaluate, EvaluateOptions};
 pub use export::{export, ExportInfo, ExportOptions};
+pub use figures::{Overlay, SliceFigure};
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
 };
+pub use report_types::{
+    BinDetection, EvaluationReport, LesionRow, PatientRow, SliceRow, SplitReport, WholeScanPatient,
+    WholeScanReport,
+};
+pub use scoring::{score_predictions, SplitScores};
 pub use segment::{segment_scan, Postprocess, ScanPrediction};
 pub use stats::MeanCi;
 pub use wholescan::{
-    calibrate, score_whole_scans, LesionRow, WholeScanContext, WholeScanPatient, WholeScanReport,
-    WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,
+    calibrate, score_whole_scans, WholeScanContext, WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,
 };

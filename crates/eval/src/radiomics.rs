@@ -9,8 +9,8 @@
 //! patient, when evaluated, gets the training prevalence as P(mutant), so every system is
 //! scored on the same patients.
 
-use crate::evaluate::egfr_report;
 use crate::files::{write_csv, write_json};
+use crate::scoring::egfr_report;
 use crate::truth::{bayes_accuracy, read_truth};
 use crate::EvalError;
 use mtsa_data::Egfr;

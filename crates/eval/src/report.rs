@@ -1,17 +1,13 @@
 //! The self-contained HTML report: one file, pictures inline, readable offline.
 
-use crate::evaluate::{EvaluationReport, PatientRow, SplitReport};
+use crate::figures::Overlay;
+use crate::html::{dash, esc, mean, mean_ci};
 use crate::plots::{roc_svg, training_svg};
-use crate::MeanCi;
+use crate::report_types::{EvaluationReport, PatientRow, SplitReport};
 use base64::Engine;
 use mtsa_infer::EpochRecord;
 use mtsa_metrics::{Interval, Proportion};
 use std::fmt::Write;
-
-pub struct Overlay {
-    pub caption: String,
-    pub png: Vec<u8>,
-}
 
 pub fn write_report(
     report: &EvaluationReport,
@@ -214,34 +210,10 @@ fn patient_table(patients: &[PatientRow]) -> String {
     t
 }
 
-pub(crate) fn mean(m: Option<MeanCi>, digits: usize) -> String {
-    m.map_or(dash(), |m| format!("{:.*}", digits, m.mean))
-}
-
-pub(crate) fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
-    m.map_or(dash(), |m| {
-        format!(
-            "{:.*} ({:.*}-{:.*})",
-            digits, m.mean, digits, m.lower, digits, m.upper
-        )
-    })
-}
-
 fn prop(p: &Proportion) -> String {
     p.value.map_or(dash(), |v| format!("{v:.4}"))
 }
 
 fn interval(i: Option<Interval>) -> String {
     i.map_or(dash(), |i| format!("{:.3}-{:.3}", i.lower, i.upper))
-}
-
-pub(crate) fn dash() -> String {
-    "-".to_string()
-}
-
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -1,9 +1,9 @@
 //! The report's whole-scan section: what a planner would get on every test patient's complete
 //! scan, beside the paper's slice table.
 
+use crate::html::{dash, esc, mean, mean_ci};
 use crate::plots::froc_svg;
-use crate::report::{dash, esc, mean, mean_ci};
-use crate::wholescan::WholeScanReport;
+use crate::report_types::WholeScanReport;
 use std::fmt::Write;
 
 pub(crate) fn section(splits: &[WholeScanReport]) -> String {

@@ -6,97 +6,23 @@
 //! Also here: choosing the post-processing on the validation patients (`calibrate`), and the
 //! FROC curve, both on the network's grid (K x S x S, where thresholds are cheap to sweep).
 
+use crate::figures::SliceFigure;
+use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
 use mtsa_infer::{RunPaths, TrainedModel};
 use mtsa_metrics::{
-    segmentation_metrics_3d, ClassificationReport, DetectionGrid, GridPoint, LesionOptions,
-    SizeBin, SurfaceOptions,
+    segmentation_metrics_3d, DetectionGrid, GridPoint, LesionOptions, SizeBin, SurfaceOptions,
 };
 use ndarray::{Array3, Axis};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Thresholds and minimum lesion volumes (mm³) searched by `calibrate` and swept for FROC.
 pub const THRESHOLDS: [f32; 9] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98];
 pub const MIN_VOLUMES_MM3: [f64; 7] = [0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0];
-
-/// One row of `wholescan_patients.csv`.
-#[derive(Debug, Clone, Serialize)]
-pub struct WholeScanPatient {
-    pub split: String,
-    pub patient_id: String,
-    pub site: String,
-    pub dice: f64,
-    pub hd95_mm: f64,
-    pub gt_lesions: usize,
-    pub detected_lesions: usize,
-    pub false_positive_lesions: usize,
-    /// BraTS-METS lesion-wise Dice (false lesions count as Dice 0).
-    pub lesion_wise_dice: f64,
-    pub gtv_ml: f64,
-    pub predicted_ml: f64,
-    pub egfr_label: Option<mtsa_data::Egfr>,
-    pub p_mutant: Option<f64>,
-    pub egfr_call: Option<mtsa_data::Egfr>,
-    pub correct: Option<bool>,
-    pub truth_p_mutant: Option<f64>,
-}
-
-/// One row of `lesions.csv`: a true lesion (detected or not) or a predicted one (false or not).
-#[derive(Debug, Clone, Serialize)]
-pub struct LesionRow {
-    pub split: String,
-    pub patient_id: String,
-    /// `truth` or `prediction`.
-    pub kind: &'static str,
-    pub id: usize,
-    pub volume_mm3: f64,
-    pub diameter_mm: f64,
-    pub size_bin: &'static str,
-    /// Truth: counted in the scores (above the BraTS-METS 2 mm³ floor).
-    pub counted: bool,
-    /// Truth: found; prediction: matches a true lesion.
-    pub hit: bool,
-    /// Truth: Dice against its matched components (0 when missed).
-    pub dice: Option<f64>,
-}
-
-/// Detection in one size bin over a split.
-#[derive(Debug, Clone, Serialize)]
-pub struct BinDetection {
-    pub bin: String,
-    pub lesions: usize,
-    pub detected: usize,
-    pub sensitivity: Option<f64>,
-}
-
-/// Whole-scan scores of one split, in `metrics.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct WholeScanReport {
-    pub name: String,
-    pub patients: usize,
-    pub postprocess: Postprocess,
-    pub dice: Option<MeanCi>,
-    pub dice_median: Option<f64>,
-    pub hd95_mm: Option<MeanCi>,
-    pub lesions: usize,
-    pub lesion_sensitivity: Option<f64>,
-    /// Lesions under 6 mm equivalent diameter, and 6 mm or more.
-    pub sensitivity_under_6mm: Option<f64>,
-    pub sensitivity_6mm_and_over: Option<f64>,
-    pub by_size: Vec<BinDetection>,
-    pub false_positive_lesions_per_patient: Option<f64>,
-    pub lesion_wise_dice: Option<MeanCi>,
-    pub egfr: Option<ClassificationReport>,
-    pub bayes_accuracy: Option<f64>,
-    /// Sensitivity against false lesions per patient over thresholds, at the run's minimum
-    /// lesion volume, on the network's grid.
-    pub froc: Vec<GridPoint>,
-}
 
 /// A split's whole-scan results.
 pub struct WholeScanSplit {
@@ -105,7 +31,7 @@ pub struct WholeScanSplit {
     pub lesions: Vec<LesionRow>,
     /// Per patient: false lesions and the network-grid slice with the most false-positive
     /// pixels, for the report's overlays.
-    pub worst: Vec<(usize, crate::report::Overlay)>,
+    pub worst: Vec<(usize, SliceFigure)>,
 }
 
 /// What whole-scan scoring needs besides the patients.
@@ -211,7 +137,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         if l.false_positives > 0 {
             worst.push((
                 l.false_positives,
-                fp_overlay(&scan, &gt_grid, &p.id, l.false_positives)?,
+                fp_figure(&scan, &gt_grid, &p.id, l.false_positives),
             ));
         }
         (ctx.progress)(i + 1, ids.len());
@@ -272,7 +198,7 @@ fn summarise(
             0.5 * (dice[n / 2 - 1] + dice[n / 2])
         }
     });
-    let egfr = crate::evaluate::egfr_report(
+    let egfr = crate::scoring::egfr_report(
         patients.iter().map(|p| (p.egfr_label, p.p_mutant)),
         ctx.seed,
     )?;
@@ -316,12 +242,12 @@ fn summarise(
 
 /// The network-grid slice with the most predicted pixels outside the (dilated) truth: where the
 /// false lesions are.
-fn fp_overlay(
+fn fp_figure(
     scan: &ScanPrediction,
     gt_grid: &Array3<u8>,
     patient: &str,
     fps: usize,
-) -> Result<crate::report::Overlay, EvalError> {
+) -> SliceFigure {
     let k = (0..scan.geom.n_slices())
         .max_by_key(|&k| {
             let g = gt_grid.index_axis(Axis(0), k);
@@ -333,27 +259,14 @@ fn fp_overlay(
                 .count()
         })
         .unwrap_or(0);
-    let g = gt_grid.index_axis(Axis(0), k).mapv(|v| v != 0);
-    let png = crate::overlay::render_overlay(
-        scan.slices.index_axis(Axis(0), k),
-        &[
-            crate::overlay::Outline {
-                mask: g.view(),
-                color: [0, 220, 0],
-            },
-            crate::overlay::Outline {
-                mask: scan.mask_grid.index_axis(Axis(0), k),
-                color: [255, 40, 40],
-            },
-        ],
-        (384 / scan.geom.size).max(1) as u32,
-    )?;
-    Ok(crate::report::Overlay {
+    SliceFigure {
         caption: format!(
             "{patient}: {fps} false lesion(s) on the whole scan; slice {k} (green truth, red prediction)"
         ),
-        png,
-    })
+        image: scan.slices.index_axis(Axis(0), k).to_owned(),
+        truth: gt_grid.index_axis(Axis(0), k).mapv(|v| v != 0),
+        prediction: scan.mask_grid.index_axis(Axis(0), k).to_owned(),
+    }
 }
 
 /// Chooses the post-processing on the validation patients' whole scans: the grid point with the

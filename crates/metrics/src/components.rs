@@ -9,7 +9,6 @@ use ndarray::{Array3, ArrayView3};
 
 use crate::error::{check_volume, MetricsError, Result};
 use crate::grid::{check_spacing, flat, unflat, Mask};
-use crate::matching::label_sizes;
 
 /// Offsets of the 26-neighbourhood.
 fn offsets_26() -> impl Iterator<Item = [isize; 3]> {
@@ -155,6 +154,17 @@ pub fn connected_components_3d(mask: ArrayView3<bool>) -> (Array3<u32>, usize) {
     // Shape and length agree by construction.
     let arr = Array3::from_shape_vec((a, b, c), labels).expect("label buffer matches shape");
     (arr, n)
+}
+
+/// Voxel count of every label `1..=n` (index `k` is label `k + 1`).
+pub(crate) fn label_sizes(labels: &[u32], n: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; n];
+    for &l in labels {
+        if l != 0 {
+            sizes[l as usize - 1] += 1;
+        }
+    }
+    sizes
 }
 
 #[cfg(test)]

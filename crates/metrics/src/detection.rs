@@ -28,11 +28,11 @@
 use ndarray::{s, ArrayView3};
 use serde::{Deserialize, Serialize};
 
-use crate::components::label_26;
+use crate::components::{label_26, label_sizes};
 use crate::error::{check_volume, MetricsError, Result};
 use crate::grid::{check_same_shape, check_spacing, unflat, BBox, Mask};
 use crate::lesions::{validate, LesionOptions, SizeBin};
-use crate::matching::{label_sizes, matching_box, GtRegions};
+use crate::matching::{matching_box, GtRegions};
 
 /// A (probability threshold, minimum lesion volume) pair: the post-processing applied to a
 /// probability map before lesions are counted.

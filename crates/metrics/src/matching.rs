@@ -11,7 +11,7 @@
 //! "component overlaps the dilated lesion" is a single sweep over the region labels
 //! instead of one dilation per lesion.
 
-use crate::components::{dilate_18, label_26};
+use crate::components::{dilate_18, label_26, label_sizes};
 use crate::grid::{BBox, Mask};
 
 /// Ground-truth lesions of one (cropped) grid.
@@ -73,17 +73,6 @@ impl GtRegions {
         }
         out
     }
-}
-
-/// Voxel count of every label `1..=n` (index `k` is label `k + 1`).
-pub(crate) fn label_sizes(labels: &[u32], n: usize) -> Vec<usize> {
-    let mut sizes = vec![0usize; n];
-    for &l in labels {
-        if l != 0 {
-            sizes[l as usize - 1] += 1;
-        }
-    }
-    sizes
 }
 
 /// The box both matching passes crop to: the union of the foreground boxes grown by the

@@ -195,10 +195,6 @@ impl MtsaConfig {
         n += linear(flat, self.mlp_hidden) + linear(self.mlp_hidden, 2);
         n as usize
     }
-
-    pub fn gflops_per_slice_fwd(&self) -> f64 {
-        crate::flops::forward_flops(self) / 1e9
-    }
 }
 
 #[cfg(test)]

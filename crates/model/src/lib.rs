@@ -31,7 +31,7 @@ pub use device::parse_device;
 pub use egfr_classifier::EgfrClassifier;
 pub use encoder::Encoder;
 pub use error::ModelError;
-pub use flops::forward_flops;
+pub use flops::{forward_flops, gflops_per_slice};
 pub use gtv_decoder::GtvDecoder;
 pub use layers::{to_channels_last, Layout};
 pub use layout_choice::{
