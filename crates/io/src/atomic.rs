@@ -33,6 +33,25 @@ where
     written
 }
 
+/// Flushes every file under `dir`, and the folders themselves (their entries), to disk.
+fn sync_tree(dir: &Path) -> Result<(), IoError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| IoError::io(dir, e))? {
+        let entry = entry.map_err(|e| IoError::io(dir, e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| IoError::io(&path, e))?;
+        if kind.is_dir() {
+            sync_tree(&path)?;
+        } else if kind.is_file() {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| IoError::io(&path, e))?;
+        }
+    }
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| IoError::io(dir, e))
+}
+
 /// A directory built under a temporary name and renamed into place by `commit`; dropped without
 /// commit (an error on the way), it is removed, so no partial output is left behind.
 pub struct AtomicDir {
@@ -111,6 +130,10 @@ impl AtomicDir {
             // The target may have changed since `output` checked it (hours ago, for prepare).
             check_output(&self.target, command, Existing::replace_if(self.replace))?;
         }
+        // On disk before the rename publishes them, as `write_atomic` does for one file: after a
+        // power loss the folder is the old one or the complete new one, never renamed with
+        // empty files inside.
+        sync_tree(&self.tmp)?;
         let aside = {
             let mut live = live();
             let aside = if std::fs::symlink_metadata(&self.target).is_ok() {
