@@ -16,9 +16,10 @@ use crate::split::{assign_by_date, assign_from_file, internal_site, SplitInput};
 use crate::DataError;
 use chrono::NaiveDate;
 use mtsa_io::{read_nifti_labels, AtomicDir};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 /// Options of `mtsa prepare`.
@@ -368,8 +369,10 @@ fn match_clinical(files: &CohortFiles) -> Result<Vec<Meta>, DataError> {
     Ok(metas)
 }
 
-/// Processes every case on a few worker threads; results come back in case order. The first
-/// failure stops the remaining work and is returned.
+/// Processes every case on a rayon pool of `cfg.threads` workers (0: one per core); results
+/// come back in case order. After a failure the remaining cases are skipped, and the failure
+/// of the lowest case index is returned, so the message does not depend on timing more than it
+/// must. Progress is reported from the calling thread (the callback need not be `Sync`).
 fn process_all(
     cohort: &Path,
     files: &CohortFiles,
@@ -380,64 +383,65 @@ fn process_all(
 ) -> Result<Vec<PatientSlices>, DataError> {
     let cases = &files.cases;
     let total = cases.len();
-    let threads = match cfg.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .clamp(1, total.max(1));
-    let next = AtomicUsize::new(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| DataError::Config(format!("cannot start the worker threads: {e}")))?;
     let abort = AtomicBool::new(false);
-    let mut results: Vec<Option<PatientSlices>> = (0..total).map(|_| None).collect();
-    let mut first_error: Option<(usize, DataError)> = None;
     progress(0, total);
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, abort) = (&next, &abort);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total || abort.load(Ordering::Relaxed) {
-                    break;
-                }
-                let r = process_case(cohort, files.kind, &cases[i], &metas[i], cfg, background[i]);
-                if r.is_err() {
-                    abort.store(true, Ordering::Relaxed);
-                }
-                if tx.send((i, r)).is_err() {
-                    break;
-                }
-            });
+    let results: Vec<Option<Result<PatientSlices, DataError>>> = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<()>();
+        let abort = &abort;
+        let work = scope.spawn(move || {
+            pool.install(|| {
+                (0..total)
+                    .into_par_iter()
+                    .map_with(tx, |tx, i| {
+                        if abort.load(Ordering::Relaxed) {
+                            return None;
+                        }
+                        let r = process_case(
+                            cohort,
+                            files.kind,
+                            &cases[i],
+                            &metas[i],
+                            cfg,
+                            background[i],
+                        );
+                        if r.is_err() {
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                        let _ = tx.send(());
+                        Some(r)
+                    })
+                    .collect()
+            })
+        });
+        // The sender lives in the pool's closures: the loop ends when the work does.
+        for (done, ()) in rx.into_iter().enumerate() {
+            progress(done + 1, total);
         }
-        drop(tx);
-        let mut done = 0;
-        for (i, r) in rx {
-            match r {
-                Ok(slices) => {
-                    results[i] = Some(slices);
-                    done += 1;
-                    progress(done, total);
-                }
-                Err(e) => {
-                    // Keep the lowest-index failure so the message does not depend on timing
-                    // more than it must.
-                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
-                        first_error = Some((i, e));
-                    }
-                }
+        work.join()
+    })
+    .map_err(|_| DataError::Config("a worker thread panicked".into()))?;
+    let mut slices = Vec::with_capacity(total);
+    let mut skipped = None;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(Ok(s)) => slices.push(s),
+            Some(Err(e)) => return Err(e),
+            None => {
+                skipped.get_or_insert(i);
             }
         }
-    });
-    if let Some((_, e)) = first_error {
-        return Err(e);
     }
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.ok_or_else(|| DataError::Config(format!("case {} was not processed", cases[i].id)))
-        })
-        .collect()
+    match skipped {
+        Some(i) => Err(DataError::Config(format!(
+            "case {} was not processed",
+            cases[i].id
+        ))),
+        None => Ok(slices),
+    }
 }
 
 /// One case's stored slices: every slice with GTV, plus `background` lesion-free brain slices
