@@ -122,12 +122,14 @@ pub fn study(opts: &StudyOptions) -> Result<StudySummary, StudyError> {
         );
     }
     let results = collect(&opts.out, &opts.seeds)?;
-    let splits: Vec<String> = info
+    // The internal test set (the paper's) first, then the external sites.
+    let mut splits: Vec<String> = info
         .splits
         .iter()
         .filter(|s| *s != "train" && *s != "val")
         .cloned()
         .collect();
+    splits.sort_by_key(|s| (s != "test", s.clone()));
     let rows = build_rows(&results, &splits, opts.resamples, 0)?;
     write_tables(&opts.out, &plan, &opts.seeds, &rows)?;
     Ok(StudySummary {
@@ -203,7 +205,7 @@ fn write_tables(
         seeds,
         plan.epochs,
         plan.minutes.map_or(String::new(), |m| format!(
-            " or {m} minutes, whichever ends first"
+            " or {m} min, whichever ends first"
         ))
     );
     let csv = render::csv(rows).map_err(|e| StudyError::file(&out.join("tables.csv"), e))?;

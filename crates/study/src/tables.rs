@@ -242,7 +242,7 @@ fn verdict(
         found
             .iter()
             .filter(|(_, p, b)| *p < ALPHA && *b == better)
-            .map(|(m, p, _)| format!("{m} (p = {})", p_text(*p)))
+            .map(|(m, p, _)| format!("{m} (p {})", p_relation(*p)))
             .collect()
     };
     let (better, worse) = (list(true), list(false));
@@ -258,7 +258,16 @@ fn verdict(
     }
 }
 
-/// A p-value as tables print it.
+/// `= 0.012` or `< 0.001`, to follow a "p".
+fn p_relation(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("= {p:.3}")
+    }
+}
+
+/// A p-value as table cells print it.
 pub fn p_text(p: f64) -> String {
     if p < 0.001 {
         "< 0.001".into()
