@@ -21,7 +21,7 @@ use mtsa_train::{load_trained, LoadOptions, RunPaths};
 use ndarray::Array3;
 use serde::Serialize;
 use std::time::Instant;
-use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -196,7 +196,8 @@ pub fn run(a: Args) -> Result<()> {
         Mode::Train => {
             let loss = JointLoss::new(&vs.root(), LossConfig::default());
             mtsa_train::use_channels_last(&vs);
-            let mut opt = nn::Adam::default().build(&vs, 3e-4)?;
+            // The optimiser training runs (its own Adam, whose moments a checkpoint can save).
+            let mut opt = mtsa_train::Adam::new(&vs, 3e-4, 1e-8);
             let x = to_channels_last(&Tensor::rand(
                 [batch, cfg.in_channels, cfg.size, cfg.size],
                 (Kind::Float, device),
@@ -208,7 +209,9 @@ pub fn run(a: Args) -> Result<()> {
             let times = time_it(a.warmup, a.iters, device, || {
                 let (g, e) = net.forward_t(&x, true);
                 let parts = loss.compute(&g, &e, &mask, &label);
-                opt.backward_step(&parts.total);
+                opt.zero_grad();
+                parts.total.backward();
+                opt.step();
             });
             (times, batch as usize)
         }

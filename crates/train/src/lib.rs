@@ -9,6 +9,7 @@ mod error;
 mod state;
 mod trainer;
 
+pub use adam::Adam;
 pub use config::{AugmentConfig, Selection, TrainConfig};
 pub use error::TrainError;
 // The run files, loading and the patient call live in mtsa-infer (evaluation needs them without
