@@ -92,18 +92,15 @@ pub fn run_one(ctx: &RunContext, system: &System, seed: u64) -> Result<(), Study
         })?;
         return Ok(());
     };
-    let resume = RunPaths::new(&dirs.run).checkpoint().exists();
-    let run_parent = dirs.run.parent().unwrap_or(ctx.out);
-    std::fs::create_dir_all(run_parent).map_err(|e| StudyError::file(run_parent, e))?;
-    mtsa_train::train(&TrainOptions {
-        data: ctx.data.to_path_buf(),
-        run: dirs.run.clone(),
-        config,
-        resume,
-        device: ctx.device,
-        progress: ctx.progress,
-        time_limit: ctx.plan.minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
-    })?;
+    // Training ended (epochs, early stop or time limit) and only the evaluation is missing: a
+    // time-limited run must not train on when the study resumes.
+    let trained = dirs.run.join(TRAINED_MARKER);
+    if !trained.is_file() {
+        train(ctx, &dirs, config)?;
+        mtsa_io::write_atomic(&trained, |tmp| {
+            std::fs::write(tmp, b"").map_err(|e| mtsa_io::IoError::io(tmp, e))
+        })?;
+    }
     mtsa_eval::evaluate(&EvaluateOptions {
         run: dirs.run.clone(),
         data: ctx.data.to_path_buf(),
@@ -117,6 +114,30 @@ pub fn run_one(ctx: &RunContext, system: &System, seed: u64) -> Result<(), Study
         seed,
         whole_scan: false,
         progress: None,
+    })?;
+    Ok(())
+}
+
+/// Written into a run folder once its training has ended, however it ended.
+const TRAINED_MARKER: &str = "study-trained";
+
+/// Trains the run, or resumes it from its last checkpoint.
+fn train(
+    ctx: &RunContext,
+    dirs: &RunDirs,
+    config: mtsa_train::TrainConfig,
+) -> Result<(), StudyError> {
+    let resume = RunPaths::new(&dirs.run).checkpoint().exists();
+    let run_parent = dirs.run.parent().unwrap_or(ctx.out);
+    std::fs::create_dir_all(run_parent).map_err(|e| StudyError::file(run_parent, e))?;
+    mtsa_train::train(&TrainOptions {
+        data: ctx.data.to_path_buf(),
+        run: dirs.run.clone(),
+        config,
+        resume,
+        device: ctx.device,
+        progress: ctx.progress,
+        time_limit: ctx.plan.minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
     })?;
     Ok(())
 }

@@ -105,9 +105,15 @@ fn every_system_trains_evaluates_and_lands_in_its_tables() {
     // Interrupted after training, before its evaluation was written: only that is redone.
     let dirs = RunDirs::new(&out, "unet", 0);
     std::fs::remove_dir_all(&dirs.eval).unwrap();
+    let history = std::fs::read(dirs.run.join("metrics.csv")).unwrap();
     let resumed = study(&options(&data, &out, 2)).unwrap();
     assert_eq!(resumed.skipped, SYSTEMS.len() - 1);
     assert!(dirs.finished());
+    assert_eq!(
+        std::fs::read(dirs.run.join("metrics.csv")).unwrap(),
+        history,
+        "a finished training must not train on"
+    );
 
     // Another plan in the same folder is refused, naming study.json.
     let err = study(&options(&data, &out, 3)).unwrap_err().to_string();
