@@ -119,3 +119,27 @@ fn every_system_trains_evaluates_and_lands_in_its_tables() {
     let err = study(&options(&data, &out, 3)).unwrap_err().to_string();
     assert!(err.contains("study.json"), "{err}");
 }
+
+#[test]
+fn a_time_limited_run_is_not_trained_further_on_resume() {
+    let t = tempfile::tempdir().unwrap();
+    let data = dataset(t.path());
+    let out = t.path().join("study");
+    let mut opts = options(&data, &out, 3);
+    opts.systems = vec![mtsa_study::system("unet").unwrap()];
+    // Stops after the first epoch, long before the third.
+    opts.minutes = Some(1e-6);
+    study(&opts).unwrap();
+    let dirs = RunDirs::new(&out, "unet", 0);
+    let history = std::fs::read_to_string(dirs.run.join("metrics.csv")).unwrap();
+    assert_eq!(history.lines().count(), 2, "header and one epoch: {history}");
+    // Killed after training, before the evaluation was written.
+    std::fs::remove_dir_all(&dirs.eval).unwrap();
+    study(&opts).unwrap();
+    assert!(dirs.finished());
+    assert_eq!(
+        std::fs::read_to_string(dirs.run.join("metrics.csv")).unwrap(),
+        history,
+        "the resumed study trained the finished run further"
+    );
+}
