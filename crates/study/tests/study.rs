@@ -132,7 +132,11 @@ fn a_time_limited_run_is_not_trained_further_on_resume() {
     study(&opts).unwrap();
     let dirs = RunDirs::new(&out, "unet", 0);
     let history = std::fs::read_to_string(dirs.run.join("metrics.csv")).unwrap();
-    assert_eq!(history.lines().count(), 2, "header and one epoch: {history}");
+    assert_eq!(
+        history.lines().count(),
+        2,
+        "header and one epoch: {history}"
+    );
     // Killed after training, before the evaluation was written.
     std::fs::remove_dir_all(&dirs.eval).unwrap();
     study(&opts).unwrap();
