@@ -66,6 +66,27 @@ pub fn layer_norm(p: nn::Path, d: i64) -> nn::LayerNorm {
     nn::layer_norm(p, vec![d], Default::default())
 }
 
+/// Multi-head self-attention of `x` (B x T x D), softmax(Q K^T / sqrt(D / heads)) V per head,
+/// through libtorch's fused `scaled_dot_product_attention` (no dropout; it has a backward, so
+/// training runs it too); `q`, `k`, `v` project the tokens, `out` projects the concatenated
+/// heads. The batch stays -1 throughout, so a traced (TorchScript) graph takes any batch.
+pub(crate) fn self_attention(x: &Tensor, heads: i64, [q, k, v, out]: [&nn::Linear; 4]) -> Tensor {
+    use tch::nn::Module;
+    let (_, t, d) = x.size3().expect("tokens are B x T x D");
+    let split = |y: Tensor| y.view([-1, t, heads, d / heads]).transpose(1, 2); // B x h x T x dh
+    let ctx = Tensor::scaled_dot_product_attention(
+        &split(q.forward(x)),
+        &split(k.forward(x)),
+        &split(v.forward(x)),
+        None::<Tensor>,
+        0.0,
+        false,
+        None::<f64>,
+        false,
+    ); // B x h x T x dh
+    out.forward(&ctx.transpose(1, 2).reshape([-1, t, d]))
+}
+
 /// Memory layout of activations and 4-D weights for inference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,7 +4,7 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::layers::{layer_norm, linear, snapshot, snapshot_linear, Layout};
+use crate::layers::{layer_norm, linear, self_attention, snapshot, snapshot_linear, Layout};
 
 #[derive(Debug)]
 pub struct WindowTransformer {
@@ -72,24 +72,7 @@ impl WindowTransformer {
     /// `scaled_dot_product_attention` (same function, default scale 1/sqrt(d_head); it has a
     /// backward, so training runs it too). N x T x D -> N x T x D.
     fn attention(&self, x: &Tensor) -> Tensor {
-        let (_, t, d) = x.size3().expect("tokens are N x T x D");
-        let dh = d / self.heads;
-        // Batch dimensions as -1 throughout, so a traced (TorchScript) graph takes any batch.
-        let split = |y: Tensor| y.view([-1, t, self.heads, dh]).transpose(1, 2); // N x h x T x dh
-        let q = split(self.q.forward(x));
-        let k = split(self.k.forward(x));
-        let v = split(self.v.forward(x));
-        let out = Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            None::<Tensor>,
-            0.0,
-            false,
-            None::<f64>,
-            false,
-        ); // N x h x T x dh
-        self.proj.forward(&out.transpose(1, 2).reshape([-1, t, d]))
+        self_attention(x, self.heads, [&self.q, &self.k, &self.v, &self.proj])
     }
 
     /// B x D x H x W (H = W = grid * window) -> B x D x H x W.

@@ -5,7 +5,7 @@ use tch::nn::{self, Init, Module};
 use tch::Tensor;
 
 use super::blocks::attention_heads;
-use crate::layers::linear;
+use crate::layers::{linear, self_attention};
 
 /// LayerNorm with ViT's epsilon 1e-6 (PyTorch's default is 1e-5).
 fn vit_layer_norm(p: nn::Path, d: i64) -> nn::LayerNorm {
@@ -60,23 +60,11 @@ impl Attention {
 
     /// B x T x D -> B x T x D.
     fn forward(&self, x: &Tensor) -> Tensor {
-        let (_, t, d) = x.size3().expect("tokens are B x T x D");
-        let dh = d / self.heads;
-        let split = |y: Tensor| y.view([-1, t, self.heads, dh]).transpose(1, 2); // B x h x T x dh
-        let q = split(self.query.forward(x));
-        let k = split(self.key.forward(x));
-        let v = split(self.value.forward(x));
-        let ctx = Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            None::<Tensor>,
-            0.0,
-            false,
-            None::<f64>,
-            false,
-        ); // B x h x T x dh
-        self.out.forward(&ctx.transpose(1, 2).reshape([-1, t, d]))
+        self_attention(
+            x,
+            self.heads,
+            [&self.query, &self.key, &self.value, &self.out],
+        )
     }
 }
 
