@@ -24,17 +24,17 @@ const RESNET50_DEPTHS: [usize; 4] = [3, 4, 6, 3];
 /// A bottleneck's output has 4x the channels of its 3x3 convolution.
 const EXPANSION: i64 = 4;
 
-/// The ResNet stem, shared with [`super::RnGap`]: conv 7x7/2 -> BN -> ReLU -> max-pool 3x3/2,
-/// which brings the slice to a quarter of its side before the first stage.
+/// The ResNet stem: conv 7x7/2 -> BN -> ReLU -> max-pool 3x3/2, which brings the slice to a
+/// quarter of its side before the first stage.
 #[derive(Debug)]
-pub(super) struct ResNetStem {
+struct ResNetStem {
     conv1: nn::Conv2D,
     bn1: nn::BatchNorm,
 }
 
 impl ResNetStem {
     /// Built directly under `p` (torchvision keeps `conv1` and `bn1` at the top level).
-    pub(super) fn new(p: &nn::Path, cin: i64, cout: i64) -> Self {
+    fn new(p: &nn::Path, cin: i64, cout: i64) -> Self {
         Self {
             conv1: conv(p / "conv1", cin, cout, 7, 2, false),
             bn1: batch_norm(p / "bn1", cout),
@@ -135,16 +135,63 @@ impl ModuleT for Bottleneck {
     }
 }
 
+/// The ResNet skeleton both depths share (with [`super::RnGap`]): the stem, four stages of
+/// residual blocks (the first block of stages 2-4 halves the side; stage `i` is `width * 2^i`
+/// wide), global average pooling and one linear layer to the two EGFR classes.
+#[derive(Debug)]
+pub(super) struct ResNet<B> {
+    stem: ResNetStem,
+    /// The blocks of `layer1` ... `layer4`, in order.
+    blocks: Vec<B>,
+    fc: nn::Linear,
+}
+
+impl<B> ResNet<B> {
+    /// `depths[i]` blocks in stage `i`; `block(path, cin, stage_width, stride)` builds one and
+    /// says its output channels.
+    pub(super) fn new(
+        p: &nn::Path,
+        spec: &SystemSpec,
+        depths: &[usize],
+        mut block: impl FnMut(nn::Path, i64, i64, i64) -> (B, i64),
+    ) -> Self {
+        let width = spec.width;
+        let stem = ResNetStem::new(p, spec.in_channels, width);
+        let mut blocks = Vec::with_capacity(depths.iter().sum());
+        let mut cin = width;
+        for (stage, &depth) in depths.iter().enumerate() {
+            let layer = p / format!("layer{}", stage + 1);
+            for i in 0..depth {
+                // Only the first block of stages 2-4 halves the side.
+                let stride = if i == 0 && stage > 0 { 2 } else { 1 };
+                let (b, cout) = block(&layer / i, cin, width << stage, stride);
+                blocks.push(b);
+                cin = cout;
+            }
+        }
+        let fc = linear(p / "fc", cin, 2);
+        Self { stem, blocks, fc }
+    }
+}
+
+impl<B: ModuleT> ModuleT for ResNet<B> {
+    /// B x Cin x S x S -> B x 2.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let mut y = x.apply_t(&self.stem, train); // B x w x S/4 x S/4
+        for block in &self.blocks {
+            y = y.apply_t(block, train);
+        } // B x C x S/32 x S/32
+        y.adaptive_avg_pool2d([1, 1]) // B x C x 1 x 1
+            .flatten(1, -1)
+            .apply(&self.fc)
+    }
+}
+
 /// ResNet-50, or SE-ResNet-50 with `squeeze_excite`: B x in_channels x S x S -> B x 2 EGFR
 /// logits. `spec.width` is the stem's channels (64 canonical); stage `i` has `width * 2^i`
 /// bottleneck channels and four times that at its output.
 #[derive(Debug)]
-pub struct ResNet50 {
-    stem: ResNetStem,
-    /// The 16 bottlenecks of `layer1` ... `layer4`, in order.
-    blocks: Vec<Bottleneck>,
-    fc: nn::Linear,
-}
+pub struct ResNet50(ResNet<Bottleneck>);
 
 impl ResNet50 {
     pub fn new(p: &nn::Path, spec: &SystemSpec, squeeze_excite: bool) -> Result<Self, ModelError> {
@@ -154,40 +201,21 @@ impl ResNet50 {
             "ResNet-50"
         };
         check_spec(spec, name, 32)?;
-        let width = spec.width;
-        let stem = ResNetStem::new(p, spec.in_channels, width);
-        let mut blocks = Vec::with_capacity(RESNET50_DEPTHS.iter().sum());
-        let mut cin = width;
-        for (stage, &depth) in RESNET50_DEPTHS.iter().enumerate() {
-            let planes = width << stage;
-            let layer = p / format!("layer{}", stage + 1);
-            for i in 0..depth {
-                // Only the first block of stages 2-4 halves the side.
-                let stride = if i == 0 && stage > 0 { 2 } else { 1 };
-                blocks.push(Bottleneck::new(
-                    &layer / i,
-                    cin,
-                    planes,
-                    stride,
-                    squeeze_excite,
-                ));
-                cin = planes * EXPANSION;
-            }
-        }
-        let fc = linear(p / "fc", cin, 2);
-        Ok(Self { stem, blocks, fc })
+        Ok(Self(ResNet::new(
+            p,
+            spec,
+            &RESNET50_DEPTHS,
+            |path, cin, planes, stride| {
+                let block = Bottleneck::new(path, cin, planes, stride, squeeze_excite);
+                (block, planes * EXPANSION)
+            },
+        )))
     }
 }
 
 impl ModuleT for ResNet50 {
-    /// B x Cin x S x S -> B x 2.
+    /// B x Cin x S x S -> B x 2 (the last stage is 32 x width wide).
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut y = x.apply_t(&self.stem, train); // B x w x S/4 x S/4
-        for block in &self.blocks {
-            y = y.apply_t(block, train);
-        } // B x 32w x S/32 x S/32
-        y.adaptive_avg_pool2d([1, 1]) // B x 32w x 1 x 1
-            .flatten(1, -1)
-            .apply(&self.fc)
+        self.0.forward_t(x, train)
     }
 }

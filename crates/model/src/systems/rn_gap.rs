@@ -14,10 +14,10 @@ use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 use super::blocks::conv;
-use super::resnet::{Downsample, ResNetStem};
+use super::resnet::{Downsample, ResNet};
 use super::{check_spec, SystemSpec};
 use crate::error::ModelError;
-use crate::layers::{batch_norm, linear};
+use crate::layers::batch_norm;
 
 /// Basic blocks per stage of ResNet-18.
 const RESNET18_DEPTHS: [usize; 4] = [2, 2, 2, 2];
@@ -67,43 +67,23 @@ impl ModuleT for BasicBlock {
 /// B x in_channels x S x S -> B x 2 EGFR logits. `spec.width` is the stem's channels (64
 /// canonical); stage `i` has `width * 2^i`.
 #[derive(Debug)]
-pub struct RnGap {
-    stem: ResNetStem,
-    /// The 8 basic blocks of `layer1` ... `layer4`, in order.
-    blocks: Vec<BasicBlock>,
-    fc: nn::Linear,
-}
+pub struct RnGap(ResNet<BasicBlock>);
 
 impl RnGap {
     pub fn new(p: &nn::Path, spec: &SystemSpec) -> Result<Self, ModelError> {
         check_spec(spec, "RN-GAP", 32)?;
-        let width = spec.width;
-        let stem = ResNetStem::new(p, spec.in_channels, width);
-        let mut blocks = Vec::with_capacity(RESNET18_DEPTHS.iter().sum());
-        let mut cin = width;
-        for (stage, &depth) in RESNET18_DEPTHS.iter().enumerate() {
-            let cout = width << stage;
-            let layer = p / format!("layer{}", stage + 1);
-            for i in 0..depth {
-                let stride = if i == 0 && stage > 0 { 2 } else { 1 };
-                blocks.push(BasicBlock::new(&layer / i, cin, cout, stride));
-                cin = cout;
-            }
-        }
-        let fc = linear(p / "fc", cin, 2);
-        Ok(Self { stem, blocks, fc })
+        Ok(Self(ResNet::new(
+            p,
+            spec,
+            &RESNET18_DEPTHS,
+            |path, cin, cout, stride| (BasicBlock::new(path, cin, cout, stride), cout),
+        )))
     }
 }
 
 impl ModuleT for RnGap {
-    /// B x Cin x S x S -> B x 2.
+    /// B x Cin x S x S -> B x 2 (the last stage is 8 x width wide).
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut y = x.apply_t(&self.stem, train); // B x w x S/4 x S/4
-        for block in &self.blocks {
-            y = y.apply_t(block, train);
-        } // B x 8w x S/32 x S/32
-        y.adaptive_avg_pool2d([1, 1]) // B x 8w x 1 x 1
-            .flatten(1, -1)
-            .apply(&self.fc)
+        self.0.forward_t(x, train)
     }
 }
