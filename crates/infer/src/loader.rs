@@ -98,11 +98,7 @@ fn trained_tasks(config: &Path, network: Tasks) -> Tasks {
                 .parse::<LossMode>()
                 .ok()
         });
-    match (network, mode) {
-        (Tasks::Both, Some(LossMode::SegOnly)) => Tasks::Segmentation,
-        (Tasks::Both, Some(LossMode::ClsOnly)) => Tasks::Classification,
-        (tasks, _) => tasks,
-    }
+    mode.map_or(network, |m| network.trained_with(m))
 }
 
 /// Per-slice network outputs, on the CPU.

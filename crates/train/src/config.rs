@@ -1,7 +1,7 @@
 //! Everything that decides a run, in one TOML-serialisable struct stored with every checkpoint,
 //! so a run can be reproduced or resumed from its own folder.
 
-use mtsa_model::{Architecture, LossConfig, LossMode, MtsaConfig, Tasks};
+use mtsa_model::{Architecture, LossConfig, MtsaConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,10 +125,8 @@ impl TrainConfig {
     ) -> Result<Self, mtsa_model::ModelError> {
         let mut cfg = Self::for_preset(preset)?;
         cfg.model = MtsaConfig::for_architecture(preset, architecture)?;
-        match architecture.tasks() {
-            Tasks::Both => {}
-            Tasks::Segmentation => cfg.loss.mode = LossMode::SegOnly,
-            Tasks::Classification => cfg.loss.mode = LossMode::ClsOnly,
+        if let Some(mode) = architecture.tasks().single_task_loss() {
+            cfg.loss.mode = mode;
         }
         Ok(cfg)
     }

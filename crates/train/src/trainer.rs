@@ -8,7 +8,7 @@ use crate::{
     SplitTensors, TrainConfig, TrainError,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, Network, Tasks, NET_PREFIX};
+use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, Network, NET_PREFIX};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -224,11 +224,7 @@ fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), 
             cfg.model.preset, cfg.model.size, info.size, cfg.model.size
         )));
     }
-    let required = match cfg.model.architecture.tasks() {
-        Tasks::Both => None,
-        Tasks::Segmentation => Some(LossMode::SegOnly),
-        Tasks::Classification => Some(LossMode::ClsOnly),
-    };
+    let required = cfg.model.architecture.tasks().single_task_loss();
     if let Some(mode) = required.filter(|m| *m != cfg.loss.mode) {
         return Err(TrainError::Config(format!(
             "`{}` is a single-task system: it trains with loss mode `{mode}`, not `{}`",
@@ -445,7 +441,7 @@ fn validate(
     let dice = (inter * 2.0 + 1e-6) / (total + 1e-6);
     // A classifier has no mask of its own: its patient call votes by the GTV slices' true
     // areas, the slices a radiologist would hand it.
-    let voting = if net.tasks().segments() && cfg.loss.mode != LossMode::ClsOnly {
+    let voting = if net.tasks().trained_with(cfg.loss.mode).segments() {
         &hard
     } else {
         &truth

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 
 use crate::error::ModelError;
+use crate::loss::LossMode;
 
 /// What a comparison system is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +67,26 @@ impl Tasks {
     }
     pub fn classifies(self) -> bool {
         matches!(self, Tasks::Both | Tasks::Classification)
+    }
+
+    /// The loss mode a single-task network trains with (MTSA-Net's loss of its one task);
+    /// `None` for a network with both outputs, which any mode can train.
+    pub fn single_task_loss(self) -> Option<LossMode> {
+        match self {
+            Tasks::Both => None,
+            Tasks::Segmentation => Some(LossMode::SegOnly),
+            Tasks::Classification => Some(LossMode::ClsOnly),
+        }
+    }
+
+    /// What a network with these outputs learns under `mode`: MTSA-Net trained `seg-only` has
+    /// an EGFR head that never learnt, and vice versa.
+    pub fn trained_with(self, mode: LossMode) -> Tasks {
+        match (self, mode) {
+            (Tasks::Both, LossMode::SegOnly) => Tasks::Segmentation,
+            (Tasks::Both, LossMode::ClsOnly) => Tasks::Classification,
+            (tasks, _) => tasks,
+        }
     }
 }
 
@@ -265,5 +286,31 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", a.name()));
         }
         assert!("vgg".parse::<Architecture>().is_err());
+    }
+
+    #[test]
+    fn loss_modes_and_the_tasks_they_train() {
+        assert_eq!(Tasks::Both.single_task_loss(), None);
+        assert_eq!(
+            Tasks::Segmentation.single_task_loss(),
+            Some(LossMode::SegOnly)
+        );
+        assert_eq!(
+            Tasks::Classification.single_task_loss(),
+            Some(LossMode::ClsOnly)
+        );
+        assert_eq!(
+            Tasks::Both.trained_with(LossMode::SegOnly),
+            Tasks::Segmentation
+        );
+        assert_eq!(
+            Tasks::Both.trained_with(LossMode::ClsOnly),
+            Tasks::Classification
+        );
+        assert_eq!(Tasks::Both.trained_with(LossMode::Equal), Tasks::Both);
+        assert_eq!(
+            Tasks::Segmentation.trained_with(LossMode::SegOnly),
+            Tasks::Segmentation
+        );
     }
 }
