@@ -23,7 +23,7 @@ pub(crate) fn dash() -> String {
 }
 
 /// `s` safe inside HTML text and attributes.
-pub(crate) fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

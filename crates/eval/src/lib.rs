@@ -28,6 +28,8 @@ pub use error::EvalError;
 pub use evaluate::{evaluate, EvaluateOptions};
 pub use export::{export, ExportInfo, ExportOptions};
 pub use figures::{Overlay, SliceFigure};
+/// HTML-escapes text, as every report of mtsa writes it.
+pub use html::esc as escape_html;
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{

@@ -2,6 +2,8 @@
 //! that links each run's own report.
 use std::fmt::Write;
 
+use mtsa_eval::escape_html as esc;
+
 use crate::plan::Table;
 use crate::results::Metric;
 use crate::summary::SeedSummary;
@@ -154,12 +156,6 @@ pub fn markdown(rows: &[TableRow], preamble: &str) -> String {
         md.push('\n');
     }
     md
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The tables as one HTML page; `report_link(system, seed)` gives each run's report, relative
