@@ -14,8 +14,8 @@ use mtsa_data::PreprocessConfig;
 use mtsa_eval::PredictOptions;
 use mtsa_io::{diagonal_affine, write_nifti, Volume};
 use mtsa_model::{
-    count_net_params, parse_device, save_weights, to_channels_last, JointLoss, Layout,
-    LayoutChoice, LayoutSource, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
+    count_net_params, parse_device, save_weights, JointLoss, Layout, LayoutCache, LayoutChoice,
+    LayoutSource, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
 };
 use mtsa_train::{load_trained, LoadOptions, RunPaths};
 use ndarray::Array3;
@@ -65,8 +65,8 @@ pub struct Args {
     /// trainable net).
     #[arg(long, value_enum, default_value = "predict")]
     engine: Engine,
-    /// Layout of the predict engine and of patient mode: auto (measured once per machine and
-    /// model, cached, as predict does), nchw or nhwc.
+    /// Layout of the predict engine, of patient mode and of train mode: auto (measured once per
+    /// machine, model and batch, cached, as predict and train do), nchw or nhwc.
     #[arg(long, default_value = "auto")]
     layout: LayoutChoice,
     /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the
@@ -194,14 +194,25 @@ pub fn run(a: Args) -> Result<()> {
             (times, batch as usize)
         }
         Mode::Train => {
-            let loss = JointLoss::new(&vs.root(), LossConfig::default());
-            mtsa_train::use_channels_last(&vs);
+            let loss_cfg = LossConfig::default();
+            let loss = JointLoss::new(&vs.root(), loss_cfg);
+            // The layout training would choose (measured, cached or requested).
+            let (chosen, source) = mtsa_model::choose_training_layout(
+                a.layout,
+                &cfg,
+                loss_cfg,
+                device,
+                batch,
+                LayoutCache::default_path().as_deref(),
+            )?;
+            mtsa_model::use_layout(&vs, chosen);
+            layout = (chosen, source);
             // The optimiser training runs (its own Adam, whose moments a checkpoint can save).
             let mut opt = mtsa_train::Adam::new(&vs, 3e-4, 1e-8);
-            let x = to_channels_last(&Tensor::rand(
+            let x = Tensor::rand(
                 [batch, cfg.in_channels, cfg.size, cfg.size],
                 (Kind::Float, device),
-            ));
+            );
             let mask = Tensor::rand([batch, 1, cfg.size, cfg.size], (Kind::Float, device))
                 .lt(0.1)
                 .to_kind(Kind::Float);
@@ -273,17 +284,12 @@ pub fn run(a: Args) -> Result<()> {
             Mode::Patient => Engine::Predict,
             Mode::Infer => a.engine,
         },
-        // Training always runs NHWC, as the trainer does.
-        layout: if a.mode == Mode::Train {
-            Layout::Nhwc
-        } else {
-            layout.0
-        },
-        layout_source: match (a.mode, &layout.1) {
-            (Mode::Train, _) | (_, LayoutSource::Requested) => "requested",
-            (_, LayoutSource::Cached(_)) => "cached",
-            (_, LayoutSource::Measured(_)) => "measured",
-            (_, LayoutSource::Only) => "only",
+        layout: layout.0,
+        layout_source: match &layout.1 {
+            LayoutSource::Requested => "requested",
+            LayoutSource::Cached(_) => "cached",
+            LayoutSource::Measured(_) => "measured",
+            LayoutSource::Only => "only",
         },
         layout_nchw_s: layout_timings(&layout.1).map(|t| t.0),
         layout_nhwc_s: layout_timings(&layout.1).map(|t| t.1),
@@ -348,7 +354,12 @@ fn print_human(r: &Report) {
             .unwrap_or_else(|| "n/a".into())
     );
     if let (Some(c), Some(h)) = (r.layout_nchw_s, r.layout_nhwc_s) {
-        println!("  layout choice: NCHW {c:.4} s, NHWC {h:.4} s per forward (median)");
+        let unit = if r.mode == Mode::Train {
+            "step"
+        } else {
+            "forward"
+        };
+        println!("  layout choice: NCHW {c:.4} s, NHWC {h:.4} s per {unit} (median)");
     }
     if let (Some(g), Some(e)) = (r.max_abs_diff_gtv_logits, r.max_abs_diff_egfr_logits) {
         println!("  vs plain eval forward: max |diff| GTV logits {g:.2e}, EGFR logits {e:.2e}");

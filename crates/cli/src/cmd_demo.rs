@@ -120,6 +120,7 @@ pub fn run(a: Args) -> Result<()> {
         device: Device::Cpu,
         progress: crate::progress::is_terminal(),
         time_limit: None,
+        layout: mtsa_model::LayoutChoice::Auto,
     };
     let s = mtsa_train::train(&opts)?;
     tracing::info!(

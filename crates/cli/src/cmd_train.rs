@@ -79,6 +79,11 @@ pub struct Args {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Memory layout MTSA-Net trains in: auto (a few training steps timed in each, once per
+    /// machine, model and batch, cached), nchw or nhwc. Changes speed, not results (beyond
+    /// float summation order).
+    #[arg(long, default_value = "auto")]
+    layout: mtsa_model::LayoutChoice,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -110,6 +115,7 @@ pub fn run(a: Args) -> Result<()> {
         device,
         progress: crate::progress::is_terminal(),
         time_limit: None,
+        layout: a.layout,
     };
     tracing::info!(
         "training {} at preset {} ({} loss) on {} -> {}",

@@ -103,7 +103,9 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, config) = setup(tmp.path());
     let (run_a, run_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let epochs = ["--epochs", "3"];
+    // A fixed layout: two fresh runs measuring at once could choose differently. The resume
+    // below asks for none and must keep the run's own.
+    let epochs = ["--epochs", "3", "--layout", "nhwc"];
 
     let a = train_cmd(&data, &run_a, &config, &epochs).spawn().unwrap();
     let mut b = train_cmd(&data, &run_b, &config, &epochs).spawn().unwrap();

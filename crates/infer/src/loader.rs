@@ -2,8 +2,8 @@
 
 use crate::{InferError, RunPaths};
 use mtsa_model::{
-    load_weights, prepare_with_layout, read_config, to_channels_last, Layout, LayoutCache,
-    LayoutChoice, LayoutSource, LossMode, MtsaConfig, Network, Tasks, NET_PREFIX,
+    load_weights, prepare_with_layout, read_config, Layout, LayoutCache, LayoutChoice,
+    LayoutSource, LossMode, MtsaConfig, Network, Tasks, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -135,13 +135,8 @@ pub fn predict_slices(
 ) -> Result<SlicePredictions, InferError> {
     forward_batches(images, batch, device, |x| {
         net.check_input(x)?;
-        // Training keeps MTSA-Net's weights channels-last (`use_channels_last`).
-        let x = if net.has_layouts() {
-            to_channels_last(x)
-        } else {
-            x.shallow_clone()
-        };
-        Ok(net.forward_t(&x, false))
+        // MTSA-Net puts the input in the layout its weights were trained in.
+        Ok(net.forward_t(x, false))
     })
 }
 

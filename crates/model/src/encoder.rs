@@ -38,6 +38,11 @@ impl Encoder {
         }
     }
 
+    /// The layout the first level's weights are stored in.
+    pub fn weight_layout(&self) -> Layout {
+        self.levels[0].weight_layout()
+    }
+
     /// B x in_channels x S x S -> [B x c x S x S, B x 2c x S/2 x S/2, ..., B x 16c x S/16 x S/16].
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
         let mut feats: Vec<Tensor> = Vec::with_capacity(self.levels.len());

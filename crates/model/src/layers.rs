@@ -99,7 +99,21 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The layout a full convolution's 4-D weight (Cout x Cin x k x k, Cin > 1) is stored in.
+    /// PyTorch picks a convolution's output layout from its input's and its weight's strides,
+    /// and cannot tell the layout of a one-channel tensor or of a depth-wise (C x 1 x k x k)
+    /// weight, so a module that must run in the net's layout asks one of its full weights.
+    pub fn of_weight(w: &Tensor) -> Layout {
+        let (size, stride) = (w.size(), w.stride());
+        if size.len() == 4 && size[1] > 1 && stride[1] == 1 {
+            Layout::Nhwc
+        } else {
+            Layout::Nchw
+        }
+    }
+
     /// `t` (any rank) in this layout, as a new tensor when it is 4-D; other ranks contiguous.
+    /// Free when `t` already is in it.
     pub fn apply(self, t: &Tensor) -> Tensor {
         match self {
             Layout::Nhwc if t.dim() == 4 => to_channels_last(t),
@@ -132,6 +146,19 @@ impl std::fmt::Display for Layout {
 /// no `MemoryFormat`, so the strides are made by permute -> contiguous -> permute back).
 pub fn to_channels_last(t: &Tensor) -> Tensor {
     t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// Stores every 4-D variable of `vs` (the convolution weights) in `layout`, in place: the
+/// layout a net trains in. Same function, same results up to float summation order.
+pub fn use_layout(vs: &tch::nn::VarStore, layout: Layout) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                let moved = layout.apply(&v);
+                v.set_data(&moved);
+            }
+        }
+    });
 }
 
 /// A detached copy of a parameter in `layout`: what a prepared module holds instead of the

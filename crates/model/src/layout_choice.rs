@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
+use crate::config::MtsaConfig;
 use crate::error::ModelError;
 use crate::layers::Layout;
 use crate::net::{MtsaNet, PrepareOptions};
@@ -89,13 +90,20 @@ fn median(xs: &[f64]) -> f64 {
     }
 }
 
+/// What a layout is measured for: the forwards of inference or the steps of training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    Inference,
+    Training,
+}
+
 /// What a measured choice depends on: the machine (CPU model and libtorch thread count), the
-/// device, the model's configuration and the batch.
+/// device, the model's configuration, the workload and the batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayoutKey(String);
 
 impl LayoutKey {
-    pub fn new(net: &MtsaNet, device: Device, batch: i64) -> Self {
+    pub fn new(cfg: &MtsaConfig, workload: Workload, device: Device, batch: i64) -> Self {
         // Capping the instruction set (oneDNN's and ATen's variables, e.g. AVX2 on an AVX-512
         // CPU) changes which layout is faster, so it is part of the machine.
         let mut cpu = cpu_model();
@@ -104,16 +112,28 @@ impl LayoutKey {
                 cpu.push_str(&format!(" [{var}={v}]"));
             }
         }
-        Self::of(&cpu, tch::get_num_threads(), net, device, batch)
+        Self::of(&cpu, tch::get_num_threads(), cfg, workload, device, batch)
     }
 
-    fn of(cpu: &str, threads: i32, net: &MtsaNet, device: Device, batch: i64) -> Self {
-        let cfg = serde_json::to_vec(net.config()).unwrap_or_default();
-        let hash = Sha256::digest(&cfg);
+    fn of(
+        cpu: &str,
+        threads: i32,
+        cfg: &MtsaConfig,
+        workload: Workload,
+        device: Device,
+        batch: i64,
+    ) -> Self {
+        let json = serde_json::to_vec(cfg).unwrap_or_default();
+        let hash = Sha256::digest(&json);
         let short: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        // Inference keys keep their earlier form, so existing caches stay valid.
+        let purpose = match workload {
+            Workload::Inference => "",
+            Workload::Training => " | training",
+        };
         Self(format!(
-            "{cpu} | {threads} threads | {device:?} | {} {short} | batch {batch}",
-            net.config().preset
+            "{cpu} | {threads} threads | {device:?} | {} {short} | batch {batch}{purpose}",
+            cfg.preset
         ))
     }
 
@@ -237,8 +257,7 @@ pub fn measure_layouts(net: &mut MtsaNet, device: Device, batch: i64) -> LayoutT
 }
 
 /// Prepares `net` for inference in the layout `choice` names, or, for `Auto`, the one cached
-/// for this machine and model at `cache` or else measured now (and then cached; a cache that
-/// cannot be written is reported in the log and otherwise ignored).
+/// for this machine and model at `cache` or else measured now (see [`choose_layout`]).
 pub fn prepare_with_layout(
     net: &mut MtsaNet,
     choice: LayoutChoice,
@@ -246,35 +265,45 @@ pub fn prepare_with_layout(
     batch: i64,
     cache: Option<&Path>,
 ) -> (Layout, LayoutSource) {
-    let (layout, source) = match choice {
-        LayoutChoice::Fixed(layout) => (layout, LayoutSource::Requested),
-        LayoutChoice::Auto => {
-            let key = LayoutKey::new(net, device, batch);
-            let mut stored = cache.map(LayoutCache::load).unwrap_or_default();
-            match stored.get(&key) {
-                Some(hit) => (hit.layout, LayoutSource::Cached(hit.timings.clone())),
-                None => {
-                    let timings = measure_layouts(net, device, batch);
-                    let layout = timings.faster();
-                    if let Some(path) = cache {
-                        stored.insert(
-                            &key,
-                            CachedLayout {
-                                layout,
-                                timings: timings.clone(),
-                            },
-                        );
-                        if let Err(e) = stored.save(path) {
-                            tracing::warn!("layout choice not cached: {e}");
-                        }
-                    }
-                    (layout, LayoutSource::Measured(timings))
-                }
-            }
-        }
-    };
+    let key = LayoutKey::new(net.config(), Workload::Inference, device, batch);
+    let Ok((layout, source)) = choose_layout(choice, &key, cache, || {
+        Ok::<_, std::convert::Infallible>(measure_layouts(net, device, batch))
+    });
     net.prepare_for_inference(PrepareOptions { layout });
     (layout, source)
+}
+
+/// The layout `choice` names, or, for `Auto`, the one cached under `key` at `cache` or else
+/// the faster of what `measure` times now (then cached; a cache that cannot be written is
+/// reported in the log and otherwise ignored).
+pub fn choose_layout<E>(
+    choice: LayoutChoice,
+    key: &LayoutKey,
+    cache: Option<&Path>,
+    measure: impl FnOnce() -> Result<LayoutTimings, E>,
+) -> Result<(Layout, LayoutSource), E> {
+    let LayoutChoice::Fixed(layout) = choice else {
+        let mut stored = cache.map(LayoutCache::load).unwrap_or_default();
+        if let Some(hit) = stored.get(key) {
+            return Ok((hit.layout, LayoutSource::Cached(hit.timings.clone())));
+        }
+        let timings = measure()?;
+        let layout = timings.faster();
+        if let Some(path) = cache {
+            stored.insert(
+                key,
+                CachedLayout {
+                    layout,
+                    timings: timings.clone(),
+                },
+            );
+            if let Err(e) = stored.save(path) {
+                tracing::warn!("layout choice not cached: {e}");
+            }
+        }
+        return Ok((layout, LayoutSource::Measured(timings)));
+    };
+    Ok((layout, LayoutSource::Requested))
 }
 
 #[cfg(test)]
@@ -326,7 +355,14 @@ mod tests {
             (vs, net)
         };
         let k = |cpu, threads, net: &MtsaNet, batch| {
-            LayoutKey::of(cpu, threads, net, Device::Cpu, batch)
+            LayoutKey::of(
+                cpu,
+                threads,
+                net.config(),
+                Workload::Inference,
+                Device::Cpu,
+                batch,
+            )
         };
         let base = k("EPYC", 2, &net, 8);
         assert_eq!(base, k("EPYC", 2, &net, 8));
@@ -334,6 +370,8 @@ mod tests {
         assert_ne!(base, k("EPYC", 4, &net, 8));
         assert_ne!(base, k("EPYC", 2, &net3, 8));
         assert_ne!(base, k("EPYC", 2, &net, 1));
+        let training = LayoutKey::of("EPYC", 2, net.config(), Workload::Training, Device::Cpu, 8);
+        assert_ne!(base, training);
     }
 
     #[test]
@@ -341,7 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("layouts.json");
         let (_vs, mut net) = tiny_net();
-        let key = LayoutKey::new(&net, Device::Cpu, 2);
+        let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 2);
         // Injected timings no real run would produce, so a measurement would be visible.
         let injected = LayoutTimings {
             nchw_s: 9.0,
@@ -384,7 +422,7 @@ mod tests {
         };
         assert_eq!(layout, t.faster());
         assert_eq!(net.prepared_layout(), Some(layout));
-        let key = LayoutKey::new(&net, Device::Cpu, 1);
+        let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 1);
         let cached = LayoutCache::load(&path);
         assert_eq!(cached.get(&key).map(|c| c.layout), Some(layout));
     }
@@ -395,7 +433,7 @@ mod tests {
         let path = dir.path().join("layouts.json");
         std::fs::write(&path, "not json").unwrap();
         let (_vs, net) = tiny_net();
-        let key = LayoutKey::new(&net, Device::Cpu, 1);
+        let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 1);
         assert!(LayoutCache::load(&path).get(&key).is_none());
     }
 }

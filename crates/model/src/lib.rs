@@ -20,6 +20,7 @@ mod msa_module;
 mod net;
 mod network;
 mod systems;
+mod training_layout;
 mod transformer;
 
 pub use checkpoint::{
@@ -33,10 +34,10 @@ pub use encoder::Encoder;
 pub use error::ModelError;
 pub use flops::{forward_flops, gflops_per_slice};
 pub use gtv_decoder::GtvDecoder;
-pub use layers::{to_channels_last, Layout};
+pub use layers::{to_channels_last, use_layout, Layout};
 pub use layout_choice::{
-    cpu_model, measure_layouts, prepare_with_layout, CachedLayout, LayoutCache, LayoutChoice,
-    LayoutKey, LayoutSource, LayoutTimings, TIMED_FORWARDS,
+    choose_layout, cpu_model, measure_layouts, prepare_with_layout, CachedLayout, LayoutCache,
+    LayoutChoice, LayoutKey, LayoutSource, LayoutTimings, Workload, TIMED_FORWARDS,
 };
 pub use loss::{
     cross_entropy, dice_loss, focal_loss, JointLoss, LossConfig, LossMode, LossParts,
@@ -50,6 +51,7 @@ pub use systems::{
     conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,
     Tasks, TransUNet, UNet, UNet3Plus,
 };
+pub use training_layout::{choose_training_layout, measure_training_layouts, TIMED_STEPS};
 pub use transformer::WindowTransformer;
 
 /// VarStore prefix under which the network is expected to live.

@@ -24,6 +24,11 @@ impl MsaBlock {
         self.msa.prepare(layout);
     }
 
+    /// The layout the block's weights are stored in.
+    pub fn weight_layout(&self) -> Layout {
+        self.msa.weight_layout()
+    }
+
     /// B x Cin x H x W -> B x Cout x H x W.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         self.msa.forward(&self.stem.forward_t(x, train))

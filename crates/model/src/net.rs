@@ -71,6 +71,13 @@ impl MtsaNet {
         self.prepared
     }
 
+    /// The layout the forward pass runs in: the prepared one, else that of the trainable
+    /// weights (see [`crate::use_layout`]).
+    pub fn layout(&self) -> Layout {
+        self.prepared
+            .unwrap_or_else(|| self.encoder.weight_layout())
+    }
+
     /// Rejects what would otherwise be a libtorch shape panic deep inside the forward pass.
     pub fn check_input(&self, x: &Tensor) -> Result<(), ModelError> {
         let size = x.size();
@@ -116,10 +123,7 @@ impl MtsaNet {
     /// B x C x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits), C = `in_channels`. Panics on bad
     /// shapes; see [`Self::try_forward_t`] for the checked version.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
-        let x = match self.prepared {
-            Some(layout) => layout.apply(x),
-            None => x.shallow_clone(),
-        };
+        let x = self.layout().apply(x);
         let feats = self.encoder.forward_t(&x, train);
         let gtv = self.decoder.forward_t(&feats, train);
         let egfr = self.classifier.forward_t(&feats[feats.len() - 1], train);

@@ -4,10 +4,10 @@
 
 use crate::adam::Adam;
 use crate::{EpochRecord, TrainConfig, TrainError};
-use mtsa_model::{read_tensors, write_tensors, CONFIG_KEY};
+use mtsa_model::{read_tensors, write_tensors, Layout, NamedTensors, CONFIG_KEY};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 
 const STATE_KEY: &str = "mtsa_train_state";
@@ -24,6 +24,24 @@ pub struct TrainState {
     pub config: TrainConfig,
     /// Hash of the prepared dataset: resuming on other data is refused.
     pub data_hash: String,
+    /// The memory layout the run trains in, chosen when it started and kept on resume, so a
+    /// resumed run sums in the same order as an uninterrupted one. Checkpoints from before the
+    /// choice trained NHWC.
+    #[serde(default = "nhwc")]
+    pub layout: Layout,
+}
+
+fn nhwc() -> Layout {
+    Layout::Nhwc
+}
+
+/// A checkpoint read and checked, not yet restored into a net: its bookkeeping says how to
+/// build the net (the layout) before [`Checkpoint::restore`] fills it.
+pub struct Checkpoint {
+    path: PathBuf,
+    tensors: NamedTensors,
+    adam_step: i64,
+    pub state: TrainState,
 }
 
 pub fn save(path: &Path, vs: &VarStore, adam: &Adam, state: &TrainState) -> Result<(), TrainError> {
@@ -36,35 +54,50 @@ pub fn save(path: &Path, vs: &VarStore, adam: &Adam, state: &TrainState) -> Resu
     Ok(write_tensors(path, &tensors, meta)?)
 }
 
-/// Loads the checkpoint into `vs` and `adam`, returning its bookkeeping.
-pub fn load(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<TrainState, TrainError> {
-    let (mut tensors, meta) = read_tensors(path)?;
+/// Reads the checkpoint at `path` and its bookkeeping.
+pub fn read(path: &Path) -> Result<Checkpoint, TrainError> {
+    let (tensors, meta) = read_tensors(path)?;
     let state: TrainState = meta
         .get(STATE_KEY)
         .and_then(|s| serde_json::from_str(s).ok())
         .ok_or_else(|| TrainError::file(path, "not a training checkpoint (no training state)"))?;
-    let step: i64 = meta
+    let adam_step: i64 = meta
         .get("adam_step")
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    tch::no_grad(|| -> Result<(), TrainError> {
-        for (name, mut var) in vs.variables() {
-            let src = tensors
-                .remove(&name)
-                .ok_or_else(|| TrainError::file(path, format!("tensor {name} missing")))?;
-            if src.size() != var.size() {
-                return Err(TrainError::file(
-                    path,
-                    format!("tensor {name} has the wrong shape"),
-                ));
+    Ok(Checkpoint {
+        path: path.to_path_buf(),
+        tensors,
+        adam_step,
+        state,
+    })
+}
+
+impl Checkpoint {
+    /// Copies the checkpoint's tensors into `vs` (keeping each variable's layout) and `adam`,
+    /// returning its bookkeeping.
+    pub fn restore(mut self, vs: &mut VarStore, adam: &mut Adam) -> Result<TrainState, TrainError> {
+        let path = self.path.as_path();
+        tch::no_grad(|| -> Result<(), TrainError> {
+            for (name, mut var) in vs.variables() {
+                let src = self
+                    .tensors
+                    .remove(&name)
+                    .ok_or_else(|| TrainError::file(path, format!("tensor {name} missing")))?;
+                if src.size() != var.size() {
+                    return Err(TrainError::file(
+                        path,
+                        format!("tensor {name} has the wrong shape"),
+                    ));
+                }
+                var.copy_(&src);
             }
-            var.copy_(&src);
-        }
-        Ok(())
-    })?;
-    adam.load_state(step, |k| tensors.remove(k))
-        .map_err(|e| TrainError::file(path, e))?;
-    Ok(state)
+            Ok(())
+        })?;
+        adam.load_state(self.adam_step, |k| self.tensors.remove(k))
+            .map_err(|e| TrainError::file(path, e))?;
+        Ok(self.state)
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String, TrainError> {

@@ -8,7 +8,10 @@ use crate::{
     SplitTensors, TrainConfig, TrainError,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use mtsa_model::{save_weights, to_channels_last, JointLoss, LossMode, Network, NET_PREFIX};
+use mtsa_model::{
+    choose_training_layout, save_weights, use_layout, Architecture, JointLoss, Layout, LayoutCache,
+    LayoutChoice, LossMode, Network, NET_PREFIX,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +32,8 @@ pub struct TrainOptions {
     /// --minutes`]. A time-limited run depends on the machine's speed, so it is not
     /// reproducible epoch for epoch; `None` trains to `epochs` or early stopping.
     pub time_limit: Option<std::time::Duration>,
+    /// The layout MTSA-Net trains in (`mtsa train --layout`); `Auto` measures both.
+    pub layout: LayoutChoice,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,17 +69,35 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     }
 
     let paths = RunPaths::new(&opts.run);
+    let checkpoint = match opts.resume {
+        true => Some(state::read(&paths.checkpoint())?),
+        false => None,
+    };
+    // A resumed run keeps its layout; a new one chooses it before seeding, as measuring draws
+    // from libtorch's random generator.
+    let layout = match &checkpoint {
+        Some(ck) => {
+            if let LayoutChoice::Fixed(asked) = opts.layout {
+                if asked != ck.state.layout {
+                    tracing::warn!(
+                        "the run trains in {} (its checkpoint); --layout {asked} ignored",
+                        ck.state.layout
+                    );
+                }
+            }
+            ck.state.layout
+        }
+        None => training_layout(opts)?,
+    };
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(opts.device);
     let net = Network::new(&(vs.root() / NET_PREFIX), &cfg.model)?;
     let loss = JointLoss::new(&vs.root(), cfg.loss);
-    if net.has_layouts() {
-        use_channels_last(&vs);
-    }
+    use_layout(&vs, layout);
     let mut adam = Adam::new(&vs, cfg.lr, cfg.adam_eps);
 
-    let mut st = if opts.resume {
-        let st = state::load(&paths.checkpoint(), &mut vs, &mut adam)?;
+    let mut st = if let Some(ck) = checkpoint {
+        let st = ck.restore(&mut vs, &mut adam)?;
         if st.data_hash != info.data_hash {
             return Err(TrainError::file(
                 paths.checkpoint(),
@@ -104,6 +127,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             history: Vec::new(),
             config: cfg.clone(),
             data_hash: info.data_hash.clone(),
+            layout,
         }
     };
     st.config.epochs = cfg.epochs;
@@ -185,19 +209,23 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     })
 }
 
-/// Stores every 4-D weight NHWC. oneDNN runs this net's depth-wise convolutions about 17x faster
-/// (forward + backward, 8 x 8 x 128 x 128, 2 threads) on NHWC than on NCHW, and the plain 3x3
-/// and 1x1 convolutions ~1.5-2x faster, so training takes NHWC inputs too. Same function, same
-/// results up to float summation order.
-pub fn use_channels_last(vs: &VarStore) {
-    tch::no_grad(|| {
-        for (_, mut v) in vs.variables() {
-            if v.dim() == 4 {
-                let nhwc = to_channels_last(&v);
-                v.set_data(&nhwc);
-            }
-        }
-    });
+/// The layout the run trains in: MTSA-Net's is `opts.layout`, measured (or read from the
+/// per-user cache) for `Auto`; the comparison systems train NCHW, as their references do.
+fn training_layout(opts: &TrainOptions) -> Result<Layout, TrainError> {
+    let cfg = &opts.config;
+    if cfg.model.architecture != Architecture::MtsaNet {
+        return Ok(Layout::Nchw);
+    }
+    let (layout, source) = choose_training_layout(
+        opts.layout,
+        &cfg.model,
+        cfg.loss,
+        opts.device,
+        cfg.batch as i64,
+        LayoutCache::default_path().as_deref(),
+    )?;
+    tracing::info!("training layout {layout} ({source:?})");
+    Ok(layout)
 }
 
 /// Lower is better, so the loss and the negated score compare the same way.

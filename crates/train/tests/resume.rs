@@ -1,16 +1,21 @@
 //! A run interrupted after its first epoch and resumed must end bitwise where the same run would
-//! have ended uninterrupted (spec: exact resume on CPU), and a diverging run must stop with an
+//! have ended uninterrupted (spec: exact resume on CPU), in the memory layout it started in, and a diverging run must stop with an
 //! error that says where.
 
 mod common;
 
 use common::train_serial as train;
-use mtsa_model::read_tensors;
+use mtsa_model::{read_tensors, Layout, LayoutChoice};
 use mtsa_train::{RunPaths, TrainError, TrainOptions};
 use std::path::Path;
 use tch::Device;
 
 fn opts(data: &Path, run: &Path, epochs: usize, resume: bool) -> TrainOptions {
+    opts_in(data, run, epochs, resume, Layout::Nchw)
+}
+
+/// A fixed layout: two fresh runs measuring at once could choose differently.
+fn opts_in(data: &Path, run: &Path, epochs: usize, resume: bool, layout: Layout) -> TrainOptions {
     TrainOptions {
         data: data.to_path_buf(),
         run: run.to_path_buf(),
@@ -19,6 +24,7 @@ fn opts(data: &Path, run: &Path, epochs: usize, resume: bool) -> TrainOptions {
         device: Device::Cpu,
         progress: false,
         time_limit: None,
+        layout: LayoutChoice::Fixed(layout),
     }
 }
 
@@ -89,7 +95,9 @@ fn resumed_run_equals_uninterrupted_run() {
     // Starting over on a folder that holds a run is refused rather than overwriting it.
     let again = train(&opts(&data, &run_b, 2, false));
     assert!(matches!(again, Err(TrainError::File { .. })), "{again:?}");
-    let b = train(&opts(&data, &run_b, 2, true)).unwrap();
+    // The run trained NCHW; asking for NHWC on resume must not change the layout it continues
+    // in, or the sums below would differ in their last bits.
+    let b = train(&opts_in(&data, &run_b, 2, true, Layout::Nhwc)).unwrap();
     assert_eq!(b.epochs_run, 2);
     assert_eq!(a.best_epoch, b.best_epoch);
     assert_eq!(a.best_criterion.to_bits(), b.best_criterion.to_bits());
