@@ -73,7 +73,7 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         ),
         Network::System { .. } => (Layout::Nchw, LayoutSource::Only),
     };
-    tracing::debug!("inference layout {layout} ({layout_source:?})");
+    tracing::debug!("inference layout {layout} ({layout_source})");
     let tasks = trained_tasks(&RunPaths::new(run_dir).config(), net.tasks());
     Ok(TrainedModel {
         net,

@@ -225,6 +225,24 @@ pub enum LayoutSource {
     Measured(LayoutTimings),
 }
 
+impl std::fmt::Display for LayoutSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let timed = |f: &mut std::fmt::Formatter<'_>, how: &str, t: &LayoutTimings| {
+            write!(
+                f,
+                "{how}: NCHW {:.4} s, NHWC {:.4} s (medians)",
+                t.nchw_s, t.nhwc_s
+            )
+        };
+        match self {
+            LayoutSource::Requested => f.write_str("requested"),
+            LayoutSource::Only => f.write_str("the network's only layout"),
+            LayoutSource::Cached(t) => timed(f, "cached", t),
+            LayoutSource::Measured(t) => timed(f, "measured", t),
+        }
+    }
+}
+
 /// Times `TIMED_FORWARDS` eval forwards of a random `batch` at the net's input size in each
 /// layout, interleaved, and returns the medians. Leaves the net prepared in the last layout
 /// timed; the caller prepares it in the chosen one.

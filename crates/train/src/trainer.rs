@@ -224,7 +224,7 @@ fn training_layout(opts: &TrainOptions) -> Result<Layout, TrainError> {
         cfg.batch as i64,
         LayoutCache::default_path().as_deref(),
     )?;
-    tracing::info!("training layout {layout} ({source:?})");
+    tracing::info!("training layout {layout} ({source})");
     Ok(layout)
 }
 
