@@ -69,6 +69,11 @@ pub struct Args {
     /// machine, model and batch, cached, as predict and train do), nchw or nhwc.
     #[arg(long, default_value = "auto")]
     layout: LayoutChoice,
+    /// Number format of MTSA-Net (infer and patient modes): f32, or bf16 (about twice as fast on CPUs with native
+    /// bf16 instructions and on GPUs; probabilities differ from f32 in the second or third
+    /// decimal, see the README before using it for planning).
+    #[arg(long, default_value = "f32")]
+    precision: mtsa_model::Precision,
     /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the
     /// kernel after every op.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -94,6 +99,8 @@ struct Report {
     /// The measured medians per forward behind an auto choice.
     layout_nchw_s: Option<f64>,
     layout_nhwc_s: Option<f64>,
+    /// Number format of the predict engine and patient mode (train and plain: f32).
+    precision: mtsa_model::Precision,
     keep_memory: bool,
     batch: i64,
     slices_per_iter: usize,
@@ -139,6 +146,7 @@ pub fn run(a: Args) -> Result<()> {
         device,
         layout: a.layout,
         batch: batch as usize,
+        precision: a.precision,
     };
     let keep_memory = a.keep_memory && crate::memory::keep_freed_memory();
     tch::manual_seed(0);
@@ -293,6 +301,10 @@ pub fn run(a: Args) -> Result<()> {
         },
         layout_nchw_s: layout_timings(&layout.1).map(|t| t.0),
         layout_nhwc_s: layout_timings(&layout.1).map(|t| t.1),
+        precision: match (a.mode, a.engine) {
+            (Mode::Train, _) | (Mode::Infer, Engine::Plain) => mtsa_model::Precision::F32,
+            _ => a.precision,
+        },
         keep_memory,
         batch,
         slices_per_iter,
@@ -324,7 +336,7 @@ pub fn run(a: Args) -> Result<()> {
 
 fn print_human(r: &Report) {
     println!(
-        "mtsa bench: preset {} ({} params, {:.2} GFLOP/slice fwd), mode {:?}, engine {:?}, layout {} ({}), batch {}, {} thread(s), {}",
+        "mtsa bench: preset {} ({} params, {:.2} GFLOP/slice fwd), mode {:?}, engine {:?}, layout {} ({}), {}, batch {}, {} thread(s), {}",
         r.preset,
         r.params,
         r.gflop_per_slice_fwd,
@@ -332,6 +344,7 @@ fn print_human(r: &Report) {
         r.engine,
         r.layout,
         r.layout_source,
+        r.precision,
         r.batch,
         r.threads,
         r.device

@@ -142,6 +142,7 @@ pub fn run(a: Args) -> Result<()> {
             device: Device::Cpu,
             layout: mtsa_model::LayoutChoice::Auto,
             batch: 16,
+            precision: mtsa_model::Precision::F32,
         },
         seed: a.seed,
         whole_scan: true,

@@ -154,6 +154,7 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
             device,
             layout: mtsa_model::LayoutChoice::Auto,
             batch,
+            precision: mtsa_model::Precision::F32,
         },
     )?;
     let bar = crate::progress::bar("calibrate");

@@ -52,6 +52,7 @@ pub fn export(opts: &ExportOptions) -> Result<ExportInfo, EvalError> {
             device: Device::Cpu,
             layout: LayoutChoice::Fixed(Layout::Nchw),
             batch: 2,
+            precision: mtsa_model::Precision::F32,
         },
     )?;
     let paths = RunPaths::new(&opts.run);

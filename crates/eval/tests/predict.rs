@@ -8,7 +8,7 @@ use support::fixture_run;
 use mtsa_eval::{predict, PredictOptions};
 use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
-use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice};
+use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice, Precision};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -65,7 +65,7 @@ fn run_predict(
     input: &Path,
     out: &Path,
 ) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
-    run_predict_dicom(run, input, out, false)
+    run_predict_dicom(run, input, out, false, Precision::F32)
 }
 
 /// `predict`, with the RT Structure Set and the SEG when `dicom_outputs`.
@@ -74,6 +74,7 @@ fn run_predict_dicom(
     input: &Path,
     out: &Path,
     dicom_outputs: bool,
+    precision: Precision,
 ) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
     let summary = predict(&PredictOptions {
         run: run.to_path_buf(),
@@ -84,6 +85,7 @@ fn run_predict_dicom(
             batch: 8,
             // Fixed, so the test neither times layouts nor writes the user's layout cache.
             layout: LayoutChoice::Fixed(Layout::Nhwc),
+            precision,
         },
         rtstruct: dicom_outputs,
         seg: dicom_outputs,
@@ -170,6 +172,13 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             s.slices_used[0].slice_index
         ))
         .is_file());
+
+    // The same in bf16 (opt-in): the same mask, an EGFR probability within bf16 rounding.
+    let out16 = tmp.path().join("pred_full_bf16");
+    let (s16, json16) = run_predict_dicom(&run, &input, &out16, false, Precision::Bf16);
+    assert_eq!(s16.gtv_voxels, s.gtv_voxels);
+    let p16 = json16["egfr_probability"].as_f64().unwrap();
+    assert!((p16 - p).abs() < 0.02, "bf16 {p16} vs f32 {p}");
 }
 
 /// A DICOM series in: the RT Structure Set and the Segmentation written beside `gtv.nii.gz`
@@ -188,7 +197,7 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
     let fixture = fixture_run(tmp.path());
     let run = with_head_bias(&fixture, &tmp.path().join("pos"), 100.0);
     let out = tmp.path().join("pred");
-    let (s, json) = run_predict_dicom(&run, &series_dir, &out, true);
+    let (s, json) = run_predict_dicom(&run, &series_dir, &out, true, Precision::F32);
     let files: Vec<&str> = json["files"]
         .as_array()
         .unwrap()
@@ -270,6 +279,7 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
             device: Device::Cpu,
             layout: LayoutChoice::Fixed(Layout::Nhwc),
             batch: 8,
+            precision: mtsa_model::Precision::F32,
         },
         dicom: DicomOutputs::default(),
         part,

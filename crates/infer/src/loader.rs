@@ -3,7 +3,7 @@
 use crate::{InferError, RunPaths};
 use mtsa_model::{
     load_weights, prepare_with_layout, read_config, Layout, LayoutCache, LayoutChoice,
-    LayoutSource, LossMode, MtsaConfig, Network, Tasks, NET_PREFIX,
+    LayoutSource, LossMode, MtsaConfig, Network, Precision, Tasks, NET_PREFIX,
 };
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -18,6 +18,8 @@ pub struct TrainedModel {
     /// The layout the net runs in and how it was chosen.
     pub layout: Layout,
     pub layout_source: LayoutSource,
+    /// The number format the net runs in.
+    pub precision: Precision,
     /// What the run was trained for: the network's tasks less any its loss mode left out
     /// (MTSA-Net trained `seg-only` has an EGFR head that never learnt).
     pub tasks: Tasks,
@@ -47,6 +49,8 @@ pub struct LoadOptions {
     pub layout: LayoutChoice,
     /// Slices per forward the caller will run: the layout is measured at this batch.
     pub batch: usize,
+    /// Number format MTSA-Net runs in (`--precision`); the comparison systems run f32 only.
+    pub precision: Precision,
 }
 
 /// Loads a run's best weights into one [`Network`] and prepares it for inference in the layout
@@ -67,10 +71,19 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         Network::Mtsa(mtsa) => prepare_with_layout(
             mtsa,
             opts.layout,
+            opts.precision,
             opts.device,
             opts.batch.max(1) as i64,
             LayoutCache::default_path().as_deref(),
         ),
+        Network::System { .. } if opts.precision != Precision::F32 => {
+            return Err(InferError::Mismatch(format!(
+                "{}: {} runs in f32 only; --precision {} is for MTSA-Net",
+                run_dir.display(),
+                config.architecture,
+                opts.precision
+            )));
+        }
         Network::System { .. } => (Layout::Nchw, LayoutSource::Only),
     };
     tracing::debug!("inference layout {layout} ({layout_source})");
@@ -82,6 +95,7 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         device: opts.device,
         layout,
         layout_source,
+        precision: opts.precision,
     })
 }
 

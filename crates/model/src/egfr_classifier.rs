@@ -5,7 +5,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::{MtsaConfig, CLS_POOL, LEVELS};
-use crate::layers::{linear, snapshot_linear, ConvBnRelu, Layout};
+use crate::layers::{linear, snapshot_linear, ConvBnRelu, PrepareOptions};
 use crate::transformer::WindowTransformer;
 
 #[derive(Debug)]
@@ -36,13 +36,14 @@ impl EgfrClassifier {
         }
     }
 
-    /// For inference: BN folded into the conv block (in `layout`), the rest detached copies.
-    pub fn prepare(&mut self, layout: Layout) {
+    /// For inference: BN folded into the conv block, every weight a detached copy as `opts`
+    /// says.
+    pub fn prepare(&mut self, opts: PrepareOptions) {
         let _guard = tch::no_grad_guard();
-        self.conv.prepare(layout);
-        self.transformer.prepare();
-        snapshot_linear(&mut self.fc1);
-        snapshot_linear(&mut self.fc2);
+        self.conv.prepare(opts);
+        self.transformer.prepare(opts);
+        snapshot_linear(&mut self.fc1, opts);
+        snapshot_linear(&mut self.fc2, opts);
     }
 
     /// B x 16c x S/16 x S/16 bottleneck -> B x 2 logits.

@@ -3,7 +3,7 @@
 use tch::{nn, Tensor};
 
 use crate::config::{MtsaConfig, LEVELS};
-use crate::layers::Layout;
+use crate::layers::{Layout, PrepareOptions};
 use crate::msa_block::MsaBlock;
 
 #[derive(Debug)]
@@ -32,9 +32,9 @@ impl Encoder {
     }
 
     /// For inference: see [`MsaBlock::prepare`].
-    pub fn prepare(&mut self, layout: Layout) {
+    pub fn prepare(&mut self, opts: PrepareOptions) {
         for block in &mut self.levels {
-            block.prepare(layout);
+            block.prepare(opts);
         }
     }
 

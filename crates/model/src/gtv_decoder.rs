@@ -5,7 +5,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use crate::config::{MtsaConfig, LEVELS};
-use crate::layers::{conv2d, snapshot, snapshot_conv, up2, ConvBnRelu, Layout};
+use crate::layers::{conv2d, snapshot, snapshot_conv, up2, ConvBnRelu, PrepareOptions};
 
 /// Initial bias of the logit head: every pixel starts at p = 0.01, the focal-loss paper's prior
 /// (Lin et al. 2017, section 4.1). From PyTorch's default (p ~ 0.5 everywhere) the per-image Dice
@@ -42,15 +42,16 @@ impl GtvDecoder {
         Self { stages, head }
     }
 
-    /// For inference: BN folded into every fuse block, weights as detached copies in `layout`.
-    pub fn prepare(&mut self, layout: Layout) {
+    /// For inference: BN folded into every fuse block, weights as detached copies as `opts`
+    /// says.
+    pub fn prepare(&mut self, opts: PrepareOptions) {
         let _guard = tch::no_grad_guard();
         for (up, fuse) in &mut self.stages {
-            up.ws = snapshot(&up.ws, layout);
-            up.bs = up.bs.as_ref().map(|b| snapshot(b, layout));
-            fuse.prepare(layout);
+            up.ws = snapshot(&up.ws, opts);
+            up.bs = up.bs.as_ref().map(|b| snapshot(b, opts));
+            fuse.prepare(opts);
         }
-        snapshot_conv(&mut self.head, layout);
+        snapshot_conv(&mut self.head, opts);
     }
 
     /// A parameter whose dtype and device stand for the whole net's.

@@ -16,7 +16,8 @@ use tch::{Device, Kind, Tensor};
 use crate::config::MtsaConfig;
 use crate::error::ModelError;
 use crate::layers::Layout;
-use crate::net::{MtsaNet, PrepareOptions};
+use crate::layers::{Precision, PrepareOptions};
+use crate::net::MtsaNet;
 
 /// What the user asked for (`--layout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -137,6 +138,14 @@ impl LayoutKey {
         ))
     }
 
+    /// The key of the same measurement at `precision` (f32 keys keep their earlier form).
+    pub fn at(self, precision: Precision) -> Self {
+        match precision {
+            Precision::F32 => self,
+            other => Self(format!("{} | {other}", self.0)),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -244,9 +253,14 @@ impl std::fmt::Display for LayoutSource {
 }
 
 /// Times `TIMED_FORWARDS` eval forwards of a random `batch` at the net's input size in each
-/// layout, interleaved, and returns the medians. Leaves the net prepared in the last layout
-/// timed; the caller prepares it in the chosen one.
-pub fn measure_layouts(net: &mut MtsaNet, device: Device, batch: i64) -> LayoutTimings {
+/// layout at `precision`, interleaved, and returns the medians. Leaves the net prepared in the
+/// last layout timed; the caller prepares it in the chosen one.
+pub fn measure_layouts(
+    net: &mut MtsaNet,
+    precision: Precision,
+    device: Device,
+    batch: i64,
+) -> LayoutTimings {
     let cfg = net.config();
     let x = Tensor::rand(
         [batch.max(1), cfg.in_channels, cfg.size, cfg.size],
@@ -257,7 +271,7 @@ pub fn measure_layouts(net: &mut MtsaNet, device: Device, batch: i64) -> LayoutT
     let layouts = [Layout::Nchw, Layout::Nhwc];
     for round in 0..=TIMED_FORWARDS {
         for (i, &layout) in layouts.iter().enumerate() {
-            net.prepare_for_inference(PrepareOptions { layout });
+            net.prepare_for_inference(PrepareOptions { layout, precision });
             let t = Instant::now();
             let (g, e) = net.forward_t(&x, false);
             if let Device::Cuda(d) = device {
@@ -274,20 +288,22 @@ pub fn measure_layouts(net: &mut MtsaNet, device: Device, batch: i64) -> LayoutT
     LayoutTimings::from_samples(&samples[0], &samples[1])
 }
 
-/// Prepares `net` for inference in the layout `choice` names, or, for `Auto`, the one cached
-/// for this machine and model at `cache` or else measured now (see [`choose_layout`]).
+/// Prepares `net` for inference at `precision` in the layout `choice` names, or, for `Auto`,
+/// the one cached for this machine, model and precision at `cache` or else measured now (see
+/// [`choose_layout`]).
 pub fn prepare_with_layout(
     net: &mut MtsaNet,
     choice: LayoutChoice,
+    precision: Precision,
     device: Device,
     batch: i64,
     cache: Option<&Path>,
 ) -> (Layout, LayoutSource) {
-    let key = LayoutKey::new(net.config(), Workload::Inference, device, batch);
+    let key = LayoutKey::new(net.config(), Workload::Inference, device, batch).at(precision);
     let Ok((layout, source)) = choose_layout(choice, &key, cache, || {
-        Ok::<_, std::convert::Infallible>(measure_layouts(net, device, batch))
+        Ok::<_, std::convert::Infallible>(measure_layouts(net, precision, device, batch))
     });
-    net.prepare_for_inference(PrepareOptions { layout });
+    net.prepare_for_inference(PrepareOptions { layout, precision });
     (layout, source)
 }
 
@@ -412,8 +428,14 @@ mod tests {
             },
         );
         cache.save(&path).unwrap();
-        let (layout, source) =
-            prepare_with_layout(&mut net, LayoutChoice::Auto, Device::Cpu, 2, Some(&path));
+        let (layout, source) = prepare_with_layout(
+            &mut net,
+            LayoutChoice::Auto,
+            Precision::F32,
+            Device::Cpu,
+            2,
+            Some(&path),
+        );
         assert_eq!(layout, Layout::Nhwc);
         assert_eq!(source, LayoutSource::Cached(injected));
         assert_eq!(net.prepared_layout(), Some(Layout::Nhwc));
@@ -427,14 +449,21 @@ mod tests {
         let (fixed, source) = prepare_with_layout(
             &mut net,
             LayoutChoice::Fixed(Layout::Nchw),
+            Precision::F32,
             Device::Cpu,
             1,
             Some(&path),
         );
         assert_eq!((fixed, source), (Layout::Nchw, LayoutSource::Requested));
         assert!(!path.exists());
-        let (layout, source) =
-            prepare_with_layout(&mut net, LayoutChoice::Auto, Device::Cpu, 1, Some(&path));
+        let (layout, source) = prepare_with_layout(
+            &mut net,
+            LayoutChoice::Auto,
+            Precision::F32,
+            Device::Cpu,
+            1,
+            Some(&path),
+        );
         let LayoutSource::Measured(t) = source else {
             panic!("expected a measurement, got {source:?}");
         };

@@ -34,7 +34,7 @@ pub use encoder::Encoder;
 pub use error::ModelError;
 pub use flops::{forward_flops, gflops_per_slice};
 pub use gtv_decoder::GtvDecoder;
-pub use layers::{to_channels_last, use_layout, Layout};
+pub use layers::{to_channels_last, use_layout, Layout, Precision, PrepareOptions};
 pub use layout_choice::{
     choose_layout, cpu_model, measure_layouts, prepare_with_layout, CachedLayout, LayoutCache,
     LayoutChoice, LayoutKey, LayoutSource, LayoutTimings, Workload, TIMED_FORWARDS,
@@ -45,7 +45,7 @@ pub use loss::{
 };
 pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
-pub use net::{MtsaNet, PrepareOptions};
+pub use net::MtsaNet;
 pub use network::{Network, NO_LESION_LOGIT};
 pub use systems::{
     conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,

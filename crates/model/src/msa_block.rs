@@ -1,7 +1,7 @@
 //! One encoder level: Conv3x3 -> BatchNorm -> ReLU -> MSA module (spec §2).
 use tch::{nn, Tensor};
 
-use crate::layers::{ConvBnRelu, Layout};
+use crate::layers::{ConvBnRelu, Layout, PrepareOptions};
 use crate::msa_module::MsaModule;
 
 #[derive(Debug)]
@@ -18,10 +18,10 @@ impl MsaBlock {
         }
     }
 
-    /// For inference: BN folded into the stem, strips merged, weights in `layout`.
-    pub fn prepare(&mut self, layout: Layout) {
-        self.stem.prepare(layout);
-        self.msa.prepare(layout);
+    /// For inference: BN folded into the stem, strips merged, weights as `opts` says.
+    pub fn prepare(&mut self, opts: PrepareOptions) {
+        self.stem.prepare(opts);
+        self.msa.prepare(opts);
     }
 
     /// The layout the block's weights are stored in.

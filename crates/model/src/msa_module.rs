@@ -3,7 +3,7 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
-use crate::layers::{conv2d, snapshot, snapshot_conv, Layout};
+use crate::layers::{conv2d, snapshot, snapshot_conv, Layout, PrepareOptions};
 
 #[derive(Debug)]
 pub struct MsaModule {
@@ -61,11 +61,11 @@ impl MsaModule {
     }
 
     /// For inference: merges the strip pairs and the identity into one depth-wise kernel (see
-    /// [`Strips`]), folded in f64, and stores every weight as a detached copy in `layout`.
-    pub fn prepare(&mut self, layout: Layout) {
+    /// [`Strips`]), folded in f64, and stores every weight as a detached copy as `opts` says.
+    pub fn prepare(&mut self, opts: PrepareOptions) {
         let _guard = tch::no_grad_guard();
         for c in [&mut self.square, &mut self.local, &mut self.mix] {
-            snapshot_conv(c, layout);
+            snapshot_conv(c, opts);
         }
         let pairs = match &mut self.strips {
             Strips::Pairs(pairs) => pairs,
@@ -74,21 +74,21 @@ impl MsaModule {
                 bias_taps,
                 bias,
             } => {
-                *kernel = snapshot(kernel, layout);
-                *bias_taps = snapshot(bias_taps, layout);
-                *bias = snapshot(bias, layout);
+                *kernel = snapshot(kernel, opts);
+                *bias_taps = snapshot(bias_taps, opts);
+                *bias = snapshot(bias, opts);
                 return;
             }
         };
         let probe = &self.square.ws; // C x 1 x k x k
-        let (kind, device, ch) = (probe.kind(), probe.device(), probe.size()[0]);
+        let (kind, device, ch) = (opts.precision.kind(), probe.device(), probe.size()[0]);
         let f64_of = |t: &Tensor| t.detach().to_kind(Kind::Double);
         let km = pairs.iter().map(|(h, _)| h.ws.size()[3]).max().unwrap_or(1);
         let c = km / 2;
-        let opts = (Kind::Double, device);
-        let kernel = Tensor::zeros([ch, 1, km, km], opts);
-        let bias_taps = Tensor::zeros([ch, 1, km, 1], opts);
-        let mut bias = Tensor::zeros([ch], opts);
+        let in_f64 = (Kind::Double, device);
+        let kernel = Tensor::zeros([ch, 1, km, km], in_f64);
+        let bias_taps = Tensor::zeros([ch, 1, km, 1], in_f64);
+        let mut bias = Tensor::zeros([ch], in_f64);
         let _ = kernel.narrow(2, c, 1).narrow(3, c, 1).fill_(1.0);
         for (h, v) in pairs.iter() {
             let k = h.ws.size()[3];
@@ -106,8 +106,8 @@ impl MsaModule {
             }
         }
         self.strips = Strips::Merged {
-            kernel: layout.apply(&kernel.to_kind(kind)),
-            bias_taps: layout.apply(&bias_taps.to_kind(kind)),
+            kernel: opts.layout.apply(&kernel.to_kind(kind)),
+            bias_taps: opts.layout.apply(&bias_taps.to_kind(kind)),
             bias: bias.to_kind(kind),
         };
     }

@@ -1,26 +1,19 @@
 //! The whole network: a shared encoder feeding the GTV decoder and the EGFR classifier.
-use tch::{nn, Tensor};
+use tch::{nn, Kind, Tensor};
 
 use crate::config::MtsaConfig;
 use crate::egfr_classifier::EgfrClassifier;
 use crate::encoder::Encoder;
 use crate::error::ModelError;
 use crate::gtv_decoder::GtvDecoder;
-use crate::layers::Layout;
-
-/// How [`MtsaNet::prepare_for_inference`] prepares the net.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PrepareOptions {
-    /// Layout of the 4-D weights and of the activations the forward pass runs in.
-    pub layout: Layout,
-}
+use crate::layers::{Layout, Precision, PrepareOptions};
 
 #[derive(Debug)]
 pub struct MtsaNet {
     cfg: MtsaConfig,
-    /// `Some(layout)` once prepared for inference: the forward pass then puts its input in
-    /// that layout.
-    prepared: Option<Layout>,
+    /// `Some` once prepared for inference: the forward pass then puts its input in that layout
+    /// and precision, and returns f32 outputs.
+    prepared: Option<PrepareOptions>,
     encoder: Encoder,
     decoder: GtvDecoder,
     classifier: EgfrClassifier,
@@ -47,18 +40,25 @@ impl MtsaNet {
     /// Turns the trained modules into their inference form, in place (candle's
     /// `Conv2d::absorb_bn` and RepVGG re-parameterisation): every BatchNorm folded into its
     /// convolution with its eval-mode statistics, every MSA module's identity and strip pairs
-    /// merged into one depth-wise kernel, every 4-D weight stored in `opts.layout`. The same
-    /// [`Self::forward_t`] then computes the eval-mode function with fewer operations.
+    /// merged into one depth-wise kernel, every 4-D weight stored in `opts.layout`, every
+    /// tensor in `opts.precision`. The same [`Self::forward_t`] then computes the eval-mode
+    /// function with fewer operations.
     ///
     /// Every tensor the net reads afterwards is a detached copy, so the VarStore it was built
     /// in keeps the trained variables (saving it still writes the checkpoint format) and later
     /// changes to that VarStore do not reach the net. A prepared net is eval-only: it has no
-    /// batch statistics left to train. Preparing again only changes the layout.
+    /// batch statistics left to train. Preparing again changes the layout; the precision can
+    /// only go down (a bf16 net asked for f32 stays bf16: the f32 values are gone).
     pub fn prepare_for_inference(&mut self, opts: PrepareOptions) {
-        self.encoder.prepare(opts.layout);
-        self.decoder.prepare(opts.layout);
-        self.classifier.prepare(opts.layout);
-        self.prepared = Some(opts.layout);
+        let precision = match self.prepared {
+            Some(p) if p.precision == Precision::Bf16 => Precision::Bf16,
+            _ => opts.precision,
+        };
+        let opts = PrepareOptions { precision, ..opts };
+        self.encoder.prepare(opts);
+        self.decoder.prepare(opts);
+        self.classifier.prepare(opts);
+        self.prepared = Some(opts);
     }
 
     /// The device the weights live on.
@@ -68,14 +68,19 @@ impl MtsaNet {
 
     /// The layout the net was prepared in; `None` while it is the trainable net.
     pub fn prepared_layout(&self) -> Option<Layout> {
-        self.prepared
+        self.prepared.map(|p| p.layout)
+    }
+
+    /// The precision the net was prepared in; `None` while it is the trainable net.
+    pub fn prepared_precision(&self) -> Option<Precision> {
+        self.prepared.map(|p| p.precision)
     }
 
     /// The layout the forward pass runs in: the prepared one, else that of the trainable
     /// weights (see [`crate::use_layout`]).
     pub fn layout(&self) -> Layout {
         self.prepared
-            .unwrap_or_else(|| self.encoder.weight_layout())
+            .map_or_else(|| self.encoder.weight_layout(), |p| p.layout)
     }
 
     /// Rejects what would otherwise be a libtorch shape panic deep inside the forward pass.
@@ -90,12 +95,13 @@ impl MtsaNet {
             return bad("empty batch".into());
         }
         let probe = self.decoder.probe();
-        if x.kind() != probe.kind() {
-            return bad(format!(
-                "expected {:?} input like the weights, got {:?}",
-                probe.kind(),
-                x.kind()
-            ));
+        // A reduced-precision net takes and returns f32 (it converts at its ends).
+        let want = match self.prepared_precision() {
+            Some(Precision::Bf16) => Kind::Float,
+            _ => probe.kind(),
+        };
+        if x.kind() != want {
+            return bad(format!("expected {want:?} input, got {:?}", x.kind()));
         }
         if x.device() != probe.device() {
             return bad(format!(
@@ -121,13 +127,22 @@ impl MtsaNet {
     }
 
     /// B x C x S x S -> (B x 1 x S x S GTV logits, B x 2 EGFR logits), C = `in_channels`. Panics on bad
-    /// shapes; see [`Self::try_forward_t`] for the checked version.
+    /// shapes; see [`Self::try_forward_t`] for the checked version. A net prepared in bf16
+    /// takes f32 input and returns f32 logits.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
-        let x = self.layout().apply(x);
+        let low = self.prepared_precision() == Some(Precision::Bf16);
+        let x = match low {
+            true => x.to_kind(Kind::BFloat16),
+            false => x.shallow_clone(),
+        };
+        let x = self.layout().apply(&x);
         let feats = self.encoder.forward_t(&x, train);
         let gtv = self.decoder.forward_t(&feats, train);
         let egfr = self.classifier.forward_t(&feats[feats.len() - 1], train);
-        (gtv, egfr)
+        match low {
+            true => (gtv.to_kind(Kind::Float), egfr.to_kind(Kind::Float)),
+            false => (gtv, egfr),
+        }
     }
 
     pub fn try_forward_t(&self, x: &Tensor, train: bool) -> Result<(Tensor, Tensor), ModelError> {

@@ -5,7 +5,8 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::config::MtsaConfig;
 use crate::error::ModelError;
 use crate::layers::Layout;
-use crate::net::{MtsaNet, PrepareOptions};
+use crate::layers::PrepareOptions;
+use crate::net::MtsaNet;
 use crate::systems::{Architecture, SystemSpec, Tasks};
 
 /// GTV logit a classification-only system reports for every pixel: sigmoid(-20) ~ 2e-9, so no

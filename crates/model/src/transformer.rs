@@ -4,7 +4,9 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::layers::{layer_norm, linear, self_attention, snapshot, snapshot_linear, Layout};
+use crate::layers::{
+    layer_norm, linear, self_attention, snapshot, snapshot_linear, PrepareOptions,
+};
 
 #[derive(Debug)]
 pub struct WindowTransformer {
@@ -48,10 +50,11 @@ impl WindowTransformer {
         }
     }
 
-    /// For inference: every parameter becomes a detached copy (see `layers::snapshot`).
-    pub fn prepare(&mut self) {
+    /// For inference: every parameter becomes a detached copy in `opts`' precision (see
+    /// `layers::snapshot`; none is 4-D, so the layout does not apply).
+    pub fn prepare(&mut self, opts: PrepareOptions) {
         let _guard = tch::no_grad_guard();
-        self.pos = snapshot(&self.pos, Layout::Nchw);
+        self.pos = snapshot(&self.pos, opts);
         for l in [
             &mut self.q,
             &mut self.k,
@@ -60,11 +63,11 @@ impl WindowTransformer {
             &mut self.fc1,
             &mut self.fc2,
         ] {
-            snapshot_linear(l);
+            snapshot_linear(l, opts);
         }
         for n in [&mut self.ln1, &mut self.ln2] {
-            n.ws = n.ws.as_ref().map(|w| snapshot(w, Layout::Nchw));
-            n.bs = n.bs.as_ref().map(|b| snapshot(b, Layout::Nchw));
+            n.ws = n.ws.as_ref().map(|w| snapshot(w, opts));
+            n.bs = n.bs.as_ref().map(|b| snapshot(b, opts));
         }
     }
 

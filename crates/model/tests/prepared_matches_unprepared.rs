@@ -1,7 +1,7 @@
 //! `MtsaNet::prepare_for_inference` (BN folded, strips merged, either layout) must leave the
 //! eval-mode function unchanged: the prepared net is compared with an unprepared net holding
 //! the same random weights and non-trivial BatchNorm statistics.
-use mtsa_model::{Layout, MtsaConfig, MtsaNet, PrepareOptions, NET_PREFIX};
+use mtsa_model::{Layout, MtsaConfig, MtsaNet, Precision, PrepareOptions, NET_PREFIX};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -52,7 +52,7 @@ fn check(cfg: &MtsaConfig, batch: i64) {
             .into_iter()
             .map(|(n, t)| (n, t.copy()))
             .collect();
-        net.prepare_for_inference(PrepareOptions { layout });
+        net.prepare_for_inference(PrepareOptions::f32(layout));
         assert_eq!(net.prepared_layout(), Some(layout));
         let (g1, e1) = tch::no_grad(|| net.forward_t(&x, false));
         assert_eq!(g1.size(), g0.size());
@@ -107,9 +107,7 @@ fn prepared_net_is_independent_of_its_var_store() {
     let vs = VarStore::new(Device::Cpu);
     let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
     let x = Tensor::rand([1, 1, cfg.size, cfg.size], (Kind::Float, Device::Cpu));
-    net.prepare_for_inference(PrepareOptions {
-        layout: Layout::Nhwc,
-    });
+    net.prepare_for_inference(PrepareOptions::f32(Layout::Nhwc));
     let (before, _) = tch::no_grad(|| net.forward_t(&x, false));
     perturb_bn(&vs);
     tch::no_grad(|| {
@@ -130,9 +128,43 @@ fn preparing_twice_only_changes_the_layout() {
     let x = Tensor::rand([2, 1, cfg.size, cfg.size], (Kind::Float, Device::Cpu));
     let (g0, _) = tch::no_grad(|| net.forward_t(&x, false));
     for layout in [Layout::Nhwc, Layout::Nchw, Layout::Nhwc] {
-        net.prepare_for_inference(PrepareOptions { layout });
+        net.prepare_for_inference(PrepareOptions::f32(layout));
         let (g, _) = tch::no_grad(|| net.forward_t(&x, false));
         let d = max_abs(&g0, &g);
         assert!(d < TOL, "{layout}: {d:.3e}");
     }
+}
+
+/// bf16 (opt-in): f32 in and out, the same function up to bf16 rounding (8-bit mantissa:
+/// relative error ~0.4% per operation), and a bf16 net stays bf16 when prepared again.
+#[test]
+fn a_bf16_net_takes_and_returns_f32_close_to_the_f32_net() {
+    let cfg = MtsaConfig::preset("tiny").unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    let mut net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
+    perturb_bn(&vs);
+    let x = Tensor::rand([2, 1, cfg.size, cfg.size], (Kind::Float, Device::Cpu));
+    net.prepare_for_inference(PrepareOptions::f32(Layout::Nhwc));
+    let (g0, e0) = tch::no_grad(|| net.forward_t(&x, false));
+    for layout in [Layout::Nhwc, Layout::Nchw] {
+        net.prepare_for_inference(PrepareOptions {
+            layout,
+            precision: Precision::Bf16,
+        });
+        assert_eq!(net.prepared_precision(), Some(Precision::Bf16));
+        let (g, e) = net.try_forward_t(&x, false).unwrap();
+        assert_eq!((g.kind(), e.kind()), (Kind::Float, Kind::Float));
+        let dp = max_abs(&g0.sigmoid(), &g.sigmoid());
+        let de = max_abs(&e0.softmax(-1, Kind::Float), &e.softmax(-1, Kind::Float));
+        assert!(
+            dp > 0.0 && dp < 0.05,
+            "{layout}: GTV probabilities differ by {dp:.3e}"
+        );
+        assert!(de < 0.05, "{layout}: EGFR probabilities differ by {de:.3e}");
+    }
+    // Asking for f32 again cannot bring back the rounded-away digits: it stays bf16.
+    net.prepare_for_inference(PrepareOptions::f32(Layout::Nhwc));
+    assert_eq!(net.prepared_precision(), Some(Precision::Bf16));
+    let wrong = x.to_kind(Kind::BFloat16);
+    assert!(net.try_forward_t(&wrong, false).is_err());
 }

@@ -110,6 +110,7 @@ pub fn run_one(ctx: &RunContext, system: &System, seed: u64) -> Result<(), Study
             device: ctx.device,
             layout: LayoutChoice::Auto,
             batch: ctx.batch,
+            precision: mtsa_model::Precision::F32,
         },
         seed,
         whole_scan: false,

@@ -57,7 +57,7 @@ fn infer_forward(c: &mut Criterion) {
             (Kind::Float, Device::Cpu),
         );
         for layout in [Layout::Nchw, Layout::Nhwc] {
-            net.prepare_for_inference(PrepareOptions { layout });
+            net.prepare_for_inference(PrepareOptions::f32(layout));
             group.bench_function(format!("{preset} {layout}"), |b| {
                 b.iter(|| tch::no_grad(|| net.forward_t(&x, false)))
             });
