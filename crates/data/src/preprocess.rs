@@ -206,6 +206,18 @@ pub(crate) fn normalise(
     let spacing: [f64; 3] =
         std::array::from_fn(|c| (0..3).map(|r| affine[r][c].powi(2)).sum::<f64>().sqrt());
     let voxel_mm = [spacing[0], spacing[1]];
+    // The square field of view is centred on the brain; a brain wider than it would lose its
+    // edges from every slice without a word (no GTV could be found there).
+    for (a, axis) in ["left-right", "front-back"].iter().enumerate() {
+        let extent = (hi_ij[a] - lo_ij[a] + 1) as f64 * voxel_mm[a];
+        if extent > cfg.fov_mm {
+            return Err(DataError::Volume(format!(
+                "the brain spans {extent:.0} mm {axis}, more than the {} mm field of view \
+                 (prepare with a larger --fov-mm)",
+                cfg.fov_mm
+            )));
+        }
+    }
     let centre_mm = std::array::from_fn(|a| (lo_ij[a] + hi_ij[a]) as f64 / 2.0 * voxel_mm[a]);
     let geom = SliceGeometry {
         reorientation: reo,

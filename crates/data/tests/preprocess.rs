@@ -133,3 +133,18 @@ fn geometry_serialises() {
     let back: mtsa_data::SliceGeometry = serde_json::from_str(&json).unwrap();
     assert_eq!(g, back);
 }
+
+/// A brain wider than the field of view would silently lose its edges from every slice.
+#[test]
+fn a_brain_wider_than_the_field_of_view_is_an_error() {
+    // Brain ellipsoid ~86 mm wide (0.9 x 96 voxels of 1 mm).
+    let (img, _) = phantom([96, 80, 8], [1.0, 1.0, 3.0], ([48, 40, 4], 2), 5);
+    assert!(preprocess_image(&img, None, &cfg(64, 100.0)).is_ok());
+    let err = preprocess_image(&img, None, &cfg(64, 80.0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("left-right") && err.contains("80 mm field of view"),
+        "{err}"
+    );
+}
