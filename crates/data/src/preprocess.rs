@@ -207,16 +207,28 @@ pub(crate) fn normalise(
         std::array::from_fn(|c| (0..3).map(|r| affine[r][c].powi(2)).sum::<f64>().sqrt());
     let voxel_mm = [spacing[0], spacing[1]];
     // The square field of view is centred on the brain; a brain wider than it would lose its
-    // edges from every slice without a word (no GTV could be found there).
+    // edges from every slice without a word (no GTV could be found there). Only a brain mask
+    // says for sure where the brain is: without one the "brain" is every nonzero voxel, which
+    // in a scan that is not skull-stripped includes the head and the background noise, so a
+    // wider region is then only reported.
     for (a, axis) in ["left-right", "front-back"].iter().enumerate() {
         let extent = (hi_ij[a] - lo_ij[a] + 1) as f64 * voxel_mm[a];
-        if extent > cfg.fov_mm {
+        if extent <= cfg.fov_mm {
+            continue;
+        }
+        let what = format!(
+            "spans {extent:.0} mm {axis}, more than the {} mm field of view",
+            cfg.fov_mm
+        );
+        if brain.is_some() {
             return Err(DataError::Volume(format!(
-                "the brain spans {extent:.0} mm {axis}, more than the {} mm field of view \
-                 (prepare with a larger --fov-mm)",
-                cfg.fov_mm
+                "the brain mask {what} (prepare with a larger --fov-mm)"
             )));
         }
+        tracing::warn!(
+            "the image's nonzero region {what}: anything outside it is not examined (fine for \
+             background; give a brain mask or a larger --fov-mm if brain lies there)"
+        );
     }
     let centre_mm = std::array::from_fn(|a| (lo_ij[a] + hi_ij[a]) as f64 / 2.0 * voxel_mm[a]);
     let geom = SliceGeometry {
