@@ -69,9 +69,10 @@ pub struct Args {
     /// machine, model and batch, cached, as predict and train do), nchw or nhwc.
     #[arg(long, default_value = "auto")]
     layout: LayoutChoice,
-    /// Number format of MTSA-Net (infer and patient modes): f32, or bf16 (about twice as fast on CPUs with native
-    /// bf16 instructions and on GPUs; probabilities differ from f32 in the second or third
-    /// decimal, see the README before using it for planning).
+    /// Number format of MTSA-Net (infer and patient modes): f32, or bf16 (1.5-1.7x faster on
+    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
+    /// differ from f32 in the second or third decimal: see the README before using it for
+    /// planning).
     #[arg(long, default_value = "f32")]
     precision: mtsa_model::Precision,
     /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the

@@ -43,9 +43,10 @@ pub struct Args {
     /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
     #[arg(long, default_value = "auto")]
     layout: LayoutChoice,
-    /// Number format of MTSA-Net: f32, or bf16 (about twice as fast on CPUs with native
-    /// bf16 instructions and on GPUs; probabilities differ from f32 in the second or third
-    /// decimal, see the README before using it for planning).
+    /// Number format of MTSA-Net: f32, or bf16 (1.5-1.7x faster on
+    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
+    /// differ from f32 in the second or third decimal: see the README before using it for
+    /// planning).
     #[arg(long, default_value = "f32")]
     precision: mtsa_model::Precision,
 }

@@ -107,7 +107,7 @@ impl PrepareOptions {
 }
 
 /// Number format a prepared net computes in. bfloat16 keeps f32's range with an 8-bit
-/// mantissa: CPUs with native bf16 instructions (AVX512_BF16, AMX) and GPUs run it about twice
+/// mantissa: CPUs with native bf16 instructions (AVX512_BF16, AMX) and GPUs run it 1.5-2x
 /// as fast, at a precision the user opts into (`--precision bf16`); inputs and outputs stay f32.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
