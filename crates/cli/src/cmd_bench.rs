@@ -400,11 +400,7 @@ fn time_it(
     device: Device,
     mut f: impl FnMut(),
 ) -> (Vec<f64>, Vec<f64>) {
-    let sync = || {
-        if let Device::Cuda(i) = device {
-            tch::Cuda::synchronize(i as i64);
-        }
-    };
+    let sync = || mtsa_model::synchronize(device);
     for _ in 0..warmup {
         f();
     }

@@ -1,8 +1,17 @@
 //! Device strings from the command line; CUDA requests fail with an explanation instead of a
-//! libtorch abort when no GPU (or no CUDA build of libtorch) is present.
+//! libtorch abort when no GPU (or no CUDA build of libtorch) is present. Waiting for a device,
+//! for timings.
 use tch::{Cuda, Device};
 
 use crate::error::ModelError;
+
+/// Waits until `device` has finished its queued work (CUDA runs asynchronously; the CPU has
+/// none), so that a timing covers the work and not only its launch.
+pub fn synchronize(device: Device) {
+    if let Device::Cuda(d) = device {
+        Cuda::synchronize(d as i64);
+    }
+}
 
 /// Accepts `cpu`, `cuda`, `cuda:N`, and `auto` (CUDA 0 when available, else CPU).
 pub fn parse_device(s: &str) -> Result<Device, ModelError> {

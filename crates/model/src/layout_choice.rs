@@ -267,25 +267,40 @@ pub fn measure_layouts(
         (Kind::Float, device),
     );
     let _guard = tch::no_grad_guard();
+    time_layouts(TIMED_FORWARDS, |_, layout| {
+        net.prepare_for_inference(PrepareOptions { layout, precision });
+        let t = Instant::now();
+        let out = net.forward_t(&x, false);
+        let elapsed = seconds_since(t, device);
+        drop(out);
+        elapsed
+    })
+}
+
+/// Runs `run(i, layout)` for NCHW (i = 0) and NHWC (i = 1) in turn, one untimed warm-up round
+/// (oneDNN primitive creation, first-touch allocations) and then `timed` rounds, interleaved so
+/// that a change in machine load hits both layouts alike. `run` returns the seconds its timed
+/// part took; the result holds the medians.
+pub(crate) fn time_layouts(
+    timed: usize,
+    mut run: impl FnMut(usize, Layout) -> f64,
+) -> LayoutTimings {
     let mut samples: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let layouts = [Layout::Nchw, Layout::Nhwc];
-    for round in 0..=TIMED_FORWARDS {
-        for (i, &layout) in layouts.iter().enumerate() {
-            net.prepare_for_inference(PrepareOptions { layout, precision });
-            let t = Instant::now();
-            let (g, e) = net.forward_t(&x, false);
-            if let Device::Cuda(d) = device {
-                tch::Cuda::synchronize(d as i64);
-            }
-            let elapsed = t.elapsed().as_secs_f64();
-            drop((g, e));
-            // Round 0 is the warm-up (oneDNN primitive creation, first-touch allocations).
+    for round in 0..=timed {
+        for (i, layout) in [Layout::Nchw, Layout::Nhwc].into_iter().enumerate() {
+            let elapsed = run(i, layout);
             if round > 0 {
                 samples[i].push(elapsed);
             }
         }
     }
     LayoutTimings::from_samples(&samples[0], &samples[1])
+}
+
+/// Seconds since `t`, after waiting for `device`'s queued work.
+pub(crate) fn seconds_since(t: Instant, device: Device) -> f64 {
+    crate::device::synchronize(device);
+    t.elapsed().as_secs_f64()
 }
 
 /// Prepares `net` for inference at `precision` in the layout `choice` names, or, for `Auto`,

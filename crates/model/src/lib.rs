@@ -28,7 +28,7 @@ pub use checkpoint::{
     CHECKSUM_KEY, CONFIG_KEY,
 };
 pub use config::{MtsaConfig, CLS_POOL, LEVELS};
-pub use device::parse_device;
+pub use device::{parse_device, synchronize};
 pub use egfr_classifier::EgfrClassifier;
 pub use encoder::Encoder;
 pub use error::ModelError;

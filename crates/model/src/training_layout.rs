@@ -15,13 +15,14 @@ use crate::config::MtsaConfig;
 use crate::error::ModelError;
 use crate::layers::{use_layout, Layout};
 use crate::layout_choice::{
-    choose_layout, LayoutChoice, LayoutKey, LayoutSource, LayoutTimings, Workload,
+    choose_layout, seconds_since, time_layouts, LayoutChoice, LayoutKey, LayoutSource,
+    LayoutTimings, Workload,
 };
 use crate::loss::{JointLoss, LossConfig};
 use crate::net::MtsaNet;
 use crate::NET_PREFIX;
 
-/// Training steps timed per layout (after one untimed warm-up each).
+/// Training steps timed per layout (after one untimed warm-up each, see `time_layouts`).
 pub const TIMED_STEPS: usize = 2;
 
 /// The layout `choice` names, or, for `Auto`, the one cached for this machine, model and batch
@@ -49,9 +50,8 @@ pub fn measure_training_layouts(
     device: Device,
     batch: i64,
 ) -> Result<LayoutTimings, ModelError> {
-    let layouts = [Layout::Nchw, Layout::Nhwc];
-    let mut nets = Vec::with_capacity(layouts.len());
-    for layout in layouts {
+    let mut nets = Vec::with_capacity(2);
+    for layout in [Layout::Nchw, Layout::Nhwc] {
         let vs = VarStore::new(device);
         let net = MtsaNet::new(&(vs.root() / NET_PREFIX), cfg)?;
         let joint = JointLoss::new(&vs.root(), loss);
@@ -65,27 +65,18 @@ pub fn measure_training_layouts(
         .lt(0.1)
         .to_kind(Kind::Float);
     let label = Tensor::randint(2, [batch], (Kind::Int64, device));
-    let mut samples: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..=TIMED_STEPS {
-        for (i, (vs, net, joint)) in nets.iter().enumerate() {
-            let t = Instant::now();
-            let (g, e) = net.forward_t(&x, true);
-            let parts = joint.compute(&g, &e, &mask, &label);
-            parts.total.backward();
-            if let Device::Cuda(d) = device {
-                tch::Cuda::synchronize(d as i64);
-            }
-            let elapsed = t.elapsed().as_secs_f64();
-            for mut v in vs.trainable_variables() {
-                v.zero_grad();
-            }
-            // Round 0 is the warm-up (oneDNN primitive creation, first-touch allocations).
-            if round > 0 {
-                samples[i].push(elapsed);
-            }
+    // `time_layouts` visits NCHW then NHWC, the order the nets were built in.
+    Ok(time_layouts(TIMED_STEPS, |i, _| {
+        let (vs, net, joint) = &nets[i];
+        let t = Instant::now();
+        let (g, e) = net.forward_t(&x, true);
+        joint.compute(&g, &e, &mask, &label).total.backward();
+        let elapsed = seconds_since(t, device);
+        for mut v in vs.trainable_variables() {
+            v.zero_grad();
         }
-    }
-    Ok(LayoutTimings::from_samples(&samples[0], &samples[1]))
+        elapsed
+    }))
 }
 
 #[cfg(test)]
