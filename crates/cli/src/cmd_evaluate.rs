@@ -1,7 +1,5 @@
 use anyhow::Result;
 use mtsa_eval::EvaluateOptions;
-use mtsa_model::{parse_device, LayoutChoice};
-use mtsa_train::LoadOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -24,18 +22,8 @@ pub struct Args {
     /// Replace an existing report folder written by `mtsa evaluate` (never anything else).
     #[arg(long)]
     force: bool,
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,
-    /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
-    #[arg(long, default_value = "auto")]
-    layout: LayoutChoice,
-    /// Number format of MTSA-Net: f32, or bf16 (1.5-1.7x faster on
-    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
-    /// differ from f32 in the second or third decimal: see the README before using it for
-    /// planning).
-    #[arg(long, default_value = "f32")]
-    precision: mtsa_model::Precision,
+    #[command(flatten)]
+    inference: crate::inference_args::InferenceArgs,
     /// Score only the GTV slices (the paper's table), not every patient's whole scan. Whole
     /// scans are read back from the cohort the dataset was prepared from.
     #[arg(long)]
@@ -55,12 +43,7 @@ pub fn run(a: Args) -> Result<()> {
         data: a.data,
         split: a.split,
         out: a.out.clone(),
-        load: LoadOptions {
-            device: parse_device(&a.device)?,
-            layout: a.layout,
-            batch: 16,
-            precision: a.precision,
-        },
+        load: a.inference.load(16)?,
         seed: a.seed,
         whole_scan: !a.slices_only,
         progress: Some(crate::progress::owned_callback(&bar)),

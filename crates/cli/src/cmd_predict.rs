@@ -1,7 +1,5 @@
 use anyhow::{bail, Result};
 use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
-use mtsa_model::{parse_device, LayoutChoice};
-use mtsa_train::LoadOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -30,8 +28,6 @@ pub struct Args {
     /// Replace an existing output folder written by `mtsa predict` (never anything else).
     #[arg(long)]
     force: bool,
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Many studies on several machines: this machine's part, 0..PARTS (e.g. Slurm's
     /// SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX).
     #[arg(long, default_value_t = 0)]
@@ -39,16 +35,8 @@ pub struct Args {
     /// Number of parts the studies are split into (every PARTS-th study of the sorted list).
     #[arg(long, default_value_t = 1)]
     parts: usize,
-    /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,
-    /// cached in $XDG_CACHE_HOME/mtsa or ~/.cache/mtsa, and keep the faster), nchw or nhwc.
-    #[arg(long, default_value = "auto")]
-    layout: LayoutChoice,
-    /// Number format of MTSA-Net: f32, or bf16 (1.5-1.7x faster on
-    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
-    /// differ from f32 in the second or third decimal: see the README before using it for
-    /// planning).
-    #[arg(long, default_value = "f32")]
-    precision: mtsa_model::Precision,
+    #[command(flatten)]
+    inference: crate::inference_args::InferenceArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -71,12 +59,7 @@ pub fn run(a: Args) -> Result<()> {
         run: a.run,
         input: a.input,
         out: a.out.clone(),
-        load: LoadOptions {
-            device: parse_device(&a.device)?,
-            layout: a.layout,
-            batch: 8,
-            precision: a.precision,
-        },
+        load: a.inference.load(8)?,
         rtstruct: a.rtstruct,
         seg: a.seg,
         series_uid: a.series_uid,
@@ -125,12 +108,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         run: a.run,
         studies,
         out: a.out.clone(),
-        load: LoadOptions {
-            device: parse_device(&a.device)?,
-            layout: a.layout,
-            batch: 8,
-            precision: a.precision,
-        },
+        load: a.inference.load(8)?,
         dicom: DicomOutputs {
             rtstruct: a.rtstruct,
             seg: a.seg,

@@ -12,6 +12,7 @@ mod cmd_radiomics;
 mod cmd_study;
 mod cmd_synth;
 mod cmd_train;
+mod inference_args;
 mod memory;
 mod out_guard;
 mod progress;
