@@ -63,9 +63,9 @@ pub struct Args {
     /// Weight of the summed focal term in the GTV loss (config key `loss.beta`; the paper's
     /// 1/25000 = 0.00004). On lesion-free slices the per-slice Dice is constant, so only this term
     /// pushes false pixels down. 0.001 helped seed 0 and hurt seed 1 (docs/whole-scan.md), so
-    /// the default stays the paper's.
-    #[arg(long, default_value_t = 1.0 / 25000.0)]
-    focal_beta: f64,
+    /// without this flag the preset's (the paper's) weight stays.
+    #[arg(long)]
+    focal_beta: Option<f64>,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -130,7 +130,9 @@ pub fn run(a: Args) -> Result<()> {
     // and minimum lesion volume chosen on the validation patients' whole scans.
     config.background_fraction = a.background_fraction;
     config.loss.batch_dice = a.batch_dice;
-    config.loss.beta = a.focal_beta;
+    if let Some(beta) = a.focal_beta {
+        config.loss.beta = beta;
+    }
     config.calibrate_postprocess = true;
     config.flip_tta = !a.no_flip_tta;
     let opts = TrainOptions {
