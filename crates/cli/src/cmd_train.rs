@@ -69,6 +69,10 @@ pub struct Args {
     /// Mirror test-time augmentation at inference (average with the left-right flip).
     #[arg(long)]
     flip_tta: bool,
+    /// With --calibrate: lesions are cut at this probability and calibration chooses the peak
+    /// probability a lesion needs instead of one threshold for both.
+    #[arg(long)]
+    segment_threshold: Option<f32>,
     /// Turn augmentation off.
     #[arg(long)]
     no_augment: bool,
@@ -162,7 +166,11 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
         &model,
         run,
         data,
-        config.flip_tta,
+        &mtsa_eval::Postprocess {
+            flip_tta: config.flip_tta,
+            segment_threshold: config.segment_threshold,
+            ..mtsa_eval::Postprocess::default()
+        },
         batch,
         &crate::progress::callback(&bar),
     )?;
@@ -231,6 +239,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.flip_tta {
         cfg.flip_tta = true;
     }
+    if a.segment_threshold.is_some() {
+        cfg.segment_threshold = a.segment_threshold;
+    }
     if a.no_augment {
         cfg.augment.enabled = false;
     }
@@ -257,6 +268,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.background_fraction.is_some()
         || a.calibrate
         || a.flip_tta
+        || a.segment_threshold.is_some()
     {
         bail!(
             "--resume continues {} with its own config; only --epochs may change",

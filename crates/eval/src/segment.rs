@@ -13,7 +13,7 @@ use mtsa_data::{
 };
 use mtsa_infer::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
 use mtsa_io::Volume;
-use mtsa_metrics::remove_small_lesions;
+use mtsa_metrics::keep_lesions;
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,6 +28,12 @@ pub struct Postprocess {
     pub min_volume_mm3: f64,
     /// Average with the prediction on the mirrored slice.
     pub flip_tta: bool,
+    /// With a value, lesions are the components of `prob > segment_threshold` whose peak
+    /// probability exceeds `threshold` (two cuts, [`mtsa_metrics::keep_lesions`]): a strict
+    /// threshold then rejects doubtful blobs without eroding the outlines it keeps. Without,
+    /// `threshold` cuts the map itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_threshold: Option<f32>,
     /// Where the values came from (`paper` defaults, or the calibration that chose them).
     pub source: String,
 }
@@ -39,6 +45,7 @@ impl Default for Postprocess {
             threshold: 0.5,
             min_volume_mm3: 0.0,
             flip_tta: false,
+            segment_threshold: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
     }
@@ -54,16 +61,20 @@ impl Postprocess {
         let text = std::fs::read_to_string(&path).map_err(|e| EvalError::file(&path, e))?;
         let pp: Postprocess = serde_json::from_str(&text)
             .map_err(|e| EvalError::file(&path, format!("bad post-processing record: {e}")))?;
+        let segment = pp.segment_threshold.unwrap_or(pp.threshold);
         let usable = pp.threshold > 0.0
             && pp.threshold < 1.0
+            && segment > 0.0
+            && segment <= pp.threshold
             && pp.min_volume_mm3.is_finite()
             && pp.min_volume_mm3 >= 0.0;
         if !usable {
             return Err(EvalError::file(
                 &path,
                 format!(
-                    "threshold {} must lie in (0, 1) and min_volume_mm3 {} be >= 0",
-                    pp.threshold, pp.min_volume_mm3
+                    "threshold {} must lie in (0, 1), segment_threshold {} in (0, threshold] and \
+                     min_volume_mm3 {} be >= 0",
+                    pp.threshold, segment, pp.min_volume_mm3
                 ),
             ));
         }
@@ -78,7 +89,7 @@ pub struct ScanPrediction {
     pub geom: SliceGeometry,
     /// GTV probability on the network's grid, K x S x S (0 on slices without brain).
     pub prob: Array3<f32>,
-    /// The cleaned mask on the network's grid (threshold, then small lesions dropped).
+    /// The cleaned mask on the network's grid (cut, then doubtful and small lesions dropped).
     pub mask_grid: Array3<bool>,
     /// The cleaned mask on the input's own grid: what `predict` writes.
     pub mask: Volume<u8>,
@@ -144,8 +155,13 @@ pub fn segment_scan(
     }
     let px = geom.pixel_mm();
     let spacing = [geom.slice_thickness_mm, px, px];
-    let raw = prob.mapv(|p| p > pp.threshold);
-    let mask_grid = remove_small_lesions(raw.view(), spacing, pp.min_volume_mm3)?;
+    let mask_grid = keep_lesions(
+        prob.view(),
+        spacing,
+        pp.segment_threshold.unwrap_or(pp.threshold),
+        pp.threshold,
+        pp.min_volume_mm3,
+    )?;
     // Back onto the input grid: the cleaned mask itself is interpolated and cut at one half.
     // Interpolating the probabilities and cutting at a high threshold instead would erode every
     // lesion and split thin ones into several on the finer input grid.
@@ -225,4 +241,39 @@ fn forward(
     }
     let prob: Vec<f32> = Vec::try_from(&prob.contiguous().view([-1]))?;
     Ok((prob, p_mutant))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<Postprocess, EvalError> {
+        let dir = tempfile::tempdir().map_err(|e| EvalError::Usage(e.to_string()))?;
+        std::fs::write(RunPaths::new(dir.path()).postprocess(), json)
+            .map_err(|e| EvalError::Usage(e.to_string()))?;
+        Postprocess::of_run(dir.path())
+    }
+
+    #[test]
+    fn a_run_record_needs_a_segment_threshold_at_or_below_the_threshold() {
+        let base = r#""min_volume_mm3": 80.0, "flip_tta": true, "source": "test""#;
+        // Records written before the two cuts existed read as one cut.
+        let old = read(&format!(r#"{{"threshold": 0.9, {base}}}"#)).unwrap();
+        assert_eq!(old.segment_threshold, None);
+        let two = read(&format!(
+            r#"{{"threshold": 0.9, "segment_threshold": 0.5, {base}}}"#
+        ))
+        .unwrap();
+        assert_eq!(two.segment_threshold, Some(0.5));
+        let err = read(&format!(
+            r#"{{"threshold": 0.5, "segment_threshold": 0.9, {base}}}"#
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("segment_threshold 0.9"), "{err}");
+        assert!(read(&format!(
+            r#"{{"threshold": 0.5, "segment_threshold": 0.0, {base}}}"#
+        ))
+        .is_err());
+    }
 }

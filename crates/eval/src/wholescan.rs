@@ -55,7 +55,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         .filter(|p| p.split == name)
         .collect();
     let surface = SurfaceOptions::default();
-    let mut grid = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec());
+    let mut grid = detection_grid(ctx.postprocess);
     let mut patients = Vec::with_capacity(ids.len());
     let mut lesions = Vec::new();
     let mut worst = Vec::new();
@@ -151,6 +151,20 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         lesions,
         worst,
     })
+}
+
+/// The operating points scored for `pp`'s kind of post-processing: every threshold × minimum
+/// volume; with a segment threshold, only the thresholds at or above it (a lower one keeps
+/// every component the cut makes).
+fn detection_grid(pp: &Postprocess) -> DetectionGrid {
+    match pp.segment_threshold {
+        None => DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec()),
+        Some(s) => DetectionGrid::new(
+            THRESHOLDS.iter().copied().filter(|&t| t >= s).collect(),
+            MIN_VOLUMES_MM3.to_vec(),
+        )
+        .with_segment_threshold(s),
+    }
 }
 
 /// Adds the scan's network-grid probabilities and its truth (resampled onto that grid as the
@@ -271,27 +285,25 @@ fn fp_figure(
 
 /// Chooses the post-processing on the validation patients' whole scans: the grid point with the
 /// best lesion-wise F1, stored in the run as `postprocess.json` for `predict` and `evaluate`.
+/// `fixed` carries what is not chosen here (mirror TTA, segment threshold); its threshold and
+/// minimum volume are ignored.
 pub fn calibrate(
     model: &TrainedModel,
     run: &Path,
     data: &Path,
-    flip_tta: bool,
+    fixed: &Postprocess,
     batch: usize,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Postprocess, GridPoint), EvalError> {
     let info = mtsa_data::read_info(data)?;
     let preprocess = crate::predict::read_preprocess(&RunPaths::new(run).preprocess())?;
-    let probe = Postprocess {
-        flip_tta,
-        ..Postprocess::default()
-    };
     let val: Vec<&mtsa_data::PatientInfo> =
         info.patients.iter().filter(|p| p.split == "val").collect();
-    let mut grid = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES_MM3.to_vec());
+    let mut grid = detection_grid(fixed);
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
-        let scan = segment_scan(model, &image, &preprocess, &probe, batch)?;
+        let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         progress(i + 1, val.len());
     }
@@ -304,17 +316,22 @@ pub fn calibrate(
     let pp = Postprocess {
         threshold: best.threshold,
         min_volume_mm3: best.min_volume_mm3,
-        flip_tta,
+        flip_tta: fixed.flip_tta,
+        segment_threshold: fixed.segment_threshold,
         source: format!(
             "chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
-             (sensitivity {}, {:.2} false lesions per patient) over thresholds {:?} and minimum \
+             (sensitivity {}, {:.2} false lesions per patient) over {} {:?} and minimum \
              volumes {:?} mm3",
             val.len(),
             best.f1,
             best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
             best.fp_per_patient,
-            THRESHOLDS,
-            MIN_VOLUMES_MM3
+            match fixed.segment_threshold {
+                Some(s) => format!("lesions cut at {s} and peak thresholds"),
+                None => "thresholds".into(),
+            },
+            grid.thresholds,
+            grid.min_volumes_mm3
         ),
     };
     let path = RunPaths::new(run).postprocess();

@@ -130,18 +130,70 @@ pub fn remove_small_lesions(
 ) -> Result<Array3<bool>> {
     check_spacing(&spacing)?;
     check_volume("min_volume_mm3", min_volume_mm3)?;
-    let voxel_mm3: f64 = spacing.iter().product();
     let m = Mask::from_view3(mask);
+    filter_components(&m, mask.raw_dim(), spacing, min_volume_mm3, |_| true)
+}
+
+/// The lesions of a probability map by two cuts (hysteresis thresholding): the 26-connected
+/// components of `prob > segment` whose highest probability exceeds `peak` and whose volume
+/// is at least `min_volume_mm3`. The peak decides whether a component is a lesion, the lower
+/// cut how far it reaches, so a strict detection threshold no longer shrinks every outline it
+/// keeps. With `segment == peak` this is `remove_small_lesions(prob > peak)`.
+pub fn keep_lesions(
+    prob: ArrayView3<f32>,
+    spacing: [f64; 3],
+    segment: f32,
+    peak: f32,
+    min_volume_mm3: f64,
+) -> Result<Array3<bool>> {
+    check_spacing(&spacing)?;
+    check_volume("min_volume_mm3", min_volume_mm3)?;
+    if !segment.is_finite() || !peak.is_finite() {
+        return Err(MetricsError::InvalidArgument(format!(
+            "thresholds must be finite, got segment {segment} and peak {peak}"
+        )));
+    }
+    let m = Mask::from_view3(prob.mapv(|p| p > segment).view());
+    let probs: Vec<f32> = prob.iter().copied().collect();
     let (labels, n) = label_26(&m);
-    let keep: Vec<bool> = label_sizes(&labels, n)
+    let peaks = label_peaks(&labels, n, &probs);
+    filter_labelled(&labels, n, prob.raw_dim(), spacing, min_volume_mm3, |c| {
+        peaks[c] > peak
+    })
+}
+
+/// `m` without the components that are too small or that `keep` (given the component index,
+/// label − 1) rejects.
+fn filter_components(
+    m: &Mask,
+    dim: ndarray::Ix3,
+    spacing: [f64; 3],
+    min_volume_mm3: f64,
+    keep: impl Fn(usize) -> bool,
+) -> Result<Array3<bool>> {
+    let (labels, n) = label_26(m);
+    filter_labelled(&labels, n, dim, spacing, min_volume_mm3, keep)
+}
+
+fn filter_labelled(
+    labels: &[u32],
+    n: usize,
+    dim: ndarray::Ix3,
+    spacing: [f64; 3],
+    min_volume_mm3: f64,
+    keep: impl Fn(usize) -> bool,
+) -> Result<Array3<bool>> {
+    let voxel_mm3: f64 = spacing.iter().product();
+    let kept: Vec<bool> = label_sizes(labels, n)
         .iter()
-        .map(|&c| c as f64 * voxel_mm3 >= min_volume_mm3)
+        .enumerate()
+        .map(|(c, &k)| k as f64 * voxel_mm3 >= min_volume_mm3 && keep(c))
         .collect();
     let data = labels
         .iter()
-        .map(|&l| l != 0 && keep[l as usize - 1])
+        .map(|&l| l != 0 && kept[l as usize - 1])
         .collect();
-    Array3::from_shape_vec(mask.raw_dim(), data)
+    Array3::from_shape_vec(dim, data)
         .map_err(|e| MetricsError::InvalidArgument(format!("mask shape: {e}")))
 }
 
@@ -165,6 +217,19 @@ pub(crate) fn label_sizes(labels: &[u32], n: usize) -> Vec<usize> {
         }
     }
     sizes
+}
+
+/// Highest probability inside every label `1..=n` (index `k` is label `k + 1`); `probs` in
+/// the labels' order.
+pub(crate) fn label_peaks(labels: &[u32], n: usize, probs: &[f32]) -> Vec<f32> {
+    let mut peaks = vec![f32::NEG_INFINITY; n];
+    for (&l, &p) in labels.iter().zip(probs) {
+        if l != 0 {
+            let k = l as usize - 1;
+            peaks[k] = peaks[k].max(p);
+        }
+    }
+    peaks
 }
 
 #[cfg(test)]

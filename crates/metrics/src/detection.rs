@@ -10,6 +10,11 @@
 //! components matching no ground-truth lesion, and lesions ≤ `LesionOptions::min_volume_mm3`
 //! are ignored (components matched only to them are not false positives either).
 //!
+//! A grid made [`DetectionGrid::with_segment_threshold`] cuts the map once, at that lower
+//! level, and lets each threshold keep the components whose peak probability exceeds it
+//! ([`crate::keep_lesions`]): the threshold then decides which blobs are lesions and no
+//! longer how far each reaches.
+//!
 //! **Scores.** With TP = detected counted lesions, FN = missed counted lesions and FP =
 //! false-positive components: sensitivity = TP / (TP + FN) (`None` without lesions),
 //! precision = TP / (TP + FP) (`None` when both are 0), lesion-wise F1 = 2 TP / (2 TP + FP +
@@ -18,7 +23,8 @@
 //! Counts are summed over patients before the ratios are taken (micro-averaging), so a
 //! patient with many lesions weighs more, as in FROC analysis.
 //!
-//! **Cost.** Components are labelled once per threshold; every minimum volume is then
+//! **Cost.** Components are labelled once per threshold (once in all with a segment
+//! threshold); every minimum volume is then
 //! evaluated from the component volumes alone: removing whole components changes neither
 //! the other components nor the ground truth, so a lesion survives a minimum volume iff its
 //! largest matched component does, and a false positive survives iff its own volume does.
@@ -28,7 +34,7 @@
 use ndarray::{s, ArrayView3};
 use serde::{Deserialize, Serialize};
 
-use crate::components::{label_26, label_sizes};
+use crate::components::{label_26, label_peaks, label_sizes};
 use crate::error::{check_volume, MetricsError, Result};
 use crate::grid::{check_same_shape, check_spacing, unflat, BBox, Mask};
 use crate::lesions::{validate, LesionOptions, SizeBin};
@@ -55,6 +61,11 @@ pub struct DetectionGrid {
     pub patients: usize,
     /// Indexed `[threshold][min_volume]`.
     pub counts: Vec<Vec<DetectionCounts>>,
+    /// `None`: every threshold cuts the map itself. `Some(s)`: the map is cut once at `s` and
+    /// each threshold keeps the components whose peak probability exceeds it
+    /// ([`crate::keep_lesions`]).
+    #[serde(default)]
+    pub segment_threshold: Option<f32>,
 }
 
 /// Lesion detection counts at one operating point.
@@ -144,7 +155,14 @@ impl DetectionGrid {
             min_volumes_mm3,
             patients: 0,
             counts,
+            segment_threshold: None,
         }
+    }
+
+    /// The same grid with lesions cut at `segment` and kept by their peak probability.
+    pub fn with_segment_threshold(mut self, segment: f32) -> Self {
+        self.segment_threshold = Some(segment);
+        self
     }
 
     /// Adds one patient: `prob` in [0, 1] and `gt` on the same grid, spacing (z, y, x) mm.
@@ -170,6 +188,7 @@ impl DetectionGrid {
             opts,
             &self.thresholds,
             &self.min_volumes_mm3,
+            self.segment_threshold,
         )?;
         for (row, prow) in self.counts.iter_mut().zip(&patient) {
             for (c, pc) in row.iter_mut().zip(prow) {
@@ -183,11 +202,19 @@ impl DetectionGrid {
     /// Adds the patients of `other` (for example from another worker); both grids must
     /// have the same thresholds and minimum volumes in the same order.
     pub fn merge(&mut self, other: &DetectionGrid) -> Result<()> {
-        if self.thresholds != other.thresholds || self.min_volumes_mm3 != other.min_volumes_mm3 {
+        if self.thresholds != other.thresholds
+            || self.min_volumes_mm3 != other.min_volumes_mm3
+            || self.segment_threshold != other.segment_threshold
+        {
             return Err(MetricsError::InvalidArgument(format!(
                 "cannot merge detection grids over different points: thresholds {:?} vs {:?}, \
-                 min volumes {:?} vs {:?}",
-                self.thresholds, other.thresholds, self.min_volumes_mm3, other.min_volumes_mm3
+                 min volumes {:?} vs {:?}, segment thresholds {:?} vs {:?}",
+                self.thresholds,
+                other.thresholds,
+                self.min_volumes_mm3,
+                other.min_volumes_mm3,
+                self.segment_threshold,
+                other.segment_threshold
             )));
         }
         self.check()?;
@@ -265,7 +292,8 @@ impl DetectionGrid {
 
     /// Rejects grids whose points or count table cannot be evaluated.
     fn check(&self) -> Result<()> {
-        if let Some(t) = self.thresholds.iter().find(|t| !t.is_finite()) {
+        let cuts = self.thresholds.iter().chain(&self.segment_threshold);
+        if let Some(t) = cuts.into_iter().find(|t| !t.is_finite()) {
             return Err(MetricsError::InvalidArgument(format!(
                 "thresholds must be finite, got {t}"
             )));
@@ -296,9 +324,11 @@ fn patient_counts(
     opts: &LesionOptions,
     thresholds: &[f32],
     min_volumes: &[f64],
+    segment: Option<f32>,
 ) -> Result<Vec<Vec<DetectionCounts>>> {
     let zero = vec![vec![DetectionCounts::default(); min_volumes.len()]; thresholds.len()];
-    let lowest = thresholds.iter().copied().fold(f32::INFINITY, f32::min);
+    let lowest =
+        segment.unwrap_or_else(|| thresholds.iter().copied().fold(f32::INFINITY, f32::min));
     let (a, b, c) = prob.dim();
     let dims = [a, b, c];
     // One sweep checks the probabilities and finds the voxels any threshold can use.
@@ -335,50 +365,81 @@ fn patient_counts(
             (v > opts.min_volume_mm3).then(|| SizeBin::of_volume(v).index())
         })
         .collect();
-
     let mut pred = Mask {
         dims: gt.dims,
         data: vec![false; probs.len()],
         planar: false,
     };
-    let counts = thresholds
-        .iter()
-        .map(|&t| {
-            for (d, &p) in pred.data.iter_mut().zip(&probs) {
-                *d = p > t;
-            }
-            let (labels, n) = label_26(&pred);
-            let volumes: Vec<f64> = label_sizes(&labels, n)
+    let mut cut = |t: f32| {
+        for (d, &p) in pred.data.iter_mut().zip(&probs) {
+            *d = p > t;
+        }
+        Components::of(&pred, &probs, &regions, voxel_mm3)
+    };
+    let counts_at = |comps: &Components, t: f32| -> Vec<DetectionCounts> {
+        let (largest, fp_volumes) = comps.surviving(t);
+        min_volumes
+            .iter()
+            .map(|&mv| point_counts(&gt_bins, &largest, &fp_volumes, mv))
+            .collect()
+    };
+    Ok(match segment {
+        // Components are labelled once; each threshold only filters them by their peak.
+        Some(s) => {
+            let comps = cut(s);
+            thresholds.iter().map(|&t| counts_at(&comps, t)).collect()
+        }
+        None => thresholds.iter().map(|&t| counts_at(&cut(t), t)).collect(),
+    })
+}
+
+/// The predicted components of one cut with what detection needs of them.
+struct Components {
+    volumes: Vec<f64>,
+    peaks: Vec<f32>,
+    /// Per ground-truth lesion, the labels of the components overlapping it dilated.
+    matches: Vec<Vec<u32>>,
+}
+
+impl Components {
+    fn of(pred: &Mask, probs: &[f32], regions: &GtRegions, voxel_mm3: f64) -> Self {
+        let (labels, n) = label_26(pred);
+        Components {
+            volumes: label_sizes(&labels, n)
                 .iter()
                 .map(|&k| k as f64 * voxel_mm3)
-                .collect();
-            let mut matched = vec![false; n];
-            // A lesion stays detected up to the volume of its largest matched component.
-            let largest: Vec<Option<f64>> = regions
-                .matches(&labels)
-                .iter()
-                .map(|m| {
-                    m.iter()
-                        .map(|&c| {
-                            matched[c as usize - 1] = true;
-                            volumes[c as usize - 1]
-                        })
-                        .reduce(f64::max)
-                })
-                .collect();
-            let fp_volumes: Vec<f64> = volumes
-                .iter()
-                .zip(&matched)
-                .filter(|(_, &m)| !m)
-                .map(|(&v, _)| v)
-                .collect();
-            min_volumes
-                .iter()
-                .map(|&mv| point_counts(&gt_bins, &largest, &fp_volumes, mv))
-                .collect()
-        })
-        .collect();
-    Ok(counts)
+                .collect(),
+            peaks: label_peaks(&labels, n, probs),
+            matches: regions.matches(&labels),
+        }
+    }
+
+    /// Of the components whose peak exceeds `t`: per lesion the volume of its largest matched
+    /// component (a lesion stays detected up to that minimum volume), and the volumes of the
+    /// components matching no lesion.
+    fn surviving(&self, t: f32) -> (Vec<Option<f64>>, Vec<f64>) {
+        let alive = |c: u32| self.peaks[c as usize - 1] > t;
+        let mut matched = vec![false; self.volumes.len()];
+        let largest = self
+            .matches
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .map(|&c| {
+                        matched[c as usize - 1] = true;
+                        c
+                    })
+                    .filter(|&c| alive(c))
+                    .map(|c| self.volumes[c as usize - 1])
+                    .reduce(f64::max)
+            })
+            .collect();
+        let fp_volumes = (1..=self.volumes.len() as u32)
+            .filter(|&c| !matched[c as usize - 1] && alive(c))
+            .map(|c| self.volumes[c as usize - 1])
+            .collect();
+        (largest, fp_volumes)
+    }
 }
 
 /// Counts at one minimum volume from per-lesion bins, per-lesion largest matched component

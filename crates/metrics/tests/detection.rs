@@ -2,8 +2,8 @@
 //! lesions, false positives and probabilities.
 
 use mtsa_metrics::{
-    lesion_metrics_with, remove_small_lesions, DetectionCounts, DetectionGrid, GridPoint,
-    LesionOptions, MetricsError, SurfaceOptions,
+    keep_lesions, lesion_metrics_with, remove_small_lesions, DetectionCounts, DetectionGrid,
+    GridPoint, LesionOptions, MetricsError, SurfaceOptions,
 };
 use ndarray::{s, Array3};
 use proptest::prelude::*;
@@ -306,6 +306,80 @@ fn remove_small_lesions_keeps_components_at_or_above_the_volume() {
     assert!(remove_small_lesions(m.view(), [0.0, 1.0, 1.0], 1.0).is_err());
 }
 
+#[test]
+fn keep_lesions_outlines_at_the_cut_and_decides_by_the_peak() {
+    let mut p = Array3::from_elem((12, 12, 12), 0.1f32);
+    cube(&mut p, 1..6, 1..6, 1..6, 0.4); // 125 voxels, confident centre
+    p[[3, 3, 3]] = 0.95;
+    cube(&mut p, 8..11, 8..11, 8..11, 0.6); // 27 voxels, doubtful throughout
+    let count = |m: Array3<bool>| m.iter().filter(|&&v| v).count();
+    let kept = keep_lesions(p.view(), [1.0; 3], 0.3, 0.85, 0.0).unwrap();
+    assert_eq!(count(kept.clone()), 125);
+    assert!(kept[[1, 1, 1]] && !kept[[9, 9, 9]]);
+    // One cut at the peak threshold keeps only the centre voxel.
+    assert_eq!(
+        count(keep_lesions(p.view(), [1.0; 3], 0.85, 0.85, 0.0).unwrap()),
+        1
+    );
+    // The volume is the outline's: 125 mm³ passes a 100 mm³ minimum.
+    assert_eq!(
+        count(keep_lesions(p.view(), [1.0; 3], 0.3, 0.85, 100.0).unwrap()),
+        125
+    );
+    assert_eq!(
+        count(keep_lesions(p.view(), [1.0; 3], 0.3, 0.5, 0.0).unwrap()),
+        152
+    );
+    // Equal cuts are the single threshold followed by the volume filter.
+    let single = remove_small_lesions(p.mapv(|v| v > 0.5).view(), [1.0; 3], 20.0).unwrap();
+    assert_eq!(
+        keep_lesions(p.view(), [1.0; 3], 0.5, 0.5, 20.0).unwrap(),
+        single
+    );
+    assert!(keep_lesions(p.view(), [1.0; 3], f32::NAN, 0.5, 0.0).is_err());
+}
+
+#[test]
+fn segment_threshold_grid_counts_the_known_scene() {
+    let (p, g) = scene();
+    let mut grid =
+        DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES.to_vec()).with_segment_threshold(0.3);
+    grid.add_patient(p.view(), g.view(), [1.0; 3], &LesionOptions::default())
+        .unwrap();
+    let at = |i: usize, j: usize| {
+        let c = grid.counts[i][j];
+        (c.gt_lesions, c.detected, c.false_positives)
+    };
+    // Cut at 0.3, every blob is one component; a threshold keeps those peaking above it.
+    assert_eq!(at(0, 0), (5, 4, 3)); // F D C A; FP1 FP2 FP3
+    assert_eq!(at(1, 0), (5, 3, 2)); // F (0.5) is not above 0.5; FP3 gone
+    assert_eq!(at(2, 0), (5, 2, 2)); // D A; FP1 FP2
+    assert_eq!(at(2, 2), (5, 1, 1)); // A (8 mm³) and FP2 (1 mm³) under 10 mm³
+    assert_eq!(at(3, 0), (5, 1, 1)); // A; FP2 (E's prediction matches an ignored lesion)
+    assert_eq!(at(3, 1), (5, 1, 0));
+    // Brute force: the same counts from the post-processed mask.
+    for (i, &t) in THRESHOLDS.iter().enumerate() {
+        for (j, &mv) in MIN_VOLUMES.iter().enumerate() {
+            let mask = keep_lesions(p.view(), [1.0; 3], 0.3, t, mv).unwrap();
+            let l = lesion_metrics_with(
+                mask.view(),
+                g.view(),
+                [1.0; 3],
+                &SurfaceOptions::default(),
+                &LesionOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                at(i, j),
+                (l.gt_lesions, l.true_positives, l.false_positives)
+            );
+        }
+    }
+    // Grids over different cuts do not merge.
+    let mut plain = DetectionGrid::new(THRESHOLDS.to_vec(), MIN_VOLUMES.to_vec());
+    assert!(plain.merge(&grid).is_err());
+}
+
 fn prob_and_gt() -> impl Strategy<Value = (Array3<f32>, Array3<bool>)> {
     (2usize..7, 2usize..7, 2usize..7).prop_flat_map(|(a, b, c)| {
         let n = a * b * c;
@@ -349,6 +423,33 @@ proptest! {
                 }
                 let t = thresholds[i];
                 let mask = remove_small_lesions(p.mapv(|v| v > t).view(), [1.0; 3], min_volumes[j]).unwrap();
+                let l = lesion_metrics_with(mask.view(), g.view(), [1.0; 3], &SurfaceOptions::default(), &opts).unwrap();
+                prop_assert_eq!(
+                    (c.gt_lesions, c.detected, c.false_positives),
+                    (l.gt_lesions, l.true_positives, l.false_positives)
+                );
+            }
+        }
+    }
+
+    /// With one cut and peak thresholds, every point agrees with the lesion scores of
+    /// `keep_lesions`' mask, and a stricter peak never detects more.
+    #[test]
+    fn segment_threshold_grid_matches_keep_lesions((p, g) in prob_and_gt()) {
+        let thresholds = vec![0.25f32, 0.45, 0.65, 0.85];
+        let min_volumes = vec![0.0, 2.0, 4.0, 8.0];
+        let opts = LesionOptions { min_volume_mm3: 0.0, ..LesionOptions::default() };
+        let mut grid =
+            DetectionGrid::new(thresholds.clone(), min_volumes.clone()).with_segment_threshold(0.25);
+        grid.add_patient(p.view(), g.view(), [1.0; 3], &opts).unwrap();
+        for (i, &t) in thresholds.iter().enumerate() {
+            for (j, &mv) in min_volumes.iter().enumerate() {
+                let c = grid.counts[i][j];
+                if i + 1 < thresholds.len() {
+                    prop_assert!(grid.counts[i + 1][j].detected <= c.detected);
+                    prop_assert!(grid.counts[i + 1][j].false_positives <= c.false_positives);
+                }
+                let mask = keep_lesions(p.view(), [1.0; 3], 0.25, t, mv).unwrap();
                 let l = lesion_metrics_with(mask.view(), g.view(), [1.0; 3], &SurfaceOptions::default(), &opts).unwrap();
                 prop_assert_eq!(
                     (c.gt_lesions, c.detected, c.false_positives),

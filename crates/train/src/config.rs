@@ -49,6 +49,11 @@ pub struct TrainConfig {
     /// (test-time augmentation, as nnU-Net mirrors) [ours; default off].
     #[serde(default)]
     pub flip_tta: bool,
+    /// With `calibrate_postprocess`: cut lesions at this probability and let calibration choose
+    /// the peak probability a lesion needs (two cuts) instead of one threshold that both
+    /// decides and outlines [ours; default off].
+    #[serde(default)]
+    pub segment_threshold: Option<f32>,
 }
 
 /// The validation criterion that early stopping watches and the best weights are chosen by.
@@ -113,6 +118,7 @@ impl TrainConfig {
             background_fraction: 0.0,
             calibrate_postprocess: false,
             flip_tta: false,
+            segment_threshold: None,
         })
     }
 
