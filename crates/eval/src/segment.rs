@@ -61,7 +61,7 @@ impl Postprocess {
         let text = std::fs::read_to_string(&path).map_err(|e| EvalError::file(&path, e))?;
         let pp: Postprocess = serde_json::from_str(&text)
             .map_err(|e| EvalError::file(&path, format!("bad post-processing record: {e}")))?;
-        let segment = pp.segment_threshold.unwrap_or(pp.threshold);
+        let segment = pp.segment();
         let usable = pp.threshold > 0.0
             && pp.threshold < 1.0
             && segment > 0.0
@@ -79,6 +79,11 @@ impl Postprocess {
             ));
         }
         Ok(pp)
+    }
+
+    /// The probability lesions are outlined at: `segment_threshold`, or with one cut `threshold`.
+    pub fn segment(&self) -> f32 {
+        self.segment_threshold.unwrap_or(self.threshold)
     }
 }
 
@@ -158,7 +163,7 @@ pub fn segment_scan(
     let mask_grid = keep_lesions(
         prob.view(),
         spacing,
-        pp.segment_threshold.unwrap_or(pp.threshold),
+        pp.segment(),
         pp.threshold,
         pp.min_volume_mm3,
     )?;
@@ -255,25 +260,26 @@ mod tests {
     }
 
     #[test]
-    fn a_run_record_needs_a_segment_threshold_at_or_below_the_threshold() {
+    fn a_run_record_needs_a_segment_threshold_at_or_below_the_threshold() -> Result<(), EvalError> {
         let base = r#""min_volume_mm3": 80.0, "flip_tta": true, "source": "test""#;
         // Records written before the two cuts existed read as one cut.
-        let old = read(&format!(r#"{{"threshold": 0.9, {base}}}"#)).unwrap();
+        let old = read(&format!(r#"{{"threshold": 0.9, {base}}}"#))?;
         assert_eq!(old.segment_threshold, None);
         let two = read(&format!(
             r#"{{"threshold": 0.9, "segment_threshold": 0.5, {base}}}"#
-        ))
-        .unwrap();
+        ))?;
         assert_eq!(two.segment_threshold, Some(0.5));
         let err = read(&format!(
             r#"{{"threshold": 0.5, "segment_threshold": 0.9, {base}}}"#
         ))
-        .unwrap_err()
-        .to_string();
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(err.contains("segment_threshold 0.9"), "{err}");
         assert!(read(&format!(
             r#"{{"threshold": 0.5, "segment_threshold": 0.0, {base}}}"#
         ))
         .is_err());
+        Ok(())
     }
 }

@@ -119,26 +119,14 @@ pub(crate) fn dilate_18(m: &Mask, iterations: usize) -> Mask {
     cur
 }
 
-/// The mask without its 26-connected components of volume < `min_volume_mm3` (voxel
-/// count × voxel volume from `spacing`, mm). This is the post-processing stored with a
-/// model: isolated specks of a few voxels are the commonest false positives of a voxel
-/// classifier, while real metastases are connected blobs.
-pub fn remove_small_lesions(
-    mask: ArrayView3<bool>,
-    spacing: [f64; 3],
-    min_volume_mm3: f64,
-) -> Result<Array3<bool>> {
-    check_spacing(&spacing)?;
-    check_volume("min_volume_mm3", min_volume_mm3)?;
-    let m = Mask::from_view3(mask);
-    filter_components(&m, mask.raw_dim(), spacing, min_volume_mm3, |_| true)
-}
-
 /// The lesions of a probability map by two cuts (hysteresis thresholding): the 26-connected
 /// components of `prob > segment` whose highest probability exceeds `peak` and whose volume
-/// is at least `min_volume_mm3`. The peak decides whether a component is a lesion, the lower
-/// cut how far it reaches, so a strict detection threshold no longer shrinks every outline it
-/// keeps. With `segment == peak` this is `remove_small_lesions(prob > peak)`.
+/// (voxel count × voxel volume from `spacing`, mm³) is at least `min_volume_mm3`. This is the
+/// post-processing stored with a model: isolated specks of a few voxels are the commonest false
+/// positives of a voxel classifier, while real metastases are connected blobs; the peak decides
+/// whether a component is a lesion, the lower cut how far it reaches, so a strict detection
+/// threshold no longer shrinks every outline it keeps. With `segment == peak` this is one cut
+/// at `peak` followed by the volume filter.
 pub fn keep_lesions(
     prob: ArrayView3<f32>,
     spacing: [f64; 3],
@@ -157,43 +145,17 @@ pub fn keep_lesions(
     let probs: Vec<f32> = prob.iter().copied().collect();
     let (labels, n) = label_26(&m);
     let peaks = label_peaks(&labels, n, &probs);
-    filter_labelled(&labels, n, prob.raw_dim(), spacing, min_volume_mm3, |c| {
-        peaks[c] > peak
-    })
-}
-
-/// `m` without the components that are too small or that `keep` (given the component index,
-/// label − 1) rejects.
-fn filter_components(
-    m: &Mask,
-    dim: ndarray::Ix3,
-    spacing: [f64; 3],
-    min_volume_mm3: f64,
-    keep: impl Fn(usize) -> bool,
-) -> Result<Array3<bool>> {
-    let (labels, n) = label_26(m);
-    filter_labelled(&labels, n, dim, spacing, min_volume_mm3, keep)
-}
-
-fn filter_labelled(
-    labels: &[u32],
-    n: usize,
-    dim: ndarray::Ix3,
-    spacing: [f64; 3],
-    min_volume_mm3: f64,
-    keep: impl Fn(usize) -> bool,
-) -> Result<Array3<bool>> {
     let voxel_mm3: f64 = spacing.iter().product();
-    let kept: Vec<bool> = label_sizes(labels, n)
+    let kept: Vec<bool> = label_sizes(&labels, n)
         .iter()
-        .enumerate()
-        .map(|(c, &k)| k as f64 * voxel_mm3 >= min_volume_mm3 && keep(c))
+        .zip(&peaks)
+        .map(|(&k, &top)| k as f64 * voxel_mm3 >= min_volume_mm3 && top > peak)
         .collect();
     let data = labels
         .iter()
         .map(|&l| l != 0 && kept[l as usize - 1])
         .collect();
-    Array3::from_shape_vec(dim, data)
+    Array3::from_shape_vec(prob.raw_dim(), data)
         .map_err(|e| MetricsError::InvalidArgument(format!("mask shape: {e}")))
 }
 

@@ -3,7 +3,7 @@
 //!
 //! An operating point is a probability threshold and a minimum lesion volume: the
 //! predicted mask is `prob > threshold`, then 26-connected components with volume
-//! `< min_volume_mm3` are dropped ([`crate::remove_small_lesions`]). Detection then follows
+//! `< min_volume_mm3` are dropped ([`crate::keep_lesions`] with one cut). Detection then follows
 //! BraTS-METS exactly as [`crate::lesions`] does (shared code in `matching.rs`):
 //! ground-truth lesions are merged after the 18-connected dilation, a lesion is detected
 //! when a surviving component overlaps it dilated, false positives are surviving
@@ -292,8 +292,8 @@ impl DetectionGrid {
 
     /// Rejects grids whose points or count table cannot be evaluated.
     fn check(&self) -> Result<()> {
-        let cuts = self.thresholds.iter().chain(&self.segment_threshold);
-        if let Some(t) = cuts.into_iter().find(|t| !t.is_finite()) {
+        let mut cuts = self.thresholds.iter().chain(&self.segment_threshold);
+        if let Some(t) = cuts.find(|t| !t.is_finite()) {
             return Err(MetricsError::InvalidArgument(format!(
                 "thresholds must be finite, got {t}"
             )));

@@ -97,7 +97,7 @@ pub use classification::{
     binary_classification, binary_classification_with, ClassificationOptions, ClassificationReport,
     ConfusionMatrix, Proportion,
 };
-pub use components::{connected_components_3d, keep_lesions, remove_small_lesions};
+pub use components::{connected_components_3d, keep_lesions};
 pub use detection::{DetectionCounts, DetectionGrid, GridPoint, OperatingPoint};
 pub use error::{MetricsError, Result};
 pub use intervals::{

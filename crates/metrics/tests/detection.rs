@@ -2,8 +2,8 @@
 //! lesions, false positives and probabilities.
 
 use mtsa_metrics::{
-    keep_lesions, lesion_metrics_with, remove_small_lesions, DetectionCounts, DetectionGrid,
-    GridPoint, LesionOptions, MetricsError, SurfaceOptions,
+    keep_lesions, lesion_metrics_with, DetectionCounts, DetectionGrid, GridPoint, LesionOptions,
+    MetricsError, SurfaceOptions,
 };
 use ndarray::{s, Array3};
 use proptest::prelude::*;
@@ -146,7 +146,7 @@ fn grid_matches_lesion_metrics_on_the_post_processed_mask() {
     let opts = LesionOptions::default();
     for (i, &t) in THRESHOLDS.iter().enumerate() {
         for (j, &mv) in MIN_VOLUMES.iter().enumerate() {
-            let mask = remove_small_lesions(p.mapv(|v| v > t).view(), [1.0; 3], mv).unwrap();
+            let mask = keep_lesions(p.view(), [1.0; 3], t, t, mv).unwrap();
             let l = lesion_metrics_with(
                 mask.view(),
                 g.view(),
@@ -280,30 +280,32 @@ fn invalid_inputs_are_errors() {
 }
 
 #[test]
-fn remove_small_lesions_keeps_components_at_or_above_the_volume() {
+fn one_cut_keeps_components_at_or_above_the_volume() {
     let mut m = Array3::from_elem((6, 8, 8), false);
     m[[0, 0, 0]] = true; // 1 voxel = 2 mm³
     m[[3, 0, 6]] = true; // two corner-touching voxels: one component, 4 mm³
     m[[4, 1, 7]] = true;
     m.slice_mut(s![2..5, 4..7, 1..4]).fill(true); // 27 voxels = 54 mm³
     let sp = [2.0, 1.0, 1.0];
-    let kept = remove_small_lesions(m.view(), sp, 4.0).unwrap();
+    let p = m.mapv(f32::from);
+    let one_cut = |p, sp, mv| keep_lesions(p, sp, 0.5, 0.5, mv);
+    let kept = one_cut(p.view(), sp, 4.0).unwrap();
     let mut expected = m.clone();
     expected[[0, 0, 0]] = false;
     assert_eq!(kept, expected);
-    let kept = remove_small_lesions(m.view(), sp, 4.000001).unwrap();
+    let kept = one_cut(p.view(), sp, 4.000001).unwrap();
     let mut expected = Array3::from_elem((6, 8, 8), false);
     expected.slice_mut(s![2..5, 4..7, 1..4]).fill(true);
     assert_eq!(kept, expected);
-    assert_eq!(remove_small_lesions(m.view(), sp, 0.0).unwrap(), m);
+    assert_eq!(one_cut(p.view(), sp, 0.0).unwrap(), m);
     // Non-standard memory layout: the result is in the view's logical order.
-    let t = m.view().reversed_axes();
-    let kept_t = remove_small_lesions(t, [1.0, 1.0, 2.0], 4.0).unwrap();
+    let t = p.view().reversed_axes();
+    let kept_t = one_cut(t, [1.0, 1.0, 2.0], 4.0).unwrap();
     let mut expected = m.clone();
     expected[[0, 0, 0]] = false;
     assert_eq!(kept_t, expected.reversed_axes());
-    assert!(remove_small_lesions(m.view(), sp, f64::NAN).is_err());
-    assert!(remove_small_lesions(m.view(), [0.0, 1.0, 1.0], 1.0).is_err());
+    assert!(one_cut(p.view(), sp, f64::NAN).is_err());
+    assert!(one_cut(p.view(), [0.0, 1.0, 1.0], 1.0).is_err());
 }
 
 #[test]
@@ -330,8 +332,10 @@ fn keep_lesions_outlines_at_the_cut_and_decides_by_the_peak() {
         count(keep_lesions(p.view(), [1.0; 3], 0.3, 0.5, 0.0).unwrap()),
         152
     );
-    // Equal cuts are the single threshold followed by the volume filter.
-    let single = remove_small_lesions(p.mapv(|v| v > 0.5).view(), [1.0; 3], 20.0).unwrap();
+    // Equal cuts are the single threshold followed by the volume filter: at 0.5 the centre
+    // voxel (1 mm³) is too small for 20 mm³, the 27-voxel cube is kept.
+    let mut single = p.mapv(|v| v > 0.5);
+    single[[3, 3, 3]] = false;
     assert_eq!(
         keep_lesions(p.view(), [1.0; 3], 0.5, 0.5, 20.0).unwrap(),
         single
@@ -422,7 +426,7 @@ proptest! {
                     prop_assert!(grid.counts[i][j + 1].false_positives <= c.false_positives);
                 }
                 let t = thresholds[i];
-                let mask = remove_small_lesions(p.mapv(|v| v > t).view(), [1.0; 3], min_volumes[j]).unwrap();
+                let mask = keep_lesions(p.view(), [1.0; 3], t, t, min_volumes[j]).unwrap();
                 let l = lesion_metrics_with(mask.view(), g.view(), [1.0; 3], &SurfaceOptions::default(), &opts).unwrap();
                 prop_assert_eq!(
                     (c.gt_lesions, c.detected, c.false_positives),
