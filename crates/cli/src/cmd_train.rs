@@ -1,6 +1,6 @@
 use anyhow::{bail, Context, Result};
 use mtsa_model::{parse_device, Architecture, LossMode};
-use mtsa_train::{RunPaths, Selection, TrainConfig, TrainOptions};
+use mtsa_train::{LrSchedule, RunPaths, Selection, TrainConfig, TrainOptions};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -35,6 +35,9 @@ pub struct Args {
     batch: Option<usize>,
     #[arg(long)]
     lr: Option<f64>,
+    /// `constant` (paper) or `poly` (nnU-Net's decay to zero over --epochs).
+    #[arg(long)]
+    lr_schedule: Option<LrSchedule>,
     /// Early-stopping patience in epochs.
     #[arg(long)]
     patience: Option<usize>,
@@ -209,6 +212,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if let Some(v) = a.lr {
         cfg.lr = v;
     }
+    if let Some(v) = a.lr_schedule {
+        cfg.lr_schedule = v;
+    }
     if let Some(v) = a.patience {
         cfg.patience = v;
     }
@@ -262,6 +268,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.alpha.is_some()
         || a.batch.is_some()
         || a.lr.is_some()
+        || a.lr_schedule.is_some()
         || a.seed.is_some()
         || a.width.is_some()
         || a.model != Architecture::MtsaNet

@@ -3,8 +3,9 @@
 use crate::{InferError, RunPaths};
 use mtsa_model::{
     load_weights, prepare_with_layout, read_config, Layout, LayoutCache, LayoutChoice,
-    LayoutSource, LossMode, MtsaConfig, Network, Precision, Tasks, NET_PREFIX,
+    LayoutSource, LossConfig, MtsaConfig, Network, Precision, Tasks, NET_PREFIX,
 };
+use serde::Deserialize;
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
@@ -87,7 +88,7 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         Network::System { .. } => (Layout::Nchw, LayoutSource::Only),
     };
     tracing::debug!("inference layout {layout} ({layout_source})");
-    let tasks = trained_tasks(&RunPaths::new(run_dir).config(), net.tasks());
+    let tasks = trained_tasks(&RunPaths::new(run_dir).config(), net.tasks())?;
     Ok(TrainedModel {
         net,
         tasks,
@@ -99,20 +100,24 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
     })
 }
 
-/// `network` less the task the run's loss mode (`loss.mode` in its `config.toml`) did not
-/// train; a run without a readable config keeps every task of its network.
-fn trained_tasks(config: &Path, network: Tasks) -> Tasks {
-    let mode = std::fs::read_to_string(config)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|t| {
-            t.get("loss")?
-                .get("mode")?
-                .as_str()?
-                .parse::<LossMode>()
-                .ok()
-        });
-    mode.map_or(network, |m| network.trained_with(m))
+/// The one part of a run's `config.toml` inference needs. The whole `TrainConfig` belongs to
+/// mtsa-train, which depends on this crate; serde skips the other keys.
+#[derive(Deserialize)]
+struct RunLoss {
+    loss: LossConfig,
+}
+
+/// `network` less the task the run's loss mode did not train. A run without `config.toml`
+/// (weights copied on their own) keeps every task of its network; a config that is there but
+/// unreadable is refused with its name rather than guessed around.
+fn trained_tasks(config: &Path, network: Tasks) -> Result<Tasks, InferError> {
+    let text = match std::fs::read_to_string(config) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(network),
+        Err(e) => return Err(InferError::file(config, e)),
+    };
+    let run: RunLoss = toml::from_str(&text).map_err(|e| InferError::file(config, e))?;
+    Ok(network.trained_with(run.loss.mode))
 }
 
 /// Per-slice network outputs, on the CPU.
@@ -182,4 +187,32 @@ fn forward_batches(
         gtv_logits: Tensor::cat(&gtv, 0),
         egfr_logits: Tensor::cat(&egfr, 0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trained_tasks_follow_the_loss_mode_and_refuse_a_broken_config(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("config.toml");
+        assert_eq!(
+            trained_tasks(&config, Tasks::Both)?,
+            Tasks::Both,
+            "no config"
+        );
+        std::fs::write(
+            &config,
+            "epochs = 3\n[loss]\nmode = \"seg-only\"\nfocal_alpha = 0.8\nfocal_gamma = 2.0\nbeta = 4e-5\n",
+        )?;
+        assert_eq!(trained_tasks(&config, Tasks::Both)?, Tasks::Segmentation);
+        std::fs::write(&config, "[loss]\nmode = \"segonly\"\n")?;
+        let err = trained_tasks(&config, Tasks::Both)
+            .err()
+            .ok_or("a broken config was accepted")?;
+        assert!(err.to_string().contains("config.toml"), "{err}");
+        Ok(())
+    }
 }

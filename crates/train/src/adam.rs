@@ -34,6 +34,11 @@ impl Adam {
         }
     }
 
+    /// Sets the rate of the following steps (a schedule changes it per epoch).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     pub fn zero_grad(&mut self) {
         for (_, p) in &mut self.params {
             p.zero_grad();

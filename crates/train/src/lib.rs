@@ -10,7 +10,7 @@ mod state;
 mod trainer;
 
 pub use adam::Adam;
-pub use config::{AugmentConfig, Selection, TrainConfig};
+pub use config::{AugmentConfig, LrSchedule, Selection, TrainConfig};
 pub use error::TrainError;
 // The run files, loading and the patient call live in mtsa-infer (evaluation needs them without
 // the trainer); re-exported so training code and its callers keep one import path.

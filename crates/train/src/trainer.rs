@@ -357,6 +357,7 @@ fn train_epoch(
     epoch: usize,
     opts: &TrainOptions,
 ) -> Result<(f64, f64, f64), TrainError> {
+    adam.set_lr(cfg.lr_schedule.rate(cfg.lr, epoch, cfg.epochs));
     let mut rng = epoch_rng(cfg.seed, epoch);
     tch::manual_seed(
         (cfg.seed as i64)
