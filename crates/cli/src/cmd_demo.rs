@@ -79,9 +79,9 @@ pub struct Args {
     #[arg(long)]
     lr: Option<f64>,
     /// `poly` (nnU-Net's decay over the epochs, the default) or `constant` (the paper). With
-    /// the decay, seeds 0 and 1 gained lesion sensitivity (mean over test and both sites 0.41 ->
-    /// 0.46; >= 6 mm 0.86 -> 0.91) and patient Dice (0.40 -> 0.42) at 0.84-1.50 false lesions per
-    /// patient (docs/whole-scan.md).
+    /// the decay, seeds 0-2 found more lesions (mean over test and both sites 0.42 -> 0.46;
+    /// >= 6 mm 0.86 -> 0.91) at more false lesions (0.95 -> 1.38 per patient): a missed
+    /// metastasis costs a plan more than a false one a reviewer deletes (docs/whole-scan.md).
     #[arg(long, default_value = "poly")]
     lr_schedule: mtsa_train::LrSchedule,
 }
