@@ -79,9 +79,10 @@ pub struct Args {
     #[arg(long)]
     lr: Option<f64>,
     /// `poly` (nnU-Net's decay over the epochs, the default) or `constant` (the paper). With
-    /// the decay, seeds 0-2 found more lesions (mean over test and both sites 0.42 -> 0.46;
-    /// >= 6 mm 0.86 -> 0.91) at more false lesions (0.95 -> 1.38 per patient): a missed
-    /// metastasis costs a plan more than a false one a reviewer deletes (docs/whole-scan.md).
+    /// the decay, seeds 0-2 found more lesions (mean sensitivity over test and both sites 0.42
+    /// -> 0.46, for lesions of 6 mm or more 0.86 -> 0.91) at more false lesions (0.95 -> 1.38
+    /// per patient): a missed metastasis costs a plan more than a false one a reviewer deletes
+    /// (docs/whole-scan.md).
     #[arg(long, default_value = "poly")]
     lr_schedule: mtsa_train::LrSchedule,
 }
