@@ -222,7 +222,8 @@ mod tests {
         // nnU-Net's formula at the last epoch: (1 - 9/10)^0.9.
         assert!((rates[9] - 1e-3 * 0.1f64.powf(0.9)).abs() < 1e-12);
         assert_eq!(LrSchedule::Constant.rate(1e-3, 7, 10), 1e-3);
-        // Past the planned epochs (a resume that shortened the run) the rate stays at zero.
+        // Past the planned epochs (the trainer never gets there) the rate is zero, not the NaN
+        // of a negative base raised to 0.9.
         assert_eq!(LrSchedule::Poly.rate(1e-3, 12, 10), 0.0);
     }
 }
