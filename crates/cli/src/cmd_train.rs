@@ -38,6 +38,11 @@ pub struct Args {
     /// `constant` (paper) or `poly` (nnU-Net's decay to zero over --epochs).
     #[arg(long)]
     lr_schedule: Option<LrSchedule>,
+    /// Fit the number of epochs (at most --epochs) to this many minutes of training, timed on
+    /// the first epoch; the learning-rate schedule then runs its whole course. The count
+    /// depends on the machine's speed and is written to the run's config.toml.
+    #[arg(long)]
+    train_minutes: Option<f64>,
     /// Early-stopping patience in epochs.
     #[arg(long)]
     patience: Option<usize>,
@@ -122,6 +127,7 @@ pub fn run(a: Args) -> Result<()> {
         device,
         progress: crate::progress::is_terminal(),
         time_limit: None,
+        epoch_budget: a.train_minutes.map(minutes).transpose()?,
         layout: a.layout,
     };
     tracing::info!(
@@ -254,6 +260,14 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     Ok(cfg)
 }
 
+/// A wall-time budget given in minutes (`--train-minutes`).
+pub fn minutes(m: f64) -> Result<std::time::Duration> {
+    if !(m.is_finite() && m > 0.0) {
+        bail!("--train-minutes must be a positive number of minutes, not {m}");
+    }
+    Ok(std::time::Duration::from_secs_f64(m * 60.0))
+}
+
 /// A resumed run keeps its own config: changing it midway would break the promise that the
 /// result equals an uninterrupted run.
 fn resumed_config(a: &Args) -> Result<TrainConfig> {
@@ -269,6 +283,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.batch.is_some()
         || a.lr.is_some()
         || a.lr_schedule.is_some()
+        || a.train_minutes.is_some()
         || a.seed.is_some()
         || a.width.is_some()
         || a.model != Architecture::MtsaNet

@@ -181,3 +181,24 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
         "--quiet still logs:\n{stderr}"
     );
 }
+
+#[test]
+fn a_training_budget_that_is_not_a_positive_time_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    for bad in ["0", "-3", "NaN"] {
+        let run = tmp.path().join("run");
+        let arg = format!("--train-minutes={bad}");
+        let out = train_cmd(&data, &run, &config, &[arg.as_str()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--train-minutes {bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--train-minutes"), "{stderr}");
+        assert!(
+            !run.exists(),
+            "--train-minutes {bad} left {}",
+            run.display()
+        );
+    }
+}

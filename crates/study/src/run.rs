@@ -139,6 +139,7 @@ fn train(
         device: ctx.device,
         progress: ctx.progress,
         time_limit: ctx.plan.minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
+        epoch_budget: None,
         layout: mtsa_model::LayoutChoice::Auto,
     })?;
     Ok(())

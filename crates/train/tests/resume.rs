@@ -24,6 +24,7 @@ fn opts_in(data: &Path, run: &Path, epochs: usize, resume: bool, layout: Layout)
         device: Device::Cpu,
         progress: false,
         time_limit: None,
+        epoch_budget: None,
         layout: LayoutChoice::Fixed(layout),
     }
 }
@@ -166,4 +167,23 @@ fn absurd_learning_rate_stops_with_non_finite_error() {
         }
         other => panic!("expected a non-finite loss error, got {other:?}"),
     }
+}
+
+#[test]
+fn an_epoch_budget_fits_the_epochs_and_records_them_in_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = common::prepared_dataset(tmp.path());
+    let run = tmp.path().join("run");
+    let mut o = opts(&data, &run, 3, false);
+    // Shorter than any first epoch: one epoch fits, and the run ends there as planned.
+    o.epoch_budget = Some(std::time::Duration::from_millis(1));
+    let s = train(&o).unwrap();
+    assert_eq!((s.epochs_run, s.stopped_early), (1, false));
+    let text = std::fs::read_to_string(RunPaths::new(&run).config()).unwrap();
+    let recorded = mtsa_train::TrainConfig::from_toml(&text).unwrap();
+    assert_eq!(recorded.epochs, 1);
+    // Resuming with the recorded config is the same run: nothing is left to train.
+    let mut again = opts(&data, &run, 1, true);
+    again.config = recorded;
+    assert_eq!(train(&again).unwrap().epochs_run, 1);
 }
