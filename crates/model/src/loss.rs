@@ -148,6 +148,7 @@ fn labelled(label: &Tensor) -> i64 {
     label.ne(NO_LABEL).sum(Kind::Int64).int64_value(&[])
 }
 
+/// The loss and its parts, each a scalar; a single-task mode leaves its other task's parts 0.
 #[derive(Debug)]
 pub struct LossParts {
     pub total: Tensor,
@@ -210,21 +211,32 @@ impl JointLoss {
         mask: &Tensor,
         label: &Tensor,
     ) -> LossParts {
-        let mask = mask.to_kind(gtv_logits.kind());
-        let dice = if self.cfg.batch_dice {
-            batch_dice_loss(gtv_logits, &mask, 1e-5)
+        // A single-task system's other task is neither trained nor computed: its part is 0.
+        let zero = || Tensor::zeros([], (Kind::Float, gtv_logits.device()));
+        let (dice, focal) = if self.cfg.mode == LossMode::ClsOnly {
+            (zero(), zero())
         } else {
-            dice_loss(gtv_logits, &mask, 1e-5)
+            let mask = mask.to_kind(gtv_logits.kind());
+            let dice = if self.cfg.batch_dice {
+                batch_dice_loss(gtv_logits, &mask, 1e-5)
+            } else {
+                dice_loss(gtv_logits, &mask, 1e-5)
+            };
+            let focal = focal_loss(
+                gtv_logits,
+                &mask,
+                self.cfg.focal_alpha,
+                self.cfg.focal_gamma,
+            );
+            (dice, focal)
         };
-        let focal = focal_loss(
-            gtv_logits,
-            &mask,
-            self.cfg.focal_alpha,
-            self.cfg.focal_gamma,
-        );
         let gtv = &dice + &focal * self.cfg.beta;
-        let n_labelled = labelled(label);
-        let egfr = mean_cross_entropy(egfr_logits, label, n_labelled);
+        let (egfr, n_labelled) = if self.cfg.mode == LossMode::SegOnly {
+            (zero(), 0)
+        } else {
+            let n = labelled(label);
+            (mean_cross_entropy(egfr_logits, label, n), n)
+        };
         let total = match self.cfg.mode {
             LossMode::Uncertainty => {
                 let (lo, hi) = LOG_SIGMA_RANGE;
@@ -523,6 +535,22 @@ mod tests {
             let want = w.0 * p.gtv.double_value(&[]) + w.1 * p.egfr.double_value(&[]);
             close(&p.total, want, 1e-6);
             assert_eq!(jl.weights(), w);
+            // The task a single-task system does not learn is not computed: its part is 0,
+            // the learnt task's part is what the joint modes compute for it.
+            let both = JointLoss::new(&(vs.root() / "both"), LossConfig::default())
+                .compute(&gtv, &egfr, &mask, &label);
+            let (g, e) = (p.gtv.double_value(&[]), p.egfr.double_value(&[]));
+            match mode {
+                LossMode::SegOnly => {
+                    assert_eq!(e, 0.0);
+                    close(&both.gtv, g, 1e-9);
+                }
+                LossMode::ClsOnly => {
+                    assert_eq!(g, 0.0);
+                    close(&both.egfr, e, 1e-9);
+                }
+                _ => assert!(g > 0.0 && e > 0.0),
+            }
         }
     }
 
