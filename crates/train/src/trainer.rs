@@ -135,21 +135,21 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             layout,
         }
     };
+    // From here `st.config` is `cfg` with the epochs the run plans (fitted to a budget below).
     st.config.epochs = cfg.epochs;
-    // The configuration the epochs run under: `cfg`, with the epochs fitted to the budget.
-    let mut run_cfg = cfg.clone();
 
     let started = Instant::now();
     let mut stopped_early = false;
     let mut epoch = st.epochs_done;
-    while epoch < run_cfg.epochs {
+    while epoch < st.config.epochs {
         epoch += 1;
         if epoch - st.best_epoch > cfg.patience && st.best_epoch > 0 {
             stopped_early = true;
             break;
         }
         let t0 = Instant::now();
-        let (tl, tg, te) = train_epoch(&net, &loss, &mut adam, &train_set, &run_cfg, epoch, opts)?;
+        let (tl, tg, te) =
+            train_epoch(&net, &loss, &mut adam, &train_set, &st.config, epoch, opts)?;
         let (w_gtv, w_egfr) = loss.weights();
         let v = validate(&net, &loss, &val_set, cfg, opts.device)?;
         if !v.loss.is_finite() {
@@ -182,7 +182,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         tracing::info!(
             "epoch {epoch}/{}: train loss {:.4} (GTV {:.4}, EGFR {:.4}), task weights {:.3}/{:.3}, \
              val loss {:.4}, val Dice {:.4}{}, best epoch {} ({:.1} s)",
-            run_cfg.epochs,
+            st.config.epochs,
             record.train_loss,
             record.train_gtv,
             record.train_egfr,
@@ -197,13 +197,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             record.seconds
         );
         if let (1, Some(budget)) = (epoch, opts.epoch_budget) {
-            run_cfg.epochs = epochs_for_budget(budget, record.seconds, cfg.epochs);
-            st.config.epochs = run_cfg.epochs;
-            write_config(&paths, &run_cfg)?;
+            st.config.epochs = epochs_for_budget(budget, record.seconds, cfg.epochs);
+            write_config(&paths, &st.config)?;
             tracing::info!(
                 "the first epoch took {:.1} s: {} epochs fit {:.1} minutes of training",
                 record.seconds,
-                run_cfg.epochs,
+                st.config.epochs,
                 budget.as_secs_f64() / 60.0
             );
         }
@@ -335,8 +334,8 @@ fn write_config(paths: &RunPaths, cfg: &TrainConfig) -> Result<(), TrainError> {
 }
 
 /// Epochs that fit `budget` at the first epoch's pace, at least one and at most `max`. A tenth
-/// is kept spare: in the demo's logs later epochs ran at 1.0-1.3x the first one's time (13.2 s,
-/// then 13-17 s on a quiet 2-core Xeon), and an overrun delays every step after training.
+/// is kept spare: in the demo's logs later epochs ran at 1.0-1.35x the first one's time (16.6 s,
+/// then up to 22.3 s on a 2-core Xeon), and an overrun delays every step after training.
 fn epochs_for_budget(budget: std::time::Duration, first_epoch_s: f64, max: usize) -> usize {
     let fit = budget.as_secs_f64() / (first_epoch_s.max(1e-3) * 1.1);
     (fit.floor() as usize).clamp(1, max.max(1))
