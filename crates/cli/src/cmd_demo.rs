@@ -95,6 +95,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
+    // Checked before the cohort is made, not after minutes of work.
+    let train_budget = crate::cmd_train::minutes(a.train_minutes)?;
     crate::out_guard::claim(&a.out, "demo", mtsa_io::Existing::replace_if(a.force))?;
     let (cohort, data, run, report_dir) = (
         a.out.join("cohort"),
@@ -184,7 +186,7 @@ pub fn run(a: Args) -> Result<()> {
         device: Device::Cpu,
         progress: crate::progress::is_terminal(),
         time_limit: None,
-        epoch_budget: Some(crate::cmd_train::minutes(a.train_minutes)?),
+        epoch_budget: Some(train_budget),
         layout: mtsa_model::LayoutChoice::Auto,
     };
     let s = mtsa_train::train(&opts)?;
