@@ -50,12 +50,16 @@ pub fn linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
 /// [`ConvBnRelu::fold_bn`] folds with it (tch's `BatchNorm` does not expose its config).
 pub(crate) const BN_EPS: f64 = 1e-5;
 
+/// Running-statistics momentum of every BN in the net (PyTorch's default): [`batch_norm`]
+/// builds with it and [`crate::precise_batch_norm`] undoes it to read one batch's statistics.
+pub(crate) const BN_MOMENTUM: f64 = 0.1;
+
 /// PyTorch BatchNorm2d defaults: weight 1, bias 0, momentum 0.1, eps 1e-5.
 pub fn batch_norm(p: nn::Path, ch: i64) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
         ws_init: Init::Const(1.0),
         bs_init: Init::Const(0.0),
-        momentum: 0.1,
+        momentum: BN_MOMENTUM,
         eps: BN_EPS,
         ..Default::default()
     };

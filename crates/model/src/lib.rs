@@ -19,6 +19,7 @@ mod msa_block;
 mod msa_module;
 mod net;
 mod network;
+mod precise_bn;
 mod systems;
 mod training_layout;
 mod transformer;
@@ -47,6 +48,7 @@ pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
 pub use net::MtsaNet;
 pub use network::{Network, NO_LESION_LOGIT};
+pub use precise_bn::precise_batch_norm;
 pub use systems::{
     conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,
     Tasks, TransUNet, UNet, UNet3Plus,

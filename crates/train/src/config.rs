@@ -57,6 +57,13 @@ pub struct TrainConfig {
     /// decides and outlines [ours; default off].
     #[serde(default)]
     pub segment_threshold: Option<f32>,
+    /// Before each validation, re-estimate every BatchNorm's running statistics as the average
+    /// over this many of the epoch's training batches, unaugmented ("precise BN", Wu & Johnson
+    /// 2021) [ours; default 0: PyTorch's running average, as the paper]. Why: the running
+    /// average follows an epoch's last ~20 batches, and one spike in it once made a whole
+    /// epoch's validation mark nothing; the kept weights carry these statistics.
+    #[serde(default)]
+    pub precise_bn_batches: usize,
 }
 
 /// The learning rate of each epoch.
@@ -150,6 +157,7 @@ impl TrainConfig {
             calibrate_postprocess: false,
             flip_tta: false,
             segment_threshold: None,
+            precise_bn_batches: 0,
         })
     }
 

@@ -9,8 +9,8 @@ use crate::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use mtsa_model::{
-    choose_training_layout, save_weights, use_layout, Architecture, JointLoss, Layout, LayoutCache,
-    LayoutChoice, LossMode, Network, NET_PREFIX,
+    choose_training_layout, precise_batch_norm, save_weights, use_layout, Architecture, JointLoss,
+    Layout, LayoutCache, LayoutChoice, LossMode, Network, NET_PREFIX,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -150,6 +150,14 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         let t0 = Instant::now();
         let (tl, tg, te) =
             train_epoch(&net, &loss, &mut adam, &train_set, &st.config, epoch, opts)?;
+        if st.config.precise_bn_batches > 0 {
+            let order = epoch_order(&train_set.records, &st.config, epoch);
+            let inputs = order
+                .chunks(cfg.batch)
+                .take(cfg.precise_bn_batches)
+                .map(|idx| train_set.batch(idx).0.to_device(opts.device));
+            precise_batch_norm(&vs, &net, inputs);
+        }
         let (w_gtv, w_egfr) = loss.weights();
         let v = validate(&net, &loss, &val_set, cfg, opts.device)?;
         if !v.loss.is_finite() {
@@ -350,6 +358,27 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     )
 }
 
+/// The slice indices epoch `epoch` trains on, in the order it trains on them.
+fn epoch_order(records: &[mtsa_data::SliceRecord], cfg: &TrainConfig, epoch: usize) -> Vec<i64> {
+    shuffled_epoch_slices(records, cfg, &mut epoch_rng(cfg.seed, epoch))
+}
+
+/// [`epoch_slices`] shuffled, drawn from the epoch's `rng`, which augmentation then continues.
+fn shuffled_epoch_slices(
+    records: &[mtsa_data::SliceRecord],
+    cfg: &TrainConfig,
+    rng: &mut ChaCha8Rng,
+) -> Vec<i64> {
+    let mut order = epoch_slices(
+        records,
+        cfg.slices_per_patient,
+        cfg.background_fraction,
+        rng,
+    );
+    order.shuffle(rng);
+    order
+}
+
 /// The slice indices one epoch trains on: per patient, its GTV slices (all, or up to
 /// `per_patient` random ones) and, when `background_fraction` f > 0, random lesion-free slices
 /// making up a share f of the patient's total. With f = 0 lesion-free slices are never drawn.
@@ -390,19 +419,13 @@ fn train_epoch(
     opts: &TrainOptions,
 ) -> Result<(f64, f64, f64), TrainError> {
     adam.set_lr(cfg.lr_schedule.rate(cfg.lr, epoch, cfg.epochs));
-    let mut rng = epoch_rng(cfg.seed, epoch);
     tch::manual_seed(
         (cfg.seed as i64)
             .wrapping_mul(1_000_003)
             .wrapping_add(epoch as i64),
     );
-    let mut order = epoch_slices(
-        &data.records,
-        cfg.slices_per_patient,
-        cfg.background_fraction,
-        &mut rng,
-    );
-    order.shuffle(&mut rng);
+    let mut rng = epoch_rng(cfg.seed, epoch);
+    let order = shuffled_epoch_slices(&data.records, cfg, &mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
     let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
     let (mut sum, mut sum_gtv, mut sum_egfr, mut seen) = (0.0, 0.0, 0.0, 0.0);

@@ -187,3 +187,26 @@ fn an_epoch_budget_fits_the_epochs_and_records_them_in_the_run() {
     again.config = recorded;
     assert_eq!(train(&again).unwrap().epochs_run, 1);
 }
+
+#[test]
+fn precise_batch_norm_changes_the_statistics_the_run_keeps_and_nothing_it_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = common::prepared_dataset(tmp.path());
+    let (plain, precise) = (tmp.path().join("plain"), tmp.path().join("precise"));
+    train(&opts(&data, &plain, 1, false)).unwrap();
+    let mut o = opts(&data, &precise, 1, false);
+    o.config.precise_bn_batches = 2;
+    train(&o).unwrap();
+    let (a, _) = read_tensors(&RunPaths::new(&plain).best()).unwrap();
+    let (b, _) = read_tensors(&RunPaths::new(&precise).best()).unwrap();
+    let mut stats_differ = 0;
+    for (name, x) in &a {
+        let is_stat = name.ends_with(".running_mean") || name.ends_with(".running_var");
+        match (is_stat, x.equal(&b[name])) {
+            (true, false) => stats_differ += 1,
+            (false, false) => panic!("{name}: a trained weight differs"),
+            _ => {}
+        }
+    }
+    assert!(stats_differ > 0, "no BatchNorm statistic was re-estimated");
+}
