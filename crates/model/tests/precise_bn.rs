@@ -29,8 +29,11 @@ fn input(seed: i64) -> Tensor {
     Tensor::rand([2, 1, 128, 128], (Kind::Float, Device::Cpu))
 }
 
+/// Variables by name, sorted.
+type Named = Vec<(String, Tensor)>;
+
 /// Every BatchNorm buffer (running mean or variance) and every other variable, by name.
-fn split(vs: &VarStore) -> (Vec<(String, Tensor)>, Vec<(String, Tensor)>) {
+fn split(vs: &VarStore) -> (Named, Named) {
     let mut all: Vec<(String, Tensor)> = vs
         .variables()
         .into_iter()
@@ -53,7 +56,7 @@ fn one_batch_gives_its_own_statistics_whatever_the_running_average_held() {
     // with momentum 0.1 leaves 0.1 x the batch mean and 0.9 + 0.1 x its variance.
     let (vs_ref, net_ref) = tiny_net();
     let x = input(11);
-    tch::no_grad(|| net_ref.forward_t(&x, true));
+    let _ = tch::no_grad(|| net_ref.forward_t(&x, true));
     let (stats_ref, _) = split(&vs_ref);
 
     let (vs, net) = tiny_net();
