@@ -59,7 +59,7 @@ pub struct TrainConfig {
     pub segment_threshold: Option<f32>,
     /// Before each validation, re-estimate every BatchNorm's running statistics as the average
     /// over this many of the epoch's training batches, unaugmented ("precise BN", Wu & Johnson
-    /// 2021) [ours; default 0: PyTorch's running average, as the paper]. Why: the running
+    /// 2021) [ours; default 0: PyTorch's running average; the paper is silent]. Why: the running
     /// average follows an epoch's last ~20 batches, and one spike in it once made a whole
     /// epoch's validation mark nothing; the kept weights carry these statistics.
     #[serde(default)]
