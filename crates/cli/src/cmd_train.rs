@@ -81,6 +81,10 @@ pub struct Args {
     /// probability a lesion needs instead of one threshold for both.
     #[arg(long)]
     segment_threshold: Option<f32>,
+    /// Before each validation, re-estimate every BatchNorm's statistics over this many of the
+    /// epoch's training batches ("precise BN"); 0 (default) keeps PyTorch's running average.
+    #[arg(long)]
+    precise_bn_batches: Option<usize>,
     /// Turn augmentation off.
     #[arg(long)]
     no_augment: bool,
@@ -254,6 +258,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.segment_threshold.is_some() {
         cfg.segment_threshold = a.segment_threshold;
     }
+    if let Some(v) = a.precise_bn_batches {
+        cfg.precise_bn_batches = v;
+    }
     if a.no_augment {
         cfg.augment.enabled = false;
     }
@@ -291,6 +298,13 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.calibrate
         || a.flip_tta
         || a.segment_threshold.is_some()
+        || a.precise_bn_batches.is_some()
+        || a.patience.is_some()
+        || a.slices_per_patient.is_some()
+        || a.egfr_voting_slices_only
+        || a.context_slices.is_some()
+        || a.batch_dice
+        || a.no_augment
     {
         bail!(
             "--resume continues {} with its own config; only --epochs may change",

@@ -147,6 +147,49 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     eprintln!("run B was killed after {done_before} of 3 epochs");
 }
 
+/// A resume that asks for another config is refused, not silently run with the old one: every
+/// config flag but --epochs.
+#[test]
+fn a_resume_that_changes_the_config_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let run = tmp.path().join("run");
+    let first = train_cmd(&data, &run, &config, &["--epochs", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let checkpoint = std::fs::read(RunPaths::new(&run).checkpoint()).unwrap();
+    for change in [
+        &["--patience", "5"][..],
+        &["--slices-per-patient", "2"],
+        &["--egfr-voting-slices-only"],
+        &["--context-slices", "1"],
+        &["--batch-dice"],
+        &["--no-augment"],
+        &["--precise-bn-batches", "4"],
+        &["--lr", "0.01"],
+    ] {
+        let out = train_cmd(&data, &run, &config, &[&["--resume"][..], change].concat())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{change:?} was accepted on resume");
+        assert!(
+            stderr.contains("only --epochs may change"),
+            "{change:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(RunPaths::new(&run).checkpoint()).unwrap(),
+        checkpoint,
+        "a refused resume touched the checkpoint"
+    );
+}
+
 /// In a log (stderr not a terminal) training is not silent: one line per epoch.
 #[test]
 fn training_logs_a_line_per_epoch_without_a_terminal() {
