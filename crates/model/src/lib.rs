@@ -48,7 +48,7 @@ pub use msa_block::MsaBlock;
 pub use msa_module::MsaModule;
 pub use net::MtsaNet;
 pub use network::{Network, NO_LESION_LOGIT};
-pub use precise_bn::precise_batch_norm;
+pub use precise_bn::{is_batch_norm_statistic, precise_batch_norm};
 pub use systems::{
     conv, Architecture, ConvBn, DeSeg, DenseNet121, RaUNet, ResNet50, RnGap, SwinUNet, SystemSpec,
     Tasks, TransUNet, UNet, UNet3Plus,

@@ -13,6 +13,12 @@ use tch::Tensor;
 use crate::layers::BN_MOMENTUM;
 use crate::network::Network;
 
+/// Whether the VarStore variable `name` is a BatchNorm's running mean or variance (a buffer,
+/// not a trained weight).
+pub fn is_batch_norm_statistic(name: &str) -> bool {
+    name.ends_with(".running_mean") || name.ends_with(".running_var")
+}
+
 /// Re-estimates the running mean and variance of every BatchNorm under `vs` as their average
 /// over the batches in `inputs`, each run through `net` in training mode without gradients.
 /// Returns the number of batches averaged; with none the statistics are left as they were.
@@ -26,7 +32,7 @@ pub fn precise_batch_norm(
     let stats: Vec<Tensor> = vs
         .variables()
         .into_iter()
-        .filter(|(name, _)| name.ends_with(".running_mean") || name.ends_with(".running_var"))
+        .filter(|(name, _)| is_batch_norm_statistic(name))
         .map(|(_, t)| t)
         .collect();
     let _guard = tch::no_grad_guard();

@@ -1,7 +1,7 @@
 //! `precise_batch_norm` replaces every BatchNorm's running statistics by the plain average of
 //! the batches it is given, whatever the statistics were before, and touches no weight.
 
-use mtsa_model::{precise_batch_norm, MtsaConfig, Network, NET_PREFIX};
+use mtsa_model::{is_batch_norm_statistic, precise_batch_norm, MtsaConfig, Network, NET_PREFIX};
 use std::sync::{Mutex, MutexGuard};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
@@ -41,7 +41,7 @@ fn split(vs: &VarStore) -> (Named, Named) {
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all.into_iter()
-        .partition(|(n, _)| n.ends_with(".running_mean") || n.ends_with(".running_var"))
+        .partition(|(n, _)| is_batch_norm_statistic(n))
 }
 
 fn max_rel_diff(a: &Tensor, b: &Tensor) -> f64 {

@@ -156,8 +156,8 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         if st.config.precise_bn_batches > 0 {
             let order = epoch_order(&train_set.records, &st.config, epoch);
             let inputs = order
-                .chunks(cfg.batch)
-                .take(cfg.precise_bn_batches)
+                .chunks(st.config.batch)
+                .take(st.config.precise_bn_batches)
                 .map(|idx| train_set.batch(idx).0.to_device(opts.device));
             precise_batch_norm(&vs, &net, inputs);
         }

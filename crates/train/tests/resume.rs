@@ -5,7 +5,7 @@
 mod common;
 
 use common::train_serial as train;
-use mtsa_model::{read_tensors, Layout, LayoutChoice};
+use mtsa_model::{is_batch_norm_statistic, read_tensors, Layout, LayoutChoice};
 use mtsa_train::{RunPaths, TrainError, TrainOptions};
 use std::path::Path;
 use tch::Device;
@@ -201,8 +201,7 @@ fn precise_batch_norm_changes_the_statistics_the_run_keeps_and_nothing_it_trains
     let (b, _) = read_tensors(&RunPaths::new(&precise).best()).unwrap();
     let mut stats_differ = 0;
     for (name, x) in &a {
-        let is_stat = name.ends_with(".running_mean") || name.ends_with(".running_var");
-        match (is_stat, x.equal(&b[name])) {
+        match (is_batch_norm_statistic(name), x.equal(&b[name])) {
             (true, false) => stats_differ += 1,
             (false, false) => panic!("{name}: a trained weight differs"),
             _ => {}
