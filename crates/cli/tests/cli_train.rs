@@ -8,7 +8,7 @@ mod common;
 use mtsa_model::read_tensors;
 use mtsa_train::RunPaths;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn s(p: &Path) -> &str {
@@ -35,6 +35,15 @@ fn train_cmd(data: &Path, run: &Path, config: &Path, extra: &[&str]) -> Command 
     }
     c.args(extra).stdout(Stdio::piped()).stderr(Stdio::piped());
     c
+}
+
+/// A command that must succeed; its stderr is the failure message.
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn setup(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -127,16 +136,12 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     b.wait().unwrap();
     let done_before = metrics_without_seconds(&run_b).len();
 
-    let resumed = train_cmd(&data, &run_b, &config, &["--resume"])
-        .output()
-        .unwrap();
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
+    assert_succeeded(
+        &train_cmd(&data, &run_b, &config, &["--resume"])
+            .output()
+            .unwrap(),
     );
-    let a = a.wait_with_output().unwrap();
-    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_succeeded(&a.wait_with_output().unwrap());
 
     let (pa, pb) = (RunPaths::new(&run_a), RunPaths::new(&run_b));
     assert_same_tensors(&pa.checkpoint(), &pb.checkpoint());
@@ -154,13 +159,10 @@ fn a_resume_that_changes_the_config_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, config) = setup(tmp.path());
     let run = tmp.path().join("run");
-    let first = train_cmd(&data, &run, &config, &["--epochs", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+    assert_succeeded(
+        &train_cmd(&data, &run, &config, &["--epochs", "1"])
+            .output()
+            .unwrap(),
     );
     let checkpoint = std::fs::read(RunPaths::new(&run).checkpoint()).unwrap();
     for change in [
@@ -199,7 +201,7 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
         .env("MTSA_LOG", "info")
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     for epoch in ["epoch 1/2: train loss", "epoch 2/2: train loss"] {
         assert!(stderr.contains(epoch), "no `{epoch}` line in:\n{stderr}");
@@ -217,7 +219,7 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
     )
     .output()
     .unwrap();
-    assert!(out.status.success());
+    assert_succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("epoch 1/1"),
