@@ -1,4 +1,5 @@
-//! The README's main job: everything from a synthetic cohort to a report, on the tiny preset.
+//! The README's main job: everything from a synthetic cohort to a report, on the tiny preset
+//! and the CPU unless told otherwise.
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -9,7 +10,6 @@ use mtsa_train::{LoadOptions, TrainConfig, TrainOptions};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-use tch::Device;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,9 +45,18 @@ pub struct Args {
     /// Neighbouring slices per side given to the network as extra channels (2.5-D; 0 = 2-D).
     #[arg(long, default_value_t = 0)]
     context_slices: usize,
-    /// Slice size in pixels over the field of view.
-    #[arg(long, default_value_t = 128)]
-    size: usize,
+    /// Model preset: `tiny` (128 px, 8 channels; what 2 CPU cores train in 10 minutes),
+    /// `small` (256 px, 16) or `paper` (384 px, 32). The larger ones are for a GPU
+    /// (`--device cuda`): the whole-scan targets need their input sizes (docs/whole-scan.md).
+    #[arg(long, default_value = "tiny")]
+    preset: String,
+    /// Where to train and run the network: `cpu`, `cuda`, `cuda:N` or `auto` (a binary built
+    /// with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Slice size in pixels over the field of view (default: the preset's).
+    #[arg(long)]
+    size: Option<usize>,
     /// Square field of view in mm, centred on the brain (`prepare --fov-mm`). The synthetic
     /// brains span at most ~200 mm front to back (MNI152 at scale 1.08, yawed 12 degrees), so
     /// 208 mm holds every one with a margin and gives 1.6 mm pixels at 128 px instead of the
@@ -103,6 +112,9 @@ pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
     // Checked before the cohort is made, not after minutes of work.
     let train_budget = crate::cmd_train::minutes(a.train_minutes)?;
+    let device = mtsa_model::parse_device(&a.device)?;
+    let mut config = TrainConfig::for_preset(&a.preset)?;
+    let size = a.size.unwrap_or(config.model.size as usize);
     crate::out_guard::claim(&a.out, "demo", mtsa_io::Existing::replace_if(a.force))?;
     let (cohort, data, run, report_dir) = (
         a.out.join("cohort"),
@@ -128,12 +140,12 @@ pub fn run(a: Args) -> Result<()> {
 
     tracing::info!(
         "2/4 prepare at {} px over {} mm ({} lesion-free slices per training patient)",
-        a.size,
+        size,
         a.fov_mm,
         a.background_slices
     );
     let prep = mtsa_data::PrepareConfig {
-        size: a.size,
+        size,
         fov_mm: a.fov_mm,
         background_slices: a.background_slices,
         context_slices: a.context_slices,
@@ -147,12 +159,13 @@ pub fn run(a: Args) -> Result<()> {
     bar.finish_and_clear();
 
     tracing::info!(
-        "3/4 train the tiny preset for {} minutes (at most {} epochs)",
+        "3/4 train the {} preset on {:?} for {} minutes (at most {} epochs)",
+        a.preset,
+        device,
         a.train_minutes,
         a.epochs
     );
-    let mut config = TrainConfig::for_preset("tiny")?;
-    config.model.size = a.size as i64;
+    config.model.size = size as i64;
     config.model.in_channels = 2 * a.context_slices as i64 + 1;
     config.epochs = a.epochs;
     config.seed = a.seed;
@@ -172,7 +185,7 @@ pub fn run(a: Args) -> Result<()> {
     let paper_size = MtsaConfig::preset("paper")?.size as f64;
     config.loss.beta = a
         .focal_beta
-        .unwrap_or(config.loss.beta * (paper_size / a.size as f64).powi(2));
+        .unwrap_or(config.loss.beta * (paper_size / size as f64).powi(2));
     config.calibrate_postprocess = true;
     config.flip_tta = !a.no_flip_tta;
     config.segment_threshold = Some(a.segment_threshold);
@@ -190,7 +203,7 @@ pub fn run(a: Args) -> Result<()> {
         run: run.clone(),
         config,
         resume: false,
-        device: Device::Cpu,
+        device,
         progress: crate::progress::is_terminal(),
         time_limit: None,
         epoch_budget: Some(train_budget),
@@ -203,7 +216,7 @@ pub fn run(a: Args) -> Result<()> {
         s.seconds,
         s.best_epoch
     );
-    crate::cmd_train::calibrate(&run, &data, &opts.config, Device::Cpu)?;
+    crate::cmd_train::calibrate(&run, &data, &opts.config, device)?;
 
     tracing::info!("4/4 evaluate internal test and external sites (GTV slices and whole scans)");
     let bar = crate::progress::bar("whole scans");
@@ -213,7 +226,7 @@ pub fn run(a: Args) -> Result<()> {
         split: "all".into(),
         out: report_dir.clone(),
         load: LoadOptions {
-            device: Device::Cpu,
+            device,
             layout: mtsa_model::LayoutChoice::Auto,
             batch: 16,
             precision: mtsa_model::Precision::F32,

@@ -379,6 +379,29 @@ fn synth_and_demo_refuse_the_root_home_current_and_user_folders() {
     assert_eq!(names(&mine), ["notes.txt"]);
 }
 
+#[test]
+fn demo_refuses_an_unknown_preset_or_device_before_writing_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = refused(&mtsa_in(
+        tmp.path(),
+        &["demo", "--out", "d", "--preset", "huge"],
+    ));
+    assert!(line.contains("huge"), "{line}");
+    let line = refused(&mtsa_in(
+        tmp.path(),
+        &["demo", "--out", "d", "--device", "gpu"],
+    ));
+    assert!(line.contains("gpu"), "{line}");
+    if !tch::Cuda::is_available() {
+        let line = refused(&mtsa_in(
+            tmp.path(),
+            &["demo", "--out", "d", "--device", "cuda"],
+        ));
+        assert!(line.contains("CUDA is not available"), "{line}");
+    }
+    assert!(names(tmp.path()).is_empty(), "{:?}", names(tmp.path()));
+}
+
 /// Runs `args` (which write `out`) once, then again with `--force`, SIGKILLed after each of a
 /// few delays: `out` must always be whole by `whole` (the old output or the new one, never a
 /// mix), and a last complete run must leave no debris.
