@@ -111,7 +111,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
     // Checked before the cohort is made, not after minutes of work.
-    let train_budget = crate::cmd_train::minutes(a.train_minutes)?;
+    let train_budget = mtsa_train::minutes(a.train_minutes).context("--train-minutes")?;
     let device = mtsa_model::parse_device(&a.device)?;
     let mut config = TrainConfig::for_preset(&a.preset)?;
     let size = a.size.unwrap_or(config.model.size as usize);

@@ -45,6 +45,10 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let device = parse_device(&a.device)?;
+    a.minutes
+        .map(mtsa_train::minutes)
+        .transpose()
+        .context("--minutes")?;
     crate::out_guard::check_out(
         "study",
         &a.out,

@@ -131,7 +131,10 @@ pub fn run(a: Args) -> Result<()> {
         device,
         progress: crate::progress::is_terminal(),
         time_limit: None,
-        epoch_budget: a.train_minutes.map(minutes).transpose()?,
+        epoch_budget: a
+            .train_minutes
+            .map(|m| mtsa_train::minutes(m).context("--train-minutes"))
+            .transpose()?,
         layout: a.layout,
     };
     tracing::info!(
@@ -265,14 +268,6 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
         cfg.augment.enabled = false;
     }
     Ok(cfg)
-}
-
-/// A wall-time budget given in minutes (`--train-minutes`).
-pub fn minutes(m: f64) -> Result<std::time::Duration> {
-    if !(m.is_finite() && m > 0.0) {
-        bail!("--train-minutes must be a positive number of minutes, not {m}");
-    }
-    Ok(std::time::Duration::from_secs_f64(m * 60.0))
 }
 
 /// A resumed run keeps its own config: changing it midway would break the promise that the

@@ -216,3 +216,30 @@ fn a_panicking_pixel_codec_prints_only_the_error_line() {
     assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
     assert!(!pred.exists());
 }
+
+#[test]
+fn a_time_budget_that_is_not_a_positive_number_of_minutes_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    for (cmd, flag) in [("study", "--minutes"), ("train", "--train-minutes")] {
+        for m in ["-1", "0", "nan"] {
+            let out = mtsa(&[
+                cmd,
+                "--data",
+                s(&tmp.path().join("data")),
+                "--out",
+                s(&out_dir),
+                &format!("{flag}={m}"),
+            ]);
+            let line = error_line(&out);
+            assert!(
+                line.contains(flag) && line.contains("positive number of minutes"),
+                "{cmd} {flag}={m}: {line}"
+            );
+            assert!(
+                !out_dir.exists(),
+                "{cmd} {flag}={m} wrote its output folder"
+            );
+        }
+    }
+}

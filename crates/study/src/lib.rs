@@ -68,6 +68,8 @@ pub fn study(opts: &StudyOptions) -> Result<StudySummary, StudyError> {
             "a study needs at least one seed, one system and one epoch".into(),
         ));
     }
+    // Checked before the study's folder is written, not when the first run starts.
+    opts.minutes.map(mtsa_train::minutes).transpose()?;
     let plan = StudyPlan {
         preset: opts.preset.clone(),
         epochs: opts.epochs,

@@ -7,7 +7,7 @@ use mtsa_radiomics::Settings;
 use mtsa_train::{LoadOptions, RunPaths, TrainOptions};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tch::Device;
 
 use crate::plan::{Recipe, System};
@@ -138,7 +138,7 @@ fn train(
         resume,
         device: ctx.device,
         progress: ctx.progress,
-        time_limit: ctx.plan.minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
+        time_limit: ctx.plan.minutes.map(mtsa_train::minutes).transpose()?,
         epoch_budget: None,
         layout: mtsa_model::LayoutChoice::Auto,
     })?;

@@ -360,6 +360,17 @@ fn training_time_limit(
     [time_limit, from_budget].into_iter().flatten().min()
 }
 
+/// A wall time given in minutes (`mtsa train --train-minutes`, `mtsa study --minutes`). Only a
+/// positive, finite count is a time: `Duration` would panic on a negative or NaN one.
+pub fn minutes(m: f64) -> Result<std::time::Duration, TrainError> {
+    match m.is_finite() && m > 0.0 {
+        true => Ok(std::time::Duration::from_secs_f64(m * 60.0)),
+        false => Err(TrainError::Config(format!(
+            "a time budget must be a positive number of minutes, not {m}"
+        ))),
+    }
+}
+
 /// Epochs that fit `budget` at the first epoch's pace with [`BUDGET_SPARE`], at least one and
 /// at most `max`.
 fn epochs_for_budget(budget: std::time::Duration, first_epoch_s: f64, max: usize) -> usize {
@@ -696,6 +707,15 @@ mod tests {
     }
 
     #[test]
+    fn only_a_positive_finite_number_of_minutes_is_a_time() {
+        assert_eq!(minutes(1.5).unwrap(), std::time::Duration::from_secs(90));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let e = minutes(bad).unwrap_err().to_string();
+            assert!(e.contains("positive number of minutes"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn an_epoch_budget_is_also_a_limit_a_tenth_past_it() {
         use std::time::Duration;
         let s = Duration::from_secs;
@@ -711,7 +731,7 @@ mod tests {
 
     #[test]
     fn the_epoch_budget_is_fitted_with_a_spare_tenth_and_bounded() {
-        let min = |m: f64| std::time::Duration::from_secs_f64(m * 60.0);
+        let min = |m: f64| minutes(m).unwrap();
         // 600 s / (10 s x 1.1) = 54.5 epochs.
         assert_eq!(epochs_for_budget(min(10.0), 10.0, 100), 54);
         assert_eq!(epochs_for_budget(min(10.0), 10.0, 30), 30);
