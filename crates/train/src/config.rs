@@ -176,6 +176,63 @@ impl TrainConfig {
         Ok(cfg)
     }
 
+    /// Refuses values that would train nonsense or fail deep inside a run: a learning rate
+    /// that is not positive trains backwards, no slices per patient gives empty epochs and a
+    /// NaN loss, a focal alpha outside [0, 1] flips the sign of one class's loss.
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate().map_err(|e| e.to_string())?;
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        let checks: [(bool, String); 10] = [
+            (self.batch >= 1 && self.epochs >= 1, "batch and epochs must be at least 1".into()),
+            (positive(self.lr), format!("lr {} must be a positive number", self.lr)),
+            (positive(self.adam_eps), format!("adam_eps {} must be a positive number", self.adam_eps)),
+            (
+                self.slices_per_patient != Some(0),
+                "slices_per_patient must be at least 1 (or unset for every GTV slice)".into(),
+            ),
+            (
+                within(self.background_fraction, 0.0, 0.9),
+                format!("background fraction {} is outside 0-0.9", self.background_fraction),
+            ),
+            (
+                within(self.loss.focal_alpha, 0.0, 1.0),
+                format!("focal alpha {} is outside 0-1", self.loss.focal_alpha),
+            ),
+            (
+                within(self.loss.focal_gamma, 0.0, f64::MAX) && within(self.loss.beta, 0.0, f64::MAX),
+                format!(
+                    "focal gamma {} and loss beta {} must be numbers >= 0",
+                    self.loss.focal_gamma, self.loss.beta
+                ),
+            ),
+            (
+                within(self.augment.flip_lr, 0.0, 1.0),
+                format!("augment.flip_lr {} is a probability: 0-1", self.augment.flip_lr),
+            ),
+            (
+                within(self.augment.rotate_deg, 0.0, 180.0)
+                    && within(self.augment.intensity_scale, 0.0, 0.99),
+                format!(
+                    "augment.rotate_deg {} must lie in 0-180 and augment.intensity_scale {} in 0-0.99",
+                    self.augment.rotate_deg, self.augment.intensity_scale
+                ),
+            ),
+            (
+                self.segment_threshold
+                    .is_none_or(|t| t.is_finite() && t > 0.0 && t < 1.0),
+                format!(
+                    "segment_threshold {:?} must lie strictly between 0 and 1",
+                    self.segment_threshold
+                ),
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err(why),
+            None => Ok(()),
+        }
+    }
+
     pub fn select_name(&self) -> &'static str {
         match self.select {
             Selection::Loss => "loss",
@@ -218,7 +275,32 @@ fn merge(dst: &mut toml::Table, src: toml::Table) {
 
 #[cfg(test)]
 mod tests {
-    use super::LrSchedule;
+    use super::{LrSchedule, TrainConfig};
+
+    #[test]
+    fn validate_accepts_the_presets_and_names_each_bad_value() {
+        let good = TrainConfig::for_preset("tiny").unwrap();
+        assert_eq!(good.validate(), Ok(()));
+        type Spoil = fn(&mut TrainConfig);
+        let cases: [(&str, Spoil); 10] = [
+            ("lr", |c| c.lr = -1e-3),
+            ("lr", |c| c.lr = f64::NAN),
+            ("adam_eps", |c| c.adam_eps = 0.0),
+            ("slices_per_patient", |c| c.slices_per_patient = Some(0)),
+            ("background fraction", |c| c.background_fraction = 0.95),
+            ("focal alpha", |c| c.loss.focal_alpha = 1.5),
+            ("loss beta", |c| c.loss.beta = -1.0),
+            ("flip_lr", |c| c.augment.flip_lr = 2.0),
+            ("intensity_scale", |c| c.augment.intensity_scale = 1.0),
+            ("segment_threshold", |c| c.segment_threshold = Some(1.0)),
+        ];
+        for (name, spoil) in cases {
+            let mut c = good.clone();
+            spoil(&mut c);
+            let e = c.validate().unwrap_err();
+            assert!(e.contains(name), "{name}: {e}");
+        }
+    }
 
     #[test]
     fn poly_starts_at_the_rate_and_decays_towards_zero() {

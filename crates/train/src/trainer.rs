@@ -273,7 +273,7 @@ fn selection_value(cfg: &TrainConfig, r: &EpochRecord) -> f64 {
 }
 
 fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), TrainError> {
-    cfg.model.validate()?;
+    cfg.validate().map_err(TrainError::Config)?;
     if cfg.model.size as usize != info.size {
         return Err(TrainError::Config(format!(
             "preset `{}` expects {} px slices but the dataset was prepared at {} px (prepare with --size {})",
@@ -293,21 +293,10 @@ fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), 
             cfg.loss.mode
         )));
     }
-    if !(0.0..=0.9).contains(&cfg.background_fraction) {
-        return Err(TrainError::Config(format!(
-            "background fraction {} is outside 0-0.9",
-            cfg.background_fraction
-        )));
-    }
     if cfg.background_fraction > 0.0 && info.background_slices == 0 {
         return Err(TrainError::Config(
             "a background fraction needs lesion-free slices: prepare the dataset with --background-slices"
                 .into(),
-        ));
-    }
-    if cfg.batch == 0 || cfg.epochs == 0 {
-        return Err(TrainError::Config(
-            "batch and epochs must be at least 1".into(),
         ));
     }
     Ok(())
