@@ -445,7 +445,12 @@ fn train_epoch(
     let mut rng = epoch_rng(cfg.seed, epoch);
     let order = shuffled_epoch_slices(&data.records, cfg, &mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
-    let bar = progress_bar(opts.progress, batches.len() as u64, epoch, cfg.epochs);
+    // With a budget the plan is fitted after the first epoch: until then it is only a bound.
+    let plan = match (epoch, opts.epoch_budget) {
+        (1, Some(_)) => format!("≤{}", cfg.epochs),
+        _ => cfg.epochs.to_string(),
+    };
+    let bar = progress_bar(opts.progress, batches.len() as u64, epoch, &plan);
     let (mut sum, mut sum_gtv, mut sum_egfr, mut seen) = (0.0, 0.0, 0.0, 0.0);
     for (b, idx) in batches.iter().enumerate() {
         let (mut x, mut y, label) = data.batch(idx);
@@ -483,7 +488,7 @@ fn train_epoch(
     Ok((sum / seen, sum_gtv / seen, sum_egfr / seen))
 }
 
-fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> ProgressBar {
+fn progress_bar(show: bool, len: u64, epoch: usize, epochs: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
