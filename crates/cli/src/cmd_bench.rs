@@ -14,10 +14,10 @@ use mtsa_data::PreprocessConfig;
 use mtsa_eval::PredictOptions;
 use mtsa_io::{diagonal_affine, write_nifti, Volume};
 use mtsa_model::{
-    count_net_params, parse_device, save_weights, JointLoss, Layout, LayoutCache, LayoutChoice,
-    LayoutSource, LossConfig, MtsaConfig, MtsaNet, NET_PREFIX,
+    count_net_params, save_weights, JointLoss, Layout, LayoutCache, LayoutSource, LossConfig,
+    MtsaConfig, MtsaNet, NET_PREFIX,
 };
-use mtsa_train::{load_trained, LoadOptions, RunPaths};
+use mtsa_train::{load_trained, RunPaths};
 use ndarray::Array3;
 use serde::Serialize;
 use std::time::Instant;
@@ -59,22 +59,15 @@ pub struct Args {
     /// Untimed iterations first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Inference path of infer mode (patient mode always runs predict's; train the
     /// trainable net).
     #[arg(long, value_enum, default_value = "predict")]
     engine: Engine,
-    /// Layout of the predict engine, of patient mode and of train mode: auto (measured once per
-    /// machine, model and batch, cached, as predict and train do), nchw or nhwc.
-    #[arg(long, default_value = "auto")]
-    layout: LayoutChoice,
-    /// Number format of MTSA-Net (infer and patient modes): f32, or bf16 (1.5-1.7x faster on
-    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
-    /// differ from f32 in the second or third decimal: see the README before using it for
-    /// planning).
-    #[arg(long, default_value = "f32")]
-    precision: mtsa_model::Precision,
+    /// Device, layout and number format, as `predict` takes them; the layout also applies to
+    /// train mode (as `train` chooses it), the number format to the predict engine and patient
+    /// mode only.
+    #[command(flatten)]
+    inference: crate::inference_args::InferenceArgs,
     /// Keep freed memory in the process (glibc mallopt) instead of returning large blocks to the
     /// kernel after every op.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -130,7 +123,6 @@ struct Report {
 
 pub fn run(a: Args) -> Result<()> {
     let cfg = MtsaConfig::preset(&a.preset)?;
-    let device = parse_device(&a.device)?;
     if a.iters == 0 {
         bail!("--iters must be at least 1");
     }
@@ -143,12 +135,8 @@ pub fn run(a: Args) -> Result<()> {
         bail!("--batch must be at least 1");
     }
     // How the predict engine and patient mode load the run: as `predict` would.
-    let load = LoadOptions {
-        device,
-        layout: a.layout,
-        batch: batch as usize,
-        precision: a.precision,
-    };
+    let load = a.inference.load(batch as usize)?;
+    let device = load.device;
     let keep_memory = a.keep_memory && crate::memory::keep_freed_memory();
     tch::manual_seed(0);
 
@@ -207,7 +195,7 @@ pub fn run(a: Args) -> Result<()> {
             let loss = JointLoss::new(&vs.root(), loss_cfg);
             // The layout training would choose (measured, cached or requested).
             let (chosen, source) = mtsa_model::choose_training_layout(
-                a.layout,
+                load.layout,
                 &cfg,
                 loss_cfg,
                 device,
@@ -304,7 +292,7 @@ pub fn run(a: Args) -> Result<()> {
         layout_nhwc_s: layout_timings(&layout.1).map(|t| t.1),
         precision: match (a.mode, a.engine) {
             (Mode::Train, _) | (Mode::Infer, Engine::Plain) => mtsa_model::Precision::F32,
-            _ => a.precision,
+            _ => load.precision,
         },
         keep_memory,
         batch,
