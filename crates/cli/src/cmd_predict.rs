@@ -100,6 +100,9 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         existing,
         &[("--run", &a.run), ("--input", &a.input)],
     )?;
+    // Argument errors before the folder is claimed, so they leave nothing behind.
+    mtsa_eval::shard(&studies, a.part, a.parts)?;
+    let load = a.inference.load(8)?;
     // Without --force the folder is kept: parts on other machines may be writing into it, and
     // only this part's own studies and summary are ever replaced.
     mtsa_io::claim_output_dir(&a.out, "predict-batch", existing)?;
@@ -108,7 +111,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         run: a.run,
         studies,
         out: a.out.clone(),
-        load: a.inference.load(8)?,
+        load,
         dicom: DicomOutputs {
             rtstruct: a.rtstruct,
             seg: a.seg,

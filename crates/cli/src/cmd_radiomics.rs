@@ -53,8 +53,9 @@ pub fn run(a: Args) -> Result<()> {
             Some(n) => Binning::Count(n),
             None => Binning::Width(a.bin_width),
         },
-        normalize_scale: (a.normalize_scale > 0.0).then_some(a.normalize_scale),
-        resampled_spacing: (a.resample_mm > 0.0).then_some([a.resample_mm; 3]),
+        // Only 0 means "off"; a negative or NaN value reaches validation and is refused.
+        normalize_scale: (a.normalize_scale != 0.0).then_some(a.normalize_scale),
+        resampled_spacing: (a.resample_mm != 0.0).then_some([a.resample_mm; 3]),
         ..Settings::default()
     };
     let bar = crate::progress::bar("radiomics");

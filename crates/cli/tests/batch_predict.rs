@@ -72,6 +72,14 @@ fn two_parts_in_parallel_cover_every_study_once_and_a_rerun_skips_all() {
             .spawn()
             .unwrap()
     };
+    // A part outside 0..parts is refused before the batch folder is claimed.
+    let bad = predict()
+        .args(["--part", "2", "--parts", "2"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--part 2 --parts 2"));
+    assert!(!out.exists(), "a refused batch left {}", out.display());
     let (a, b) = (part(0), part(1));
     for child in [a, b] {
         let o = child.wait_with_output().unwrap();

@@ -79,6 +79,13 @@ struct PatientFeatures<'a> {
 /// Features of every patient, the model fitted on `train`, scores of every other split; writes
 /// `features.csv`, `predictions.csv`, `model.json` and `metrics.json` into `opts.out` whole.
 pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> {
+    // Bad settings are refused before minutes of extraction, not at the first patient or the fit.
+    opts.settings
+        .validate()
+        .map_err(|e| EvalError::Usage(e.to_string()))?;
+    opts.cv
+        .validate()
+        .map_err(|e| EvalError::Usage(e.to_string()))?;
     let info = read_info(&opts.data)?;
     let progress = |i, n| {
         if let Some(p) = &opts.progress {

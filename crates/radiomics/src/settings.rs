@@ -56,7 +56,8 @@ impl Settings {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), RadiomicsError> {
+    /// Checked by [`crate::extract`], and by callers before a long extraction starts.
+    pub fn validate(&self) -> Result<(), RadiomicsError> {
         let bad = |m: String| Err(RadiomicsError::InvalidSetting(m));
         match self.binning {
             Binning::Width(w) if !(w.is_finite() && w > 0.0) => {

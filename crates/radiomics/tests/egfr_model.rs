@@ -95,6 +95,19 @@ fn bad_training_data_is_an_error() {
         RadiomicsModel::fit(&x, &y, &cfg),
         Err(ModelError::TooFewForFolds { folds: 5 })
     );
+    // One fold (or none) holds nothing out: refused, not silently run as two.
+    for folds in [0, 1] {
+        let one = CvConfig {
+            folds,
+            ..cfg.clone()
+        };
+        assert!(matches!(one.validate(), Err(ModelError::InvalidCv(_))));
+        let balanced: Vec<bool> = (0..12).map(|i| i % 2 == 0).collect();
+        assert!(matches!(
+            RadiomicsModel::fit(&x, &balanced, &one),
+            Err(ModelError::InvalidCv(_))
+        ));
+    }
     let mut bad = x.clone();
     bad[2][1] = f64::NAN;
     assert_eq!(

@@ -31,6 +31,30 @@ impl Default for CvConfig {
     }
 }
 
+impl CvConfig {
+    /// Checked before any feature is extracted: one fold holds nothing out, and the penalty
+    /// grid needs at least one value between `lambda_max` and a smaller positive one.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |m: String| Err(ModelError::InvalidCv(m));
+        if self.folds < 2 {
+            return bad(format!(
+                "{} folds: cross-validation needs at least 2",
+                self.folds
+            ));
+        }
+        if self.n_lambda == 0 {
+            return bad("the penalty grid needs at least one value".into());
+        }
+        if !(self.lambda_min_ratio > 0.0 && self.lambda_min_ratio < 1.0) {
+            return bad(format!(
+                "lambda_min_ratio {} must lie strictly between 0 and 1",
+                self.lambda_min_ratio
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The penalty grid for standardised rows `z`, largest first.
 pub fn lambda_grid(z: &[Vec<f64>], y: &[bool], config: &CvConfig) -> Vec<f64> {
     let n = z.len() as f64;
@@ -59,8 +83,9 @@ pub(crate) fn select(
     y: &[bool],
     config: &CvConfig,
 ) -> Result<(f64, Vec<f64>), ModelError> {
+    config.validate()?;
     let grid = lambda_grid(z, y, config);
-    let k = config.folds.max(2);
+    let k = config.folds;
     let fold_of = folds(y, k, config.seed)?;
     let mut losses = vec![Vec::with_capacity(k); grid.len()];
     for f in 0..k {

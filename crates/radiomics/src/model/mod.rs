@@ -27,6 +27,8 @@ pub enum ModelError {
     OneClass,
     #[error("{folds}-fold cross-validation needs at least {folds} patients of each class")]
     TooFewForFolds { folds: usize },
+    #[error("invalid cross-validation setting: {0}")]
+    InvalidCv(String),
 }
 
 /// A fitted radiomics model: which features it uses and how it weighs them.
