@@ -113,8 +113,9 @@ pub fn run(a: Args) -> Result<()> {
     // Checked before the cohort is made, not after minutes of work.
     let train_budget = mtsa_train::minutes(a.train_minutes).context("--train-minutes")?;
     let device = mtsa_model::parse_device(&a.device)?;
-    let mut config = TrainConfig::for_preset(&a.preset)?;
-    let size = a.size.unwrap_or(config.model.size as usize);
+    let config = train_config(&a)?;
+    let size = config.model.size as usize;
+    let prep = prepare_config(&a, size)?;
     crate::out_guard::claim(&a.out, "demo", mtsa_io::Existing::replace_if(a.force))?;
     let (cohort, data, run, report_dir) = (
         a.out.join("cohort"),
@@ -144,16 +145,6 @@ pub fn run(a: Args) -> Result<()> {
         a.fov_mm,
         a.background_slices
     );
-    let prep = mtsa_data::PrepareConfig {
-        size,
-        fov_mm: a.fov_mm,
-        background_slices: a.background_slices,
-        context_slices: a.context_slices,
-        cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).context("cutoff date")?,
-        val_patients: a.val_patients,
-        seed: a.seed,
-        ..mtsa_data::PrepareConfig::default()
-    };
     let bar = crate::progress::bar("prepare");
     mtsa_data::prepare(&cohort, &data, &prep, &crate::progress::callback(&bar))?;
     bar.finish_and_clear();
@@ -165,31 +156,6 @@ pub fn run(a: Args) -> Result<()> {
         a.train_minutes,
         a.epochs
     );
-    config.model.size = size as i64;
-    config.model.in_channels = 2 * a.context_slices as i64 + 1;
-    config.epochs = a.epochs;
-    config.seed = a.seed;
-    config.lr = a.lr.unwrap_or(config.lr);
-    config.lr_schedule = a.lr_schedule;
-    // Twenty validation patients are too few for the EGFR loss or accuracy to pick an epoch (see
-    // `Selection::Score` and `Selection::Dice`); the demo keeps the epoch with the best Dice.
-    config.select = mtsa_train::Selection::Dice;
-    // ~100 training patients at 6 slices each per epoch: the EGFR classifier needs patients more
-    // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
-    config.slices_per_patient = Some(6);
-    config.egfr_voting_slices_only = true;
-    // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
-    // and minimum lesion volume chosen on the validation patients' whole scans.
-    config.background_fraction = a.background_fraction;
-    config.loss.batch_dice = a.batch_dice;
-    let paper_size = MtsaConfig::preset("paper")?.size as f64;
-    config.loss.beta = a
-        .focal_beta
-        .unwrap_or(config.loss.beta * (paper_size / size as f64).powi(2));
-    config.calibrate_postprocess = true;
-    config.flip_tta = !a.no_flip_tta;
-    config.segment_threshold = Some(a.segment_threshold);
-    config.precise_bn_batches = a.precise_bn_batches;
     tracing::info!(
         "learning rate {} ({:?} schedule); focal weight {} (loss.beta); lesions cut at {} and \
          kept by peak probability and volume",
@@ -243,6 +209,55 @@ pub fn run(a: Args) -> Result<()> {
         report_dir.join("report.html").display()
     );
     Ok(())
+}
+
+/// The demo's training config, checked (`TrainConfig::validate`) before anything is written.
+fn train_config(a: &Args) -> Result<TrainConfig> {
+    let mut config = TrainConfig::for_preset(&a.preset)?;
+    let size = a.size.unwrap_or(config.model.size as usize);
+    config.model.size = size as i64;
+    config.model.in_channels = 2 * a.context_slices as i64 + 1;
+    config.epochs = a.epochs;
+    config.seed = a.seed;
+    config.lr = a.lr.unwrap_or(config.lr);
+    config.lr_schedule = a.lr_schedule;
+    // Twenty validation patients are too few for the EGFR loss or accuracy to pick an epoch (see
+    // `Selection::Score` and `Selection::Dice`); the demo keeps the epoch with the best Dice.
+    config.select = mtsa_train::Selection::Dice;
+    // ~100 training patients at 6 slices each per epoch: the EGFR classifier needs patients more
+    // than it needs neighbouring slices of the same lesion, and the epoch stays ~600 slices.
+    config.slices_per_patient = Some(6);
+    config.egfr_voting_slices_only = true;
+    // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
+    // and minimum lesion volume chosen on the validation patients' whole scans.
+    config.background_fraction = a.background_fraction;
+    config.loss.batch_dice = a.batch_dice;
+    let paper_size = MtsaConfig::preset("paper")?.size as f64;
+    config.loss.beta = a
+        .focal_beta
+        .unwrap_or(config.loss.beta * (paper_size / size as f64).powi(2));
+    config.calibrate_postprocess = true;
+    config.flip_tta = !a.no_flip_tta;
+    config.segment_threshold = Some(a.segment_threshold);
+    config.precise_bn_batches = a.precise_bn_batches;
+    config.validate().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+/// The demo's `prepare` settings, checked before anything is written.
+fn prepare_config(a: &Args, size: usize) -> Result<mtsa_data::PrepareConfig> {
+    let prep = mtsa_data::PrepareConfig {
+        size,
+        fov_mm: a.fov_mm,
+        background_slices: a.background_slices,
+        context_slices: a.context_slices,
+        cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).context("cutoff date")?,
+        val_patients: a.val_patients,
+        seed: a.seed,
+        ..mtsa_data::PrepareConfig::default()
+    };
+    prep.validate()?;
+    Ok(prep)
 }
 
 /// The terminal version of the report's main table.

@@ -380,7 +380,7 @@ fn synth_and_demo_refuse_the_root_home_current_and_user_folders() {
 }
 
 #[test]
-fn demo_refuses_an_unknown_preset_or_device_before_writing_anything() {
+fn demo_refuses_bad_settings_before_writing_anything() {
     let tmp = tempfile::tempdir().unwrap();
     let line = refused(&mtsa_in(
         tmp.path(),
@@ -392,6 +392,16 @@ fn demo_refuses_an_unknown_preset_or_device_before_writing_anything() {
         &["demo", "--out", "d", "--device", "gpu"],
     ));
     assert!(line.contains("gpu"), "{line}");
+    for (flag, value, named) in [
+        ("--segment-threshold", "2", "segment_threshold"),
+        ("--lr", "-1", "lr"),
+        ("--size", "100", "size 100"),
+        ("--fov-mm", "-5", "field of view"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let line = refused(&mtsa_in(tmp.path(), &["demo", "--out", "d", &arg]));
+        assert!(line.contains(named), "{arg}: {line}");
+    }
     if !tch::Cuda::is_available() {
         let line = refused(&mtsa_in(
             tmp.path(),

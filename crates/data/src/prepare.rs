@@ -100,7 +100,8 @@ impl PrepareConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), DataError> {
+    /// Checked by [`prepare`], and by callers (the demo) before any work.
+    pub fn validate(&self) -> Result<(), DataError> {
         self.preprocess().validate()?;
         if self.gtv_labels.is_empty() || self.gtv_labels.contains(&0) {
             return Err(DataError::Config(
