@@ -77,6 +77,15 @@ pub fn study(opts: &StudyOptions) -> Result<StudySummary, StudyError> {
         config: opts.config.clone(),
         data_hash: info.data_hash.clone(),
     };
+    // Every run's config (the overlay included) is checked before the study's folder is
+    // written, not when that run's turn comes hours later.
+    for system in &opts.systems {
+        let config = system.train_config(&plan.preset, plan.config.as_deref(), 0, plan.epochs)?;
+        if let Some(c) = config {
+            c.validate()
+                .map_err(|e| StudyError::Usage(format!("{}: {e}", system.id)))?;
+        }
+    }
     start_or_resume(&opts.out, &plan)?;
     let ctx = run::RunContext {
         data: &opts.data,

@@ -147,3 +147,28 @@ fn a_time_limited_run_is_not_trained_further_on_resume() {
         "the resumed study trained the finished run further"
     );
 }
+
+#[test]
+fn bad_settings_are_refused_before_the_study_folder_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let data = dataset(t.path());
+    let out = t.path().join("study");
+    for (spoil, named) in [
+        (
+            Box::new(|o: &mut StudyOptions| o.minutes = Some(-1.0)) as Box<dyn Fn(&mut _)>,
+            "minutes",
+        ),
+        (
+            Box::new(|o: &mut StudyOptions| {
+                o.config = Some("lr = -1.0\n[model]\nsize = 64\n".into())
+            }),
+            "lr -1",
+        ),
+    ] {
+        let mut opts = options(&data, &out, 1);
+        spoil(&mut opts);
+        let err = study(&opts).unwrap_err().to_string();
+        assert!(err.contains(named), "{err}");
+        assert!(!out.exists(), "a refused study wrote {}", out.display());
+    }
+}
