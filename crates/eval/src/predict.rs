@@ -2,6 +2,7 @@
 //! the EGFR call with its evidence out.
 
 use crate::files::{write_file, write_json};
+use crate::lesion_list::{lesion_list, LesionSummary};
 use crate::overlay::{render_overlay, Outline};
 use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::EvalError;
@@ -38,6 +39,8 @@ pub struct PredictionSummary {
     pub gtv_volume_ml: f64,
     /// Separate lesions (26-connected components) of the mask.
     pub lesions: usize,
+    /// Each lesion: size, position and the network's peak probability, largest first.
+    pub lesion_list: Vec<LesionSummary>,
     /// Mean mutant probability of the voting slices; `None` when no GTV was predicted.
     pub egfr_probability: Option<f64>,
     pub egfr_call: Option<mtsa_data::Egfr>,
@@ -191,6 +194,7 @@ impl Predictor {
         let call = &scan.call;
         let voxels = scan.mask.data.iter().filter(|v| **v > 0).count();
         let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
+        let lesion_list = lesion_list(scan);
         PredictionSummary {
             mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
             model_preset: self.model.config.preset.clone(),
@@ -198,7 +202,8 @@ impl Predictor {
             run: self.run.display().to_string(),
             gtv_voxels: voxels,
             gtv_volume_ml: voxels as f64 * voxel_ml,
-            lesions: mtsa_metrics::connected_components_3d(scan.mask.data.mapv(|v| v > 0).view()).1,
+            lesions: lesion_list.len(),
+            lesion_list,
             egfr_probability: call.as_ref().map(|c| c.probability),
             egfr_call: call.as_ref().map(|c| c.egfr()),
             slices_used,

@@ -100,6 +100,7 @@ fn run_predict_dicom(
         "run",
         "gtv_voxels",
         "gtv_volume_ml",
+        "lesion_list",
         "egfr_probability",
         "egfr_call",
         "slices_used",
@@ -159,6 +160,30 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         s.gtv_volume_ml
     );
     assert!(json["note"].is_null());
+    // The lesion list: the mask's own components, largest first, each centre in the LPS-stored
+    // scan's RAS millimetres (i runs right to left: x = 44.6 - 0.9 i).
+    assert_eq!(s.lesions, s.lesion_list.len());
+    assert!(s.lesions >= 1);
+    assert_eq!(
+        s.lesion_list.iter().map(|l| l.voxels).sum::<usize>(),
+        voxels
+    );
+    for (n, l) in s.lesion_list.iter().enumerate() {
+        assert_eq!(l.number, n + 1);
+        assert!(n == 0 || l.voxels <= s.lesion_list[n - 1].voxels);
+        let [ci, cj, ck] = l.centroid_voxel;
+        let want = [44.6 - 0.9 * ci, 41.3 - 0.9 * cj, -27.5 + 3.0 * ck];
+        for (got, want) in l.centroid_ras_mm.iter().zip(want) {
+            assert!(
+                (got - want).abs() < 1e-3,
+                "{:?} vs {want:?}",
+                l.centroid_ras_mm
+            );
+        }
+        assert!(l.slices[0] <= ck.floor() as usize && ck.ceil() as usize <= l.slices[1]);
+        // Head bias +100: the network is sure of every pixel it marks.
+        assert!(l.peak_probability.is_some_and(|p| p > 0.99), "{l:?}");
+    }
     let p = json["egfr_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
     let call = json["egfr_call"].as_str().unwrap();

@@ -1,0 +1,88 @@
+//! The lesions of a predicted GTV, one row each, for the planner who reviews them: where each
+//! lies (voxel and RAS millimetres of the input scan), how big it is and how sure the network
+//! was. A radiosurgery plan treats every lesion as its own target, so a false one is removed
+//! lesion by lesion; the peak probability tells which to look at first.
+
+use crate::segment::ScanPrediction;
+use mtsa_data::resample_mask;
+use mtsa_io::Volume;
+use mtsa_metrics::{connected_components_3d, equivalent_diameter_mm};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LesionSummary {
+    /// 1 for the largest lesion, then by decreasing volume.
+    pub number: usize,
+    pub voxels: usize,
+    pub volume_ml: f64,
+    /// Diameter of the sphere of the same volume.
+    pub equivalent_diameter_mm: f64,
+    /// Mean voxel index (i, j, k) of the input scan.
+    pub centroid_voxel: [f64; 3],
+    /// The same point in the scan's world coordinates (NIfTI RAS+, mm).
+    pub centroid_ras_mm: [f64; 3],
+    /// Input slices (last index k) the lesion spans, first and last.
+    pub slices: [usize; 2],
+    /// Highest GTV probability inside the lesion on the network's grid (`None` if the lesion
+    /// covers no grid pixel centre).
+    pub peak_probability: Option<f32>,
+}
+
+/// Every 26-connected lesion of `scan.mask` (the mask `predict` writes), largest first.
+pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
+    let mask = &scan.mask;
+    let (labels, n) = connected_components_3d(mask.data.mapv(|v| v > 0).view());
+    let mut sums = vec![(0usize, [0f64; 3], [usize::MAX, 0usize]); n];
+    for ((i, j, k), &l) in labels.indexed_iter() {
+        if l == 0 {
+            continue;
+        }
+        let (count, sum, span) = &mut sums[l as usize - 1];
+        *count += 1;
+        for (s, v) in sum.iter_mut().zip([i, j, k]) {
+            *s += v as f64;
+        }
+        *span = [span[0].min(k), span[1].max(k)];
+    }
+    let voxel_mm3: f64 = mask.spacing().iter().product();
+    let mut rows: Vec<LesionSummary> = sums
+        .into_iter()
+        .enumerate()
+        .map(|(l, (count, sum, span))| {
+            let centroid = sum.map(|s| s / count as f64);
+            let volume_mm3 = count as f64 * voxel_mm3;
+            LesionSummary {
+                number: 0,
+                voxels: count,
+                volume_ml: volume_mm3 / 1000.0,
+                equivalent_diameter_mm: equivalent_diameter_mm(volume_mm3),
+                centroid_voxel: centroid,
+                centroid_ras_mm: world(&mask.affine, centroid),
+                slices: span,
+                peak_probability: peak(scan, &labels, l as u32 + 1),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.voxels.cmp(&a.voxels));
+    for (n, r) in rows.iter_mut().enumerate() {
+        r.number = n + 1;
+    }
+    rows
+}
+
+fn world(a: &mtsa_io::Affine, p: [f64; 3]) -> [f64; 3] {
+    std::array::from_fn(|r| (0..3).map(|c| a[r][c] * p[c]).sum::<f64>() + a[r][3])
+}
+
+/// The lesion taken onto the network's grid as training masks are, and the highest
+/// probability there.
+fn peak(scan: &ScanPrediction, labels: &ndarray::Array3<u32>, label: u32) -> Option<f32> {
+    let one = Volume::new(labels.mapv(|l| u8::from(l == label)), scan.mask.affine);
+    let on_grid = resample_mask(&one, &scan.geom);
+    on_grid
+        .iter()
+        .zip(scan.prob.iter())
+        .filter(|(m, _)| **m != 0)
+        .map(|(_, p)| *p)
+        .reduce(f32::max)
+}
