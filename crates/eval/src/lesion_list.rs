@@ -63,7 +63,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.voxels.cmp(&a.voxels));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.voxels));
     for (n, r) in rows.iter_mut().enumerate() {
         r.number = n + 1;
     }
