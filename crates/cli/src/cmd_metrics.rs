@@ -22,6 +22,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.labels.contains(&0) {
+        bail!(
+            "--labels {:?}: 0 is the background; list foreground labels only",
+            a.labels
+        );
+    }
     let pred = read_nifti_labels(&a.pred)?;
     let gt = read_nifti_labels(&a.gt)?;
     if pred.shape() != gt.shape() {

@@ -185,6 +185,18 @@ fn metrics_refuses_masks_on_different_grids() {
     write_nifti(&pb, &b).unwrap();
     let line = error_line(&mtsa(&["metrics", "--pred", s(&pa), "--gt", s(&pb)]));
     assert!(line.contains("a.nii.gz"), "{line}");
+    // Label 0 is the background: scoring it as foreground would be silently meaningless.
+    let args = [
+        "metrics",
+        "--pred",
+        s(&pa),
+        "--gt",
+        s(&pa),
+        "--labels",
+        "1,0",
+    ];
+    let line = error_line(&mtsa(&args));
+    assert!(line.contains("background"), "{line}");
 }
 
 /// A DICOM file whose RLE fragments make the third-party decoder panic (found by fuzzing): the
