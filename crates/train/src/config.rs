@@ -183,24 +183,37 @@ impl TrainConfig {
         self.model.validate().map_err(|e| e.to_string())?;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        let non_negative = |v: f64| within(v, 0.0, f64::MAX);
         let checks: [(bool, String); 10] = [
-            (self.batch >= 1 && self.epochs >= 1, "batch and epochs must be at least 1".into()),
-            (positive(self.lr), format!("lr {} must be a positive number", self.lr)),
-            (positive(self.adam_eps), format!("adam_eps {} must be a positive number", self.adam_eps)),
+            (
+                self.batch >= 1 && self.epochs >= 1,
+                "batch and epochs must be at least 1".into(),
+            ),
+            (
+                positive(self.lr),
+                format!("lr {} must be a positive number", self.lr),
+            ),
+            (
+                positive(self.adam_eps),
+                format!("adam_eps {} must be a positive number", self.adam_eps),
+            ),
             (
                 self.slices_per_patient != Some(0),
                 "slices_per_patient must be at least 1 (or unset for every GTV slice)".into(),
             ),
             (
                 within(self.background_fraction, 0.0, 0.9),
-                format!("background fraction {} is outside 0-0.9", self.background_fraction),
+                format!(
+                    "background fraction {} is outside 0-0.9",
+                    self.background_fraction
+                ),
             ),
             (
                 within(self.loss.focal_alpha, 0.0, 1.0),
                 format!("focal alpha {} is outside 0-1", self.loss.focal_alpha),
             ),
             (
-                within(self.loss.focal_gamma, 0.0, f64::MAX) && within(self.loss.beta, 0.0, f64::MAX),
+                non_negative(self.loss.focal_gamma) && non_negative(self.loss.beta),
                 format!(
                     "focal gamma {} and loss beta {} must be numbers >= 0",
                     self.loss.focal_gamma, self.loss.beta
@@ -208,13 +221,17 @@ impl TrainConfig {
             ),
             (
                 within(self.augment.flip_lr, 0.0, 1.0),
-                format!("augment.flip_lr {} is a probability: 0-1", self.augment.flip_lr),
+                format!(
+                    "augment.flip_lr {} is a probability: 0-1",
+                    self.augment.flip_lr
+                ),
             ),
             (
                 within(self.augment.rotate_deg, 0.0, 180.0)
                     && within(self.augment.intensity_scale, 0.0, 0.99),
                 format!(
-                    "augment.rotate_deg {} must lie in 0-180 and augment.intensity_scale {} in 0-0.99",
+                    "augment.rotate_deg {} must lie in 0-180 and augment.intensity_scale {} in \
+                     0-0.99",
                     self.augment.rotate_deg, self.augment.intensity_scale
                 ),
             ),
