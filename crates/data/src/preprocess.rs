@@ -277,12 +277,13 @@ pub fn preprocess_image(
     Ok((out, norm.geom))
 }
 
-/// A mask on the image's source grid resampled like the image (nearest neighbour), `K x S x S`.
+/// A mask (or label map) on the image's source grid resampled like the image (nearest
+/// neighbour, so labels stay labels), `K x S x S`.
 ///
 /// # Panics
 /// If the mask's shape differs from the image the geometry came from; check
 /// `Volume::same_geometry` first when the mask comes from a user file.
-pub fn resample_mask(mask: &Volume<u8>, geom: &SliceGeometry) -> Array3<u8> {
+pub fn resample_mask<T: Copy + Default>(mask: &Volume<T>, geom: &SliceGeometry) -> Array3<T> {
     assert_eq!(
         mask.shape(),
         geom.reorientation.source_shape,
@@ -292,7 +293,7 @@ pub fn resample_mask(mask: &Volume<u8>, geom: &SliceGeometry) -> Array3<u8> {
     let [nx, ny, nk] = geom.reorientation.canonical_shape();
     let (rows, cols) = geom.map().forward_taps(Tap::nearest);
     let s = geom.size;
-    let mut out = Array3::<u8>::zeros((nk, s, s));
+    let mut out = Array3::<T>::from_elem((nk, s, s), T::default());
     for k in 0..nk {
         let plane = canonical_plane(&canonical, k);
         if let Some(dst) = out.index_axis_mut(Axis(0), k).as_slice_mut() {

@@ -45,6 +45,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
         *span = [span[0].min(k), span[1].max(k)];
     }
     let voxel_mm3: f64 = mask.spacing().iter().product();
+    let peaks = peaks(scan, labels, n);
     let mut rows: Vec<LesionSummary> = sums
         .into_iter()
         .enumerate()
@@ -59,7 +60,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
                 centroid_voxel: centroid,
                 centroid_ras_mm: world(&mask.affine, centroid),
                 slices: span,
-                peak_probability: peak(scan, &labels, l as u32 + 1),
+                peak_probability: peaks[l],
             }
         })
         .collect();
@@ -74,15 +75,16 @@ fn world(a: &mtsa_io::Affine, p: [f64; 3]) -> [f64; 3] {
     std::array::from_fn(|r| (0..3).map(|c| a[r][c] * p[c]).sum::<f64>() + a[r][3])
 }
 
-/// The lesion taken onto the network's grid as training masks are, and the highest
-/// probability there.
-fn peak(scan: &ScanPrediction, labels: &ndarray::Array3<u32>, label: u32) -> Option<f32> {
-    let one = Volume::new(labels.mapv(|l| u8::from(l == label)), scan.mask.affine);
-    let on_grid = resample_mask(&one, &scan.geom);
-    on_grid
-        .iter()
-        .zip(scan.prob.iter())
-        .filter(|(m, _)| **m != 0)
-        .map(|(_, p)| *p)
-        .reduce(f32::max)
+/// Per lesion (label `l + 1` at index `l`), the highest probability where the label map,
+/// taken onto the network's grid as training masks are, holds it.
+fn peaks(scan: &ScanPrediction, labels: ndarray::Array3<u32>, n: usize) -> Vec<Option<f32>> {
+    let on_grid = resample_mask(&Volume::new(labels, scan.mask.affine), &scan.geom);
+    let mut peaks: Vec<Option<f32>> = vec![None; n];
+    for (&l, &p) in on_grid.iter().zip(scan.prob.iter()) {
+        if l != 0 {
+            let top = &mut peaks[l as usize - 1];
+            *top = Some(top.map_or(p, |t| t.max(p)));
+        }
+    }
+    peaks
 }
