@@ -76,6 +76,12 @@ pub struct Args {
     /// 0.65-2.05 to 0.61-1.30 per patient at equal sensitivity (README).
     #[arg(long)]
     no_flip_tta: bool,
+    /// No lesion-level classifier: lesions are then kept by the peak probability and minimum
+    /// volume chosen on the validation scans. With it (the default) a logistic classifier
+    /// fitted on the validation candidates, on each scan's own grid, decides which are lesions:
+    /// on seed 0 it keeps lesions under 6 mm that the volume cut removes (docs/whole-scan.md).
+    #[arg(long)]
+    no_lesion_classifier: bool,
     /// Weight of the summed focal term in the GTV loss (config key `loss.beta`). Without this
     /// flag: the paper's 1/25000 times (384 / --size)², i.e. 0.00036 at 128 px. The focal term
     /// is summed over the pixels, so on a 128 px slice the paper's weight gives it 9x less say
@@ -238,6 +244,7 @@ fn train_config(a: &Args) -> Result<TrainConfig> {
         .unwrap_or(config.loss.beta * (paper_size / size as f64).powi(2));
     config.calibrate_postprocess = true;
     config.flip_tta = !a.no_flip_tta;
+    config.lesion_classifier = !a.no_lesion_classifier;
     config.segment_threshold = Some(a.segment_threshold);
     config.precise_bn_batches = a.precise_bn_batches;
     config.validate().map_err(anyhow::Error::msg)?;

@@ -187,6 +187,7 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
             segment_threshold: config.segment_threshold,
             ..mtsa_eval::Postprocess::default()
         },
+        config.lesion_classifier,
         batch,
         &crate::progress::callback(&bar),
     )?;
@@ -199,6 +200,9 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
         best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
         best.fp_per_patient
     );
+    if pp.lesion_classifier.is_some() {
+        tracing::info!("post-processing: {}", pp.source);
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod export;
 mod figures;
 mod files;
 mod html;
+mod lesion_filter;
 mod lesion_list;
 mod overlay;
 mod plots;
@@ -31,6 +32,7 @@ pub use export::{export, ExportInfo, ExportOptions};
 pub use figures::{Overlay, SliceFigure};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
+pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES};
 pub use lesion_list::LesionSummary;
 pub use overlay::{render_overlay, Outline};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};

@@ -7,9 +7,11 @@
 //! the minimum volume (both chosen on validation patients, [`Postprocess`]), and map the result
 //! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices.
 
+use crate::lesion_filter::{self, Candidates, LesionClassifier};
 use crate::EvalError;
 use mtsa_data::{
-    network_input, preprocess_image, restore_probabilities, PreprocessConfig, SliceGeometry,
+    network_input, preprocess_image, resample_mask, restore_probabilities, PreprocessConfig,
+    SliceGeometry,
 };
 use mtsa_infer::{patient_egfr_call, PatientCall, RunPaths, TrainedModel};
 use mtsa_io::Volume;
@@ -34,6 +36,11 @@ pub struct Postprocess {
     /// `threshold` cuts the map itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_threshold: Option<f32>,
+    /// With a value, a lesion-level classifier on the scan's own grid decides which candidates
+    /// (components of the restored `prob > segment_threshold`) are lesions, in place of the peak
+    /// threshold and the minimum volume ([`crate::lesion_filter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesion_classifier: Option<LesionClassifier>,
     /// Where the values came from (`paper` defaults, or the calibration that chose them).
     pub source: String,
 }
@@ -46,6 +53,7 @@ impl Default for Postprocess {
             min_volume_mm3: 0.0,
             flip_tta: false,
             segment_threshold: None,
+            lesion_classifier: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
     }
@@ -68,6 +76,25 @@ impl Postprocess {
             && segment <= pp.threshold
             && pp.min_volume_mm3.is_finite()
             && pp.min_volume_mm3 >= 0.0;
+        if let Some(c) = &pp.lesion_classifier {
+            let p = lesion_filter::FEATURE_NAMES.len();
+            let consistent = c.matches_features()
+                && c.coefficients.len() == p
+                && c.standardizer.mean.len() == p
+                && c.standardizer.scale.len() == p
+                && c.cut > 0.0
+                && c.cut < 1.0;
+            if !consistent {
+                return Err(EvalError::file(
+                    &path,
+                    format!(
+                        "the lesion classifier must use the features {:?} with one coefficient \
+                         each and a cut in (0, 1)",
+                        lesion_filter::FEATURE_NAMES
+                    ),
+                ));
+            }
+        }
         if !usable {
             return Err(EvalError::file(
                 &path,
@@ -158,20 +185,34 @@ pub fn segment_scan(
             .map_err(|e| EvalError::Usage(e.to_string()))?;
         prob.index_axis_mut(Axis(0), k).assign(&plane);
     }
-    let px = geom.pixel_mm();
-    let spacing = [geom.slice_thickness_mm, px, px];
-    let mask_grid = keep_lesions(
-        prob.view(),
-        spacing,
-        pp.segment(),
-        pp.threshold,
-        pp.min_volume_mm3,
-    )?;
-    // Back onto the input grid: the cleaned mask itself is interpolated and cut at one half.
-    // Interpolating the probabilities and cutting at a high threshold instead would erode every
-    // lesion and split thin ones into several on the finer input grid.
-    let mask: Volume<u8> =
-        restore_probabilities(&mask_grid.mapv(f32::from), &geom).map(|p| u8::from(*p > 0.5));
+    let (mask_grid, mask) = match &pp.lesion_classifier {
+        None => {
+            let px = geom.pixel_mm();
+            let spacing = [geom.slice_thickness_mm, px, px];
+            let mask_grid = keep_lesions(
+                prob.view(),
+                spacing,
+                pp.segment(),
+                pp.threshold,
+                pp.min_volume_mm3,
+            )?;
+            // Back onto the input grid: the cleaned mask itself is interpolated and cut at one
+            // half. Interpolating the probabilities and cutting at a high threshold instead
+            // would erode every lesion and split thin ones into several on the finer grid.
+            let mask: Volume<u8> = restore_probabilities(&mask_grid.mapv(f32::from), &geom)
+                .map(|p| u8::from(*p > 0.5));
+            (mask_grid, mask)
+        }
+        Some(classifier) => {
+            // The classifier decides on the input's own grid, where a small metastasis and a
+            // vessel differ; the network's grid keeps the kept lesions for the vote and overlays.
+            let found = scan_candidates(image, &prob, &geom, pp.segment());
+            let kept = lesion_filter::kept_mask(&found, classifier);
+            let mask = Volume::new(kept.mapv(u8::from), image.affine);
+            let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
+            (mask_grid, mask)
+        }
+    };
     let areas: Vec<usize> = run_k
         .iter()
         .map(|&k| {
@@ -199,6 +240,17 @@ pub fn segment_scan(
         call,
         with_gtv,
     })
+}
+
+/// The lesion candidates of a scan on the input's own grid: the network's probabilities
+/// restored there (bilinear), cut at `segment`, each component described for the classifier.
+pub(crate) fn scan_candidates(
+    image: &Volume<f32>,
+    prob: &Array3<f32>,
+    geom: &SliceGeometry,
+    segment: f32,
+) -> Candidates {
+    lesion_filter::candidates(image, &restore_probabilities(prob, geom), segment)
 }
 
 /// The paper's vote over the slices with cleaned GTV. When post-processing left no lesion, the
@@ -280,6 +332,43 @@ mod tests {
             r#"{{"threshold": 0.5, "segment_threshold": 0.0, {base}}}"#
         ))
         .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_lesion_classifier_record_must_match_the_features_this_build_computes(
+    ) -> Result<(), EvalError> {
+        let classifier = |names: &[&str], cut: f64| {
+            let p = names.len();
+            serde_json::json!({
+                "features": names,
+                "standardizer": {"mean": vec![0.0; p], "scale": vec![1.0; p]},
+                "intercept": 0.0,
+                "coefficients": vec![1.0; p],
+                "cut": cut,
+            })
+        };
+        let record = |c: serde_json::Value| {
+            serde_json::json!({
+                "threshold": 0.9, "segment_threshold": 0.5, "min_volume_mm3": 80.0,
+                "flip_tta": true, "source": "test", "lesion_classifier": c,
+            })
+            .to_string()
+        };
+        let names = lesion_filter::FEATURE_NAMES;
+        let ok = read(&record(classifier(&names, 0.3)))?;
+        assert_eq!(ok.lesion_classifier.map(|c| c.cut), Some(0.3));
+        let err = |c| {
+            read(&record(c))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(classifier(&names[..5], 0.3)).contains("lesion classifier"));
+        let mut renamed = names;
+        renamed[0] = "volume";
+        assert!(err(classifier(&renamed, 0.3)).contains("lesion classifier"));
+        assert!(err(classifier(&names, 1.0)).contains("cut in (0, 1)"));
         Ok(())
     }
 }

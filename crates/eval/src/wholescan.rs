@@ -7,8 +7,9 @@
 //! FROC curve, both on the network's grid (K x S x S, where thresholds are cheap to sweep).
 
 use crate::figures::SliceFigure;
+use crate::lesion_filter::{self, FitSummary, LabelledCandidates, LesionClassifier};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
-use crate::segment::{segment_scan, Postprocess, ScanPrediction};
+use crate::segment::{scan_candidates, segment_scan, Postprocess, ScanPrediction};
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
@@ -286,12 +287,15 @@ fn fp_figure(
 /// Chooses the post-processing on the validation patients' whole scans: the grid point with the
 /// best lesion-wise F1, stored in the run as `postprocess.json` for `predict` and `evaluate`.
 /// `fixed` carries what is not chosen here (mirror TTA, segment threshold); its threshold and
-/// minimum volume are ignored.
+/// minimum volume are ignored. With `lesion_classifier`, a lesion-level classifier is also
+/// fitted on the same patients' candidates ([`crate::lesion_filter`]) and decides in place of
+/// the grid point, whose values are still recorded.
 pub fn calibrate(
     model: &TrainedModel,
     run: &Path,
     data: &Path,
     fixed: &Postprocess,
+    lesion_classifier: bool,
     batch: usize,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Postprocess, GridPoint), EvalError> {
@@ -300,13 +304,21 @@ pub fn calibrate(
     let val: Vec<&mtsa_data::PatientInfo> =
         info.patients.iter().filter(|p| p.split == "val").collect();
     let mut grid = detection_grid(fixed);
+    let mut labelled = Vec::new();
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
         let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
+        if lesion_classifier {
+            let found = scan_candidates(&image, &scan.prob, &scan.geom, fixed.segment());
+            labelled.push(LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0)));
+        }
         progress(i + 1, val.len());
     }
+    let classifier = lesion_classifier
+        .then(|| lesion_filter::fit(&labelled))
+        .flatten();
     let best = grid.best_f1().ok_or_else(|| {
         EvalError::Usage(format!(
             "{}: no validation patients to choose the post-processing on",
@@ -319,9 +331,10 @@ pub fn calibrate(
         flip_tta: fixed.flip_tta,
         segment_threshold: fixed.segment_threshold,
         source: format!(
-            "chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
+            "{}chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
              (sensitivity {}, {:.2} false lesions per patient) over {} {:?} and minimum \
              volumes {:?} mm3",
+            classifier_source(lesion_classifier, classifier.as_ref()),
             val.len(),
             best.f1,
             best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
@@ -333,6 +346,7 @@ pub fn calibrate(
             grid.thresholds,
             grid.min_volumes_mm3
         ),
+        lesion_classifier: classifier.map(|(c, _)| c),
     };
     let path = RunPaths::new(run).postprocess();
     let json = serde_json::to_string_pretty(&pp).map_err(|e| EvalError::Usage(e.to_string()))?;
@@ -340,4 +354,26 @@ pub fn calibrate(
         std::fs::write(tmp, &json).map_err(|e| mtsa_io::IoError::io(tmp, e))
     })?;
     Ok((pp, best))
+}
+
+/// The first words of a calibrated run's `source`: what the lesion classifier did on the
+/// validation patients (out-of-fold), before the grid point it replaces.
+fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, FitSummary)>) -> String {
+    match fitted {
+        Some((c, s)) => format!(
+            "lesion classifier on {} validation candidates ({} true), cut {} chosen on \
+             out-of-fold scores: lesion-wise F1 {:.3}, sensitivity {}, {:.2} false lesions per \
+             patient; it decides in place of the threshold and minimum volume, which were ",
+            s.candidates,
+            s.true_candidates,
+            c.cut,
+            s.f1,
+            s.sensitivity.map_or("-".into(), |v| format!("{v:.3}")),
+            s.fp_per_patient
+        ),
+        None if asked => "no lesion classifier (the validation candidates hold one class \
+                          only); threshold and minimum volume "
+            .into(),
+        None => String::new(),
+    }
 }

@@ -7,6 +7,22 @@
 //! `i * spacing` millimetres. Non-feature samples carry `+inf` and are simply left out
 //! of the lower envelope, which avoids the `inf - inf` arithmetic of the textbook version.
 
+/// Distance (mm) from every voxel to the nearest voxel where `features` is true (0 on the
+/// features themselves), exact, with per-axis `spacing` in mm; `+inf` everywhere when there is
+/// no feature voxel. What lesion-level features measure "how far from" with (a shell around a
+/// lesion, the depth below the brain's surface).
+pub fn distance_map_mm(
+    features: ndarray::ArrayView3<bool>,
+    spacing: [f64; 3],
+) -> ndarray::Array3<f64> {
+    let (a, b, c) = features.dim();
+    let flat: Vec<bool> = features.iter().copied().collect();
+    let d = squared_edt(&flat, [a, b, c], spacing);
+    // Shape and length agree by construction.
+    ndarray::Array3::from_shape_vec((a, b, c), d.into_iter().map(f64::sqrt).collect())
+        .expect("distance buffer matches shape")
+}
+
 /// Squared distance (mm²) from every voxel of a C-ordered grid to the nearest voxel where
 /// `features` is true; `+inf` everywhere when there is no feature voxel.
 pub(crate) fn squared_edt(features: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<f64> {

@@ -99,6 +99,7 @@ pub use classification::{
 };
 pub use components::{connected_components_3d, keep_lesions};
 pub use detection::{DetectionCounts, DetectionGrid, GridPoint, OperatingPoint};
+pub use edt::distance_map_mm;
 pub use error::{MetricsError, Result};
 pub use intervals::{
     bootstrap_ci, normal_cdf, normal_quantile, wald_ci, wilson_ci, z_for_level, BootstrapCi,

@@ -57,6 +57,13 @@ pub struct TrainConfig {
     /// decides and outlines [ours; default off].
     #[serde(default)]
     pub segment_threshold: Option<f32>,
+    /// With `calibrate_postprocess`: also fit a lesion-level classifier on the validation
+    /// patients' candidates (the components of the probability map on each scan's own grid,
+    /// described by size, probability, contrast, surroundings and depth) that decides which are
+    /// lesions in place of the threshold and minimum volume [ours; default off; CAD systems'
+    /// false-positive reduction stage].
+    #[serde(default)]
+    pub lesion_classifier: bool,
     /// Before each validation, re-estimate every BatchNorm's running statistics as the average
     /// over this many of the epoch's training batches, unaugmented ("precise BN", Wu & Johnson
     /// 2021) [ours; default 0: PyTorch's running average; the paper is silent]. Why: the running
@@ -157,6 +164,7 @@ impl TrainConfig {
             calibrate_postprocess: false,
             flip_tta: false,
             segment_threshold: None,
+            lesion_classifier: false,
             precise_bn_batches: 0,
         })
     }

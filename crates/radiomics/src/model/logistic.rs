@@ -1,18 +1,19 @@
-//! Logistic regression by Newton's method (IRLS) for the final model on the selected
-//! features. A tiny ridge (1e-4 / n on the coefficients, not the intercept) keeps the Newton
-//! step defined when the training patients are perfectly separable.
+//! Logistic regression by Newton's method (IRLS), with a ridge penalty `ridge / 2 * |b|²` on the
+//! coefficients (not the intercept) added to the summed log-likelihood, as scikit-learn's
+//! `LogisticRegression(C = 1 / ridge)`. The radiomics model's final fit uses a tiny ridge
+//! (1e-4) that only keeps the Newton step defined when the training patients are perfectly
+//! separable; the lesion classifier a real one (1), since its validation candidates often are.
 
 use nalgebra::{DMatrix, DVector};
 
-pub(crate) fn sigmoid(eta: f64) -> f64 {
+pub fn sigmoid(eta: f64) -> f64 {
     1.0 / (1.0 + (-eta).exp())
 }
 
-const RIDGE: f64 = 1e-4;
 const MAX_ITER: usize = 100;
 
 /// (intercept, coefficients) for rows `x` and labels `y`.
-pub(crate) fn fit(x: &[Vec<f64>], y: &[bool]) -> (f64, Vec<f64>) {
+pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], ridge: f64) -> (f64, Vec<f64>) {
     let n = x.len();
     let p = x.first().map_or(0, Vec::len) + 1;
     let design = DMatrix::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { x[i][j - 1] });
@@ -25,8 +26,8 @@ pub(crate) fn fit(x: &[Vec<f64>], y: &[bool]) -> (f64, Vec<f64>) {
         let mut hessian = design.transpose() * weighted;
         let mut gradient = design.transpose() * (&target - &mu);
         for j in 1..p {
-            hessian[(j, j)] += RIDGE;
-            gradient[j] -= RIDGE * beta[j];
+            hessian[(j, j)] += ridge;
+            gradient[j] -= ridge * beta[j];
         }
         let Some(step) = hessian.lu().solve(&gradient) else {
             break;
@@ -56,7 +57,7 @@ mod tests {
                 y.push(r < positives);
             }
         }
-        let (b0, b) = fit(&x, &y);
+        let (b0, b) = fit_logistic(&x, &y, 1e-4);
         assert!((b0 - 0.5).abs() < 0.02, "{b0}");
         assert!((b[0] - 1.5).abs() < 0.02, "{}", b[0]);
     }

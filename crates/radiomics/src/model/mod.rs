@@ -9,7 +9,12 @@ mod logistic;
 mod standardize;
 
 pub use cv::{lambda_grid, CvConfig};
+pub use logistic::{fit_logistic, sigmoid};
 pub use standardize::Standardizer;
+
+/// The ridge of the final (unpenalised) fit on the selected features: only enough to keep the
+/// Newton step defined on perfectly separable training patients.
+const FINAL_RIDGE: f64 = 1e-4;
 
 use thiserror::Error;
 
@@ -56,7 +61,7 @@ impl RadiomicsModel {
             .iter()
             .map(|r| selected.iter().map(|j| r[*j]).collect())
             .collect();
-        let (intercept, coefficients) = logistic::fit(&zs, y);
+        let (intercept, coefficients) = logistic::fit_logistic(&zs, y, FINAL_RIDGE);
         Ok(Self {
             standardizer,
             selected,
