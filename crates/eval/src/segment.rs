@@ -83,13 +83,15 @@ impl Postprocess {
                 && c.standardizer.mean.len() == p
                 && c.standardizer.scale.len() == p
                 && c.cut > 0.0
-                && c.cut < 1.0;
+                && c.cut < 1.0
+                && c.bright_contrast.is_finite()
+                && c.bright_contrast > 0.0;
             if !consistent {
                 return Err(EvalError::file(
                     &path,
                     format!(
                         "the lesion classifier must use the features {:?} with one coefficient \
-                         each and a cut in (0, 1)",
+                         each, a cut in (0, 1) and a positive bright_contrast",
                         lesion_filter::FEATURE_NAMES
                     ),
                 ));
@@ -206,7 +208,13 @@ pub fn segment_scan(
         Some(classifier) => {
             // The classifier decides on the input's own grid, where a small metastasis and a
             // vessel differ; the network's grid keeps the kept lesions for the vote and overlays.
-            let found = scan_candidates(image, &prob, &geom, pp.segment());
+            let found = scan_candidates(
+                image,
+                &prob,
+                &geom,
+                pp.segment(),
+                classifier.bright_contrast,
+            );
             let kept = lesion_filter::kept_mask(&found, classifier);
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
@@ -243,14 +251,16 @@ pub fn segment_scan(
 }
 
 /// The lesion candidates of a scan on the input's own grid: the network's probabilities
-/// restored there (bilinear), cut at `segment`, each component described for the classifier.
+/// restored there (bilinear) and cut at `segment`, with the voxels above the `bright`
+/// contrast; each component described for the classifier.
 pub(crate) fn scan_candidates(
     image: &Volume<f32>,
     prob: &Array3<f32>,
     geom: &SliceGeometry,
     segment: f32,
+    bright: f64,
 ) -> Candidates {
-    lesion_filter::candidates(image, &restore_probabilities(prob, geom), segment)
+    lesion_filter::candidates(image, &restore_probabilities(prob, geom), segment, bright)
 }
 
 /// The paper's vote over the slices with cleaned GTV. When post-processing left no lesion, the
@@ -346,6 +356,7 @@ mod tests {
                 "intercept": 0.0,
                 "coefficients": vec![1.0; p],
                 "cut": cut,
+                "bright_contrast": 2.0,
             })
         };
         let record = |c: serde_json::Value| {

@@ -311,7 +311,13 @@ pub fn calibrate(
         let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         if lesion_classifier {
-            let found = scan_candidates(&image, &scan.prob, &scan.geom, fixed.segment());
+            let found = scan_candidates(
+                &image,
+                &scan.prob,
+                &scan.geom,
+                fixed.segment(),
+                lesion_filter::BRIGHT_CONTRAST,
+            );
             labelled.push(LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0)));
         }
         progress(i + 1, val.len());
