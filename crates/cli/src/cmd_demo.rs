@@ -164,11 +164,16 @@ pub fn run(a: Args) -> Result<()> {
     );
     tracing::info!(
         "learning rate {} ({:?} schedule); focal weight {} (loss.beta); lesions cut at {} and \
-         kept by peak probability and volume",
+         kept {}",
         config.lr,
         config.lr_schedule,
         config.loss.beta,
-        a.segment_threshold
+        a.segment_threshold,
+        if config.lesion_classifier {
+            "by a lesion classifier fitted on the validation scans"
+        } else {
+            "by peak probability and volume"
+        }
     );
     let opts = TrainOptions {
         data: data.clone(),

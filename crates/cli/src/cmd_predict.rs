@@ -81,13 +81,15 @@ pub fn run(a: Args) -> Result<()> {
     for l in &s.lesion_list {
         let [x, y, z] = l.centroid_ras_mm;
         println!(
-            "  lesion {}: {:.2} ml ({:.1} mm), centre RAS ({x:.1}, {y:.1}, {z:.1}) mm, slices {}-{}, peak probability {}",
+            "  lesion {}: {:.2} ml ({:.1} mm), centre RAS ({x:.1}, {y:.1}, {z:.1}) mm, slices {}-{}, peak probability {}{}",
             l.number,
             l.volume_ml,
             l.equivalent_diameter_mm,
             l.slices[0],
             l.slices[1],
-            l.peak_probability.map_or("-".into(), |p| format!("{p:.3}"))
+            l.peak_probability.map_or("-".into(), |p| format!("{p:.3}")),
+            l.lesion_probability
+                .map_or(String::new(), |p| format!(", lesion probability {p:.3}"))
         );
     }
     println!("outputs in {}", a.out.display());

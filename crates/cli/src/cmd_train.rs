@@ -81,6 +81,11 @@ pub struct Args {
     /// probability a lesion needs instead of one threshold for both.
     #[arg(long)]
     segment_threshold: Option<f32>,
+    /// With --calibrate: also fit a lesion-level classifier on the validation patients'
+    /// candidates (the network's marks and the bright voxels, on each scan's own grid), which
+    /// then decides which candidates are lesions (docs/whole-scan.md).
+    #[arg(long)]
+    lesion_classifier: bool,
     /// Before each validation, re-estimate every BatchNorm's statistics over this many of the
     /// epoch's training batches ("precise BN"); 0 (default) keeps PyTorch's running average.
     #[arg(long)]
@@ -192,16 +197,17 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
         &crate::progress::callback(&bar),
     )?;
     bar.finish_and_clear();
-    tracing::info!(
-        "post-processing: threshold {}, lesions under {} mm3 dropped (validation: lesion F1 {:.3}, sensitivity {}, {:.2} false lesions per patient)",
-        pp.threshold,
-        pp.min_volume_mm3,
-        best.f1,
-        best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
-        best.fp_per_patient
-    );
     if pp.lesion_classifier.is_some() {
         tracing::info!("post-processing: {}", pp.source);
+    } else {
+        tracing::info!(
+            "post-processing: threshold {}, lesions under {} mm3 dropped (validation: lesion F1 {:.3}, sensitivity {}, {:.2} false lesions per patient)",
+            pp.threshold,
+            pp.min_volume_mm3,
+            best.f1,
+            best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
+            best.fp_per_patient
+        );
     }
     Ok(())
 }
@@ -265,6 +271,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.segment_threshold.is_some() {
         cfg.segment_threshold = a.segment_threshold;
     }
+    if a.lesion_classifier {
+        cfg.lesion_classifier = true;
+    }
     if let Some(v) = a.precise_bn_batches {
         cfg.precise_bn_batches = v;
     }
@@ -297,6 +306,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.calibrate
         || a.flip_tta
         || a.segment_threshold.is_some()
+        || a.lesion_classifier
         || a.precise_bn_batches.is_some()
         || a.patience.is_some()
         || a.slices_per_patient.is_some()

@@ -248,10 +248,6 @@ impl LesionClassifier {
         sigmoid(eta)
     }
 
-    pub fn keeps(&self, row: &[f64]) -> bool {
-        self.probability(row) >= self.cut
-    }
-
     /// Whether this record was fitted on the features this build computes.
     pub fn matches_features(&self) -> bool {
         self.features.iter().map(String::as_str).eq(FEATURE_NAMES)
@@ -389,12 +385,6 @@ fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> F
     }
 }
 
-/// The kept candidates as a mask on the scan's grid.
-pub fn kept_mask(found: &Candidates, classifier: &LesionClassifier) -> Array3<bool> {
-    let keep: Vec<bool> = found.features.iter().map(|r| classifier.keeps(r)).collect();
-    found.labels.mapv(|l| l != 0 && keep[l as usize - 1])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,8 +474,8 @@ mod tests {
             .collect();
         let (c, s) = fit(&patients).expect("two classes");
         assert!(c.matches_features());
-        assert!(c.keeps(&[2.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
-        assert!(!c.keeps(&[-1.5, 0.0, 0.0, 0.0, 0.0, 0.0]));
+        assert!(c.probability(&[2.0, 0.0, 0.0, 0.0, 0.0, 0.0]) >= c.cut);
+        assert!(c.probability(&[-1.5, 0.0, 0.0, 0.0, 0.0, 0.0]) < c.cut);
         // Each patient also has one lesion no candidate touches: 10 of 20 found, none false.
         assert_eq!((s.candidates, s.true_candidates), (30, 10));
         assert_eq!(s.sensitivity, Some(0.5));

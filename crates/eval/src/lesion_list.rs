@@ -1,7 +1,8 @@
 //! The lesions of a predicted GTV, one row each, for the planner who reviews them: where each
 //! lies (voxel and RAS millimetres of the input scan), how big it is and how sure the network
 //! was. A radiosurgery plan treats every lesion as its own target, so a false one is removed
-//! lesion by lesion; the peak probability tells which to look at first.
+//! lesion by lesion; the lesion classifier's probability (or, without one, the network's peak)
+//! tells which to look at first.
 
 use crate::segment::ScanPrediction;
 use mtsa_data::resample_mask;
@@ -26,6 +27,10 @@ pub struct LesionSummary {
     /// Highest GTV probability inside the lesion on the network's grid (`None` if the lesion
     /// covers no grid pixel centre).
     pub peak_probability: Option<f32>,
+    /// With a lesion classifier (`postprocess.json`): its probability that this is a lesion,
+    /// the ranking to review by, since the network's peak saturates on vessels as on lesions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lesion_probability: Option<f64>,
 }
 
 /// Every 26-connected lesion of `scan.mask` (the mask `predict` writes), largest first.
@@ -33,9 +38,17 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
     let mask = &scan.mask;
     let (labels, n) = connected_components_3d(mask.data.mapv(|v| v > 0).view());
     let mut sums = vec![(0usize, [0f64; 3], [usize::MAX, 0usize]); n];
+    // Each lesion of a classified mask is one candidate: any of its voxels names it.
+    let mut scores: Vec<Option<f64>> = vec![None; n];
     for ((i, j, k), &l) in labels.indexed_iter() {
         if l == 0 {
             continue;
+        }
+        if let Some(c) = &scan.candidates {
+            let id = c.labels[[i, j, k]];
+            if id != 0 {
+                scores[l as usize - 1] = Some(c.probability[id as usize - 1]);
+            }
         }
         let (count, sum, span) = &mut sums[l as usize - 1];
         *count += 1;
@@ -61,6 +74,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
                 centroid_ras_mm: world(&mask.affine, centroid),
                 slices: span,
                 peak_probability: peaks[l],
+                lesion_probability: scores[l],
             }
         })
         .collect();

@@ -44,7 +44,7 @@ pub use report_types::{
     WholeScanReport,
 };
 pub use scoring::{score_predictions, SplitScores};
-pub use segment::{segment_scan, Postprocess, ScanPrediction};
+pub use segment::{segment_scan, Postprocess, ScanPrediction, ScoredCandidates};
 pub use stats::MeanCi;
 pub use wholescan::{
     calibrate, score_whole_scans, WholeScanContext, WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,

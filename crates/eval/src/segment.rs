@@ -138,6 +138,17 @@ pub struct ScanPrediction {
     pub call: Option<PatientCall>,
     /// Indices into `run_k` of the slices that could vote.
     pub with_gtv: Vec<usize>,
+    /// With a lesion classifier: its candidates on the input's grid and each one's probability
+    /// of being a lesion (every kept lesion of `mask` is one candidate).
+    pub candidates: Option<ScoredCandidates>,
+}
+
+/// The lesion classifier's candidates of one scan and their scores.
+pub struct ScoredCandidates {
+    /// 0 outside every candidate, `n` inside candidate `n` (the input's grid).
+    pub labels: Array3<u32>,
+    /// Candidate `n`'s probability of being a lesion at index `n - 1`.
+    pub probability: Vec<f64>,
 }
 
 impl ScanPrediction {
@@ -187,7 +198,7 @@ pub fn segment_scan(
             .map_err(|e| EvalError::Usage(e.to_string()))?;
         prob.index_axis_mut(Axis(0), k).assign(&plane);
     }
-    let (mask_grid, mask) = match &pp.lesion_classifier {
+    let (mask_grid, mask, candidates) = match &pp.lesion_classifier {
         None => {
             let px = geom.pixel_mm();
             let spacing = [geom.slice_thickness_mm, px, px];
@@ -203,7 +214,7 @@ pub fn segment_scan(
             // would erode every lesion and split thin ones into several on the finer grid.
             let mask: Volume<u8> = restore_probabilities(&mask_grid.mapv(f32::from), &geom)
                 .map(|p| u8::from(*p > 0.5));
-            (mask_grid, mask)
+            (mask_grid, mask, None)
         }
         Some(classifier) => {
             // The classifier decides on the input's own grid, where a small metastasis and a
@@ -215,10 +226,21 @@ pub fn segment_scan(
                 pp.segment(),
                 classifier.bright_contrast,
             );
-            let kept = lesion_filter::kept_mask(&found, classifier);
+            let probability: Vec<f64> = found
+                .features
+                .iter()
+                .map(|r| classifier.probability(r))
+                .collect();
+            let kept = found
+                .labels
+                .mapv(|l| l != 0 && probability[l as usize - 1] >= classifier.cut);
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
-            (mask_grid, mask)
+            let scored = ScoredCandidates {
+                labels: found.labels,
+                probability,
+            };
+            (mask_grid, mask, Some(scored))
         }
     };
     let areas: Vec<usize> = run_k
@@ -247,6 +269,7 @@ pub fn segment_scan(
         p_mutant,
         call,
         with_gtv,
+        candidates,
     })
 }
 

@@ -183,6 +183,35 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         assert!(l.slices[0] <= ck.floor() as usize && ck.ceil() as usize <= l.slices[1]);
         // Head bias +100: the network is sure of every pixel it marks.
         assert!(l.peak_probability.is_some_and(|p| p > 0.99), "{l:?}");
+        assert_eq!(l.lesion_probability, None, "no classifier in this run");
+    }
+
+    // A run whose post-processing holds a lesion classifier: every lesion it keeps carries the
+    // classifier's probability. This one looks at the mean network probability m only (near 1
+    // inside every candidate here, above the 0.5 cut at its rim): sigmoid(-2 + 4 m), which
+    // lies in [0.5, 0.881] for m in [0.5, 1], and the cut is 0.5.
+    let classified = with_head_bias(&trained, &tmp.path().join("pos_classified"), 100.0);
+    let features = mtsa_eval::LESION_FEATURES;
+    let mut coefficients = vec![0.0; features.len()];
+    coefficients[1] = 4.0;
+    let record = serde_json::json!({
+        "threshold": 0.5, "segment_threshold": 0.5, "min_volume_mm3": 0.0, "flip_tta": false,
+        "source": "test",
+        "lesion_classifier": {
+            "features": features,
+            "standardizer": {"mean": vec![0.0; features.len()], "scale": vec![1.0; features.len()]},
+            "intercept": -2.0, "coefficients": coefficients, "cut": 0.5, "bright_contrast": 8.0,
+        },
+    });
+    std::fs::write(RunPaths::new(&classified).postprocess(), record.to_string()).unwrap();
+    let (s, _) = run_predict(&classified, &input, &tmp.path().join("pred_classified"));
+    assert!(s.lesions >= 1);
+    for l in &s.lesion_list {
+        let p = l.lesion_probability.expect("a classified lesion");
+        assert!(
+            (0.5..=1.0 / (1.0 + (-2f64).exp()) + 1e-9).contains(&p),
+            "{l:?}"
+        );
     }
     let p = json["egfr_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
