@@ -58,18 +58,30 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
         h.push_str("</tr>");
     }
     h.push_str("</table>");
+    let classified = splits
+        .first()
+        .is_some_and(|s| s.postprocess.lesion_classifier.is_some());
     if let Some(first) = splits.first() {
-        let _ =
-            write!(
+        let pp = &first.postprocess;
+        let rule = match &pp.lesion_classifier {
+            Some(c) => format!(
+                "a lesion classifier on each scan's own grid keeps the candidates it gives a \
+                 probability of at least {}",
+                c.cut
+            ),
+            None => format!(
+                "threshold {}, lesions under {} mm&sup3; dropped",
+                pp.threshold, pp.min_volume_mm3
+            ),
+        };
+        let _ = write!(
             h,
             "<p>Lesion sensitivity by equivalent diameter (detected / true lesions). Lesions are \
              26-connected components matched as in BraTS-METS 2023 (truth dilated by one voxel; \
-             true lesions of 2 mm&sup3; or less not counted). Post-processing: threshold {}, \
-             lesions under {} mm&sup3; dropped, flip TTA {} ({}).</p>",
-            first.postprocess.threshold,
-            first.postprocess.min_volume_mm3,
-            if first.postprocess.flip_tta { "on" } else { "off" },
-            esc(&first.postprocess.source)
+             true lesions of 2 mm&sup3; or less not counted). Post-processing: {rule}, flip TTA \
+             {} ({}).</p>",
+            if pp.flip_tta { "on" } else { "off" },
+            esc(&pp.source)
         );
     }
     h.push_str("<div class=\"row\">");
@@ -78,7 +90,13 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
     }
     h.push_str(
         "</div><p>FROC on the network's grid (truth resampled onto it), at the run's minimum \
-         lesion volume, one point per probability threshold.</p>",
+         lesion volume, one point per probability threshold",
     );
+    h.push_str(if classified {
+        ": the network's marks alone, before the lesion classifier (whose operating point is \
+         the table's).</p>"
+    } else {
+        ".</p>"
+    });
     h
 }
