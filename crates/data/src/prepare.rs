@@ -3,7 +3,7 @@
 //! in parallel, and the dataset is built in a temporary folder that only becomes visible when
 //! complete, so an error anywhere leaves nothing behind.
 
-use crate::case_volumes::{check_geometry, read_case, LabelRules};
+use crate::case_volumes::{check_geometry, LabelRules};
 use crate::clinical::{read_clinical, ClinicalRecord};
 use crate::dataset::{
     compute_data_hash, info_path, write_split, DatasetInfo, PatientInfo, SliceRecord, SourceFiles,
@@ -11,7 +11,7 @@ use crate::dataset::{
 };
 use crate::layout::{discover, Case, CohortFiles, LayoutKind};
 use crate::preprocess::{normalise, resample_canonical_mask_slice, PreprocessConfig};
-use crate::source::source_files;
+use crate::source::read_source;
 use crate::split::{assign_by_date, assign_from_file, internal_site, SplitInput};
 use crate::DataError;
 use chrono::NaiveDate;
@@ -456,8 +456,7 @@ fn process_case(
     cfg: &PrepareConfig,
     background: usize,
 ) -> Result<PatientSlices, DataError> {
-    let source = source_files(cohort, kind, case)?;
-    let (img, mask) = read_case(kind, case, &cfg.label_rules())?;
+    let (source, (img, mask)) = read_source(cohort, kind, case, &cfg.label_rules())?;
     let brain = match &case.brain {
         Some(path) => {
             let b = read_nifti_labels(path)?;

@@ -1,7 +1,8 @@
 //! A patient's source files as `prepare` saw them, and reading its whole volumes back. Whole-scan
 //! evaluation runs `predict`'s code on the very scans that were prepared; storing every brain
 //! slice of every patient instead would multiply the dataset's size, so the dataset records
-//! where each scan lies and a hash of its bytes, and refuses a scan that has changed since.
+//! where each scan lies and a hash of its bytes, and refuses a scan that has changed since (or
+//! while it is read: the files are hashed before and after decoding).
 
 use crate::case_volumes::{read_case, LabelRules};
 use crate::dataset::{DatasetInfo, SourceFiles};
@@ -12,23 +13,47 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The case's files relative to the cohort, with their hash.
-pub(crate) fn source_files(
+/// Reads a case's image and mask together with where they lie (relative to the cohort) and the
+/// hash of the bytes they were decoded from. The files are hashed before and after decoding, and
+/// a case whose files changed in between is refused: otherwise a file rewritten while `prepare`
+/// read it would be recorded with a hash of other bytes than those its slices came from.
+pub(crate) fn read_source(
     cohort: &Path,
     kind: LayoutKind,
     case: &Case,
-) -> Result<SourceFiles, DataError> {
+    rules: &LabelRules,
+) -> Result<(SourceFiles, (Volume<f32>, Volume<u8>)), DataError> {
     let rel = |p: &Path| {
         p.strip_prefix(cohort)
             .unwrap_or(p)
             .to_string_lossy()
             .into_owned()
     };
-    Ok(SourceFiles {
+    let (sha256, volumes) = read_unchanged(kind, case, || read_case(kind, case, rules))?;
+    let files = SourceFiles {
         image: rel(&case.image),
         label: rel(&case.label),
-        sha256: source_hash(kind, &case.image, &case.label)?,
-    })
+        sha256,
+    };
+    Ok((files, volumes))
+}
+
+/// `read` (the case's decoding) between two hashes of the case's files; the hash, or an error
+/// naming the image when the files changed while they were read.
+fn read_unchanged<T>(
+    kind: LayoutKind,
+    case: &Case,
+    read: impl FnOnce() -> Result<T, DataError>,
+) -> Result<(String, T), DataError> {
+    let before = source_hash(kind, &case.image, &case.label)?;
+    let volumes = read()?;
+    if source_hash(kind, &case.image, &case.label)? != before {
+        return Err(DataError::invalid(
+            &case.image,
+            "scan or label changed while it was being read; read it again once it is complete",
+        ));
+    }
+    Ok((before, volumes))
 }
 
 /// sha256 over the image file (or, for DICOM, every file of the series folder in name order)
@@ -91,17 +116,53 @@ pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume
              whole-scan evaluation reads the scans back from the cohort",
         ));
     }
-    let actual = source_hash(info.layout, &case.image, &case.label)?;
+    let rules = LabelRules {
+        gtv_labels: info.gtv_labels.clone(),
+        ignore_labels: info.ignore_labels.clone(),
+        roi: info.roi.clone(),
+    };
+    let (actual, volumes) =
+        read_unchanged(info.layout, &case, || read_case(info.layout, &case, &rules))?;
     if actual != patient.source.sha256 {
         return Err(DataError::invalid(
             &case.image,
             "scan or label changed since `prepare` (hash differs); prepare the cohort again",
         ));
     }
-    let rules = LabelRules {
-        gtv_labels: info.gtv_labels.clone(),
-        ignore_labels: info.ignore_labels.clone(),
-        roi: info.roi.clone(),
-    };
-    read_case(info.layout, &case, &rules)
+    Ok(volumes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_rewritten_while_it_is_read_is_refused() -> Result<(), DataError> {
+        let dir = tempfile::tempdir().map_err(|e| DataError::io(Path::new("tmp"), e))?;
+        let case = Case {
+            id: "p".into(),
+            image: dir.path().join("p.nii.gz"),
+            label: dir.path().join("p_label.nii.gz"),
+            brain: None,
+        };
+        for (path, bytes) in [(&case.image, b"image"), (&case.label, b"label")] {
+            std::fs::write(path, bytes).map_err(|e| DataError::io(path, e))?;
+        }
+        let (hash, ()) = read_unchanged(LayoutKind::Ours, &case, || Ok(()))?;
+        assert_eq!(
+            hash,
+            source_hash(LayoutKind::Ours, &case.image, &case.label)?
+        );
+        let err = read_unchanged(LayoutKind::Ours, &case, || {
+            std::fs::write(&case.label, b"other").map_err(|e| DataError::io(&case.label, e))
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("p.nii.gz") && err.contains("changed while"),
+            "{err}"
+        );
+        Ok(())
+    }
 }
