@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// A case's image and binary GTV mask, as `read_case` decodes them.
+type CaseVolumes = (Volume<f32>, Volume<u8>);
+
 /// Reads a case's image and mask together with where they lie (relative to the cohort) and the
 /// hash of the bytes they were decoded from. The files are hashed before and after decoding, and
 /// a case whose files changed in between is refused: otherwise a file rewritten while `prepare`
@@ -22,7 +25,7 @@ pub(crate) fn read_source(
     kind: LayoutKind,
     case: &Case,
     rules: &LabelRules,
-) -> Result<(SourceFiles, (Volume<f32>, Volume<u8>)), DataError> {
+) -> Result<(SourceFiles, CaseVolumes), DataError> {
     let rel = |p: &Path| {
         p.strip_prefix(cohort)
             .unwrap_or(p)
