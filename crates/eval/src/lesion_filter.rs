@@ -17,8 +17,8 @@
 //!
 //! Intensities enter as a contrast `ln(v / p50) / ln(p90 / p50)` against the brain's median and
 //! 90th percentile (non-zero voxels), which a scanner's scale and gamma leave unchanged: with
-//! plain ratios to the median, a classifier fitted on one site accepted twenty times more
-//! vessels on a site with gamma 1.2.
+//! plain ratios to the median, a classifier fitted on the internal site kept 2.35 false lesions
+//! per patient on a site with gamma 1.2, against 0.10-0.45 with the contrast.
 
 use mtsa_io::Volume;
 use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear};
