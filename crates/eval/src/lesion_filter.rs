@@ -21,7 +21,7 @@
 //! per patient on a site with gamma 1.2, against 0.10-0.45 with the contrast.
 
 use mtsa_io::Volume;
-use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear};
+use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts};
 use mtsa_radiomics::model::{fit_logistic, sigmoid, Standardizer};
 use ndarray::{s, Array3, Zip};
 use serde::{Deserialize, Serialize};
@@ -374,14 +374,18 @@ fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> F
         found += hit.len();
         lesions += p.lesions;
     }
-    let (tp, fp, fn_) = (found as f64, false_lesions as f64, (lesions - found) as f64);
-    let denom = 2.0 * tp + fp + fn_;
+    let counts = DetectionCounts {
+        gt_lesions: lesions,
+        detected: found,
+        false_positives: false_lesions,
+        ..DetectionCounts::default()
+    };
     FitSummary {
         candidates,
         true_candidates,
-        f1: if denom == 0.0 { 1.0 } else { 2.0 * tp / denom },
-        sensitivity: (lesions > 0).then(|| tp / lesions as f64),
-        fp_per_patient: fp / patients.len().max(1) as f64,
+        f1: counts.f1(),
+        sensitivity: counts.sensitivity(),
+        fp_per_patient: counts.fp_per_patient(patients.len()),
     }
 }
 

@@ -84,6 +84,32 @@ pub struct DetectionCounts {
 }
 
 impl DetectionCounts {
+    /// Detected / counted lesions; `None` without counted lesions.
+    pub fn sensitivity(&self) -> Option<f64> {
+        (self.gt_lesions > 0).then(|| self.detected as f64 / self.gt_lesions as f64)
+    }
+
+    /// False positives per patient over `patients` patients (0 with no patient).
+    pub fn fp_per_patient(&self, patients: usize) -> f64 {
+        if patients == 0 {
+            0.0
+        } else {
+            self.false_positives as f64 / patients as f64
+        }
+    }
+
+    /// Lesion-wise F1, 2 TP / (2 TP + FP + FN); 1 with neither lesion nor false positive.
+    pub fn f1(&self) -> f64 {
+        let tp = self.detected as f64;
+        let denom =
+            2.0 * tp + self.false_positives as f64 + (self.gt_lesions - self.detected) as f64;
+        if denom == 0.0 {
+            1.0
+        } else {
+            2.0 * tp / denom
+        }
+    }
+
     fn accumulate(&mut self, o: &DetectionCounts) {
         self.gt_lesions += o.gt_lesions;
         self.detected += o.detected;
@@ -118,20 +144,14 @@ impl GridPoint {
     fn new(threshold: f32, min_volume_mm3: f64, c: DetectionCounts, patients: usize) -> Self {
         let tp = c.detected as f64;
         let fp = c.false_positives as f64;
-        let fn_ = (c.gt_lesions - c.detected) as f64;
-        let denom = 2.0 * tp + fp + fn_;
         GridPoint {
             threshold,
             min_volume_mm3,
             counts: c,
-            sensitivity: (c.gt_lesions > 0).then(|| tp / c.gt_lesions as f64),
-            fp_per_patient: if patients == 0 {
-                0.0
-            } else {
-                fp / patients as f64
-            },
+            sensitivity: c.sensitivity(),
+            fp_per_patient: c.fp_per_patient(patients),
             precision: (tp + fp > 0.0).then(|| tp / (tp + fp)),
-            f1: if denom == 0.0 { 1.0 } else { 2.0 * tp / denom },
+            f1: c.f1(),
         }
     }
 
