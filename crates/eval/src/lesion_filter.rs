@@ -56,8 +56,8 @@ const MAX_DEPTH_MM: f64 = 200.0;
 const RIDGE: f64 = 1.0;
 /// Folds (by patient) of the out-of-fold scores the cut is chosen on.
 const FOLDS: usize = 5;
-/// Cuts tried on the classifier's probability.
-const CUTS: [f64; 10] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+/// Cuts tried on the classifier's probability (and swept for the whole-scan FROC).
+pub(crate) const CUTS: [f64; 10] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /// The candidates of one scan on its own grid.
 pub struct Candidates {

@@ -159,7 +159,8 @@ pub struct WholeScanReport {
     pub lesion_wise_dice: Option<MeanCi>,
     pub egfr: Option<ClassificationReport>,
     pub bayes_accuracy: Option<f64>,
-    /// Sensitivity against false lesions per patient over thresholds, at the run's minimum
-    /// lesion volume, on the network's grid.
+    /// Sensitivity against false lesions per patient: for a run with a lesion classifier over
+    /// its cut (`threshold` is the cut) on each scan's own grid, else over the network's
+    /// thresholds at the run's minimum lesion volume on the network's grid.
     pub froc: Vec<GridPoint>,
 }

@@ -88,15 +88,12 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
     for s in splits {
         h.push_str(&froc_svg(&s.name, &s.froc));
     }
-    h.push_str(
-        "</div><p>FROC on the network's grid (truth resampled onto it), at the run's minimum \
-         lesion volume, one point per probability threshold",
-    );
     h.push_str(if classified {
-        ": the network's marks alone, before the lesion classifier (whose operating point is \
-         the table's).</p>"
+        "</div><p>FROC over the lesion classifier's cut, on each scan's own grid: one point per \
+         cut, the run's own among them (the table's operating point).</p>"
     } else {
-        ".</p>"
+        "</div><p>FROC on the network's grid (truth resampled onto it), at the run's minimum \
+         lesion volume, one point per probability threshold.</p>"
     });
     h
 }

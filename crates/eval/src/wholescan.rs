@@ -4,12 +4,16 @@
 //! radiologist marked, cannot show false lesions on the slices nobody marked.
 //!
 //! Also here: choosing the post-processing on the validation patients (`calibrate`), and the
-//! FROC curve, both on the network's grid (K x S x S, where thresholds are cheap to sweep).
+//! FROC curve: over the network's thresholds on its own grid (K x S x S, where thresholds are
+//! cheap to sweep), or, for a run with a lesion classifier, over the classifier's cut on each
+//! scan's own grid, the operating points of the pipeline `predict` runs.
 
 use crate::figures::SliceFigure;
 use crate::lesion_filter::{self, FitSummary, LabelledCandidates, LesionClassifier};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
-use crate::segment::{scan_candidates, segment_scan, Postprocess, ScanPrediction};
+use crate::segment::{
+    scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
+};
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
@@ -56,7 +60,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         .filter(|p| p.split == name)
         .collect();
     let surface = SurfaceOptions::default();
-    let mut grid = detection_grid(ctx.postprocess);
+    let mut grid = froc_grid(ctx.postprocess);
     let mut patients = Vec::with_capacity(ids.len());
     let mut lesions = Vec::new();
     let mut worst = Vec::new();
@@ -72,9 +76,17 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             ctx.batch,
         )?;
         let gt_grid = resample_mask(&gt, &scan.geom);
-        add_to_grid(&mut grid, &scan, &gt_grid)?;
         let spacing = image.spacing();
         let gt_b = gt.data.mapv(|v| v != 0);
+        match &scan.candidates {
+            Some(found) => grid.add_patient(
+                classifier_score_map(found).view(),
+                gt_b.view(),
+                spacing,
+                &LesionOptions::default(),
+            )?,
+            None => add_to_grid(&mut grid, &scan, &gt_grid)?,
+        }
         let pred_b = scan.mask.data.mapv(|v| v != 0);
         let m = segmentation_metrics_3d(pred_b.view(), gt_b.view(), spacing, &surface)?;
         let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
@@ -151,6 +163,35 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         patients,
         lesions,
         worst,
+    })
+}
+
+/// The FROC's operating points: the classifier's cuts (with the run's own) for a run with a
+/// lesion classifier, whose candidates [`classifier_score_map`] turns into a map, else
+/// [`detection_grid`]'s thresholds.
+fn froc_grid(pp: &Postprocess) -> DetectionGrid {
+    match &pp.lesion_classifier {
+        Some(c) => {
+            let mut cuts: Vec<f32> = lesion_filter::CUTS
+                .iter()
+                .chain([&c.cut])
+                .map(|&v| v as f32)
+                .collect();
+            cuts.sort_by(f32::total_cmp);
+            cuts.dedup();
+            DetectionGrid::new(cuts, vec![0.0]).with_segment_threshold(0.0)
+        }
+        None => detection_grid(pp),
+    }
+}
+
+/// Each candidate's voxels carry its classifier probability, 0 elsewhere. Candidates are
+/// separate components, so cut at 0 and kept by peak above `t` ([`DetectionGrid`]'s segment
+/// threshold) this is the mask of the candidates the classifier keeps at cut `t`.
+fn classifier_score_map(found: &ScoredCandidates) -> Array3<f32> {
+    found.labels.mapv(|l| match l {
+        0 => 0.0,
+        l => found.probability[l as usize - 1] as f32,
     })
 }
 
@@ -251,7 +292,10 @@ fn summarise(
         bayes_accuracy: ctx
             .truth
             .and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant))),
-        froc: grid.froc(ctx.postprocess.min_volume_mm3),
+        froc: match ctx.postprocess.lesion_classifier {
+            Some(_) => grid.froc(0.0),
+            None => grid.froc(ctx.postprocess.min_volume_mm3),
+        },
     })
 }
 
@@ -381,5 +425,63 @@ fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, FitSummary)
                           only); threshold and minimum volume "
             .into(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mtsa_radiomics::model::Standardizer;
+    use ndarray::s;
+
+    /// Two true lesions; candidate 1 (probability 0.85) covers the first, candidate 2 (0.45)
+    /// touches none; the second lesion has no candidate.
+    #[test]
+    fn the_froc_of_a_classified_run_sweeps_the_classifiers_cut() -> Result<(), EvalError> {
+        let mut labels = Array3::<u32>::zeros((20, 20, 20));
+        labels.slice_mut(s![2..5, 2..5, 2..5]).fill(1);
+        labels.slice_mut(s![12..15, 2..5, 2..5]).fill(2);
+        let found = ScoredCandidates {
+            labels,
+            probability: vec![0.85, 0.45],
+        };
+        let mut gt = Array3::<bool>::from_elem((20, 20, 20), false);
+        gt.slice_mut(s![2..5, 2..5, 2..5]).fill(true);
+        gt.slice_mut(s![12..15, 12..15, 12..15]).fill(true);
+        let p = lesion_filter::FEATURE_NAMES.len();
+        let pp = Postprocess {
+            lesion_classifier: Some(LesionClassifier {
+                features: lesion_filter::FEATURE_NAMES.map(String::from).to_vec(),
+                standardizer: Standardizer {
+                    mean: vec![0.0; p],
+                    scale: vec![1.0; p],
+                },
+                intercept: 0.0,
+                coefficients: vec![0.0; p],
+                cut: 0.35,
+                bright_contrast: 2.0,
+            }),
+            ..Postprocess::default()
+        };
+        let mut grid = froc_grid(&pp);
+        grid.add_patient(
+            classifier_score_map(&found).view(),
+            gt.view(),
+            [1.0; 3],
+            &LesionOptions::default(),
+        )?;
+        let froc = grid.froc(0.0);
+        // The run's cut joins the ten swept.
+        assert_eq!(froc.len(), 11);
+        let at = |cut: f32| {
+            froc.iter()
+                .find(|q| q.threshold == cut)
+                .map(|q| (q.sensitivity, q.fp_per_patient))
+        };
+        assert_eq!(at(0.35), Some((Some(0.5), 1.0)));
+        assert_eq!(at(0.05), Some((Some(0.5), 1.0)));
+        assert_eq!(at(0.5), Some((Some(0.5), 0.0)));
+        assert_eq!(at(0.9), Some((Some(0.0), 0.0)));
+        Ok(())
     }
 }
