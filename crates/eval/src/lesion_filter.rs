@@ -248,9 +248,25 @@ impl LesionClassifier {
         sigmoid(eta)
     }
 
-    /// Whether this record was fitted on the features this build computes.
-    pub fn matches_features(&self) -> bool {
-        self.features.iter().map(String::as_str).eq(FEATURE_NAMES)
+    /// Why a stored record cannot be applied by this build, if it cannot: fitted on other
+    /// features, a coefficient or standardiser entry missing, a cut outside (0, 1) or a
+    /// contrast level that is not positive.
+    pub fn problem(&self) -> Option<String> {
+        let p = FEATURE_NAMES.len();
+        let consistent = self.features.iter().map(String::as_str).eq(FEATURE_NAMES)
+            && self.coefficients.len() == p
+            && self.standardizer.mean.len() == p
+            && self.standardizer.scale.len() == p
+            && self.cut > 0.0
+            && self.cut < 1.0
+            && self.bright_contrast.is_finite()
+            && self.bright_contrast > 0.0;
+        (!consistent).then(|| {
+            format!(
+                "the lesion classifier must use the features {FEATURE_NAMES:?} with one \
+                 coefficient each, a cut in (0, 1) and a positive bright_contrast"
+            )
+        })
     }
 }
 
@@ -316,7 +332,7 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<(LesionClassifier, FitSumm
         if held.is_empty() {
             continue;
         }
-        let model = fit_with_cut(&fx, &fy, 0.5);
+        let model = fit_model(&fx, &fy);
         for i in held {
             out_of_fold[i] = patients[i]
                 .features
@@ -333,12 +349,13 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<(LesionClassifier, FitSumm
         }
     }
     let (cut, summary) = best?;
-    let model = fit_with_cut(&x, &y, cut)?;
-    Some((model, summary))
+    let model = fit_model(&x, &y)?;
+    Some((LesionClassifier { cut, ..model }, summary))
 }
 
-/// Standardise, fit, and attach `cut`; `None` when this subset holds one class only.
-fn fit_with_cut(x: &[Vec<f64>], y: &[bool], cut: f64) -> Option<LesionClassifier> {
+/// Standardise and fit; the cut is left at one half for the caller to choose. `None` when
+/// this subset holds one class only.
+fn fit_model(x: &[Vec<f64>], y: &[bool]) -> Option<LesionClassifier> {
     if y.iter().all(|v| *v) || y.iter().all(|v| !*v) {
         return None;
     }
@@ -349,7 +366,7 @@ fn fit_with_cut(x: &[Vec<f64>], y: &[bool], cut: f64) -> Option<LesionClassifier
         standardizer,
         intercept,
         coefficients,
-        cut,
+        cut: 0.5,
         bright_contrast: BRIGHT_CONTRAST,
     })
 }
@@ -477,7 +494,7 @@ mod tests {
             })
             .collect();
         let (c, s) = fit(&patients).expect("two classes");
-        assert!(c.matches_features());
+        assert_eq!(c.problem(), None);
         assert!(c.probability(&[2.0, 0.0, 0.0, 0.0, 0.0, 0.0]) >= c.cut);
         assert!(c.probability(&[-1.5, 0.0, 0.0, 0.0, 0.0, 0.0]) < c.cut);
         // Each patient also has one lesion no candidate touches: 10 of 20 found, none false.

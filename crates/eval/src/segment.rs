@@ -76,26 +76,8 @@ impl Postprocess {
             && segment <= pp.threshold
             && pp.min_volume_mm3.is_finite()
             && pp.min_volume_mm3 >= 0.0;
-        if let Some(c) = &pp.lesion_classifier {
-            let p = lesion_filter::FEATURE_NAMES.len();
-            let consistent = c.matches_features()
-                && c.coefficients.len() == p
-                && c.standardizer.mean.len() == p
-                && c.standardizer.scale.len() == p
-                && c.cut > 0.0
-                && c.cut < 1.0
-                && c.bright_contrast.is_finite()
-                && c.bright_contrast > 0.0;
-            if !consistent {
-                return Err(EvalError::file(
-                    &path,
-                    format!(
-                        "the lesion classifier must use the features {:?} with one coefficient \
-                         each, a cut in (0, 1) and a positive bright_contrast",
-                        lesion_filter::FEATURE_NAMES
-                    ),
-                ));
-            }
+        if let Some(problem) = pp.lesion_classifier.as_ref().and_then(|c| c.problem()) {
+            return Err(EvalError::file(&path, problem));
         }
         if !usable {
             return Err(EvalError::file(
