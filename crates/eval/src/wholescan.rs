@@ -292,10 +292,9 @@ fn summarise(
         bayes_accuracy: ctx
             .truth
             .and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant))),
-        froc: match ctx.postprocess.lesion_classifier {
-            Some(_) => grid.froc(0.0),
-            None => grid.froc(ctx.postprocess.min_volume_mm3),
-        },
+        // A classified run's grid holds the one minimum volume 0 ([`froc_grid`]), the nearest
+        // to any.
+        froc: grid.froc(ctx.postprocess.min_volume_mm3),
     })
 }
 
