@@ -193,6 +193,14 @@ pub fn run(a: Args) -> Result<()> {
         s.seconds,
         s.best_epoch
     );
+    // The budget makes the epoch count, and so the weights, depend on the machine's speed.
+    if s.epochs_run < a.epochs {
+        tracing::info!(
+            "the epoch count follows this machine's speed; `--epochs {n} --train-minutes 1000` \
+             trains the same {n} epochs on any machine",
+            n = s.epochs_run
+        );
+    }
     crate::cmd_train::calibrate(&run, &data, &opts.config, device)?;
 
     tracing::info!("4/4 evaluate internal test and external sites (GTV slices and whole scans)");
