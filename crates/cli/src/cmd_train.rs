@@ -86,6 +86,11 @@ pub struct Args {
     /// then decides which candidates are lesions (docs/whole-scan.md).
     #[arg(long)]
     lesion_classifier: bool,
+    /// With --lesion-classifier: the GTV path also runs at this side (pixels, a multiple of 64)
+    /// over the same field of view, and the candidates come from both sides' probabilities
+    /// (docs/whole-scan.md).
+    #[arg(long)]
+    second_size: Option<usize>,
     /// Before each validation, re-estimate every BatchNorm's statistics over this many of the
     /// epoch's training batches ("precise BN"); 0 (default) keeps PyTorch's running average.
     #[arg(long)]
@@ -190,6 +195,7 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
         &mtsa_eval::Postprocess {
             flip_tta: config.flip_tta,
             segment_threshold: config.segment_threshold,
+            second_size: config.second_size,
             ..mtsa_eval::Postprocess::default()
         },
         config.lesion_classifier,
@@ -274,6 +280,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.lesion_classifier {
         cfg.lesion_classifier = true;
     }
+    if a.second_size.is_some() {
+        cfg.second_size = a.second_size;
+    }
     if let Some(v) = a.precise_bn_batches {
         cfg.precise_bn_batches = v;
     }
@@ -307,6 +316,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.flip_tta
         || a.segment_threshold.is_some()
         || a.lesion_classifier
+        || a.second_size.is_some()
         || a.precise_bn_batches.is_some()
         || a.patience.is_some()
         || a.slices_per_patient.is_some()

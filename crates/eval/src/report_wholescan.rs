@@ -66,8 +66,11 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
         let rule = match &pp.lesion_classifier {
             Some(c) => format!(
                 "a lesion classifier on each scan's own grid keeps the candidates it gives a \
-                 probability of at least {}",
-                c.cut
+                 probability of at least {}{}",
+                c.cut,
+                pp.second_size.map_or(String::new(), |n| format!(
+                    " (candidates from the network at its trained side and at {n} px)"
+                ))
             ),
             None => format!(
                 "threshold {}, lesions under {} mm&sup3; dropped",

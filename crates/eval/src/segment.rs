@@ -41,6 +41,13 @@ pub struct Postprocess {
     /// threshold and the minimum volume ([`crate::lesion_filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lesion_classifier: Option<LesionClassifier>,
+    /// With a value (pixels, a multiple of 64) and a lesion classifier: the network's GTV path
+    /// also runs at this side over the same field of view, where a small metastasis covers more
+    /// pixels, and the candidates are cut from the voxel-wise maximum of both sides'
+    /// probabilities on the scan's grid. Mirror test-time augmentation runs at the trained side
+    /// only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_size: Option<usize>,
     /// Where the values came from (`paper` defaults, or the calibration that chose them).
     pub source: String,
 }
@@ -54,6 +61,7 @@ impl Default for Postprocess {
             flip_tta: false,
             segment_threshold: None,
             lesion_classifier: None,
+            second_size: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
     }
@@ -79,6 +87,9 @@ impl Postprocess {
         if let Some(problem) = pp.lesion_classifier.as_ref().and_then(|c| c.problem()) {
             return Err(EvalError::file(&path, problem));
         }
+        if let Some(problem) = pp.second_size_problem() {
+            return Err(EvalError::file(&path, problem));
+        }
         if !usable {
             return Err(EvalError::file(
                 &path,
@@ -90,6 +101,20 @@ impl Postprocess {
             ));
         }
         Ok(pp)
+    }
+
+    /// Why `second_size` cannot be used, if it cannot: it needs a side the network takes and a
+    /// classifier to read the candidates it adds.
+    fn second_size_problem(&self) -> Option<String> {
+        let size = self.second_size?;
+        if size == 0 || size % 64 != 0 || size > 2048 {
+            return Some(format!(
+                "second_size {size} must be a multiple of 64 up to 2048 pixels"
+            ));
+        }
+        self.lesion_classifier
+            .is_none()
+            .then(|| "second_size needs a lesion_classifier to read its candidates".into())
     }
 
     /// The probability lesions are outlined at: `segment_threshold`, or with one cut `threshold`.
@@ -109,6 +134,9 @@ pub struct ScanPrediction {
     pub mask_grid: Array3<bool>,
     /// The cleaned mask on the input's own grid: what `predict` writes.
     pub mask: Volume<u8>,
+    /// With [`Postprocess::second_size`]: the GTV probability at that side, restored onto the
+    /// input's grid.
+    pub fine_prob: Option<Volume<f32>>,
     /// Canonical slice indices the network ran on (the brain slices).
     pub run_k: Vec<usize>,
     /// Per run slice: cleaned GTV area (px) and EGFR-mutant probability.
@@ -158,28 +186,13 @@ pub fn segment_scan(
     }
     let (slices, geom) = preprocess_image(image, None, preprocess)?;
     let run_k = geom.brain_slices.clone();
-    let s = preprocess.size;
-    let r = model.net.config().context_slices();
-    let mut input = Vec::with_capacity(run_k.len() * (2 * r + 1) * s * s);
-    for &k in &run_k {
-        input.extend(network_input(slices.view(), k, r));
-    }
-    // Network input: every brain slice (with its neighbours for a 2.5-D model), since nobody
-    // knows where the tumour is.
-    let x = Tensor::from_slice(&input).view([
-        run_k.len() as i64,
-        (2 * r + 1) as i64,
-        s as i64,
-        s as i64,
-    ]);
+    let x = brain_slices_input(model, &slices, &geom);
     let (prob_run, p_mutant) = forward(model, &x, batch, pp.flip_tta)?;
-
-    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
-    for (n, &k) in run_k.iter().enumerate() {
-        let plane = ArrayView2::from_shape((s, s), &prob_run[n * s * s..(n + 1) * s * s])
-            .map_err(|e| EvalError::Usage(e.to_string()))?;
-        prob.index_axis_mut(Axis(0), k).assign(&plane);
-    }
+    let prob = place_slices(&prob_run, &geom)?;
+    let fine_prob = match pp.second_size {
+        Some(size) => Some(fine_probabilities(model, image, preprocess, size, batch)?),
+        None => None,
+    };
     let (mask_grid, mask, candidates) = match &pp.lesion_classifier {
         None => {
             let px = geom.pixel_mm();
@@ -205,6 +218,7 @@ pub fn segment_scan(
                 image,
                 &prob,
                 &geom,
+                fine_prob.as_ref(),
                 pp.segment(),
                 classifier.bright_contrast,
             );
@@ -246,6 +260,7 @@ pub fn segment_scan(
         prob,
         mask_grid,
         mask,
+        fine_prob,
         run_k,
         areas,
         p_mutant,
@@ -256,16 +271,74 @@ pub fn segment_scan(
 }
 
 /// The lesion candidates of a scan on the input's own grid: the network's probabilities
-/// restored there (bilinear) and cut at `segment`, with the voxels above the `bright`
-/// contrast; each component described for the classifier.
+/// restored there (bilinear), joined by the voxel-wise maximum with those at a second side if
+/// any, and cut at `segment`, with the voxels above the `bright` contrast; each component
+/// described for the classifier.
 pub(crate) fn scan_candidates(
     image: &Volume<f32>,
     prob: &Array3<f32>,
     geom: &SliceGeometry,
+    fine: Option<&Volume<f32>>,
     segment: f32,
     bright: f64,
 ) -> Candidates {
-    lesion_filter::candidates(image, &restore_probabilities(prob, geom), segment, bright)
+    let mut restored = restore_probabilities(prob, geom);
+    if let Some(fine) = fine {
+        restored
+            .data
+            .zip_mut_with(&fine.data, |p, &q| *p = p.max(q));
+    }
+    lesion_filter::candidates(image, &restored, segment, bright)
+}
+
+/// The GTV probabilities of `image` with its slices resampled to `size` pixels over the same
+/// field of view (the network's GTV path alone, no mirror), restored onto the input's grid.
+fn fine_probabilities(
+    model: &TrainedModel,
+    image: &Volume<f32>,
+    preprocess: &PreprocessConfig,
+    size: usize,
+    batch: usize,
+) -> Result<Volume<f32>, EvalError> {
+    let fine = PreprocessConfig {
+        size,
+        ..preprocess.clone()
+    };
+    let (slices, geom) = preprocess_image(image, None, &fine)?;
+    let run: Vec<f32> = match geom.brain_slices.is_empty() {
+        true => Vec::new(),
+        false => {
+            let x = brain_slices_input(model, &slices, &geom);
+            Vec::try_from(&model.predict_gtv(&x, batch)?.contiguous().view([-1]))?
+        }
+    };
+    Ok(restore_probabilities(&place_slices(&run, &geom)?, &geom))
+}
+
+/// Network input: every brain slice (with its neighbours for a 2.5-D model), since nobody
+/// knows where the tumour is. N x C x S x S, N = brain slices.
+fn brain_slices_input(model: &TrainedModel, slices: &Array3<f32>, geom: &SliceGeometry) -> Tensor {
+    let s = geom.size;
+    let r = model.net.config().context_slices();
+    let run_k = &geom.brain_slices;
+    let mut input = Vec::with_capacity(run_k.len() * (2 * r + 1) * s * s);
+    for &k in run_k {
+        input.extend(network_input(slices.view(), k, r));
+    }
+    Tensor::from_slice(&input).view([run_k.len() as i64, (2 * r + 1) as i64, s as i64, s as i64])
+}
+
+/// Per-brain-slice maps (flattened N x S x S) placed into all K canonical slices (K x S x S,
+/// 0 on slices without brain).
+fn place_slices(run: &[f32], geom: &SliceGeometry) -> Result<Array3<f32>, EvalError> {
+    let s = geom.size;
+    let mut prob = Array3::<f32>::zeros((geom.n_slices(), s, s));
+    for (n, &k) in geom.brain_slices.iter().enumerate() {
+        let plane = ArrayView2::from_shape((s, s), &run[n * s * s..(n + 1) * s * s])
+            .map_err(|e| EvalError::Usage(e.to_string()))?;
+        prob.index_axis_mut(Axis(0), k).assign(&plane);
+    }
+    Ok(prob)
 }
 
 /// The paper's vote over the slices with cleaned GTV. When post-processing left no lesion, the
@@ -318,6 +391,7 @@ fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::s;
 
     fn read(json: &str) -> Result<Postprocess, EvalError> {
         let dir = tempfile::tempdir().map_err(|e| EvalError::Usage(e.to_string()))?;
@@ -347,6 +421,61 @@ mod tests {
             r#"{{"threshold": 0.5, "segment_threshold": 0.0, {base}}}"#
         ))
         .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_second_size_adds_the_candidates_its_probabilities_mark() -> Result<(), EvalError> {
+        // A 40 x 40 x 6 mm head of 1 mm voxels, brain inside a disc; 64 px over 48 mm.
+        let data = Array3::from_shape_fn((40, 40, 6), |(i, j, _)| {
+            let d = (i as f32 - 19.5).powi(2) + (j as f32 - 19.5).powi(2);
+            match d <= 225.0 {
+                true => 100.0 + ((i * 7 + j * 3) % 5) as f32,
+                false => 0.0,
+            }
+        });
+        let image = Volume::new(data, mtsa_io::diagonal_affine([1.0; 3], [0.0; 3]));
+        let cfg = PreprocessConfig {
+            size: 64,
+            fov_mm: 48.0,
+            ..PreprocessConfig::default()
+        };
+        let (_, geom) = preprocess_image(&image, None, &cfg)?;
+        // The trained size marks one blob near the centre; the second size another off it.
+        let mut prob = Array3::<f32>::zeros((geom.n_slices(), 64, 64));
+        prob.slice_mut(s![2..4, 30..35, 30..35]).fill(0.9);
+        let mut fine = Volume::new(Array3::<f32>::zeros((40, 40, 6)), image.affine);
+        fine.data.slice_mut(s![8..12, 8..12, 2..4]).fill(0.9);
+        let blank = Volume::new(Array3::<f32>::zeros((40, 40, 6)), image.affine);
+        let count = |fine: Option<&Volume<f32>>| {
+            scan_candidates(&image, &prob, &geom, fine, 0.5, f64::INFINITY)
+                .features
+                .len()
+        };
+        assert_eq!(count(None), 1);
+        // The maximum: a second size that marks nothing removes nothing.
+        assert_eq!(count(Some(&blank)), 1);
+        assert_eq!(count(Some(&fine)), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_second_size_needs_a_side_the_network_takes_and_a_classifier() -> Result<(), EvalError> {
+        let base = r#""threshold": 0.9, "min_volume_mm3": 80.0, "flip_tta": true, "source": "t""#;
+        let err = read(&format!(r#"{{"second_size": 192, {base}}}"#))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("needs a lesion_classifier"), "{err}");
+        let mut pp = Postprocess {
+            second_size: Some(100),
+            ..Postprocess::default()
+        };
+        assert!(pp
+            .second_size_problem()
+            .is_some_and(|p| p.contains("multiple of 64")));
+        pp.second_size = None;
+        assert_eq!(pp.second_size_problem(), None);
         Ok(())
     }
 

@@ -358,6 +358,7 @@ pub fn calibrate(
                 &image,
                 &scan.prob,
                 &scan.geom,
+                scan.fine_prob.as_ref(),
                 fixed.segment(),
                 lesion_filter::BRIGHT_CONTRAST,
             );
@@ -395,6 +396,8 @@ pub fn calibrate(
             grid.thresholds,
             grid.min_volumes_mm3
         ),
+        // The second side's candidates need the classifier to read them.
+        second_size: fixed.second_size.filter(|_| classifier.is_some()),
         lesion_classifier: classifier.map(|(c, _)| c),
     };
     let path = RunPaths::new(run).postprocess();

@@ -213,6 +213,24 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             "{l:?}"
         );
     }
+    // The same run with a second input size: the candidates are cut from the maximum of both
+    // sides' probabilities, so every voxel kept before is kept again.
+    let second = with_head_bias(&trained, &tmp.path().join("pos_second"), 100.0);
+    let mut record = record;
+    record["second_size"] = serde_json::json!(192);
+    std::fs::write(RunPaths::new(&second).postprocess(), record.to_string()).unwrap();
+    let (s2, _) = run_predict(&second, &input, &tmp.path().join("pred_second"));
+    assert!(
+        s2.gtv_voxels >= s.gtv_voxels,
+        "{} < {}",
+        s2.gtv_voxels,
+        s.gtv_voxels
+    );
+    assert!(s2
+        .lesion_list
+        .iter()
+        .all(|l| l.lesion_probability.is_some()));
+
     let p = json["egfr_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
     let call = json["egfr_call"].as_str().unwrap();

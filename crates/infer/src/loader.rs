@@ -40,6 +40,18 @@ impl TrainedModel {
             Ok(self.net.try_forward_t(x, false)?)
         })
     }
+
+    /// N x H x W GTV probabilities of `images` (N x C x H x W, CPU) at any side that is a
+    /// multiple of 64 (MTSA-Net only, [`Network::gtv_logits`]), `batch` slices at a time.
+    pub fn predict_gtv(&self, images: &Tensor, batch: usize) -> Result<Tensor, InferError> {
+        let pred = forward_batches(images, batch, self.device, |x| {
+            let gtv = self.net.gtv_logits(x)?;
+            // No EGFR output at this size: an empty N x 0 stands in for it.
+            let none = Tensor::zeros([gtv.size()[0], 0], (Kind::Float, gtv.device()));
+            Ok((gtv, none))
+        })?;
+        Ok(pred.prob())
+    }
 }
 
 /// How [`load_trained`] picks the layout.

@@ -85,6 +85,22 @@ impl MtsaNet {
 
     /// Rejects what would otherwise be a libtorch shape panic deep inside the forward pass.
     pub fn check_input(&self, x: &Tensor) -> Result<(), ModelError> {
+        self.check_gtv_input(x)?;
+        let size = x.size();
+        if size[2] != self.cfg.size || size[3] != self.cfg.size {
+            return Err(ModelError::InvalidInput(format!(
+                "preset {:?} takes {s} x {s} slices, got {} x {}",
+                self.cfg.preset,
+                size[2],
+                size[3],
+                s = self.cfg.size
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`Self::check_input`] for [`Self::gtv_logits`]: any side that is a multiple of 64.
+    fn check_gtv_input(&self, x: &Tensor) -> Result<(), ModelError> {
         let size = x.size();
         let bad = |m: String| Err(ModelError::InvalidInput(m));
         let c = self.cfg.in_channels;
@@ -116,13 +132,6 @@ impl MtsaNet {
                 "input side must be a multiple of 64 (5 pooling levels, 4x4 windows), got {h} x {w}"
             ));
         }
-        if h != self.cfg.size || w != self.cfg.size {
-            return bad(format!(
-                "preset {:?} takes {s} x {s} slices, got {h} x {w}",
-                self.cfg.preset,
-                s = self.cfg.size
-            ));
-        }
         Ok(())
     }
 
@@ -130,18 +139,36 @@ impl MtsaNet {
     /// shapes; see [`Self::try_forward_t`] for the checked version. A net prepared in bf16
     /// takes f32 input and returns f32 logits.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
-        let low = self.prepared_precision() == Some(Precision::Bf16);
-        let x = match low {
-            true => x.to_kind(Kind::BFloat16),
-            false => x.shallow_clone(),
-        };
-        let x = self.layout().apply(&x);
-        let feats = self.encoder.forward_t(&x, train);
+        let feats = self.encode(x, train);
         let gtv = self.decoder.forward_t(&feats, train);
         let egfr = self.classifier.forward_t(&feats[feats.len() - 1], train);
-        match low {
-            true => (gtv.to_kind(Kind::Float), egfr.to_kind(Kind::Float)),
-            false => (gtv, egfr),
+        (self.output(gtv), self.output(egfr))
+    }
+
+    /// Eval-mode B x C x H x W -> B x 1 x H x W GTV logits alone, for any H and W that are
+    /// multiples of 64: the encoder and decoder are fully convolutional, so the GTV path also
+    /// runs on slices resampled finer than those it was trained on (small lesions then cover
+    /// more pixels), while the EGFR head's pooling is sized for the trained side.
+    pub fn gtv_logits(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        self.check_gtv_input(x)?;
+        let feats = self.encode(x, false);
+        Ok(self.output(self.decoder.forward_t(&feats, false)))
+    }
+
+    /// The encoder's feature maps, the input first put in the prepared layout and precision.
+    fn encode(&self, x: &Tensor, train: bool) -> Vec<Tensor> {
+        let x = match self.prepared_precision() {
+            Some(Precision::Bf16) => x.to_kind(Kind::BFloat16),
+            _ => x.shallow_clone(),
+        };
+        self.encoder.forward_t(&self.layout().apply(&x), train)
+    }
+
+    /// An output as the caller gets it: f32 whatever precision the net runs in.
+    fn output(&self, t: Tensor) -> Tensor {
+        match self.prepared_precision() {
+            Some(Precision::Bf16) => t.to_kind(Kind::Float),
+            _ => t,
         }
     }
 

@@ -145,6 +145,20 @@ impl Network {
         Ok(self.forward_t(x, train))
     }
 
+    /// MTSA-Net's GTV logits at any side that is a multiple of 64 ([`MtsaNet::gtv_logits`]);
+    /// the comparison systems run at their trained side only.
+    pub fn gtv_logits(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        match self {
+            Network::Mtsa(net) => net.gtv_logits(x),
+            Network::System { cfg, .. } => Err(ModelError::InvalidInput(format!(
+                "{} runs at its trained {s} x {s} slices only (a second input size needs \
+                 MTSA-Net)",
+                cfg.architecture,
+                s = cfg.size
+            ))),
+        }
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> Device {
         match self {

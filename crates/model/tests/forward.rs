@@ -52,6 +52,22 @@ fn bad_inputs_are_errors_not_panics() {
 }
 
 #[test]
+fn the_gtv_path_runs_at_any_multiple_of_64() {
+    let (_vs, net, _) = tiny();
+    let x = Tensor::rand([2, 1, 128, 128], (Kind::Float, Device::Cpu));
+    let (gtv, _) = tch::no_grad(|| net.forward_t(&x, false));
+    let alone = tch::no_grad(|| net.gtv_logits(&x)).unwrap();
+    assert!(alone.equal(&gtv), "the same GTV path at the trained side");
+    let fine = Tensor::rand([2, 1, 192, 192], (Kind::Float, Device::Cpu));
+    let out = tch::no_grad(|| net.gtv_logits(&fine)).unwrap();
+    assert_eq!(out.size(), [2, 1, 192, 192]);
+    let err = net.gtv_logits(&fine.narrow(2, 0, 100)).unwrap_err();
+    assert!(err.to_string().contains("multiple of 64"), "{err}");
+    // The full forward pass still takes the trained side only.
+    assert!(net.check_input(&fine).is_err());
+}
+
+#[test]
 fn invalid_config_is_an_error() {
     let mut cfg = MtsaConfig::preset("tiny").unwrap();
     cfg.size = 96;

@@ -64,6 +64,12 @@ pub struct TrainConfig {
     /// false-positive reduction stage].
     #[serde(default)]
     pub lesion_classifier: bool,
+    /// With `lesion_classifier`: MTSA-Net's GTV path also runs at this side (pixels, a multiple
+    /// of 64) over the same field of view, so small metastases cover more pixels, and the
+    /// classifier's candidates come from the maximum of both sides' probabilities [ours;
+    /// default off].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_size: Option<usize>,
     /// Before each validation, re-estimate every BatchNorm's running statistics as the average
     /// over this many of the epoch's training batches, unaugmented ("precise BN", Wu & Johnson
     /// 2021) [ours; default 0: PyTorch's running average; the paper is silent]. Why: the running
@@ -165,6 +171,7 @@ impl TrainConfig {
             flip_tta: false,
             segment_threshold: None,
             lesion_classifier: false,
+            second_size: None,
             precise_bn_batches: 0,
         })
     }
@@ -192,7 +199,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 10] = [
+        let checks: [(bool, String); 11] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -251,6 +258,21 @@ impl TrainConfig {
                     self.segment_threshold
                 ),
             ),
+            (
+                self.second_size.is_none_or(|n| {
+                    n > 0
+                        && n % 64 == 0
+                        && n <= 2048
+                        && self.calibrate_postprocess
+                        && self.lesion_classifier
+                        && self.model.architecture == Architecture::MtsaNet
+                }),
+                format!(
+                    "second_size {:?} must be a multiple of 64 up to 2048 pixels, with \
+                     calibrate_postprocess and lesion_classifier, for MTSA-Net",
+                    self.second_size
+                ),
+            ),
         ];
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(why),
@@ -307,7 +329,7 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 10] = [
+        let cases: [(&str, Spoil); 11] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
@@ -318,6 +340,7 @@ mod tests {
             ("flip_lr", |c| c.augment.flip_lr = 2.0),
             ("intensity_scale", |c| c.augment.intensity_scale = 1.0),
             ("segment_threshold", |c| c.segment_threshold = Some(1.0)),
+            ("second_size", |c| c.second_size = Some(192)),
         ];
         for (name, spoil) in cases {
             let mut c = good.clone();
