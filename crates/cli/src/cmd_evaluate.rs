@@ -10,7 +10,8 @@ pub struct Args {
     /// Prepared dataset folder.
     #[arg(long)]
     data: PathBuf,
-    /// test, val, external-<site>, or all (every split except train).
+    /// test, val, external-<site>, or all (every split except train; whole scans: also not the
+    /// validation patients of a calibrated run, which chose its post-processing).
     #[arg(long, default_value = "test")]
     split: String,
     /// Report folder: metrics.json, patients.csv, slices.csv, report.html.

@@ -25,7 +25,8 @@ pub struct EvaluateOptions {
     /// Seed of the patient bootstrap.
     pub seed: u64,
     /// Also score every patient's whole scan, read back from the cohort, through `predict`'s
-    /// code (`wholescan`).
+    /// code (`wholescan`); with `all`, not the validation patients of a calibrated run (they
+    /// chose its post-processing).
     pub whole_scan: bool,
     /// Called with (patients done, total) during whole-scan scoring.
     pub progress: Option<Box<dyn Fn(usize, usize)>>,
@@ -99,7 +100,14 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
             seed: opts.seed,
             progress: opts.progress.as_deref().unwrap_or(&silent),
         };
-        for name in &names {
+        // A calibrated run's validation patients chose its post-processing (and fitted its
+        // lesion classifier): their whole-scan scores are in-sample, so `all` leaves them out
+        // and `--split val` still gives them.
+        let calibrated = RunPaths::new(&opts.run).postprocess().exists();
+        for name in names
+            .iter()
+            .filter(|n| !(calibrated && opts.split == "all" && *n == "val"))
+        {
             whole.push(score_whole_scans(&ctx, name)?);
         }
     }
