@@ -85,8 +85,9 @@ pub struct Args {
     /// Side (pixels, a multiple of 64) at which the network's GTV path runs a second time over
     /// the same field of view, its probabilities joining the lesion classifier's candidates
     /// (`train --second-size`). Default: 1.5 x --size rounded up to a multiple of 64 (192 at
-    /// 128 px): with fixed weights it raised sensitivity under 6 mm in seven rows of nine at
-    /// most 0.55 false lesions per patient (docs/whole-scan.md).
+    /// 128 px): on fixed weights (seeds 0-2, test and two sites) it raised sensitivity under
+    /// 6 mm in seven rows of nine and lowered it in none, at most 0.75 false lesions per patient,
+    /// for ~1.3 s more per scan on 2 cores (docs/whole-scan.md).
     #[arg(long)]
     second_size: Option<usize>,
     /// No second input size: the GTV at the trained size only.
