@@ -107,10 +107,11 @@ impl Postprocess {
     /// classifier to read the candidates it adds.
     fn second_size_problem(&self) -> Option<String> {
         let size = self.second_size?;
-        if size == 0 || size % 64 != 0 || size > 2048 {
-            return Some(format!(
-                "second_size {size} must be a multiple of 64 up to 2048 pixels"
-            ));
+        if let Some(problem) = mtsa_model::side_problem(size as i64) {
+            return Some(format!("second_size {problem}"));
+        }
+        if size > 2048 {
+            return Some(format!("second_size {size} is over 2048 pixels"));
         }
         self.lesion_classifier
             .is_none()

@@ -10,6 +10,17 @@ pub const LEVELS: usize = 5;
 /// Kernel and stride of the classifier's average pool (paper: "kernel size of 4").
 pub const CLS_POOL: i64 = 4;
 
+/// Why `side` cannot be MTSA-Net's input side, if it cannot: the one rule for the trained size,
+/// a tensor's height and width and a second input size.
+pub fn side_problem(side: i64) -> Option<String> {
+    (side <= 0 || side % 64 != 0).then(|| {
+        format!(
+            "{side} is not a positive multiple of 64 (5 levels of 2x pooling, then a 4x4 average \
+             pool)"
+        )
+    })
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct MtsaConfig {
     /// The network: MTSA-Net, or one of the paper's comparison systems, which read only
@@ -79,11 +90,8 @@ impl MtsaConfig {
 
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |m: String| Err(ModelError::InvalidConfig(m));
-        if self.size <= 0 || self.size % 64 != 0 {
-            return bad(format!(
-                "size {} must be a positive multiple of 64 (5 levels of 2x pooling, then a 4x4 average pool)",
-                self.size
-            ));
+        if let Some(problem) = side_problem(self.size) {
+            return bad(format!("size {problem}"));
         }
         if self.in_channels <= 0 || self.in_channels % 2 == 0 {
             return bad(format!(

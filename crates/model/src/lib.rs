@@ -28,7 +28,7 @@ pub use checkpoint::{
     load_weights, read_config, read_tensors, save_weights, write_tensors, Metadata, NamedTensors,
     CHECKSUM_KEY, CONFIG_KEY,
 };
-pub use config::{MtsaConfig, CLS_POOL, LEVELS};
+pub use config::{side_problem, MtsaConfig, CLS_POOL, LEVELS};
 pub use device::{parse_device, synchronize};
 pub use egfr_classifier::EgfrClassifier;
 pub use encoder::Encoder;

@@ -1,7 +1,7 @@
 //! The whole network: a shared encoder feeding the GTV decoder and the EGFR classifier.
 use tch::{nn, Kind, Tensor};
 
-use crate::config::MtsaConfig;
+use crate::config::{side_problem, MtsaConfig};
 use crate::egfr_classifier::EgfrClassifier;
 use crate::encoder::Encoder;
 use crate::error::ModelError;
@@ -127,10 +127,8 @@ impl MtsaNet {
             ));
         }
         let (h, w) = (size[2], size[3]);
-        if h % 64 != 0 || w % 64 != 0 {
-            return bad(format!(
-                "input side must be a multiple of 64 (5 pooling levels, 4x4 windows), got {h} x {w}"
-            ));
+        if let Some(problem) = side_problem(h).or_else(|| side_problem(w)) {
+            return bad(format!("input {h} x {w}: {problem}"));
         }
         Ok(())
     }

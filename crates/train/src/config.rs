@@ -260,8 +260,7 @@ impl TrainConfig {
             ),
             (
                 self.second_size.is_none_or(|n| {
-                    n > 0
-                        && n % 64 == 0
+                    mtsa_model::side_problem(n as i64).is_none()
                         && n <= 2048
                         && self.calibrate_postprocess
                         && self.lesion_classifier
