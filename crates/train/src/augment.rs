@@ -25,8 +25,17 @@ pub fn augment(
         };
         let angle = (rng.random::<f64>() * 2.0 - 1.0) * cfg.rotate_deg.to_radians();
         let scale = 1.0 + (rng.random::<f64>() * 2.0 - 1.0) * cfg.intensity_scale;
+        // Drawn only when asked, so a run without zoom keeps the stream it always had.
+        let [lo, hi] = cfg.zoom;
+        let zoom = if lo < hi {
+            (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp()
+        } else {
+            lo
+        };
         let (s, c) = angle.sin_cos();
-        // Output pixel (x, y) samples input at theta @ (x, y, 1): rotation, then the x-flip.
+        let (s, c) = (s / zoom, c / zoom);
+        // Output pixel (x, y) samples input at theta @ (x, y, 1): rotation, then the x-flip;
+        // dividing by the zoom samples a smaller part of the input, which enlarges it.
         thetas.extend_from_slice(&[
             (c * flip) as f32,
             (-s) as f32,
@@ -51,4 +60,66 @@ pub fn augment(
         .view([b, 1, 1, 1])
         .to_device(images.device());
     ((img * scale).clamp(0.0, 1.5), mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::augment;
+    use crate::AugmentConfig;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use tch::{Kind, Tensor};
+
+    /// A 16 x 16 slice with a centred 4 x 4 square in image and mask.
+    fn square() -> Tensor {
+        let t = Tensor::zeros([1, 1, 16, 16], (Kind::Float, tch::Device::Cpu));
+        let _ = t.narrow(2, 6, 4).narrow(3, 6, 4).fill_(1.0);
+        t
+    }
+
+    fn fixed(zoom: [f64; 2]) -> AugmentConfig {
+        AugmentConfig {
+            enabled: true,
+            flip_lr: 0.0,
+            rotate_deg: 0.0,
+            intensity_scale: 0.0,
+            zoom,
+        }
+    }
+
+    #[test]
+    fn zoom_enlarges_the_slice_and_its_mask_alike() {
+        let x = square();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (img, mask) = augment(&x, &x, &fixed([1.0, 1.0]), &mut rng);
+        assert_eq!(
+            img, x,
+            "no zoom, flip, rotation or scaling leaves the slice as it was"
+        );
+        assert_eq!(mask, x);
+        let (img, mask) = augment(&x, &x, &fixed([2.0, 2.0]), &mut rng);
+        // Twice the side: the 4 x 4 square covers 8 x 8 pixels of the mask.
+        assert_eq!(mask.sum(Kind::Float).double_value(&[]), 64.0);
+        assert_eq!(img.gt(0.5).sum(Kind::Float).double_value(&[]), 64.0);
+        assert_eq!(mask.double_value(&[0, 0, 4, 4]), 1.0);
+        assert_eq!(mask.double_value(&[0, 0, 3, 3]), 0.0);
+    }
+
+    #[test]
+    fn a_zoom_range_draws_sizes_inside_it() {
+        let x = square();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let cfg = fixed([1.0, 2.0]);
+        let areas: Vec<f64> = (0..20)
+            .map(|_| {
+                let (_, m) = augment(&x, &x, &cfg, &mut rng);
+                m.sum(Kind::Float).double_value(&[])
+            })
+            .collect();
+        assert!(
+            areas.iter().all(|&a| (16.0..=64.0).contains(&a)),
+            "{areas:?}"
+        );
+        assert!(areas.iter().any(|&a| a > 16.0), "{areas:?}");
+    }
 }

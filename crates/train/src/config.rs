@@ -137,6 +137,16 @@ pub struct AugmentConfig {
     pub rotate_deg: f64,
     /// Intensities multiplied by a factor drawn in 1 ± intensity_scale.
     pub intensity_scale: f64,
+    /// Magnification drawn log-uniformly between `zoom[0]` and `zoom[1]` per slice (above 1
+    /// enlarges) [ours; default `[1, 1]`: off; nnU-Net scales by 0.7-1.4]. Why: the network
+    /// then sees lesions at the scale a finer input (`second_size`) shows them, and small
+    /// metastases at more than the few pixels the trained size gives them.
+    #[serde(default = "no_zoom")]
+    pub zoom: [f64; 2],
+}
+
+fn no_zoom() -> [f64; 2] {
+    [1.0, 1.0]
 }
 
 impl Default for AugmentConfig {
@@ -146,6 +156,7 @@ impl Default for AugmentConfig {
             flip_lr: 0.5,
             rotate_deg: 10.0,
             intensity_scale: 0.1,
+            zoom: no_zoom(),
         }
     }
 }
@@ -199,7 +210,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 11] = [
+        let checks: [(bool, String); 12] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -248,6 +259,14 @@ impl TrainConfig {
                     "augment.rotate_deg {} must lie in 0-180 and augment.intensity_scale {} in \
                      0-0.99",
                     self.augment.rotate_deg, self.augment.intensity_scale
+                ),
+            ),
+            (
+                within(self.augment.zoom[0], 0.25, 4.0)
+                    && within(self.augment.zoom[1], self.augment.zoom[0], 4.0),
+                format!(
+                    "augment.zoom {:?} must be [low, high] with 0.25 <= low <= high <= 4",
+                    self.augment.zoom
                 ),
             ),
             (
@@ -328,7 +347,7 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 11] = [
+        let cases: [(&str, Spoil); 13] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
@@ -338,6 +357,8 @@ mod tests {
             ("loss beta", |c| c.loss.beta = -1.0),
             ("flip_lr", |c| c.augment.flip_lr = 2.0),
             ("intensity_scale", |c| c.augment.intensity_scale = 1.0),
+            ("augment.zoom", |c| c.augment.zoom = [1.5, 1.2]),
+            ("augment.zoom", |c| c.augment.zoom = [0.1, 1.0]),
             ("segment_threshold", |c| c.segment_threshold = Some(1.0)),
             ("second_size", |c| c.second_size = Some(192)),
         ];
