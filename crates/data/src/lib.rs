@@ -36,7 +36,7 @@ pub use layout::{discover, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};
 pub use preprocess::{
     brain_slices, neighbour_slices, network_input, preprocess_image, resample_mask,
-    restore_probabilities, PreprocessConfig, SliceGeometry,
+    restore_probabilities, PreprocessConfig, SliceGeometry, MAX_SIDE,
 };
 pub use source::read_patient;
 pub use split::{assign_from_file, external_split_name, internal_site, SplitInput};

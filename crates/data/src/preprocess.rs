@@ -23,6 +23,10 @@ pub struct PreprocessConfig {
     pub clip_percentiles: (f64, f64),
 }
 
+/// The largest slice side preprocessing produces, for the trained size and a second input size
+/// alike: 2048 x 2048 float slices are 16 MB each, far past any MRI's in-plane resolution.
+pub const MAX_SIDE: usize = 2048;
+
 impl Default for PreprocessConfig {
     fn default() -> Self {
         Self {
@@ -35,9 +39,9 @@ impl Default for PreprocessConfig {
 
 impl PreprocessConfig {
     pub fn validate(&self) -> Result<(), DataError> {
-        if !(8..=2048).contains(&self.size) {
+        if !(8..=MAX_SIDE).contains(&self.size) {
             return Err(DataError::Config(format!(
-                "size {} is outside 8..=2048 pixels",
+                "size {} is outside 8..={MAX_SIDE} pixels",
                 self.size
             )));
         }

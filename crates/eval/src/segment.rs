@@ -110,8 +110,11 @@ impl Postprocess {
         if let Some(problem) = mtsa_model::side_problem(size as i64) {
             return Some(format!("second_size {problem}"));
         }
-        if size > 2048 {
-            return Some(format!("second_size {size} is over 2048 pixels"));
+        if size > mtsa_data::MAX_SIDE {
+            return Some(format!(
+                "second_size {size} is over {} pixels",
+                mtsa_data::MAX_SIDE
+            ));
         }
         self.lesion_classifier
             .is_none()

@@ -280,15 +280,16 @@ impl TrainConfig {
             (
                 self.second_size.is_none_or(|n| {
                     mtsa_model::side_problem(n as i64).is_none()
-                        && n <= 2048
+                        && n <= mtsa_data::MAX_SIDE
                         && self.calibrate_postprocess
                         && self.lesion_classifier
                         && self.model.architecture == Architecture::MtsaNet
                 }),
                 format!(
-                    "second_size {:?} must be a multiple of 64 up to 2048 pixels, with \
+                    "second_size {:?} must be a multiple of 64 up to {} pixels, with \
                      calibrate_postprocess and lesion_classifier, for MTSA-Net",
-                    self.second_size
+                    self.second_size,
+                    mtsa_data::MAX_SIDE
                 ),
             ),
         ];
