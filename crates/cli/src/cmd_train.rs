@@ -91,6 +91,11 @@ pub struct Args {
     /// (docs/whole-scan.md).
     #[arg(long)]
     second_size: Option<usize>,
+    /// With --calibrate: the whole-scan EGFR call comes from the cleaned GTV's measured lesion
+    /// phenotype, a logistic model fitted on the training and validation patients' true GTVs,
+    /// instead of the network's slice vote (docs/whole-scan.md).
+    #[arg(long)]
+    egfr_phenotype: bool,
     /// Before each validation, re-estimate every BatchNorm's statistics over this many of the
     /// epoch's training batches ("precise BN"); 0 (default) keeps PyTorch's running average.
     #[arg(long)]
@@ -199,10 +204,18 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
             ..mtsa_eval::Postprocess::default()
         },
         config.lesion_classifier,
+        config.egfr_phenotype,
         batch,
         &crate::progress::callback(&bar),
     )?;
     bar.finish_and_clear();
+    if let Some(m) = &pp.egfr_phenotype {
+        tracing::info!(
+            "EGFR from the lesion phenotype: fitted on {} patients' true GTVs (prevalence {:.3})",
+            m.patients,
+            m.prevalence
+        );
+    }
     if pp.lesion_classifier.is_some() {
         tracing::info!("post-processing: {}", pp.source);
     } else {
@@ -282,6 +295,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     }
     if a.second_size.is_some() {
         cfg.second_size = a.second_size;
+    }
+    if a.egfr_phenotype {
+        cfg.egfr_phenotype = true;
     }
     if let Some(v) = a.precise_bn_batches {
         cfg.precise_bn_batches = v;

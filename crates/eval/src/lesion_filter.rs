@@ -20,6 +20,7 @@
 //! plain ratios to the median, a classifier fitted on the internal site kept 2.35 false lesions
 //! per patient on a site with gamma 1.2, against 0.10-0.45 with the contrast.
 
+use crate::contrast::Contrast;
 use mtsa_io::Volume;
 use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts};
 use mtsa_radiomics::model::{fit_logistic, sigmoid, Standardizer};
@@ -52,9 +53,6 @@ pub const BRIGHT_CONTRAST: f64 = 2.0;
 /// or stayed in every row of three seeds and patient Dice rose in eight of nine
 /// (`docs/whole-scan.md`).
 const SHELLS_MM: [(f64, f64); 2] = [(0.0, 2.5), (2.5, 6.0)];
-/// Contrasts are clipped here so that a nearly black voxel (CSF partial-volumed with the
-/// background) cannot dominate.
-const CONTRAST_LIMIT: f64 = 8.0;
 /// Depth below the brain's surface is capped (an image with no background has no surface).
 const MAX_DEPTH_MM: f64 = 200.0;
 /// Ridge penalty on the standardised coefficients (scikit-learn's default `C = 1`): the
@@ -195,36 +193,6 @@ fn shell_p10(
         v.sort_by(f64::total_cmp);
         percentile_linear(&v, 10.0)
     })
-}
-
-/// The brain's intensity reference: median and 90th percentile of the non-zero voxels.
-struct Contrast {
-    p50: f64,
-    log_spread: f64,
-}
-
-impl Contrast {
-    fn of(image: &Array3<f32>) -> Self {
-        let mut v: Vec<f64> = image
-            .iter()
-            .filter(|v| **v != 0.0)
-            .map(|v| f64::from(*v))
-            .collect();
-        v.sort_by(f64::total_cmp);
-        let p50 = percentile_linear(&v, 50.0).unwrap_or(1.0);
-        let p90 = percentile_linear(&v, 90.0).unwrap_or(1.0);
-        let log_spread = if p50 > 0.0 && p90 > p50 {
-            (p90 / p50).ln()
-        } else {
-            1.0 // a flat or non-positive image: contrasts stay finite, and carry nothing
-        };
-        Self { p50, log_spread }
-    }
-
-    fn of_value(&self, v: f64) -> f64 {
-        let ratio = (v / self.p50).max(1e-9);
-        (ratio.ln() / self.log_spread).clamp(-CONTRAST_LIMIT, CONTRAST_LIMIT)
-    }
 }
 
 /// A fitted lesion classifier, stored in the run's `postprocess.json`.
@@ -418,6 +386,7 @@ fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> F
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contrast::CONTRAST_LIMIT;
     use mtsa_io::diagonal_affine;
 
     /// A 40 x 40 x 20 "brain" of 1 mm voxels at intensity 100 with a 90th percentile of 110

@@ -4,6 +4,7 @@
 //! and scores Table 3's radiomics EGFR system on the same patients.
 
 mod batch;
+mod contrast;
 mod error;
 mod evaluate;
 mod export;
@@ -13,6 +14,7 @@ mod html;
 mod lesion_filter;
 mod lesion_list;
 mod overlay;
+mod phenotype;
 mod plots;
 mod predict;
 mod radiomics;
@@ -35,6 +37,9 @@ pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES};
 pub use lesion_list::LesionSummary;
 pub use overlay::{render_overlay, Outline};
+pub use phenotype::{
+    lesion_phenotype, PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES,
+};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,

@@ -4,6 +4,7 @@
 use crate::files::{write_file, write_json};
 use crate::lesion_list::{lesion_list, LesionSummary};
 use crate::overlay::{render_overlay, Outline};
+use crate::phenotype::FEATURE_NAMES as PHENOTYPE_FEATURES;
 use crate::segment::{segment_scan, Postprocess, ScanPrediction};
 use crate::EvalError;
 use mtsa_data::PreprocessConfig;
@@ -11,6 +12,7 @@ use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};
 use mtsa_io::{read_nifti, write_nifti, Volume};
 use ndarray::s;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub struct PredictOptions {
@@ -41,9 +43,18 @@ pub struct PredictionSummary {
     pub lesions: usize,
     /// Each lesion: size, position and the network's peak probability, largest first.
     pub lesion_list: Vec<LesionSummary>,
-    /// Mean mutant probability of the voting slices; `None` when no GTV was predicted.
+    /// P(mutant): from the lesion phenotype when the run has that model (`egfr_source`), else
+    /// the mean mutant probability of the voting slices; `None` without either.
     pub egfr_probability: Option<f64>,
     pub egfr_call: Option<mtsa_data::Egfr>,
+    /// `lesion phenotype` or `network vote`.
+    pub egfr_source: &'static str,
+    /// The network's slice vote (the same as `egfr_probability` without the phenotype model).
+    pub network_egfr_probability: Option<f64>,
+    /// With the phenotype model: what it measured on the cleaned GTV (absent when no lesion
+    /// was found; the training prevalence is then the probability).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lesion_phenotype: Option<BTreeMap<&'static str, f64>>,
     /// The slices that voted (top 50% of the slices with predicted GTV, by area).
     pub slices_used: Vec<SliceEvidence>,
     pub slices_run: usize,
@@ -204,18 +215,40 @@ impl Predictor {
             gtv_volume_ml: voxels as f64 * voxel_ml,
             lesions: lesion_list.len(),
             lesion_list,
-            egfr_probability: call.as_ref().map(|c| c.probability),
-            egfr_call: call.as_ref().map(|c| c.egfr()),
+            egfr_probability: scan.egfr_probability(),
+            egfr_call: scan.egfr_probability().map(mtsa_data::Egfr::call),
+            egfr_source: if scan.phenotype.is_some() {
+                "lesion phenotype"
+            } else {
+                "network vote"
+            },
+            network_egfr_probability: call.as_ref().map(|c| c.probability),
+            lesion_phenotype: scan
+                .phenotype
+                .as_ref()
+                .and_then(|p| p.features.as_ref())
+                .map(|f| {
+                    PHENOTYPE_FEATURES
+                        .into_iter()
+                        .zip(f.iter().copied())
+                        .collect()
+                }),
             slices_used,
             slices_run: scan.run_k.len(),
             postprocess: self.postprocess.clone(),
-            note: match (voxels, call.is_some()) {
-                (_, false) if !self.model.tasks.classifies() => Some(format!(
+            note: match (voxels, call.is_some(), scan.phenotype.is_some()) {
+                (0, _, true) => Some(
+                    "no lesion survived post-processing: the mask is empty; with no lesion to \
+                     measure, the EGFR probability is the training patients' prevalence"
+                        .to_string(),
+                ),
+                (_, _, true) => None,
+                (_, false, _) if !self.model.tasks.classifies() => Some(format!(
                     "`{}` is a segmentation-only system: no EGFR call",
                     self.model.config.architecture
                 )),
-                (_, false) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
-                (0, true) => Some(
+                (_, false, _) => Some("no brain slice found: no GTV and no EGFR call".to_string()),
+                (0, true, _) => Some(
                     "no lesion survived post-processing: the mask is empty; the EGFR probability \
                      comes from the slices with the most GTV probability"
                         .to_string(),

@@ -110,6 +110,9 @@ pub struct WholeScanPatient {
     pub egfr_call: Option<mtsa_data::Egfr>,
     pub correct: Option<bool>,
     pub truth_p_mutant: Option<f64>,
+    /// The network's slice vote, when the call above comes from the lesion phenotype (else
+    /// the same as `p_mutant`).
+    pub network_p_mutant: Option<f64>,
 }
 
 /// One row of `lesions.csv`: a true lesion (detected or not) or a predicted one (false or not).
@@ -158,6 +161,11 @@ pub struct WholeScanReport {
     pub false_positive_lesions_per_patient: Option<f64>,
     pub lesion_wise_dice: Option<MeanCi>,
     pub egfr: Option<ClassificationReport>,
+    /// Where `egfr` comes from: `lesion phenotype` (the run's [`Postprocess::egfr_phenotype`])
+    /// or `network vote`.
+    pub egfr_source: String,
+    /// With the lesion phenotype: the network's slice vote on the same patients, beside it.
+    pub network_egfr: Option<ClassificationReport>,
     pub bayes_accuracy: Option<f64>,
     /// Sensitivity against false lesions per patient: for a run with a lesion classifier over
     /// its cut (`threshold` is the cut) on each scan's own grid, else over the network's

@@ -37,6 +37,23 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
         );
     }
     h.push_str("</table>");
+    if splits.iter().any(|s| s.network_egfr.is_some()) {
+        // The call comes from the lesion phenotype; the network's own vote stays visible.
+        let votes: Vec<String> = splits
+            .iter()
+            .map(|s| {
+                let v = s.network_egfr.as_ref().and_then(|e| e.accuracy.value);
+                format!("{} {}", esc(&s.name), f(v, 3))
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<p>EGFR acc is the call from the cleaned GTV's measured lesion phenotype (count, \
+             size, dark core, enhancement spread, surrounding oedema). MTSA-Net's own slice \
+             vote on the same patients: {}.</p>",
+            votes.join(", ")
+        );
+    }
     h.push_str("<table><tr><th>set</th>");
     if let Some(first) = splits.first() {
         for b in &first.by_size {

@@ -8,6 +8,7 @@
 //! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices.
 
 use crate::lesion_filter::{self, Candidates, LesionClassifier};
+use crate::phenotype::{PhenotypeCall, PhenotypeModel};
 use crate::EvalError;
 use mtsa_data::{
     network_input, preprocess_image, resample_mask, restore_probabilities, PreprocessConfig,
@@ -48,6 +49,11 @@ pub struct Postprocess {
     /// only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_size: Option<usize>,
+    /// With a value, the patient's EGFR call comes from the cleaned GTV's measured lesion
+    /// phenotype ([`crate::phenotype`]) instead of the network's slice vote, which is still
+    /// reported beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egfr_phenotype: Option<PhenotypeModel>,
     /// Where the values came from (`paper` defaults, or the calibration that chose them).
     pub source: String,
 }
@@ -62,6 +68,7 @@ impl Default for Postprocess {
             segment_threshold: None,
             lesion_classifier: None,
             second_size: None,
+            egfr_phenotype: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
     }
@@ -85,6 +92,9 @@ impl Postprocess {
             && pp.min_volume_mm3.is_finite()
             && pp.min_volume_mm3 >= 0.0;
         if let Some(problem) = pp.lesion_classifier.as_ref().and_then(|c| c.problem()) {
+            return Err(EvalError::file(&path, problem));
+        }
+        if let Some(problem) = pp.egfr_phenotype.as_ref().and_then(|m| m.problem()) {
             return Err(EvalError::file(&path, problem));
         }
         if let Some(problem) = pp.second_size_problem() {
@@ -155,6 +165,8 @@ pub struct ScanPrediction {
     /// With a lesion classifier: its candidates on the input's grid and each one's probability
     /// of being a lesion (every kept lesion of `mask` is one candidate).
     pub candidates: Option<ScoredCandidates>,
+    /// With [`Postprocess::egfr_phenotype`]: the call from the cleaned GTV's lesion phenotype.
+    pub phenotype: Option<PhenotypeCall>,
 }
 
 /// The lesion classifier's candidates of one scan and their scores.
@@ -166,6 +178,16 @@ pub struct ScoredCandidates {
 }
 
 impl ScanPrediction {
+    /// The patient's P(mutant): the lesion phenotype's when the run has that model, else the
+    /// network's slice vote (`None` for a segmentation-only system without the model, or a
+    /// scan without brain slices).
+    pub fn egfr_probability(&self) -> Option<f64> {
+        match &self.phenotype {
+            Some(p) => Some(p.probability),
+            None => self.call.as_ref().map(|c| c.probability),
+        }
+    }
+
     /// Spacing of the network's grid (slice, row, column) in mm.
     pub fn grid_spacing(&self) -> [f64; 3] {
         let px = self.geom.pixel_mm();
@@ -253,6 +275,10 @@ pub fn segment_scan(
                 .count()
         })
         .collect();
+    let phenotype = pp
+        .egfr_phenotype
+        .as_ref()
+        .map(|m| m.call(image, &mask.data.mapv(|v| v != 0)));
     let (with_gtv, mut call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
     if !model.tasks.classifies() {
         // A segmentation-only system has no EGFR output to vote with.
@@ -271,6 +297,7 @@ pub fn segment_scan(
         call,
         with_gtv,
         candidates,
+        phenotype,
     })
 }
 

@@ -10,6 +10,7 @@
 
 use crate::figures::SliceFigure;
 use crate::lesion_filter::{self, FitSummary, LabelledCandidates, LesionClassifier};
+use crate::phenotype::{lesion_phenotype, PhenotypeModel};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::segment::{
     scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
@@ -128,7 +129,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             });
         }
         let label = p.egfr;
-        let call = scan.call.as_ref();
+        let p_mutant = scan.egfr_probability();
         patients.push(WholeScanPatient {
             split: name.to_string(),
             patient_id: p.id.clone(),
@@ -142,9 +143,12 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             gtv_ml: m.gt_voxels as f64 * voxel_ml,
             predicted_ml: m.pred_voxels as f64 * voxel_ml,
             egfr_label: label.map(mtsa_data::Egfr::from_class),
-            p_mutant: call.map(|c| c.probability),
-            egfr_call: call.map(|c| mtsa_data::Egfr::call(c.probability)),
-            correct: label.zip(call).map(|(l, c)| c.egfr().class() == l),
+            p_mutant,
+            egfr_call: p_mutant.map(mtsa_data::Egfr::call),
+            correct: label
+                .zip(p_mutant)
+                .map(|(l, p)| mtsa_data::Egfr::call(p).class() == l),
+            network_p_mutant: scan.call.as_ref().map(|c| c.probability),
             truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
         });
         if l.false_positives > 0 {
@@ -258,6 +262,15 @@ fn summarise(
         patients.iter().map(|p| (p.egfr_label, p.p_mutant)),
         ctx.seed,
     )?;
+    let phenotype = ctx.postprocess.egfr_phenotype.is_some();
+    let network_egfr = if phenotype {
+        crate::scoring::egfr_report(
+            patients.iter().map(|p| (p.egfr_label, p.network_p_mutant)),
+            ctx.seed,
+        )?
+    } else {
+        None
+    };
     let n = patients.len();
     Ok(WholeScanReport {
         name: name.to_string(),
@@ -289,6 +302,13 @@ fn summarise(
         }),
         lesion_wise_dice: MeanCi::of(patients.iter().map(|p| Some(p.lesion_wise_dice))),
         egfr,
+        egfr_source: if phenotype {
+            "lesion phenotype"
+        } else {
+            "network vote"
+        }
+        .into(),
+        network_egfr,
         bayes_accuracy: ctx
             .truth
             .and_then(|_| bayes_accuracy(patients.iter().filter_map(|p| p.truth_p_mutant))),
@@ -332,13 +352,17 @@ fn fp_figure(
 /// `fixed` carries what is not chosen here (mirror TTA, segment threshold); its threshold and
 /// minimum volume are ignored. With `lesion_classifier`, a lesion-level classifier is also
 /// fitted on the same patients' candidates ([`crate::lesion_filter`]) and decides in place of
-/// the grid point, whose values are still recorded.
+/// the grid point, whose values are still recorded. With `egfr_phenotype`, the patient-level
+/// EGFR model ([`crate::phenotype`]) is fitted on the training and validation patients' true
+/// GTVs (read back from the cohort: no inference) and stored beside.
+#[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     model: &TrainedModel,
     run: &Path,
     data: &Path,
     fixed: &Postprocess,
     lesion_classifier: bool,
+    egfr_phenotype: bool,
     batch: usize,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Postprocess, GridPoint), EvalError> {
@@ -369,6 +393,11 @@ pub fn calibrate(
     let classifier = lesion_classifier
         .then(|| lesion_filter::fit(&labelled))
         .flatten();
+    let phenotype = if egfr_phenotype {
+        fit_phenotype(&info, progress)?
+    } else {
+        None
+    };
     let best = grid.best_f1().ok_or_else(|| {
         EvalError::Usage(format!(
             "{}: no validation patients to choose the post-processing on",
@@ -399,6 +428,7 @@ pub fn calibrate(
         // The second side's candidates need the classifier to read them.
         second_size: fixed.second_size.filter(|_| classifier.is_some()),
         lesion_classifier: classifier.map(|(c, _)| c),
+        egfr_phenotype: phenotype,
     };
     let path = RunPaths::new(run).postprocess();
     let json = serde_json::to_string_pretty(&pp).map_err(|e| EvalError::Usage(e.to_string()))?;
@@ -406,6 +436,31 @@ pub fn calibrate(
         std::fs::write(tmp, &json).map_err(|e| mtsa_io::IoError::io(tmp, e))
     })?;
     Ok((pp, best))
+}
+
+/// The EGFR phenotype model fitted on the lesions of every training and validation patient with
+/// an EGFR label, measured on their true GTVs; `None` when those labels hold one class only.
+fn fit_phenotype(
+    info: &DatasetInfo,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Option<PhenotypeModel>, EvalError> {
+    let patients: Vec<_> = info
+        .patients
+        .iter()
+        .filter(|p| (p.split == "train" || p.split == "val") && p.egfr.is_some())
+        .collect();
+    let (mut rows, mut mutant) = (Vec::new(), Vec::new());
+    progress(0, patients.len());
+    for (i, p) in patients.iter().enumerate() {
+        let (image, gt) = read_patient(info, &p.id)?;
+        // A training patient without a lesion in its mask has nothing to measure.
+        if let Some(row) = lesion_phenotype(&image, &gt.data.mapv(|v| v != 0)) {
+            rows.push(row);
+            mutant.push(p.egfr == Some(1));
+        }
+        progress(i + 1, patients.len());
+    }
+    Ok(PhenotypeModel::fit(&rows, &mutant))
 }
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the

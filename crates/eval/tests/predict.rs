@@ -251,6 +251,47 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
     assert_eq!(s16.gtv_voxels, s.gtv_voxels);
     let p16 = json16["egfr_probability"].as_f64().unwrap();
     assert!((p16 - p).abs() < 0.02, "bf16 {p16} vs f32 {p}");
+
+    // A run with an EGFR phenotype model: the call comes from the measured lesions, here
+    // sigmoid(-1 + 0.5 * lesions), with the network's vote beside it; on an empty mask the
+    // model's prevalence stands in.
+    let names = mtsa_eval::PHENOTYPE_FEATURES;
+    let mut coefficients = vec![0.0; names.len()];
+    coefficients[0] = 0.5;
+    let phenotype = serde_json::json!({
+        "threshold": 0.5, "min_volume_mm3": 0.0, "flip_tta": false, "source": "test",
+        "egfr_phenotype": {
+            "features": names,
+            "standardizer": {"mean": vec![0.0; names.len()], "scale": vec![1.0; names.len()]},
+            "intercept": -1.0, "coefficients": coefficients, "prevalence": 0.3, "patients": 10,
+        },
+    });
+    for (bias, name) in [(100.0, "pos_phenotype"), (-100.0, "neg_phenotype")] {
+        let run = with_head_bias(&trained, &tmp.path().join(name), bias);
+        std::fs::write(RunPaths::new(&run).postprocess(), phenotype.to_string()).unwrap();
+        let (s, json) = run_predict(&run, &input, &tmp.path().join(format!("pred_{name}")));
+        assert_eq!(json["egfr_source"], "lesion phenotype");
+        let p = s.egfr_probability.unwrap();
+        if bias > 0.0 {
+            assert!(s.lesions >= 1);
+            let measured = &json["lesion_phenotype"];
+            assert_eq!(
+                measured["lesions"].as_f64(),
+                Some(s.lesions as f64),
+                "{json}"
+            );
+            let want = 1.0 / (1.0 + (1.0 - 0.5 * s.lesions as f64).exp());
+            assert!((p - want).abs() < 1e-9, "{p} vs {want}");
+            assert!(s.network_egfr_probability.is_some());
+        } else {
+            assert_eq!(p, 0.3);
+            assert!(json.get("lesion_phenotype").is_none(), "{json}");
+            assert!(
+                json["note"].as_str().unwrap().contains("prevalence"),
+                "{json}"
+            );
+        }
+    }
 }
 
 /// A DICOM series in: the RT Structure Set and the Segmentation written beside `gtv.nii.gz`

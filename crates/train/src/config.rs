@@ -70,6 +70,12 @@ pub struct TrainConfig {
     /// default off].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_size: Option<usize>,
+    /// With `calibrate_postprocess`: the patient's whole-scan EGFR call comes from the cleaned
+    /// GTV's measured lesion phenotype (count, size, dark core, enhancement spread, surrounding
+    /// oedema), a logistic model fitted on the training and validation patients' true GTVs,
+    /// instead of the network's slice vote [ours; default off: the paper's vote].
+    #[serde(default)]
+    pub egfr_phenotype: bool,
     /// Before each validation, re-estimate every BatchNorm's running statistics as the average
     /// over this many of the epoch's training batches, unaugmented ("precise BN", Wu & Johnson
     /// 2021) [ours; default 0: PyTorch's running average; the paper is silent]. Why: the running
@@ -183,6 +189,7 @@ impl TrainConfig {
             segment_threshold: None,
             lesion_classifier: false,
             second_size: None,
+            egfr_phenotype: false,
             precise_bn_batches: 0,
         })
     }
@@ -210,7 +217,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 12] = [
+        let checks: [(bool, String); 13] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -292,6 +299,11 @@ impl TrainConfig {
                     mtsa_data::MAX_SIDE
                 ),
             ),
+            (
+                !self.egfr_phenotype || self.calibrate_postprocess,
+                "egfr_phenotype is fitted during calibration: it needs calibrate_postprocess"
+                    .to_string(),
+            ),
         ];
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(why),
@@ -348,7 +360,7 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 13] = [
+        let cases: [(&str, Spoil); 14] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
@@ -362,6 +374,7 @@ mod tests {
             ("augment.zoom", |c| c.augment.zoom = [0.1, 1.0]),
             ("segment_threshold", |c| c.segment_threshold = Some(1.0)),
             ("second_size", |c| c.second_size = Some(192)),
+            ("egfr_phenotype", |c| c.egfr_phenotype = true),
         ];
         for (name, spoil) in cases {
             let mut c = good.clone();

@@ -111,15 +111,18 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                 "checkpoint was trained on a different dataset (data hash differs)",
             ));
         }
-        // Any other change would silently break "resumed = uninterrupted".
+        // Any other change would silently break "resumed = uninterrupted". The EGFR phenotype
+        // model is fitted after training, from the dataset alone, so a finished run can gain it.
         if (TrainConfig {
             epochs: cfg.epochs,
+            egfr_phenotype: cfg.egfr_phenotype,
             ..st.config.clone()
         }) != *cfg
         {
             return Err(TrainError::file(
                 paths.checkpoint(),
-                "the run was started with another configuration; a resume may change only the epochs",
+                "the run was started with another configuration; a resume may change only the \
+                 epochs and egfr_phenotype",
             ));
         }
         // metrics.csv is written just before the checkpoint: cut it back to the checkpoint.
