@@ -349,9 +349,7 @@ pub fn summary_table(r: &EvaluationReport) -> String {
         let _ = writeln!(
             t,
             "\nwhole scans (EGFR from the {})\n{:<16} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>9} {:>6}",
-            r.whole_scan
-                .first()
-                .map_or("network vote", |w| w.egfr_source.as_str()),
+            r.whole_scan[0].egfr_source,
             "set",
             "patients",
             "3-D Dice",

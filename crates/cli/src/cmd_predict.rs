@@ -65,13 +65,25 @@ pub fn run(a: Args) -> Result<()> {
         series_uid: a.series_uid,
     };
     let s = mtsa_eval::predict(&opts)?;
-    match (&s.egfr_call, s.egfr_probability) {
-        (Some(call), Some(p)) => println!(
-            "GTV {:.2} ml ({} voxels, {} lesions); EGFR {call} (P(mutant) = {p:.3}, from {} slices)",
-            s.gtv_volume_ml,
-            s.gtv_voxels,
-            s.lesions,
+    // Where the call came from: the network's voting slices, or the measured lesions with the
+    // network's vote beside them.
+    let evidence = match (s.lesion_phenotype.is_some(), s.network_egfr_probability) {
+        (true, Some(v)) => format!(
+            "from the lesion phenotype; network vote {v:.3} over {} slices",
             s.slices_used.len()
+        ),
+        (true, None) => "from the lesion phenotype".to_string(),
+        (false, _) => format!("from {} slices", s.slices_used.len()),
+    };
+    match (&s.egfr_call, s.egfr_probability) {
+        (Some(call), Some(p)) if s.gtv_voxels > 0 || s.lesion_phenotype.is_none() => println!(
+            "GTV {:.2} ml ({} voxels, {} lesions); EGFR {call} (P(mutant) = {p:.3}, {evidence})",
+            s.gtv_volume_ml, s.gtv_voxels, s.lesions
+        ),
+        (Some(call), Some(p)) => println!(
+            "no GTV predicted in {} brain slices; empty mask written; EGFR {call} (P(mutant) = \
+             {p:.3}, the training prevalence: no lesion to measure)",
+            s.slices_run
         ),
         _ => println!(
             "no GTV predicted in {} brain slices; empty mask written, no EGFR call",

@@ -217,11 +217,7 @@ impl Predictor {
             lesion_list,
             egfr_probability: scan.egfr_probability(),
             egfr_call: scan.egfr_probability().map(mtsa_data::Egfr::call),
-            egfr_source: if scan.phenotype.is_some() {
-                "lesion phenotype"
-            } else {
-                "network vote"
-            },
+            egfr_source: self.postprocess.egfr_source(),
             network_egfr_probability: call.as_ref().map(|c| c.probability),
             lesion_phenotype: scan
                 .phenotype

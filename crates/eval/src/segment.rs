@@ -5,7 +5,8 @@
 //! Steps: preprocess every axial slice (spec §4), run the network on the brain slices (with an
 //! optional left-right mirror average), threshold the probabilities, drop lesions smaller than
 //! the minimum volume (both chosen on validation patients, [`Postprocess`]), and map the result
-//! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices.
+//! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices, or, with
+//! a phenotype model in the run, is made from the cleaned mask's measured lesions.
 
 use crate::lesion_filter::{self, Candidates, LesionClassifier};
 use crate::phenotype::{PhenotypeCall, PhenotypeModel};
@@ -129,6 +130,15 @@ impl Postprocess {
         self.lesion_classifier
             .is_none()
             .then(|| "second_size needs a lesion_classifier to read its candidates".into())
+    }
+
+    /// Where the patient's whole-scan EGFR call comes from, as the reports name it.
+    pub fn egfr_source(&self) -> &'static str {
+        if self.egfr_phenotype.is_some() {
+            "lesion phenotype"
+        } else {
+            "network vote"
+        }
     }
 
     /// The probability lesions are outlined at: `segment_threshold`, or with one cut `threshold`.

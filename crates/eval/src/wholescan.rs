@@ -302,12 +302,7 @@ fn summarise(
         }),
         lesion_wise_dice: MeanCi::of(patients.iter().map(|p| Some(p.lesion_wise_dice))),
         egfr,
-        egfr_source: if phenotype {
-            "lesion phenotype"
-        } else {
-            "network vote"
-        }
-        .into(),
+        egfr_source: ctx.postprocess.egfr_source().into(),
         network_egfr,
         bayes_accuracy: ctx
             .truth
