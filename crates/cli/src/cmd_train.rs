@@ -203,8 +203,10 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
             second_size: config.second_size,
             ..mtsa_eval::Postprocess::default()
         },
-        config.lesion_classifier,
-        config.egfr_phenotype,
+        mtsa_eval::CalibrationFits {
+            lesion_classifier: config.lesion_classifier,
+            egfr_phenotype: config.egfr_phenotype,
+        },
         batch,
         &crate::progress::callback(&bar),
     )?;

@@ -20,11 +20,13 @@ pub(crate) struct Contrast {
 
 impl Contrast {
     pub(crate) fn of(image: &Array3<f32>) -> Self {
-        let v: Vec<f64> = image
+        let mut v: Vec<f64> = image
             .iter()
             .filter(|v| **v != 0.0)
             .map(|v| f64::from(*v))
             .collect();
+        // Sorted once here, so both percentiles' own sorts meet sorted data (linear).
+        v.sort_by(f64::total_cmp);
         let p50 = percentile_linear(&v, 50.0).unwrap_or(1.0);
         let p90 = percentile_linear(&v, 90.0).unwrap_or(1.0);
         let log_spread = if p50 > 0.0 && p90 > p50 {

@@ -52,5 +52,6 @@ pub use scoring::{score_predictions, SplitScores};
 pub use segment::{segment_scan, Postprocess, ScanPrediction, ScoredCandidates};
 pub use stats::MeanCi;
 pub use wholescan::{
-    calibrate, score_whole_scans, WholeScanContext, WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,
+    calibrate, score_whole_scans, CalibrationFits, WholeScanContext, WholeScanSplit,
+    MIN_VOLUMES_MM3, THRESHOLDS,
 };

@@ -342,22 +342,29 @@ fn fp_figure(
     }
 }
 
+/// The models [`calibrate`] fits besides choosing the threshold and minimum volume.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CalibrationFits {
+    /// The lesion-level classifier ([`crate::lesion_filter`]).
+    pub lesion_classifier: bool,
+    /// The patient-level EGFR model on the lesion phenotype ([`crate::phenotype`]).
+    pub egfr_phenotype: bool,
+}
+
 /// Chooses the post-processing on the validation patients' whole scans: the grid point with the
 /// best lesion-wise F1, stored in the run as `postprocess.json` for `predict` and `evaluate`.
 /// `fixed` carries what is not chosen here (mirror TTA, segment threshold); its threshold and
-/// minimum volume are ignored. With `lesion_classifier`, a lesion-level classifier is also
+/// minimum volume are ignored. With `fit.lesion_classifier`, a lesion-level classifier is also
 /// fitted on the same patients' candidates ([`crate::lesion_filter`]) and decides in place of
-/// the grid point, whose values are still recorded. With `egfr_phenotype`, the patient-level
+/// the grid point, whose values are still recorded. With `fit.egfr_phenotype`, the patient-level
 /// EGFR model ([`crate::phenotype`]) is fitted on the training and validation patients' true
 /// GTVs (read back from the cohort: no inference) and stored beside.
-#[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     model: &TrainedModel,
     run: &Path,
     data: &Path,
     fixed: &Postprocess,
-    lesion_classifier: bool,
-    egfr_phenotype: bool,
+    fit: CalibrationFits,
     batch: usize,
     progress: &dyn Fn(usize, usize),
 ) -> Result<(Postprocess, GridPoint), EvalError> {
@@ -372,7 +379,7 @@ pub fn calibrate(
         let (image, gt) = read_patient(&info, &p.id)?;
         let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
-        if lesion_classifier {
+        if fit.lesion_classifier {
             let found = scan_candidates(
                 &image,
                 &scan.prob,
@@ -385,10 +392,11 @@ pub fn calibrate(
         }
         progress(i + 1, val.len());
     }
-    let classifier = lesion_classifier
+    let classifier = fit
+        .lesion_classifier
         .then(|| lesion_filter::fit(&labelled))
         .flatten();
-    let phenotype = if egfr_phenotype {
+    let phenotype = if fit.egfr_phenotype {
         fit_phenotype(&info, progress)?
     } else {
         None
@@ -408,7 +416,7 @@ pub fn calibrate(
             "{}chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
              (sensitivity {}, {:.2} false lesions per patient) over {} {:?} and minimum \
              volumes {:?} mm3",
-            classifier_source(lesion_classifier, classifier.as_ref()),
+            classifier_source(fit.lesion_classifier, classifier.as_ref()),
             val.len(),
             best.f1,
             best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
