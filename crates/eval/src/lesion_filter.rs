@@ -21,9 +21,9 @@
 //! per patient on a site with gamma 1.2, against 0.10-0.45 with the contrast.
 
 use crate::contrast::Contrast;
+use crate::named_logistic::NamedLogistic;
 use mtsa_io::Volume;
 use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts};
-use mtsa_radiomics::model::{fit_logistic, sigmoid, Standardizer};
 use ndarray::{s, Array3, Zip};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -198,11 +198,9 @@ fn shell_p10(
 /// A fitted lesion classifier, stored in the run's `postprocess.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LesionClassifier {
-    /// [`FEATURE_NAMES`] at fitting time (a record from another feature set is refused).
-    pub features: Vec<String>,
-    pub standardizer: Standardizer,
-    pub intercept: f64,
-    pub coefficients: Vec<f64>,
+    /// Over [`FEATURE_NAMES`]; its fields sit at the record's top level.
+    #[serde(flatten)]
+    pub model: NamedLogistic,
     /// A candidate is kept when its probability of being a lesion reaches this.
     pub cut: f64,
     /// Voxels above this contrast are candidates with the network's marks
@@ -213,25 +211,14 @@ pub struct LesionClassifier {
 impl LesionClassifier {
     /// Probability that a candidate with this feature row is a lesion.
     pub fn probability(&self, row: &[f64]) -> f64 {
-        let z = self.standardizer.transform(&[row.to_vec()]);
-        let eta: f64 = self.intercept
-            + z[0]
-                .iter()
-                .zip(&self.coefficients)
-                .map(|(x, b)| x * b)
-                .sum::<f64>();
-        sigmoid(eta)
+        self.model.probability(row)
     }
 
     /// Why a stored record cannot be applied by this build, if it cannot: fitted on other
     /// features, a coefficient or standardiser entry missing, a cut outside (0, 1) or a
     /// contrast level that is not positive.
     pub fn problem(&self) -> Option<String> {
-        let p = FEATURE_NAMES.len();
-        let consistent = self.features.iter().map(String::as_str).eq(FEATURE_NAMES)
-            && self.coefficients.len() == p
-            && self.standardizer.mean.len() == p
-            && self.standardizer.scale.len() == p
+        let consistent = self.model.fits_features(&FEATURE_NAMES)
             && self.cut > 0.0
             && self.cut < 1.0
             && self.bright_contrast.is_finite()
@@ -333,16 +320,8 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<(LesionClassifier, FitSumm
 /// Standardise and fit; the cut is left at one half for the caller to choose. `None` when
 /// this subset holds one class only.
 fn fit_model(x: &[Vec<f64>], y: &[bool]) -> Option<LesionClassifier> {
-    if y.iter().all(|v| *v) || y.iter().all(|v| !*v) {
-        return None;
-    }
-    let standardizer = Standardizer::fit(x);
-    let (intercept, coefficients) = fit_logistic(&standardizer.transform(x), y, RIDGE);
     Some(LesionClassifier {
-        features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        standardizer,
-        intercept,
-        coefficients,
+        model: NamedLogistic::fit(&FEATURE_NAMES, x, y, RIDGE)?,
         cut: 0.5,
         bright_contrast: BRIGHT_CONTRAST,
     })

@@ -13,6 +13,7 @@ mod files;
 mod html;
 mod lesion_filter;
 mod lesion_list;
+mod named_logistic;
 mod overlay;
 mod phenotype;
 mod plots;
@@ -36,6 +37,7 @@ pub use figures::{Overlay, SliceFigure};
 pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES};
 pub use lesion_list::LesionSummary;
+pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{
     lesion_phenotype, PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES,

@@ -20,9 +20,9 @@
 //! surroundings 15-25 mm out, which a smooth bias field leaves nearly unchanged.
 
 use crate::contrast::Contrast;
+use crate::named_logistic::NamedLogistic;
 use mtsa_io::Volume;
 use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear};
-use mtsa_radiomics::model::{fit_logistic, sigmoid, Standardizer};
 use ndarray::{s, Array3, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -164,11 +164,9 @@ fn measure(
 /// The fitted patient-level model, stored in the run's `postprocess.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhenotypeModel {
-    /// [`FEATURE_NAMES`] at fitting time (a record from another feature set is refused).
-    pub features: Vec<String>,
-    pub standardizer: Standardizer,
-    pub intercept: f64,
-    pub coefficients: Vec<f64>,
+    /// Over [`FEATURE_NAMES`]; its fields sit at the record's top level.
+    #[serde(flatten)]
+    pub model: NamedLogistic,
     /// The training patients' mutant fraction: the probability of a scan where no lesion is
     /// found (no measurement to call on), as the radiomics system does.
     pub prevalence: f64,
@@ -186,16 +184,8 @@ pub struct PhenotypeCall {
 impl PhenotypeModel {
     /// Fits on one row per patient; `None` when the labels hold one class only.
     pub fn fit(rows: &[Vec<f64>], mutant: &[bool]) -> Option<Self> {
-        if mutant.iter().all(|m| *m) || mutant.iter().all(|m| !*m) {
-            return None;
-        }
-        let standardizer = Standardizer::fit(rows);
-        let (intercept, coefficients) = fit_logistic(&standardizer.transform(rows), mutant, RIDGE);
         Some(Self {
-            features: FEATURE_NAMES.map(String::from).to_vec(),
-            standardizer,
-            intercept,
-            coefficients,
+            model: NamedLogistic::fit(&FEATURE_NAMES, rows, mutant, RIDGE)?,
             prevalence: mutant.iter().filter(|m| **m).count() as f64 / mutant.len() as f64,
             patients: rows.len(),
         })
@@ -204,17 +194,9 @@ impl PhenotypeModel {
     /// The call on a scan whose cleaned GTV is `mask` (on `image`'s grid).
     pub fn call(&self, image: &Volume<f32>, mask: &Array3<bool>) -> PhenotypeCall {
         let features = lesion_phenotype(image, mask);
-        let probability = features.as_ref().map_or(self.prevalence, |row| {
-            let z = self.standardizer.transform(std::slice::from_ref(row));
-            sigmoid(
-                self.intercept
-                    + z[0]
-                        .iter()
-                        .zip(&self.coefficients)
-                        .map(|(x, b)| x * b)
-                        .sum::<f64>(),
-            )
-        });
+        let probability = features
+            .as_ref()
+            .map_or(self.prevalence, |row| self.model.probability(row));
         PhenotypeCall {
             features,
             probability,
@@ -223,12 +205,8 @@ impl PhenotypeModel {
 
     /// Why a stored record cannot be applied by this build, if it cannot.
     pub fn problem(&self) -> Option<String> {
-        let p = FEATURE_NAMES.len();
-        let consistent = self.features.iter().map(String::as_str).eq(FEATURE_NAMES)
-            && self.coefficients.len() == p
-            && self.standardizer.mean.len() == p
-            && self.standardizer.scale.len() == p
-            && (0.0..=1.0).contains(&self.prevalence);
+        let consistent =
+            self.model.fits_features(&FEATURE_NAMES) && (0.0..=1.0).contains(&self.prevalence);
         (!consistent).then(|| {
             format!(
                 "the EGFR phenotype model must use the features {FEATURE_NAMES:?} with one \
@@ -293,7 +271,7 @@ mod tests {
         let model = PhenotypeModel::fit(&rows, &mutant).unwrap();
         assert_eq!(model.problem(), None);
         assert!((model.prevalence - 25.0 / 40.0).abs() < 1e-12);
-        assert!(model.coefficients[1] > 0.0);
+        assert!(model.model.coefficients[1] > 0.0);
         let (image, mask) = scan();
         let empty = model.call(&image, &Array3::from_elem((60, 60, 60), false));
         assert_eq!(empty.features, None);
@@ -301,7 +279,7 @@ mod tests {
         assert!(model.call(&image, &mask).features.is_some());
         assert!(PhenotypeModel::fit(&rows, &[true; 40]).is_none());
         let mut other = model;
-        other.coefficients.pop();
+        other.model.coefficients.pop();
         assert!(other.problem().is_some());
     }
 }

@@ -491,6 +491,7 @@ fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, FitSummary)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::named_logistic::NamedLogistic;
     use mtsa_radiomics::model::Standardizer;
     use ndarray::s;
 
@@ -511,13 +512,15 @@ mod tests {
         let p = lesion_filter::FEATURE_NAMES.len();
         let pp = Postprocess {
             lesion_classifier: Some(LesionClassifier {
-                features: lesion_filter::FEATURE_NAMES.map(String::from).to_vec(),
-                standardizer: Standardizer {
-                    mean: vec![0.0; p],
-                    scale: vec![1.0; p],
+                model: NamedLogistic {
+                    features: lesion_filter::FEATURE_NAMES.map(String::from).to_vec(),
+                    standardizer: Standardizer {
+                        mean: vec![0.0; p],
+                        scale: vec![1.0; p],
+                    },
+                    intercept: 0.0,
+                    coefficients: vec![0.0; p],
                 },
-                intercept: 0.0,
-                coefficients: vec![0.0; p],
                 cut: 0.35,
                 bright_contrast: 2.0,
             }),
