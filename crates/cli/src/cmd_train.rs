@@ -93,7 +93,8 @@ pub struct Args {
     second_size: Option<usize>,
     /// With --calibrate: the whole-scan EGFR call comes from the cleaned GTV's measured lesion
     /// phenotype, a logistic model fitted on the training and validation patients' true GTVs,
-    /// instead of the network's slice vote (docs/whole-scan.md).
+    /// instead of the network's slice vote (docs/whole-scan.md). Also with --resume: a trained,
+    /// calibrated run gains the model without training.
     #[arg(long)]
     egfr_phenotype: bool,
     /// Before each validation, re-estimate every BatchNorm's statistics over this many of the
@@ -344,12 +345,17 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.no_augment
     {
         bail!(
-            "--resume continues {} with its own config; only --epochs may change",
+            "--resume continues {} with its own config; only --epochs and --egfr-phenotype may \
+             change",
             path.display()
         );
     }
     if let Some(v) = a.epochs {
         cfg.epochs = v;
+    }
+    // Fitted after training from the dataset alone: a finished run can gain it.
+    if a.egfr_phenotype {
+        cfg.egfr_phenotype = true;
     }
     Ok(cfg)
 }

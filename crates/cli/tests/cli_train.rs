@@ -181,7 +181,7 @@ fn a_resume_that_changes_the_config_is_refused() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{change:?} was accepted on resume");
         assert!(
-            stderr.contains("only --epochs may change"),
+            stderr.contains("only --epochs and --egfr-phenotype may"),
             "{change:?}: {stderr}"
         );
     }
@@ -189,6 +189,42 @@ fn a_resume_that_changes_the_config_is_refused() {
         std::fs::read(RunPaths::new(&run).checkpoint()).unwrap(),
         checkpoint,
         "a refused resume touched the checkpoint"
+    );
+}
+
+/// A trained, calibrated run gains the EGFR phenotype model on a resume, without training: the
+/// weights stay, `postprocess.json` holds the model fitted on every labelled training and
+/// validation patient, and the run's config records the key.
+#[test]
+fn a_resume_adds_the_egfr_phenotype_model_without_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let run = tmp.path().join("run");
+    assert_succeeded(
+        &train_cmd(&data, &run, &config, &["--epochs", "1", "--calibrate"])
+            .output()
+            .unwrap(),
+    );
+    let paths = RunPaths::new(&run);
+    let postprocess = |p: &RunPaths| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p.postprocess()).unwrap()).unwrap()
+    };
+    assert!(postprocess(&paths).get("egfr_phenotype").is_none());
+    let weights = std::fs::read(paths.best()).unwrap();
+    assert_succeeded(
+        &train_cmd(&data, &run, &config, &["--resume", "--egfr-phenotype"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(std::fs::read(paths.best()).unwrap(), weights);
+    let model = &postprocess(&paths)["egfr_phenotype"];
+    // The fixture's six patients: four training, two validation, alternating EGFR.
+    assert_eq!(model["patients"], 6, "{model}");
+    assert_eq!(model["prevalence"], 0.5, "{model}");
+    let config_toml = std::fs::read_to_string(paths.config()).unwrap();
+    assert!(
+        config_toml.contains("egfr_phenotype = true"),
+        "{config_toml}"
     );
 }
 

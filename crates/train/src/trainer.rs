@@ -104,7 +104,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let mut adam = Adam::new(&vs, cfg.lr, cfg.adam_eps);
 
     let mut st = if let Some(ck) = checkpoint {
-        let st = ck.restore(&mut vs, &mut adam)?;
+        let mut st = ck.restore(&mut vs, &mut adam)?;
         if st.data_hash != info.data_hash {
             return Err(TrainError::file(
                 paths.checkpoint(),
@@ -124,6 +124,11 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                 "the run was started with another configuration; a resume may change only the \
                  epochs and egfr_phenotype",
             ));
+        }
+        if st.config.egfr_phenotype != cfg.egfr_phenotype {
+            // Recorded in the run, so a later resume and the reader of config.toml see it.
+            st.config.egfr_phenotype = cfg.egfr_phenotype;
+            write_config(&paths, &st.config)?;
         }
         // metrics.csv is written just before the checkpoint: cut it back to the checkpoint.
         write_metrics_csv(&paths, &st.history)?;
