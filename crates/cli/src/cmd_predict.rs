@@ -65,9 +65,10 @@ pub fn run(a: Args) -> Result<()> {
         series_uid: a.series_uid,
     };
     let s = mtsa_eval::predict(&opts)?;
-    // Where the call came from: the network's voting slices, or the measured lesions with the
-    // network's vote beside them.
-    let evidence = match (s.lesion_phenotype.is_some(), s.network_egfr_probability) {
+    // Where the call came from: the network's voting slices, or the measured lesions (the
+    // training prevalence when none was found) with the network's vote beside them.
+    let phenotype = s.egfr_source == mtsa_eval::EGFR_FROM_PHENOTYPE;
+    let evidence = match (phenotype, s.network_egfr_probability) {
         (true, Some(v)) => format!(
             "from the lesion phenotype; network vote {v:.3} over {} slices",
             s.slices_used.len()
@@ -76,7 +77,7 @@ pub fn run(a: Args) -> Result<()> {
         (false, _) => format!("from {} slices", s.slices_used.len()),
     };
     match (&s.egfr_call, s.egfr_probability) {
-        (Some(call), Some(p)) if s.gtv_voxels > 0 || s.lesion_phenotype.is_none() => println!(
+        (Some(call), Some(p)) if s.gtv_voxels > 0 || !phenotype => println!(
             "GTV {:.2} ml ({} voxels, {} lesions); EGFR {call} (P(mutant) = {p:.3}, {evidence})",
             s.gtv_volume_ml, s.gtv_voxels, s.lesions
         ),

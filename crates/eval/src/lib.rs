@@ -51,7 +51,10 @@ pub use report_types::{
     WholeScanReport,
 };
 pub use scoring::{score_predictions, SplitScores};
-pub use segment::{segment_scan, Postprocess, ScanPrediction, ScoredCandidates};
+pub use segment::{
+    segment_scan, Postprocess, ScanPrediction, ScoredCandidates, EGFR_FROM_PHENOTYPE,
+    EGFR_FROM_VOTE,
+};
 pub use stats::MeanCi;
 pub use wholescan::{
     calibrate, score_whole_scans, CalibrationFits, WholeScanContext, WholeScanSplit,

@@ -23,6 +23,11 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::Tensor;
 
+/// The whole-scan EGFR call's source when the run has a phenotype model ([`Postprocess::egfr_source`]).
+pub const EGFR_FROM_PHENOTYPE: &str = "lesion phenotype";
+/// ... and when it has none: the network's slice vote.
+pub const EGFR_FROM_VOTE: &str = "network vote";
+
 /// How probabilities become a GTV mask, stored in the run as `postprocess.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Postprocess {
@@ -132,12 +137,13 @@ impl Postprocess {
             .then(|| "second_size needs a lesion_classifier to read its candidates".into())
     }
 
-    /// Where the patient's whole-scan EGFR call comes from, as the reports name it.
+    /// Where the patient's whole-scan EGFR call comes from, as the reports name it:
+    /// [`EGFR_FROM_PHENOTYPE`] or [`EGFR_FROM_VOTE`].
     pub fn egfr_source(&self) -> &'static str {
         if self.egfr_phenotype.is_some() {
-            "lesion phenotype"
+            EGFR_FROM_PHENOTYPE
         } else {
-            "network vote"
+            EGFR_FROM_VOTE
         }
     }
 
