@@ -22,9 +22,10 @@
 
 use crate::contrast::Contrast;
 use crate::named_logistic::NamedLogistic;
+use crate::neighbourhood::{bounding_boxes, neighbourhood, BoundingBox};
 use mtsa_io::Volume;
 use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts};
-use ndarray::{s, Array3, Zip};
+use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -72,15 +73,15 @@ pub struct Candidates {
 }
 
 /// Finds the candidates of `prob > segment` or contrast above `bright` (both maps on `image`'s
-/// grid) and describes each.
-pub fn candidates(
+/// grid, `contrast` the image's) and describes each.
+pub(crate) fn candidates(
     image: &Volume<f32>,
+    contrast: &Contrast,
     prob: &Volume<f32>,
     segment: f32,
     bright: f64,
 ) -> Candidates {
     let spacing = image.spacing();
-    let contrast = Contrast::of(&image.data);
     let marked = Zip::from(&prob.data)
         .and(&image.data)
         .map_collect(|&p, &v| {
@@ -91,20 +92,21 @@ pub fn candidates(
     let voxel_mm3: f64 = spacing.iter().product();
 
     let mut stats = vec![Stats::default(); n];
-    Zip::indexed(&labels)
+    Zip::from(&labels)
         .and(&prob.data)
         .and(&image.data)
         .and(&depth)
-        .for_each(|ijk, &l, &p, &v, &d| {
+        .for_each(|&l, &p, &v, &d| {
             if l != 0 {
-                stats[l as usize - 1].add([ijk.0, ijk.1, ijk.2], p, v, d);
+                stats[l as usize - 1].add(p, v, d);
             }
         });
     let features = stats
         .iter()
+        .zip(bounding_boxes(&labels, n))
         .enumerate()
-        .map(|(k, st)| {
-            let shells = shell_p10(&labels, k as u32 + 1, st, &image.data, spacing);
+        .map(|(k, (st, bbox))| {
+            let shells = shell_p10(&labels, k as u32 + 1, bbox, &image.data, spacing);
             vec![
                 (st.voxels as f64 * voxel_mm3).ln(),
                 st.prob_sum / st.voxels as f64,
@@ -125,8 +127,6 @@ struct Stats {
     prob_sum: f64,
     max_intensity: f32,
     max_depth: f64,
-    lo: [usize; 3],
-    hi: [usize; 3],
 }
 
 impl Default for Stats {
@@ -136,59 +136,40 @@ impl Default for Stats {
             prob_sum: 0.0,
             max_intensity: f32::NEG_INFINITY,
             max_depth: 0.0,
-            lo: [usize::MAX; 3],
-            hi: [0; 3],
         }
     }
 }
 
 impl Stats {
-    fn add(&mut self, ijk: [usize; 3], p: f32, v: f32, d: f64) {
+    fn add(&mut self, p: f32, v: f32, d: f64) {
         self.voxels += 1;
         self.prob_sum += f64::from(p);
         self.max_intensity = self.max_intensity.max(v);
         self.max_depth = self.max_depth.max(d);
-        for ((lo, hi), i) in self.lo.iter_mut().zip(&mut self.hi).zip(ijk) {
-            *lo = (*lo).min(i);
-            *hi = (*hi).max(i + 1);
-        }
     }
 }
 
 /// 10th percentile of the brain (non-zero) voxels in each of [`SHELLS_MM`] around candidate
-/// `label`, measured in its bounding box grown by the outer shell; `None` for a shell with no
+/// `label`, measured in its neighbourhood out to the outer shell; `None` for a shell with no
 /// brain voxel.
 fn shell_p10(
     labels: &Array3<u32>,
     label: u32,
-    st: &Stats,
+    bbox: BoundingBox,
     image: &Array3<f32>,
     spacing: [f64; 3],
 ) -> [Option<f64>; 2] {
-    let outer = SHELLS_MM[1].1;
-    let dims = labels.dim();
-    let dims = [dims.0, dims.1, dims.2];
-    let (lo, hi): (Vec<usize>, Vec<usize>) = (0..3)
-        .map(|ax| {
-            let pad = (outer / spacing[ax]).ceil() as usize + 1;
-            (
-                st.lo[ax].saturating_sub(pad),
-                (st.hi[ax] + pad).min(dims[ax]),
-            )
-        })
-        .unzip();
-    let window = s![lo[0]..hi[0], lo[1]..hi[1], lo[2]..hi[2]];
-    let inside = labels.slice(window).mapv(|l| l == label);
-    let distance = distance_map_mm(inside.view(), spacing);
-    let values = image.slice(window);
+    let around = neighbourhood(labels, image, label, bbox, spacing, SHELLS_MM[1].1);
     let mut shells: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    Zip::from(&distance).and(&values).for_each(|&d, &v| {
-        for (shell, &(a, b)) in shells.iter_mut().zip(&SHELLS_MM) {
-            if v != 0.0 && d > a && d <= b {
-                shell.push(f64::from(v));
+    Zip::from(&around.distance_mm)
+        .and(&around.image)
+        .for_each(|&d, &v| {
+            for (shell, &(a, b)) in shells.iter_mut().zip(&SHELLS_MM) {
+                if v != 0.0 && d > a && d <= b {
+                    shell.push(f64::from(v));
+                }
             }
-        }
-    });
+        });
     shells.map(|mut v| {
         v.sort_by(f64::total_cmp);
         percentile_linear(&v, 10.0)
@@ -367,6 +348,7 @@ mod tests {
     use super::*;
     use crate::contrast::CONTRAST_LIMIT;
     use mtsa_io::diagonal_affine;
+    use ndarray::s;
 
     /// A 40 x 40 x 20 "brain" of 1 mm voxels at intensity 100 with a 90th percentile of 110
     /// (a bright band), holding a bright 3 x 3 x 3 blob (200) deep inside and a dimmer one
@@ -391,9 +373,10 @@ mod tests {
     fn candidates_are_described_on_the_scans_grid() {
         let (image, prob) = scan();
         // The network's marks alone (no voxel's contrast exceeds the clip).
-        let marked = candidates(&image, &prob, 0.5, CONTRAST_LIMIT);
+        let contrast = Contrast::of(&image.data);
+        let marked = candidates(&image, &contrast, &prob, 0.5, CONTRAST_LIMIT);
         assert_eq!(marked.features.len(), 2);
-        let c = candidates(&image, &prob, 0.5, BRIGHT_CONTRAST);
+        let c = candidates(&image, &contrast, &prob, 0.5, BRIGHT_CONTRAST);
         assert_eq!(c.features.len(), 3);
         // Raster order: the spot (i = 25) lies between the two blobs.
         assert_eq!(
@@ -428,14 +411,9 @@ mod tests {
         image.slice_mut(s![.., .., 0]).fill(0.0);
         let mut labels = Array3::<u32>::zeros((12, 12, 12));
         labels.slice_mut(s![4..7, 4..7, 1..4]).fill(1);
-        let mut st = Stats::default();
-        for ((i, j, k), l) in labels.indexed_iter() {
-            if *l == 1 {
-                st.add([i, j, k], 1.0, 100.0, 1.0);
-            }
-        }
+        let bbox = bounding_boxes(&labels, 1)[0];
         // A fifth of the inner shell lies in the background; the brain around is uniform.
-        let shells = shell_p10(&labels, 1, &st, &image, [1.0; 3]);
+        let shells = shell_p10(&labels, 1, bbox, &image, [1.0; 3]);
         assert_eq!(shells, [Some(100.0), Some(100.0)]);
     }
 

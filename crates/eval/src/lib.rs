@@ -14,6 +14,7 @@ mod html;
 mod lesion_filter;
 mod lesion_list;
 mod named_logistic;
+mod neighbourhood;
 mod overlay;
 mod phenotype;
 mod plots;
@@ -39,9 +40,7 @@ pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES};
 pub use lesion_list::LesionSummary;
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
-pub use phenotype::{
-    lesion_phenotype, PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES,
-};
+pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,

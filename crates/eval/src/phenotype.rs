@@ -21,9 +21,10 @@
 
 use crate::contrast::Contrast;
 use crate::named_logistic::NamedLogistic;
+use crate::neighbourhood::{bounding_boxes, neighbourhood, BoundingBox};
 use mtsa_io::Volume;
-use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear};
-use ndarray::{s, Array3, Zip};
+use mtsa_metrics::{connected_components_3d, percentile_linear};
+use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
 
 /// A patient's row: the lesion count, then per-lesion measurements averaged over its lesions.
@@ -52,20 +53,20 @@ const MIN_BRIGHT_VOXELS: usize = 3;
 const RIDGE: f64 = 1.0;
 
 /// The six numbers of [`FEATURE_NAMES`] for the lesions of `mask` (26-connected components on
-/// `image`'s grid); `None` when the mask holds no lesion.
-pub fn lesion_phenotype(image: &Volume<f32>, mask: &Array3<bool>) -> Option<Vec<f64>> {
+/// `image`'s grid, `contrast` the image's); `None` when the mask holds no lesion.
+pub(crate) fn lesion_phenotype(
+    image: &Volume<f32>,
+    contrast: &Contrast,
+    mask: &Array3<bool>,
+) -> Option<Vec<f64>> {
     let (labels, n) = connected_components_3d(mask.view());
     if n == 0 {
         return None;
     }
-    let spacing = image.spacing();
-    let contrast = Contrast::of(&image.data);
-    let voxel_mm3: f64 = spacing.iter().product();
-    let boxes = bounding_boxes(&labels, n);
-    let lesions: Vec<[Option<f64>; 5]> = boxes
-        .iter()
+    let lesions: Vec<[Option<f64>; 5]> = bounding_boxes(&labels, n)
+        .into_iter()
         .enumerate()
-        .map(|(k, b)| measure(image, &labels, k as u32 + 1, b, &contrast, voxel_mm3))
+        .map(|(k, bbox)| measure(image, &labels, k as u32 + 1, bbox, contrast))
         .collect();
     let mean = |j: usize| {
         let v: Vec<f64> = lesions.iter().filter_map(|l| l[j]).collect();
@@ -78,51 +79,22 @@ pub fn lesion_phenotype(image: &Volume<f32>, mask: &Array3<bool>) -> Option<Vec<
     Some(std::iter::once(n as f64).chain((0..5).map(mean)).collect())
 }
 
-/// Inclusive-exclusive bounding box (lo, hi) of each label 1..=n.
-fn bounding_boxes(labels: &Array3<u32>, n: usize) -> Vec<([usize; 3], [usize; 3])> {
-    let mut boxes = vec![([usize::MAX; 3], [0usize; 3]); n];
-    for ((i, j, k), &l) in labels.indexed_iter() {
-        if l != 0 {
-            let (lo, hi) = &mut boxes[l as usize - 1];
-            for (ax, v) in [i, j, k].into_iter().enumerate() {
-                lo[ax] = lo[ax].min(v);
-                hi[ax] = hi[ax].max(v + 1);
-            }
-        }
-    }
-    boxes
-}
-
 /// One lesion's ln equivalent radius, dark fraction, bright spread and the two near shells'
 /// median contrast minus the reference shell's (`None` where a shell holds no brain voxel).
 fn measure(
     image: &Volume<f32>,
     labels: &Array3<u32>,
     label: u32,
-    (lo, hi): &([usize; 3], [usize; 3]),
+    bbox: BoundingBox,
     contrast: &Contrast,
-    voxel_mm3: f64,
 ) -> [Option<f64>; 5] {
     let spacing = image.spacing();
-    let dims = labels.dim();
-    let dims = [dims.0, dims.1, dims.2];
-    let outer = SHELLS_MM[2].1;
-    let (wlo, whi): (Vec<usize>, Vec<usize>) = (0..3)
-        .map(|ax| {
-            let pad = (outer / spacing[ax]).ceil() as usize + 1;
-            (lo[ax].saturating_sub(pad), (hi[ax] + pad).min(dims[ax]))
-        })
-        .unzip();
-    let window = s![wlo[0]..whi[0], wlo[1]..whi[1], wlo[2]..whi[2]];
-    let local = labels.slice(window);
-    let values = image.data.slice(window);
-    let distance = distance_map_mm(local.mapv(|l| l == label).view(), spacing);
-
+    let around = neighbourhood(labels, &image.data, label, bbox, spacing, SHELLS_MM[2].1);
     let mut inside = Vec::new();
     let mut shells: [Vec<f64>; 3] = Default::default();
-    Zip::from(&local)
-        .and(&values)
-        .and(&distance)
+    Zip::from(&around.labels)
+        .and(&around.image)
+        .and(&around.distance_mm)
         .for_each(|&l, &v, &d| {
             let c = contrast.of_value(f64::from(v));
             if l == label {
@@ -136,7 +108,7 @@ fn measure(
                 }
             }
         });
-    let volume = inside.len() as f64 * voxel_mm3;
+    let volume = inside.len() as f64 * spacing.iter().product::<f64>();
     let radius = (3.0 * volume / (4.0 * std::f64::consts::PI)).cbrt();
     let dark = inside.iter().filter(|c| **c < DARK_CONTRAST).count() as f64 / inside.len() as f64;
     let bright: Vec<f64> = inside
@@ -191,9 +163,15 @@ impl PhenotypeModel {
         })
     }
 
-    /// The call on a scan whose cleaned GTV is `mask` (on `image`'s grid).
-    pub fn call(&self, image: &Volume<f32>, mask: &Array3<bool>) -> PhenotypeCall {
-        let features = lesion_phenotype(image, mask);
+    /// The call on a scan whose cleaned GTV is `mask` (on `image`'s grid, `contrast` the
+    /// image's).
+    pub(crate) fn call(
+        &self,
+        image: &Volume<f32>,
+        contrast: &Contrast,
+        mask: &Array3<bool>,
+    ) -> PhenotypeCall {
+        let features = lesion_phenotype(image, contrast, mask);
         let probability = features
             .as_ref()
             .map_or(self.prevalence, |row| self.model.probability(row));
@@ -222,6 +200,7 @@ impl PhenotypeModel {
 mod tests {
     use super::*;
     use mtsa_io::diagonal_affine;
+    use ndarray::s;
 
     /// A 60 x 60 x 60 brain of 1 mm voxels at 100 (and 200 on one voxel in ten, so the
     /// 90th percentile sits above the median), a 5 x 5 x 5 lesion at 400 with a dark 3 x 3 x 3
@@ -247,7 +226,8 @@ mod tests {
     #[test]
     fn the_phenotype_counts_lesions_and_measures_their_size_core_and_surroundings() {
         let (image, mask) = scan();
-        let row = lesion_phenotype(&image, &mask).unwrap();
+        let contrast = Contrast::of(&image.data);
+        let row = lesion_phenotype(&image, &contrast, &mask).unwrap();
         assert_eq!(row[0], 2.0);
         let ln_r = |v: f64| (3.0 * v / (4.0 * std::f64::consts::PI)).cbrt().ln();
         assert!((row[1] - (ln_r(125.0) + ln_r(8.0)) / 2.0).abs() < 1e-12);
@@ -258,7 +238,8 @@ mod tests {
         // Oedema darkens the first lesion's 0-3 mm shell against its reference; the second
         // lesion's surroundings are plain brain.
         assert!(row[4] < -0.1, "{row:?}");
-        assert!(lesion_phenotype(&image, &Array3::from_elem((60, 60, 60), false)).is_none());
+        let empty = Array3::from_elem((60, 60, 60), false);
+        assert!(lesion_phenotype(&image, &contrast, &empty).is_none());
     }
 
     #[test]
@@ -273,10 +254,11 @@ mod tests {
         assert!((model.prevalence - 25.0 / 40.0).abs() < 1e-12);
         assert!(model.model.coefficients[1] > 0.0);
         let (image, mask) = scan();
-        let empty = model.call(&image, &Array3::from_elem((60, 60, 60), false));
+        let contrast = Contrast::of(&image.data);
+        let empty = model.call(&image, &contrast, &Array3::from_elem((60, 60, 60), false));
         assert_eq!(empty.features, None);
         assert_eq!(empty.probability, model.prevalence);
-        assert!(model.call(&image, &mask).features.is_some());
+        assert!(model.call(&image, &contrast, &mask).features.is_some());
         assert!(PhenotypeModel::fit(&rows, &[true; 40]).is_none());
         let mut other = model;
         other.model.coefficients.pop();

@@ -8,6 +8,7 @@
 //! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices, or, with
 //! a phenotype model in the run, is made from the cleaned mask's measured lesions.
 
+use crate::contrast::Contrast;
 use crate::lesion_filter::{self, Candidates, LesionClassifier};
 use crate::phenotype::{PhenotypeCall, PhenotypeModel};
 use crate::EvalError;
@@ -20,6 +21,7 @@ use mtsa_io::Volume;
 use mtsa_metrics::keep_lesions;
 use ndarray::{Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
+use std::cell::OnceCell;
 use std::path::Path;
 use tch::Tensor;
 
@@ -235,6 +237,10 @@ pub fn segment_scan(
         Some(size) => Some(fine_probabilities(model, image, preprocess, size, batch)?),
         None => None,
     };
+    // The brain's intensity reference, for the classifier and the phenotype alike: a sort of
+    // every brain voxel, done once per scan and only when one of them needs it.
+    let contrast = OnceCell::new();
+    let contrast = || contrast.get_or_init(|| Contrast::of(&image.data));
     let (mask_grid, mask, candidates) = match &pp.lesion_classifier {
         None => {
             let px = geom.pixel_mm();
@@ -258,6 +264,7 @@ pub fn segment_scan(
             // vessel differ; the network's grid keeps the kept lesions for the vote and overlays.
             let found = scan_candidates(
                 image,
+                contrast(),
                 &prob,
                 &geom,
                 fine_prob.as_ref(),
@@ -294,7 +301,7 @@ pub fn segment_scan(
     let phenotype = pp
         .egfr_phenotype
         .as_ref()
-        .map(|m| m.call(image, &mask.data.mapv(|v| v != 0)));
+        .map(|m| m.call(image, contrast(), &mask.data.mapv(|v| v != 0)));
     let (with_gtv, mut call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
     if !model.tasks.classifies() {
         // A segmentation-only system has no EGFR output to vote with.
@@ -319,10 +326,11 @@ pub fn segment_scan(
 
 /// The lesion candidates of a scan on the input's own grid: the network's probabilities
 /// restored there (bilinear), joined by the voxel-wise maximum with those at a second side if
-/// any, and cut at `segment`, with the voxels above the `bright` contrast; each component
-/// described for the classifier.
+/// any, and cut at `segment`, with the voxels above the `bright` contrast (`contrast` the
+/// image's); each component described for the classifier.
 pub(crate) fn scan_candidates(
     image: &Volume<f32>,
+    contrast: &Contrast,
     prob: &Array3<f32>,
     geom: &SliceGeometry,
     fine: Option<&Volume<f32>>,
@@ -335,7 +343,7 @@ pub(crate) fn scan_candidates(
             .data
             .zip_mut_with(&fine.data, |p, &q| *p = p.max(q));
     }
-    lesion_filter::candidates(image, &restored, segment, bright)
+    lesion_filter::candidates(image, contrast, &restored, segment, bright)
 }
 
 /// The GTV probabilities of `image` with its slices resampled to `size` pixels over the same
@@ -494,8 +502,9 @@ mod tests {
         let mut fine = Volume::new(Array3::<f32>::zeros((40, 40, 6)), image.affine);
         fine.data.slice_mut(s![8..12, 8..12, 2..4]).fill(0.9);
         let blank = Volume::new(Array3::<f32>::zeros((40, 40, 6)), image.affine);
+        let contrast = Contrast::of(&image.data);
         let count = |fine: Option<&Volume<f32>>| {
-            scan_candidates(&image, &prob, &geom, fine, 0.5, f64::INFINITY)
+            scan_candidates(&image, &contrast, &prob, &geom, fine, 0.5, f64::INFINITY)
                 .features
                 .len()
         };

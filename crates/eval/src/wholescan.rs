@@ -8,6 +8,7 @@
 //! cheap to sweep), or, for a run with a lesion classifier, over the classifier's cut on each
 //! scan's own grid, the operating points of the pipeline `predict` runs.
 
+use crate::contrast::Contrast;
 use crate::figures::SliceFigure;
 use crate::lesion_filter::{self, FitSummary, LabelledCandidates, LesionClassifier};
 use crate::phenotype::{lesion_phenotype, PhenotypeModel};
@@ -382,6 +383,7 @@ pub fn calibrate(
         if fit.lesion_classifier {
             let found = scan_candidates(
                 &image,
+                &Contrast::of(&image.data),
                 &scan.prob,
                 &scan.geom,
                 scan.fine_prob.as_ref(),
@@ -457,7 +459,8 @@ fn fit_phenotype(
     for (i, p) in patients.iter().enumerate() {
         let (image, gt) = read_patient(info, &p.id)?;
         // A training patient without a lesion in its mask has nothing to measure.
-        if let Some(row) = lesion_phenotype(&image, &gt.data.mapv(|v| v != 0)) {
+        let contrast = Contrast::of(&image.data);
+        if let Some(row) = lesion_phenotype(&image, &contrast, &gt.data.mapv(|v| v != 0)) {
             rows.push(row);
             mutant.push(p.egfr == Some(1));
         }
