@@ -73,11 +73,16 @@ mod tests {
         let boxes = bounding_boxes(&labels, 2);
         assert_eq!(boxes, vec![([1, 5, 5], [3, 6, 7]), ([8, 8, 8], [9, 9, 9])]);
         let image = Array3::<f32>::zeros((10, 10, 10));
-        // 2 mm of margin at 1 mm voxels: 2 + 1 voxels each side, clipped at 0 and 10.
+        // 2 mm of margin at 1 mm voxels: 2 + 1 voxels each side, clipped at 0 (first axis:
+        // 0..6) and inside elsewhere (2..9, 2..10).
         let n = neighbourhood(&labels, &image, 1, boxes[0], [1.0; 3], 2.0);
-        assert_eq!(n.labels.dim(), (6, 7, 9));
-        assert_eq!(n.distance_mm.dim(), (6, 7, 9));
+        assert_eq!(n.labels.dim(), (6, 7, 8));
+        assert_eq!(n.distance_mm.dim(), (6, 7, 8));
         assert_eq!(n.distance_mm[[1, 3, 3]], 0.0);
         assert_eq!(n.distance_mm[[1, 3, 0]], 3.0);
+        // The second component's window is clipped at 10 on every axis: 5..10.
+        let n = neighbourhood(&labels, &image, 2, boxes[1], [1.0; 3], 2.0);
+        assert_eq!(n.labels.dim(), (5, 5, 5));
+        assert_eq!(n.labels[[3, 3, 3]], 2);
     }
 }
