@@ -115,5 +115,45 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
         "</div><p>FROC on the network's grid (truth resampled onto it), at the run's minimum \
          lesion volume, one point per probability threshold.</p>"
     });
+    h.push_str(&operating_points(splits, classified));
+    h
+}
+
+/// Every FROC point as numbers, with the mean patient Dice it would give: what another cut (or
+/// threshold) would trade.
+fn operating_points(splits: &[WholeScanReport], classified: bool) -> String {
+    let f = |v: Option<f64>, d: usize| v.map_or(dash(), |v| format!("{v:.d$}"));
+    let mut h = format!(
+        "<table><tr><th>set</th><th>{}</th><th>sensitivity</th><th>FP lesions / patient</th>\
+         <th>mean patient Dice</th></tr>",
+        if classified { "cut" } else { "threshold" }
+    );
+    for s in splits {
+        let own = s
+            .postprocess
+            .lesion_classifier
+            .as_ref()
+            .map_or(s.postprocess.threshold, |c| c.cut as f32);
+        for p in &s.froc {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
+                esc(&s.name),
+                p.threshold,
+                if p.threshold == own {
+                    " (the run's)"
+                } else {
+                    ""
+                },
+                f(p.sensitivity, 3),
+                p.fp_per_patient,
+                f(p.mean_patient_dice, 3)
+            );
+        }
+    }
+    h.push_str(
+        "</table><p>Mean patient Dice: each patient's voxel Dice of the mask the point keeps, \
+         on the grid the FROC is measured on.</p>",
+    );
     h
 }

@@ -398,6 +398,17 @@ pub fn calibrate(
         .lesion_classifier
         .then(|| lesion_filter::fit(&labelled))
         .flatten();
+    for s in classifier.iter().flat_map(|(_, s)| s) {
+        tracing::info!(
+            "lesion classifier cut {:.2} on the validation patients (out of fold): lesion-wise \
+             F1 {:.3}, sensitivity {}, {:.2} false lesions per patient, mean patient Dice {:.3}",
+            s.cut,
+            s.f1,
+            s.sensitivity.map_or("-".into(), |v| format!("{v:.3}")),
+            s.fp_per_patient,
+            s.mean_patient_dice
+        );
+    }
     let phenotype = if fit.egfr_phenotype {
         fit_phenotype(&info, progress)?
     } else {
@@ -471,18 +482,20 @@ fn fit_phenotype(
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the
 /// validation patients (out-of-fold), before the grid point it replaces.
-fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, FitSummary)>) -> String {
-    match fitted {
+fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, Vec<FitSummary>)>) -> String {
+    match fitted.and_then(|(c, s)| Some((c, s.iter().find(|s| s.cut == c.cut)?))) {
         Some((c, s)) => format!(
-            "lesion classifier on {} validation candidates ({} true), cut {} chosen on \
-             out-of-fold scores: lesion-wise F1 {:.3}, sensitivity {}, {:.2} false lesions per \
-             patient; it decides in place of the threshold and minimum volume, which were ",
+            "lesion classifier on {} validation candidates ({} true), cut {} chosen for the best \
+             lesion-wise F1 on out-of-fold scores: lesion-wise F1 {:.3}, sensitivity {}, {:.2} \
+             false lesions per patient, mean patient Dice {:.3}; it decides in place of the \
+             threshold and minimum volume, which were ",
             s.candidates,
             s.true_candidates,
             c.cut,
             s.f1,
             s.sensitivity.map_or("-".into(), |v| format!("{v:.3}")),
-            s.fp_per_patient
+            s.fp_per_patient,
+            s.mean_patient_dice
         ),
         None if asked => "no lesion classifier (the validation candidates hold one class \
                           only); threshold and minimum volume "

@@ -21,7 +21,12 @@
 //! FN), the harmonic mean of the two, and 1 when there is neither a lesion nor a false
 //! positive (nothing to find, nothing wrongly found). FP per patient = FP / patients.
 //! Counts are summed over patients before the ratios are taken (micro-averaging), so a
-//! patient with many lesions weighs more, as in FROC analysis.
+//! patient with many lesions weighs more, as in FROC analysis. The patient Dice, by contrast,
+//! is averaged over patients (`DetectionCounts::dice_sum` / patients): each patient's voxel
+//! Dice of the mask the point keeps against the whole GTV, 1 when both are empty. It is what a
+//! point does to the per-patient figure a planner sees, where one small lesion found in a
+//! patient with nothing else turns a 0 into a full score and a false lesion beside a large
+//! GTV costs little.
 //!
 //! **Cost.** Components are labelled once per threshold (once in all with a segment
 //! threshold); every minimum volume is then
@@ -81,6 +86,9 @@ pub struct DetectionCounts {
     pub gt_by_bin: [usize; 5],
     /// Detected ground-truth lesions per size bin (index as [`SizeBin::ALL`]).
     pub detected_by_bin: [usize; 5],
+    /// Sum over patients of the patient's voxel Dice at this point (module documentation).
+    #[serde(default)]
+    pub dice_sum: f64,
 }
 
 impl DetectionCounts {
@@ -114,6 +122,7 @@ impl DetectionCounts {
         self.gt_lesions += o.gt_lesions;
         self.detected += o.detected;
         self.false_positives += o.false_positives;
+        self.dice_sum += o.dice_sum;
         for b in 0..SizeBin::ALL.len() {
             self.gt_by_bin[b] += o.gt_by_bin[b];
             self.detected_by_bin[b] += o.detected_by_bin[b];
@@ -138,6 +147,9 @@ pub struct GridPoint {
     pub precision: Option<f64>,
     /// 2 TP / (2 TP + FP + FN); 1 with neither lesion nor false positive.
     pub f1: f64,
+    /// Patient voxel Dice averaged over patients; `None` with no patient.
+    #[serde(default)]
+    pub mean_patient_dice: Option<f64>,
 }
 
 impl GridPoint {
@@ -152,6 +164,7 @@ impl GridPoint {
             fp_per_patient: c.fp_per_patient(patients),
             precision: (tp + fp > 0.0).then(|| tp / (tp + fp)),
             f1: c.f1(),
+            mean_patient_dice: (patients > 0).then(|| c.dice_sum / patients as f64),
         }
     }
 
@@ -346,7 +359,12 @@ fn patient_counts(
     min_volumes: &[f64],
     segment: Option<f32>,
 ) -> Result<Vec<Vec<DetectionCounts>>> {
-    let zero = vec![vec![DetectionCounts::default(); min_volumes.len()]; thresholds.len()];
+    // Nothing predicted and no lesion: every point scores a Dice of 1.
+    let empty = DetectionCounts {
+        dice_sum: 1.0,
+        ..DetectionCounts::default()
+    };
+    let zero = vec![vec![empty; min_volumes.len()]; thresholds.len()];
     let lowest =
         segment.unwrap_or_else(|| thresholds.iter().copied().fold(f32::INFINITY, f32::min));
     let (a, b, c) = prob.dim();
@@ -394,13 +412,17 @@ fn patient_counts(
         for (d, &p) in pred.data.iter_mut().zip(&probs) {
             *d = p > t;
         }
-        Components::of(&pred, &probs, &regions, voxel_mm3)
+        Components::of(&pred, &gt, &probs, &regions, voxel_mm3)
     };
+    let gt_voxels = gt.data.iter().filter(|&&g| g).count();
     let counts_at = |comps: &Components, t: f32| -> Vec<DetectionCounts> {
         let (largest, fp_volumes) = comps.surviving(t);
         min_volumes
             .iter()
-            .map(|&mv| point_counts(&gt_bins, &largest, &fp_volumes, mv))
+            .map(|&mv| DetectionCounts {
+                dice_sum: comps.dice(t, mv, gt_voxels),
+                ..point_counts(&gt_bins, &largest, &fp_volumes, mv)
+            })
             .collect()
     };
     Ok(match segment {
@@ -413,24 +435,49 @@ fn patient_counts(
     })
 }
 
-/// The predicted components of one cut with what detection needs of them.
+/// The predicted components of one cut with what detection and the patient Dice need of them.
 struct Components {
     volumes: Vec<f64>,
     peaks: Vec<f32>,
+    /// Voxels of each component inside the ground truth (undilated).
+    overlaps: Vec<usize>,
+    voxels: Vec<usize>,
     /// Per ground-truth lesion, the labels of the components overlapping it dilated.
     matches: Vec<Vec<u32>>,
 }
 
 impl Components {
-    fn of(pred: &Mask, probs: &[f32], regions: &GtRegions, voxel_mm3: f64) -> Self {
+    fn of(pred: &Mask, gt: &Mask, probs: &[f32], regions: &GtRegions, voxel_mm3: f64) -> Self {
         let (labels, n) = label_26(pred);
+        let voxels = label_sizes(&labels, n);
+        let mut overlaps = vec![0usize; n];
+        for (&l, &g) in labels.iter().zip(&gt.data) {
+            if l != 0 && g {
+                overlaps[l as usize - 1] += 1;
+            }
+        }
         Components {
-            volumes: label_sizes(&labels, n)
-                .iter()
-                .map(|&k| k as f64 * voxel_mm3)
-                .collect(),
+            volumes: voxels.iter().map(|&k| k as f64 * voxel_mm3).collect(),
             peaks: label_peaks(&labels, n, probs),
+            overlaps,
+            voxels,
             matches: regions.matches(&labels),
+        }
+    }
+
+    /// The patient's voxel Dice of the components whose peak exceeds `t` and whose volume
+    /// reaches `min_volume` (the mask [`crate::keep_lesions`] keeps) against `gt_voxels`.
+    fn dice(&self, t: f32, min_volume: f64, gt_voxels: usize) -> f64 {
+        let (mut kept, mut overlap) = (0usize, 0usize);
+        for c in 0..self.voxels.len() {
+            if self.peaks[c] > t && self.volumes[c] >= min_volume {
+                kept += self.voxels[c];
+                overlap += self.overlaps[c];
+            }
+        }
+        match kept + gt_voxels {
+            0 => 1.0,
+            total => 2.0 * overlap as f64 / total as f64,
         }
     }
 

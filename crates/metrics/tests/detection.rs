@@ -3,12 +3,20 @@
 
 use mtsa_metrics::{
     keep_lesions, lesion_metrics_with, DetectionCounts, DetectionGrid, GridPoint, LesionOptions,
-    MetricsError, SurfaceOptions,
+    MetricsError, OverlapCounts, SurfaceOptions,
 };
 use ndarray::{s, Array3};
 use proptest::prelude::*;
 
 type R = std::ops::Range<usize>;
+
+/// The voxel Dice of a kept mask against the truth, 1 when both are empty (the grid's
+/// convention).
+fn dice(mask: &Array3<bool>, gt: &Array3<bool>) -> f64 {
+    OverlapCounts::from_iters(mask.iter().copied(), gt.iter().copied())
+        .dice()
+        .unwrap_or(1.0)
+}
 
 fn cube(m: &mut Array3<f32>, z: R, y: R, x: R, v: f32) {
     m.slice_mut(s![z, y, x]).fill(v);
@@ -95,6 +103,10 @@ fn known_scene_gives_exact_counts_at_every_point() {
     assert_eq!(p.fp_per_patient, 2.0);
     assert_eq!(p.precision, Some(4.0 / 6.0));
     assert_eq!(p.f1, 8.0 / 11.0);
+    // Kept: F, D, C, A (6865 true voxels) and FP1, FP3 (35); the truth holds 6930 voxels.
+    assert_eq!(p.mean_patient_dice, Some(2.0 * 6865.0 / (6900.0 + 6930.0)));
+    // At 0.85 and no minimum volume only A (8 voxels), E's neighbour and FP2 (1 each) stay.
+    assert_eq!(pts[12].mean_patient_dice, Some(16.0 / 6940.0));
 }
 
 #[test]
@@ -159,6 +171,10 @@ fn grid_matches_lesion_metrics_on_the_post_processed_mask() {
             assert_eq!(
                 (c.gt_lesions, c.detected, c.false_positives),
                 (l.gt_lesions, l.true_positives, l.false_positives)
+            );
+            assert!(
+                (c.dice_sum - dice(&mask, &g)).abs() < 1e-12,
+                "t {t} mv {mv}"
             );
         }
     }
@@ -238,6 +254,7 @@ fn no_lesion_and_no_false_positive_is_perfect() {
     let pt: GridPoint = grid.points()[0];
     assert_eq!((pt.sensitivity, pt.precision, pt.f1), (None, None, 1.0));
     assert_eq!(pt.fp_per_patient, 0.0);
+    assert_eq!(pt.mean_patient_dice, Some(1.0));
 }
 
 #[test]
@@ -459,6 +476,7 @@ proptest! {
                     (c.gt_lesions, c.detected, c.false_positives),
                     (l.gt_lesions, l.true_positives, l.false_positives)
                 );
+                prop_assert!((c.dice_sum - dice(&mask, &g)).abs() < 1e-12);
             }
         }
     }
