@@ -24,7 +24,9 @@ use crate::contrast::Contrast;
 use crate::named_logistic::NamedLogistic;
 use crate::neighbourhood::{bounding_boxes, neighbourhood, BoundingBox};
 use mtsa_io::Volume;
-use mtsa_metrics::{connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts};
+use mtsa_metrics::{
+    connected_components_3d, distance_map_mm, percentile_linear, DetectionCounts, OverlapCounts,
+};
 use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -39,6 +41,9 @@ pub const FEATURE_NAMES: [&str; 7] = [
     "ln_1_plus_depth_mm",
     "ln_1_plus_brighter_candidates",
 ];
+
+/// Where `contrast_max` sits in a feature row.
+const CONTRAST_MAX: usize = 2;
 
 /// Voxels whose contrast ([`Contrast`]) exceeds this are candidates whatever the network says:
 /// `p50 · (p90 / p50)²`, about 1.5 times the brain's median, above grey and white matter and
@@ -132,10 +137,10 @@ pub(crate) fn candidates(
 /// whose vessels outshine its metastases (real T1-CE can) gives the feature another weight
 /// when its validation patients fit the classifier.
 fn add_brightness_rank(features: &mut [Vec<f64>]) {
-    let mut peaks: Vec<f64> = features.iter().map(|r| r[2]).collect();
+    let mut peaks: Vec<f64> = features.iter().map(|r| r[CONTRAST_MAX]).collect();
     peaks.sort_by(|a, b| b.total_cmp(a));
     for row in features.iter_mut() {
-        let brighter = peaks.partition_point(|&p| p > row[2]);
+        let brighter = peaks.partition_point(|&p| p > row[CONTRAST_MAX]);
         row.push((brighter as f64).ln_1p());
     }
 }
@@ -370,10 +375,13 @@ fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> F
         }
         found += hit.len();
         lesions += p.lesions;
-        dice_sum += match kept + p.truth_voxels {
-            0 => 1.0,
-            total => 2.0 * overlap as f64 / total as f64,
-        };
+        dice_sum += OverlapCounts {
+            tp: overlap,
+            fp: kept - overlap,
+            fn_: p.truth_voxels - overlap,
+        }
+        .dice()
+        .unwrap_or(1.0);
     }
     let counts = DetectionCounts {
         gt_lesions: lesions,

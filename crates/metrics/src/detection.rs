@@ -44,6 +44,7 @@ use crate::error::{check_volume, MetricsError, Result};
 use crate::grid::{check_same_shape, check_spacing, unflat, BBox, Mask};
 use crate::lesions::{validate, LesionOptions, SizeBin};
 use crate::matching::{matching_box, GtRegions};
+use crate::overlap::OverlapCounts;
 
 /// A (probability threshold, minimum lesion volume) pair: the post-processing applied to a
 /// probability map before lesions are counted.
@@ -475,10 +476,13 @@ impl Components {
                 overlap += self.overlaps[c];
             }
         }
-        match kept + gt_voxels {
-            0 => 1.0,
-            total => 2.0 * overlap as f64 / total as f64,
+        OverlapCounts {
+            tp: overlap,
+            fp: kept - overlap,
+            fn_: gt_voxels - overlap,
         }
+        .dice()
+        .unwrap_or(1.0)
     }
 
     /// Of the components whose peak exceeds `t`: per lesion the volume of its largest matched
