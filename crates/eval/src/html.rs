@@ -17,6 +17,11 @@ pub(crate) fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
     })
 }
 
+/// A number with `digits` decimals, `-` when there is none.
+pub(crate) fn fixed(v: Option<f64>, digits: usize) -> String {
+    v.map_or(dash(), |v| format!("{v:.digits$}"))
+}
+
 /// What a missing value prints as.
 pub(crate) fn dash() -> String {
     "-".to_string()

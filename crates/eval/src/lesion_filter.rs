@@ -259,9 +259,11 @@ impl LabelledCandidates {
         let n = found.features.len();
         let (mut touches, mut voxels, mut overlap) =
             (vec![BTreeSet::new(); n], vec![0; n], vec![0; n]);
+        let mut truth_voxels = 0;
         Zip::from(&found.labels)
             .and(&truth_labels)
             .for_each(|&c, &t| {
+                truth_voxels += usize::from(t != 0);
                 if c != 0 {
                     voxels[c as usize - 1] += 1;
                     if t != 0 {
@@ -275,7 +277,7 @@ impl LabelledCandidates {
             touches,
             voxels,
             overlap,
-            truth_voxels: truth.iter().filter(|&&v| v).count(),
+            truth_voxels,
             lesions,
         }
     }
@@ -291,6 +293,22 @@ pub struct FitSummary {
     pub sensitivity: Option<f64>,
     pub fp_per_patient: f64,
     pub mean_patient_dice: f64,
+}
+
+/// How the cut did, as calibration's log and the record's `source` give it.
+impl std::fmt::Display for FitSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "lesion-wise F1 {:.3}, sensitivity ", self.f1)?;
+        match self.sensitivity {
+            Some(v) => write!(f, "{v:.3}")?,
+            None => f.write_str("-")?,
+        }
+        write!(
+            f,
+            ", {:.2} false lesions per patient, mean patient Dice {:.3}",
+            self.fp_per_patient, self.mean_patient_dice
+        )
+    }
 }
 
 /// Fits the classifier on the validation patients' candidates and chooses its cut for the best

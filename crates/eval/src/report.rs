@@ -1,7 +1,7 @@
 //! The self-contained HTML report: one file, pictures inline, readable offline.
 
 use crate::figures::Overlay;
-use crate::html::{dash, esc, mean, mean_ci};
+use crate::html::{dash, esc, fixed, mean, mean_ci};
 use crate::plots::{roc_svg, training_svg};
 use crate::report_types::{EvaluationReport, PatientRow, SplitReport};
 use base64::Engine;
@@ -113,9 +113,9 @@ fn table3(splits: &[SplitReport]) -> String {
             e.map_or(dash(), |e| prop(&e.accuracy)),
             e.map_or(dash(), |e| prop(&e.precision)),
             e.map_or(dash(), |e| prop(&e.recall)),
-            e.and_then(|e| e.f1).map_or(dash(), |v| format!("{v:.4}")),
-            e.and_then(|e| e.auc).map_or(dash(), |v| format!("{v:.3}")),
-            s.bayes_accuracy.map_or(dash(), |v| format!("{v:.3}")),
+            fixed(e.and_then(|e| e.f1), 4),
+            fixed(e.and_then(|e| e.auc), 3),
+            fixed(s.bayes_accuracy, 3),
         );
     }
     t.push_str("</table><p>Segmentation columns are per-slice means, as in the paper; EGFR columns are per patient.</p>");
@@ -135,8 +135,8 @@ fn segmentation_table(splits: &[SplitReport]) -> String {
             mean_ci(s.slice_hd95_mm, 2),
             mean_ci(s.patient_dice, 4),
             mean_ci(s.patient_hd95_mm, 2),
-            s.lesion_sensitivity.map_or(dash(), |v| format!("{v:.3}")),
-            s.false_positive_lesions_per_patient.map_or(dash(), |v| format!("{v:.2}")),
+            fixed(s.lesion_sensitivity, 3),
+            fixed(s.false_positive_lesions_per_patient, 2),
         );
     }
     t.push_str("</table>");
@@ -167,9 +167,9 @@ fn egfr_table(s: &SplitReport) -> String {
     let _ = write!(
         t,
         "<tr><td>F1</td><td>{}</td><td></td><td></td><td>{}</td></tr><tr><td>AUC</td><td>{}</td><td colspan=\"2\">DeLong {}</td><td>{}</td></tr>",
-        e.f1.map_or(dash(), |v| format!("{v:.4}")),
+        fixed(e.f1, 4),
         interval(e.f1_bootstrap),
-        e.auc.map_or(dash(), |v| format!("{v:.4}")),
+        fixed(e.auc, 4),
         interval(e.auc_delong),
         interval(e.auc_bootstrap)
     );
@@ -181,7 +181,7 @@ fn egfr_table(s: &SplitReport) -> String {
         c.fp,
         c.tn,
         c.fn_,
-        e.brier.map_or(dash(), |b| format!("{b:.4}"))
+        fixed(e.brier, 4)
     );
     t
 }
@@ -196,14 +196,14 @@ fn patient_table(patients: &[PatientRow]) -> String {
             esc(&p.split),
             esc(&p.patient_id),
             p.slices,
-            p.dice.map_or(dash(), |v| format!("{v:.4}")),
-            p.hd95_mm.map_or(dash(), |v| format!("{v:.2}")),
+            fixed(p.dice, 4),
+            fixed(p.hd95_mm, 2),
             p.detected_lesions,
             p.gt_lesions,
             p.egfr_label.map_or(dash(), |e| e.to_string()),
-            p.p_mutant.map_or(dash(), |v| format!("{v:.3}")),
+            fixed(p.p_mutant, 3),
             p.egfr_call.map_or(dash(), |e| e.to_string()),
-            p.truth_p_mutant.map_or(dash(), |v| format!("{v:.3}")),
+            fixed(p.truth_p_mutant, 3),
         );
     }
     t.push_str("</table>");
@@ -211,7 +211,7 @@ fn patient_table(patients: &[PatientRow]) -> String {
 }
 
 fn prop(p: &Proportion) -> String {
-    p.value.map_or(dash(), |v| format!("{v:.4}"))
+    fixed(p.value, 4)
 }
 
 fn interval(i: Option<Interval>) -> String {

@@ -1,7 +1,7 @@
 //! The report's whole-scan section: what a planner would get on every test patient's complete
 //! scan, beside the paper's slice table.
 
-use crate::html::{dash, esc, mean, mean_ci};
+use crate::html::{esc, fixed, mean, mean_ci};
 use crate::plots::froc_svg;
 use crate::report_types::WholeScanReport;
 use std::fmt::Write;
@@ -13,7 +13,6 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
          <th>HD95 mm</th><th>lesions</th><th>sensitivity</th><th>&lt; 6 mm</th><th>&ge; 6 mm</th>\
          <th>FP lesions / patient</th><th>lesion-wise Dice</th><th>EGFR acc</th><th>AUC</th><th>Bayes acc</th></tr>",
     );
-    let f = |v: Option<f64>, d: usize| v.map_or(dash(), |v| format!("{v:.d$}"));
     for s in splits {
         let e = s.egfr.as_ref();
         let _ = write!(
@@ -23,17 +22,17 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
             esc(&s.name),
             s.patients,
             mean_ci(s.dice, 3),
-            f(s.dice_median, 3),
+            fixed(s.dice_median, 3),
             mean(s.hd95_mm, 1),
             s.lesions,
-            f(s.lesion_sensitivity, 3),
-            f(s.sensitivity_under_6mm, 3),
-            f(s.sensitivity_6mm_and_over, 3),
-            f(s.false_positive_lesions_per_patient, 2),
+            fixed(s.lesion_sensitivity, 3),
+            fixed(s.sensitivity_under_6mm, 3),
+            fixed(s.sensitivity_6mm_and_over, 3),
+            fixed(s.false_positive_lesions_per_patient, 2),
             mean(s.lesion_wise_dice, 3),
-            f(e.and_then(|e| e.accuracy.value), 3),
-            f(e.and_then(|e| e.auc), 3),
-            f(s.bayes_accuracy, 3),
+            fixed(e.and_then(|e| e.accuracy.value), 3),
+            fixed(e.and_then(|e| e.auc), 3),
+            fixed(s.bayes_accuracy, 3),
         );
     }
     h.push_str("</table>");
@@ -43,7 +42,7 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
             .iter()
             .map(|s| {
                 let v = s.network_egfr.as_ref().and_then(|e| e.accuracy.value);
-                format!("{} {}", esc(&s.name), f(v, 3))
+                format!("{} {}", esc(&s.name), fixed(v, 3))
             })
             .collect();
         let _ = write!(
@@ -67,7 +66,7 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
             let _ = write!(
                 h,
                 "<td>{} ({}/{})</td>",
-                f(b.sensitivity, 2),
+                fixed(b.sensitivity, 2),
                 b.detected,
                 b.lesions
             );
@@ -122,7 +121,6 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
 /// Every FROC point as numbers, with the mean patient Dice it would give: what another cut (or
 /// threshold) would trade.
 fn operating_points(splits: &[WholeScanReport], classified: bool) -> String {
-    let f = |v: Option<f64>, d: usize| v.map_or(dash(), |v| format!("{v:.d$}"));
     let mut h = format!(
         "<table><tr><th>set</th><th>{}</th><th>sensitivity</th><th>FP lesions / patient</th>\
          <th>mean patient Dice</th></tr>",
@@ -145,9 +143,9 @@ fn operating_points(splits: &[WholeScanReport], classified: bool) -> String {
                 } else {
                     ""
                 },
-                f(p.sensitivity, 3),
+                fixed(p.sensitivity, 3),
                 p.fp_per_patient,
-                f(p.mean_patient_dice, 3)
+                fixed(p.mean_patient_dice, 3)
             );
         }
     }

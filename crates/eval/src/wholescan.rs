@@ -400,13 +400,8 @@ pub fn calibrate(
         .flatten();
     for s in classifier.iter().flat_map(|(_, s)| s) {
         tracing::info!(
-            "lesion classifier cut {:.2} on the validation patients (out of fold): lesion-wise \
-             F1 {:.3}, sensitivity {}, {:.2} false lesions per patient, mean patient Dice {:.3}",
-            s.cut,
-            s.f1,
-            s.sensitivity.map_or("-".into(), |v| format!("{v:.3}")),
-            s.fp_per_patient,
-            s.mean_patient_dice
+            "lesion classifier cut {:.2} on the validation patients (out of fold): {s}",
+            s.cut
         );
     }
     let phenotype = if fit.egfr_phenotype {
@@ -486,16 +481,9 @@ fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, Vec<FitSumm
     match fitted.and_then(|(c, s)| Some((c, s.iter().find(|s| s.cut == c.cut)?))) {
         Some((c, s)) => format!(
             "lesion classifier on {} validation candidates ({} true), cut {} chosen for the best \
-             lesion-wise F1 on out-of-fold scores: lesion-wise F1 {:.3}, sensitivity {}, {:.2} \
-             false lesions per patient, mean patient Dice {:.3}; it decides in place of the \
-             threshold and minimum volume, which were ",
-            s.candidates,
-            s.true_candidates,
-            c.cut,
-            s.f1,
-            s.sensitivity.map_or("-".into(), |v| format!("{v:.3}")),
-            s.fp_per_patient,
-            s.mean_patient_dice
+             lesion-wise F1 on out-of-fold scores: {s}; it decides in place of the threshold and \
+             minimum volume, which were ",
+            s.candidates, s.true_candidates, c.cut,
         ),
         None if asked => "no lesion classifier (the validation candidates hold one class \
                           only); threshold and minimum volume "
