@@ -4,6 +4,7 @@
 //! and scores Table 3's radiomics EGFR system on the same patients.
 
 mod batch;
+mod closing;
 mod contrast;
 mod error;
 mod evaluate;

@@ -82,11 +82,13 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
         let rule = match &pp.lesion_classifier {
             Some(c) => format!(
                 "a lesion classifier on each scan's own grid keeps the candidates it gives a \
-                 probability of at least {}{}",
+                 probability of at least {}{}{}",
                 c.cut,
                 pp.second_size.map_or(String::new(), |n| format!(
                     " (candidates from the network at its trained side and at {n} px)"
-                ))
+                )),
+                pp.close_mm
+                    .map_or(String::new(), |r| format!(", each closed by a {r} mm ball"))
             ),
             None => format!(
                 "threshold {}, lesions under {} mm&sup3; dropped",

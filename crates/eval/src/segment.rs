@@ -8,6 +8,7 @@
 //! back onto the input's own grid. The EGFR call votes over the cleaned mask's slices, or, with
 //! a phenotype model in the run, is made from the cleaned mask's measured lesions.
 
+use crate::closing::close_lesions;
 use crate::contrast::Contrast;
 use crate::lesion_filter::{self, Candidates, LesionClassifier};
 use crate::phenotype::{PhenotypeCall, PhenotypeModel};
@@ -29,6 +30,10 @@ use tch::Tensor;
 pub const EGFR_FROM_PHENOTYPE: &str = "lesion phenotype";
 /// ... and when it has none: the network's slice vote.
 pub const EGFR_FROM_VOTE: &str = "network vote";
+
+/// The largest closing radius a record may ask for: beyond it, closing would fill the space
+/// between a lesion's lobes rather than a core or a gap.
+const MAX_CLOSE_MM: f64 = 10.0;
 
 /// How probabilities become a GTV mask, stored in the run as `postprocess.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +62,11 @@ pub struct Postprocess {
     /// only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_size: Option<usize>,
+    /// With a value (mm) and a lesion classifier: each kept lesion is closed by a ball of this
+    /// radius on the scan's grid ([`crate::closing`]), filling a necrotic core and gaps in the
+    /// rim that the network left out. Written by calibration when it fits a classifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_mm: Option<f64>,
     /// With a value, the patient's EGFR call comes from the cleaned GTV's measured lesion
     /// phenotype ([`crate::phenotype`]) instead of the network's slice vote, which is still
     /// reported beside it.
@@ -76,6 +86,7 @@ impl Default for Postprocess {
             segment_threshold: None,
             lesion_classifier: None,
             second_size: None,
+            close_mm: None,
             egfr_phenotype: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
@@ -98,7 +109,10 @@ impl Postprocess {
             && segment > 0.0
             && segment <= pp.threshold
             && pp.min_volume_mm3.is_finite()
-            && pp.min_volume_mm3 >= 0.0;
+            && pp.min_volume_mm3 >= 0.0
+            && pp
+                .close_mm
+                .is_none_or(|r| r > 0.0 && r <= MAX_CLOSE_MM && pp.lesion_classifier.is_some());
         if let Some(problem) = pp.lesion_classifier.as_ref().and_then(|c| c.problem()) {
             return Err(EvalError::file(&path, problem));
         }
@@ -112,9 +126,10 @@ impl Postprocess {
             return Err(EvalError::file(
                 &path,
                 format!(
-                    "threshold {} must lie in (0, 1), segment_threshold {} in (0, threshold] and \
-                     min_volume_mm3 {} be >= 0",
-                    pp.threshold, segment, pp.min_volume_mm3
+                    "threshold {} must lie in (0, 1), segment_threshold {} in (0, threshold], \
+                     min_volume_mm3 {} be >= 0 and close_mm {:?} in (0, {MAX_CLOSE_MM}] with a \
+                     lesion_classifier",
+                    pp.threshold, segment, pp.min_volume_mm3, pp.close_mm
                 ),
             ));
         }
@@ -276,9 +291,13 @@ pub fn segment_scan(
                 .iter()
                 .map(|r| classifier.probability(r))
                 .collect();
-            let kept = found
+            let mut kept = found
                 .labels
                 .mapv(|l| l != 0 && probability[l as usize - 1] >= classifier.cut);
+            if let Some(radius) = pp.close_mm {
+                let brain = image.data.mapv(|v| v != 0.0);
+                kept = close_lesions(&kept, &brain, image.spacing(), radius);
+            }
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
             let scored = ScoredCandidates {
@@ -476,6 +495,12 @@ mod tests {
             r#"{{"threshold": 0.5, "segment_threshold": 0.0, {base}}}"#
         ))
         .is_err());
+        // Closing belongs to a classifier's lesions, and needs a radius.
+        let err = read(&format!(r#"{{"threshold": 0.5, "close_mm": 1.5, {base}}}"#))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("close_mm Some(1.5)"), "{err}");
         Ok(())
     }
 

@@ -438,6 +438,7 @@ pub fn calibrate(
         ),
         // The second side's candidates need the classifier to read them.
         second_size: fixed.second_size.filter(|_| classifier.is_some()),
+        close_mm: classifier.is_some().then_some(crate::closing::CLOSE_MM),
         lesion_classifier: classifier.map(|(c, _)| c),
         egfr_phenotype: phenotype,
     };

@@ -230,6 +230,17 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         .lesion_list
         .iter()
         .all(|l| l.lesion_probability.is_some()));
+    // And closed (the record's `close_mm`): each kept lesion only gains voxels.
+    let closed = with_head_bias(&trained, &tmp.path().join("pos_closed"), 100.0);
+    record["close_mm"] = serde_json::json!(1.5);
+    std::fs::write(RunPaths::new(&closed).postprocess(), record.to_string()).unwrap();
+    let (s3, _) = run_predict(&closed, &input, &tmp.path().join("pred_closed"));
+    assert!(
+        s3.gtv_voxels >= s2.gtv_voxels,
+        "{} < {}",
+        s3.gtv_voxels,
+        s2.gtv_voxels
+    );
 
     let p = json["egfr_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
