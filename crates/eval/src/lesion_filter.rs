@@ -69,6 +69,9 @@ const RIDGE: f64 = 1.0;
 const FOLDS: usize = 5;
 /// Cuts tried on the classifier's probability (and swept for the whole-scan FROC).
 pub(crate) const CUTS: [f64; 10] = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+/// Outlines tried for the kept lesions ([`LesionClassifier::outline`]): all of a candidate's
+/// voxels, or those above one of these probabilities (and the bright ones).
+pub(crate) const OUTLINES: [Option<f32>; 5] = [None, Some(0.6), Some(0.7), Some(0.8), Some(0.9)];
 
 /// The candidates of one scan on its own grid.
 pub struct Candidates {
@@ -76,6 +79,10 @@ pub struct Candidates {
     pub labels: Array3<u32>,
     /// One row of [`FEATURE_NAMES`] per candidate (index `n - 1`).
     pub features: Vec<Vec<f64>>,
+    /// Per voxel, the network's probability there, or infinity where the voxel is bright
+    /// enough to be a candidate on its own: a kept lesion's outline at `t` is its voxels above
+    /// `t` ([`LesionClassifier::outline`]).
+    pub level: Array3<f32>,
 }
 
 /// Finds the candidates of `prob > segment` or contrast above `bright` (both maps on `image`'s
@@ -88,12 +95,15 @@ pub(crate) fn candidates(
     bright: f64,
 ) -> Candidates {
     let spacing = image.spacing();
-    let marked = Zip::from(&prob.data)
+    let level = Zip::from(&prob.data)
         .and(&image.data)
-        .map_collect(|&p, &v| {
-            p > segment || (v != 0.0 && contrast.of_value(f64::from(v)) > bright)
-        });
-    let (labels, n) = connected_components_3d(marked.view());
+        .map_collect(
+            |&p, &v| match v != 0.0 && contrast.of_value(f64::from(v)) > bright {
+                true => f32::INFINITY,
+                false => p,
+            },
+        );
+    let (labels, n) = connected_components_3d(level.mapv(|l| l > segment).view());
     let depth = distance_map_mm(image.data.mapv(|v| v == 0.0).view(), spacing);
     let voxel_mm3: f64 = spacing.iter().product();
 
@@ -124,7 +134,11 @@ pub(crate) fn candidates(
         })
         .collect();
     add_brightness_rank(&mut features);
-    Candidates { labels, features }
+    Candidates {
+        labels,
+        features,
+        level,
+    }
 }
 
 /// Appends to every row the log of one plus the number of the scan's candidates whose
@@ -212,12 +226,67 @@ pub struct LesionClassifier {
     /// Voxels above this contrast are candidates with the network's marks
     /// ([`BRIGHT_CONTRAST`] at fitting time).
     pub bright_contrast: f64,
+    /// With a value, a kept candidate's GTV is its voxels whose probability exceeds this, and
+    /// its bright voxels (all of them when that leaves none); without, the whole candidate
+    /// (records before the twenty-first session). Why: the candidates are cut low (segment
+    /// threshold 0.5) so that faint small lesions are found, and at that cut the network's
+    /// probabilities, restored from 1.6 mm pixels, outline each lesion wider than its GTV;
+    /// chosen on the validation patients for the mean patient Dice ([`fit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outline: Option<f32>,
 }
 
 impl LesionClassifier {
     /// Probability that a candidate with this feature row is a lesion.
     pub fn probability(&self, row: &[f64]) -> f64 {
         self.model.probability(row)
+    }
+
+    /// The GTV of the candidates of `found` whose `probability` (one per candidate) reaches
+    /// the cut, each outlined at `outline` as [`Self::outline`] describes (the largest piece
+    /// where the outline splits it), or whole.
+    pub(crate) fn keep(
+        &self,
+        found: &Candidates,
+        probability: &[f64],
+        outline: Option<f32>,
+    ) -> Array3<bool> {
+        let kept = |l: u32| l != 0 && probability[l as usize - 1] >= self.cut;
+        let Some(outline) = outline else {
+            return found.labels.mapv(kept);
+        };
+        // A candidate with no voxel above the outline keeps all of its voxels.
+        let mut above = vec![false; probability.len()];
+        Zip::from(&found.labels)
+            .and(&found.level)
+            .for_each(|&l, &level| {
+                if l != 0 && level > outline {
+                    above[l as usize - 1] = true;
+                }
+            });
+        let trimmed = Zip::from(&found.labels)
+            .and(&found.level)
+            .map_collect(|&l, &level| kept(l) && (level > outline || !above[l as usize - 1]));
+        // Trimming may split a candidate; its largest piece is the lesion, the others are
+        // dropped (each would count as a false lesion of its own: on seed 0's demo run they
+        // doubled the test set's false lesions). Pieces of two candidates never touch, since
+        // the candidates are separate components of a larger mask.
+        let (pieces, n) = connected_components_3d(trimmed.view());
+        let (mut size, mut owner) = (vec![0usize; n], vec![0usize; n]);
+        Zip::from(&pieces).and(&found.labels).for_each(|&p, &l| {
+            if p != 0 {
+                size[p as usize - 1] += 1;
+                owner[p as usize - 1] = l as usize - 1;
+            }
+        });
+        let mut largest = vec![None::<usize>; probability.len()];
+        for piece in 0..n {
+            let best = &mut largest[owner[piece]];
+            if best.is_none_or(|b| size[piece] > size[b]) {
+                *best = Some(piece);
+            }
+        }
+        pieces.mapv(|p| p != 0 && largest[owner[p as usize - 1]] == Some(p as usize - 1))
     }
 
     /// Why a stored record cannot be applied by this build, if it cannot: fitted on other
@@ -228,11 +297,13 @@ impl LesionClassifier {
             && self.cut > 0.0
             && self.cut < 1.0
             && self.bright_contrast.is_finite()
-            && self.bright_contrast > 0.0;
+            && self.bright_contrast > 0.0
+            && self.outline.is_none_or(|t| t > 0.0 && t < 1.0);
         (!consistent).then(|| {
             format!(
                 "the lesion classifier must use the features {FEATURE_NAMES:?} with one \
-                 coefficient each, a cut in (0, 1) and a positive bright_contrast (a run \
+                 coefficient each, a cut and any outline in (0, 1) and a positive \
+                 bright_contrast (a run \
                  calibrated by another version of mtsa is re-calibrated, without training, by \
                  `mtsa train --data <its dataset> --out <run> --resume`)"
             )
@@ -241,13 +312,13 @@ impl LesionClassifier {
 }
 
 /// One validation patient's candidates with the truth: which true lesions each one touches,
-/// its voxels and how many of them lie in the GTV, and the patient's true lesions and GTV
-/// voxels.
+/// its voxels and how many of them lie in the GTV at each of [`OUTLINES`], and the patient's
+/// true lesions and GTV voxels.
 pub struct LabelledCandidates {
     pub features: Vec<Vec<f64>>,
     pub touches: Vec<BTreeSet<u32>>,
-    pub voxels: Vec<usize>,
-    pub overlap: Vec<usize>,
+    pub voxels: Vec<[usize; OUTLINES.len()]>,
+    pub overlap: Vec<[usize; OUTLINES.len()]>,
     pub lesions: usize,
     pub truth_voxels: usize,
 }
@@ -257,21 +328,39 @@ impl LabelledCandidates {
     pub fn new(found: Candidates, truth: &Array3<bool>) -> Self {
         let (truth_labels, lesions) = connected_components_3d(truth.view());
         let n = found.features.len();
-        let (mut touches, mut voxels, mut overlap) =
-            (vec![BTreeSet::new(); n], vec![0; n], vec![0; n]);
+        let (mut touches, mut voxels, mut overlap) = (
+            vec![BTreeSet::new(); n],
+            vec![[0; OUTLINES.len()]; n],
+            vec![[0; OUTLINES.len()]; n],
+        );
         let mut truth_voxels = 0;
         Zip::from(&found.labels)
             .and(&truth_labels)
-            .for_each(|&c, &t| {
+            .and(&found.level)
+            .for_each(|&c, &t, &level| {
                 truth_voxels += usize::from(t != 0);
-                if c != 0 {
-                    voxels[c as usize - 1] += 1;
-                    if t != 0 {
-                        touches[c as usize - 1].insert(t);
-                        overlap[c as usize - 1] += 1;
+                if c == 0 {
+                    return;
+                }
+                let k = c as usize - 1;
+                if t != 0 {
+                    touches[k].insert(t);
+                }
+                for (o, outline) in OUTLINES.iter().enumerate() {
+                    if outline.is_none_or(|cut| level > cut) {
+                        voxels[k][o] += 1;
+                        overlap[k][o] += usize::from(t != 0);
                     }
                 }
             });
+        // A candidate with no voxel above an outline keeps all of them there, as `keep` does.
+        for (v, o) in voxels.iter_mut().zip(overlap.iter_mut()) {
+            for i in 1..OUTLINES.len() {
+                if v[i] == 0 {
+                    (v[i], o[i]) = (v[0], o[0]);
+                }
+            }
+        }
         Self {
             features: found.features,
             touches,
@@ -311,13 +400,22 @@ impl std::fmt::Display for FitSummary {
     }
 }
 
+/// A classifier fitted by [`fit`], with what its choices traded.
+pub struct Fitted {
+    pub classifier: LesionClassifier,
+    /// Every cut's summary, in [`CUTS`] order, with whole candidates.
+    pub cuts: Vec<FitSummary>,
+    /// Each of [`OUTLINES`] with the validation patients' mean Dice at the chosen cut.
+    pub outlines: Vec<(Option<f32>, f64)>,
+}
+
 /// Fits the classifier on the validation patients' candidates and chooses its cut for the best
 /// lesion-wise F1 (the lower cut on ties) on out-of-fold probabilities (patient `i` scored by a
 /// model fitted without the patients of fold `i % 5`), so the cut is not chosen on candidates the
-/// model has seen. Returns the classifier and every cut's summary in [`CUTS`] order (what
-/// another cut would trade). `None` when the candidates hold one class only (nothing to
+/// model has seen; then the outline of the kept lesions for the best mean patient Dice at that
+/// cut (whole candidates on ties). `None` when the candidates hold one class only (nothing to
 /// learn).
-pub fn fit(patients: &[LabelledCandidates]) -> Option<(LesionClassifier, Vec<FitSummary>)> {
+pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
     let rows = |keep: &dyn Fn(usize) -> bool| {
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (_, p) in patients.iter().enumerate().filter(|(i, _)| keep(*i)) {
@@ -346,17 +444,37 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<(LesionClassifier, Vec<Fit
                 .collect();
         }
     }
-    let summaries: Vec<FitSummary> = CUTS
+    let cuts: Vec<FitSummary> = CUTS
         .iter()
-        .map(|&cut| score_cut(patients, &out_of_fold, cut))
+        .map(|&cut| score_cut(patients, &out_of_fold, cut, 0))
         .collect();
     // The first of the best: the lower cut on ties.
-    let best = summaries
+    let best = cuts
         .iter()
-        .fold(&summaries[0], |b, s| if s.f1 > b.f1 { s } else { b });
+        .fold(&cuts[0], |b, s| if s.f1 > b.f1 { s } else { b });
     let cut = best.cut;
+    let outlines: Vec<(Option<f32>, f64)> = OUTLINES
+        .iter()
+        .enumerate()
+        .map(|(o, &outline)| {
+            let dice = score_cut(patients, &out_of_fold, cut, o).mean_patient_dice;
+            (outline, dice)
+        })
+        .collect();
+    let outline = outlines
+        .iter()
+        .fold(outlines[0], |b, &o| if o.1 > b.1 { o } else { b })
+        .0;
     let model = fit_model(&x, &y)?;
-    Some((LesionClassifier { cut, ..model }, summaries))
+    Some(Fitted {
+        classifier: LesionClassifier {
+            cut,
+            outline,
+            ..model
+        },
+        cuts,
+        outlines,
+    })
 }
 
 /// Standardise and fit; the cut is left at one half for the caller to choose. `None` when
@@ -366,13 +484,20 @@ fn fit_model(x: &[Vec<f64>], y: &[bool]) -> Option<LesionClassifier> {
         model: NamedLogistic::fit(&FEATURE_NAMES, x, y, RIDGE)?,
         cut: 0.5,
         bright_contrast: BRIGHT_CONTRAST,
+        outline: None,
     })
 }
 
 /// Lesion-wise counts at one cut (a true lesion is found when a kept candidate touches it, a
 /// kept candidate touching none is a false lesion) and the patients' mean voxel Dice of the
-/// kept candidates (1 for a patient with neither a GTV nor a kept candidate).
-fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> FitSummary {
+/// kept candidates outlined at [`OUTLINES`]`[outline]` (1 for a patient with neither a GTV nor
+/// a kept candidate).
+fn score_cut(
+    patients: &[LabelledCandidates],
+    probs: &[Vec<f64>],
+    cut: f64,
+    outline: usize,
+) -> FitSummary {
     let (mut found, mut lesions, mut false_lesions) = (0usize, 0usize, 0usize);
     let (mut candidates, mut true_candidates) = (0usize, 0usize);
     let mut dice_sum = 0.0;
@@ -387,8 +512,8 @@ fn score_cut(patients: &[LabelledCandidates], probs: &[Vec<f64>], cut: f64) -> F
                     false_lesions += 1;
                 }
                 hit.extend(t.iter().copied());
-                kept += p.voxels[k];
-                overlap += p.overlap[k];
+                kept += p.voxels[k][outline];
+                overlap += p.overlap[k][outline];
             }
         }
         found += hit.len();
@@ -511,8 +636,11 @@ mod tests {
     fn patient(rows: &[(f64, bool)]) -> LabelledCandidates {
         let lesions = rows.iter().filter(|(_, t)| *t).count() + 1;
         LabelledCandidates {
-            voxels: vec![10; rows.len()],
-            overlap: rows.iter().map(|(_, t)| if *t { 10 } else { 0 }).collect(),
+            voxels: vec![[10; OUTLINES.len()]; rows.len()],
+            overlap: rows
+                .iter()
+                .map(|(_, t)| [if *t { 10 } else { 0 }; OUTLINES.len()])
+                .collect(),
             truth_voxels: 10 * lesions,
             features: rows.iter().map(|(v, _)| row(*v)).collect(),
             touches: rows
@@ -538,8 +666,15 @@ mod tests {
                 patient(&[(2.0 + o, true), (-1.0 - o, false), (-2.0 + o, false)])
             })
             .collect();
-        let (c, s) = fit(&patients).expect("two classes");
+        let Fitted {
+            classifier: c,
+            cuts: s,
+            outlines,
+        } = fit(&patients).expect("two classes");
         assert_eq!(s.len(), CUTS.len());
+        // Every outline keeps the same voxels here: the whole candidate is chosen.
+        assert_eq!(outlines.len(), OUTLINES.len());
+        assert_eq!(c.outline, None);
         let s = s.iter().find(|s| s.cut == c.cut).expect("the chosen cut");
         assert_eq!(c.problem(), None);
         assert!(c.probability(&row(2.0)) >= c.cut);
@@ -573,8 +708,18 @@ mod tests {
                             BTreeSet::new(),
                             BTreeSet::new(),
                         ],
-                        voxels: vec![1000, 10, 10, 10],
-                        overlap: vec![1000, 0, 0, 0],
+                        voxels: vec![
+                            [1000; OUTLINES.len()],
+                            [10; OUTLINES.len()],
+                            [10; OUTLINES.len()],
+                            [10; OUTLINES.len()],
+                        ],
+                        overlap: vec![
+                            [1000; OUTLINES.len()],
+                            [0; OUTLINES.len()],
+                            [0; OUTLINES.len()],
+                            [0; OUTLINES.len()],
+                        ],
                         lesions: 1,
                         truth_voxels: 1000,
                     }
@@ -582,15 +727,19 @@ mod tests {
                     LabelledCandidates {
                         features: vec![row(0.0)],
                         touches: vec![[1].into()],
-                        voxels: vec![10],
-                        overlap: vec![10],
+                        voxels: vec![[10; OUTLINES.len()]],
+                        overlap: vec![[10; OUTLINES.len()]],
                         lesions: 1,
                         truth_voxels: 10,
                     }
                 }
             })
             .collect();
-        let (c, s) = fit(&patients).expect("two classes");
+        let Fitted {
+            classifier: c,
+            cuts: s,
+            ..
+        } = fit(&patients).expect("two classes");
         assert!(c.probability(&row(0.0)) < c.cut);
         assert_eq!(s.iter().map(|s| s.cut).collect::<Vec<_>>(), CUTS);
         let chosen = s.iter().find(|s| s.cut == c.cut).expect("the chosen cut");
@@ -600,6 +749,94 @@ mod tests {
         assert!((lowest.f1 - 20.0 / 35.0).abs() < 1e-12, "{lowest:?}");
         let large = 2.0 * 1000.0 / 2030.0;
         assert!((lowest.mean_patient_dice - (large + 1.0) / 2.0).abs() < 1e-12);
+    }
+
+    /// Each true candidate holds its lesion's 10 voxels and a margin the network marked at
+    /// 0.5-0.7: outlined at 0.7 it is the GTV. The outline with the best mean patient Dice is
+    /// chosen, every outline's Dice returned.
+    #[test]
+    fn the_outline_with_the_best_patient_dice_is_chosen() {
+        let patients: Vec<_> = (0..10)
+            .map(|i| {
+                let mut p = patient(&[(2.0 + i as f64 * 0.01, true), (-1.0, false)]);
+                p.voxels[0] = [20, 12, 10, 10, 10];
+                p.truth_voxels = 10; // no lesion without a candidate here
+                p.lesions = 1;
+                p
+            })
+            .collect();
+        let fitted = fit(&patients).expect("two classes");
+        let dice: Vec<f64> = fitted.outlines.iter().map(|o| o.1).collect();
+        let want = [20.0 / 30.0, 20.0 / 22.0, 1.0, 1.0, 1.0];
+        for (d, w) in dice.iter().zip(want) {
+            assert!((d - w).abs() < 1e-12, "{dice:?}");
+        }
+        // The first of the best.
+        assert_eq!(fitted.classifier.outline, Some(0.7));
+    }
+
+    /// Three candidates along a line: the first has voxels at 0.9, bright, 0.6 and 0.95; the
+    /// second only 0.55 and 0.6; the third scores under the cut. Outlined at 0.7, the first
+    /// splits into its 0.9 and bright voxels and its lone 0.95 voxel, and keeps the larger
+    /// piece; the second keeps all of its voxels (none is above); the third none. The
+    /// validation counts take every voxel above each outline.
+    #[test]
+    fn kept_lesions_are_outlined_and_their_validation_counts_taken() {
+        let scene = [
+            (1, 0.9),
+            (1, f32::INFINITY),
+            (1, 0.6),
+            (1, 0.95),
+            (0, 0.0),
+            (2, 0.55),
+            (2, 0.6),
+            (0, 0.0),
+            (3, 0.9),
+        ];
+        let mut labels = Array3::<u32>::zeros((1, 1, scene.len()));
+        let mut level = Array3::<f32>::zeros((1, 1, scene.len()));
+        for (k, (l, v)) in scene.into_iter().enumerate() {
+            labels[[0, 0, k]] = l;
+            level[[0, 0, k]] = v;
+        }
+        let found = Candidates {
+            labels,
+            features: vec![row(0.0); 3],
+            level,
+        };
+        let classifier = LesionClassifier {
+            outline: Some(0.7),
+            cut: 0.5,
+            ..fit_model(&[row(0.0), row(1.0)], &[false, true]).expect("two classes")
+        };
+        let scores = [0.9, 0.8, 0.1];
+        let kept: Vec<bool> = classifier
+            .keep(&found, &scores, classifier.outline)
+            .iter()
+            .copied()
+            .collect();
+        let want = [true, true, false, false, false, true, true, false, false];
+        assert_eq!(kept, want, "{kept:?}");
+        let all: Vec<bool> = classifier
+            .keep(&found, &scores, None)
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(
+            all,
+            [true, true, true, true, false, true, true, false, false]
+        );
+        // The GTV: the first candidate's 0.9 voxel and the second's 0.55 voxel.
+        let mut truth = Array3::from_elem((1, 1, scene.len()), false);
+        truth[[0, 0, 0]] = true;
+        truth[[0, 0, 5]] = true;
+        let counted = LabelledCandidates::new(found, &truth);
+        // Outlines none, 0.6, 0.7, 0.8, 0.9 (above, not at).
+        assert_eq!(counted.voxels[0], [4, 3, 3, 3, 2]);
+        assert_eq!(counted.overlap[0], [1, 1, 1, 1, 0]);
+        assert_eq!(counted.voxels[1], [2; 5]);
+        assert_eq!(counted.overlap[1], [1; 5]);
+        assert_eq!(counted.truth_voxels, 2);
     }
 
     #[test]

@@ -256,7 +256,8 @@ pub fn segment_scan(
     // every brain voxel, done once per scan and only when one of them needs it.
     let contrast = OnceCell::new();
     let contrast = || contrast.get_or_init(|| Contrast::of(&image.data));
-    let (mask_grid, mask, candidates) = match &pp.lesion_classifier {
+    // `measured`: the lesions the phenotype reads, where they are not the mask itself.
+    let (mask_grid, mask, candidates, measured) = match &pp.lesion_classifier {
         None => {
             let px = geom.pixel_mm();
             let spacing = [geom.slice_thickness_mm, px, px];
@@ -272,7 +273,7 @@ pub fn segment_scan(
             // would erode every lesion and split thin ones into several on the finer grid.
             let mask: Volume<u8> = restore_probabilities(&mask_grid.mapv(f32::from), &geom)
                 .map(|p| u8::from(*p > 0.5));
-            (mask_grid, mask, None)
+            (mask_grid, mask, None, None)
         }
         Some(classifier) => {
             // The classifier decides on the input's own grid, where a small metastasis and a
@@ -291,20 +292,29 @@ pub fn segment_scan(
                 .iter()
                 .map(|r| classifier.probability(r))
                 .collect();
-            let mut kept = found
-                .labels
-                .mapv(|l| l != 0 && probability[l as usize - 1] >= classifier.cut);
-            if let Some(radius) = pp.close_mm {
-                let brain = image.data.mapv(|v| v != 0.0);
-                kept = close_lesions(&kept, &brain, image.spacing(), radius);
-            }
+            let brain = OnceCell::new();
+            let close = |lesions: Array3<bool>| match pp.close_mm {
+                Some(radius) => {
+                    let brain = brain.get_or_init(|| image.data.mapv(|v| v != 0.0));
+                    close_lesions(&lesions, brain, image.spacing(), radius)
+                }
+                None => lesions,
+            };
+            let kept = close(classifier.keep(&found, &probability, classifier.outline));
+            // The phenotype reads the kept candidates whole: its model is fitted on true GTVs,
+            // and an outline that trims a lesion to the network's surest voxels can trim its
+            // dark core too (seed 0's demo run: test EGFR 0.737 measured whole, 0.711
+            // outlined at 0.8; docs/whole-scan.md).
+            let measured = classifier
+                .outline
+                .map(|_| close(classifier.keep(&found, &probability, None)));
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
             let scored = ScoredCandidates {
                 labels: found.labels,
                 probability,
             };
-            (mask_grid, mask, Some(scored))
+            (mask_grid, mask, Some(scored), measured)
         }
     };
     let areas: Vec<usize> = run_k
@@ -317,10 +327,10 @@ pub fn segment_scan(
                 .count()
         })
         .collect();
-    let phenotype = pp
-        .egfr_phenotype
-        .as_ref()
-        .map(|m| m.call(image, contrast(), &mask.data.mapv(|v| v != 0)));
+    let phenotype = pp.egfr_phenotype.as_ref().map(|m| {
+        let lesions = measured.unwrap_or_else(|| mask.data.mapv(|v| v != 0));
+        m.call(image, contrast(), &lesions)
+    });
     let (with_gtv, mut call) = egfr_vote(&areas, &prob, &run_k, &p_mutant);
     if !model.tasks.classifies() {
         // A segmentation-only system has no EGFR output to vote with.
@@ -583,7 +593,7 @@ mod tests {
         };
         let names = lesion_filter::FEATURE_NAMES;
         let ok = read(&record(classifier(&names, 0.3)))?;
-        assert_eq!(ok.lesion_classifier.map(|c| c.cut), Some(0.3));
+        assert_eq!(ok.lesion_classifier.as_ref().map(|c| c.cut), Some(0.3));
         let err = |c| {
             read(&record(c))
                 .err()
@@ -594,7 +604,15 @@ mod tests {
         let mut renamed = names;
         renamed[0] = "volume";
         assert!(err(classifier(&renamed, 0.3)).contains("lesion classifier"));
-        assert!(err(classifier(&names, 1.0)).contains("cut in (0, 1)"));
+        assert!(err(classifier(&names, 1.0)).contains("cut and any outline in (0, 1)"));
+        // A record without an outline keeps whole candidates; one outside (0, 1) is refused.
+        assert_eq!(ok.lesion_classifier.and_then(|c| c.outline), None);
+        let mut outlined = classifier(&names, 0.3);
+        outlined["outline"] = serde_json::json!(0.7);
+        let with = read(&record(outlined.clone()))?;
+        assert_eq!(with.lesion_classifier.and_then(|c| c.outline), Some(0.7));
+        outlined["outline"] = serde_json::json!(1.5);
+        assert!(err(outlined).contains("outline"));
         Ok(())
     }
 }

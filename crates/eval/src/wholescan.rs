@@ -10,7 +10,7 @@
 
 use crate::contrast::Contrast;
 use crate::figures::SliceFigure;
-use crate::lesion_filter::{self, FitSummary, LabelledCandidates, LesionClassifier};
+use crate::lesion_filter::{self, Fitted, LabelledCandidates};
 use crate::phenotype::{lesion_phenotype, PhenotypeModel};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::segment::{
@@ -398,10 +398,16 @@ pub fn calibrate(
         .lesion_classifier
         .then(|| lesion_filter::fit(&labelled))
         .flatten();
-    for s in classifier.iter().flat_map(|(_, s)| s) {
+    for s in classifier.iter().flat_map(|f| &f.cuts) {
         tracing::info!(
             "lesion classifier cut {:.2} on the validation patients (out of fold): {s}",
             s.cut
+        );
+    }
+    for (outline, dice) in classifier.iter().flat_map(|f| &f.outlines) {
+        tracing::info!(
+            "kept lesions outlined at {}: mean patient Dice {dice:.3} on the validation patients",
+            outline.map_or("the candidate".into(), |t| format!("probability {t}"))
         );
     }
     let phenotype = if fit.egfr_phenotype {
@@ -439,7 +445,7 @@ pub fn calibrate(
         // The second side's candidates need the classifier to read them.
         second_size: fixed.second_size.filter(|_| classifier.is_some()),
         close_mm: classifier.is_some().then_some(crate::closing::CLOSE_MM),
-        lesion_classifier: classifier.map(|(c, _)| c),
+        lesion_classifier: classifier.map(|f| f.classifier),
         egfr_phenotype: phenotype,
     };
     let path = RunPaths::new(run).postprocess();
@@ -478,13 +484,25 @@ fn fit_phenotype(
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the
 /// validation patients (out-of-fold), before the grid point it replaces.
-fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, Vec<FitSummary>)>) -> String {
-    match fitted.and_then(|(c, s)| Some((c, s.iter().find(|s| s.cut == c.cut)?))) {
-        Some((c, s)) => format!(
+fn classifier_source(asked: bool, fitted: Option<&Fitted>) -> String {
+    let chosen = fitted.and_then(|f| {
+        let c = &f.classifier;
+        Some((
+            c,
+            f.cuts.iter().find(|s| s.cut == c.cut)?,
+            f.outlines.iter().find(|o| o.0 == c.outline)?,
+        ))
+    });
+    match chosen {
+        Some((c, s, (outline, dice))) => format!(
             "lesion classifier on {} validation candidates ({} true), cut {} chosen for the best \
-             lesion-wise F1 on out-of-fold scores: {s}; it decides in place of the threshold and \
+             lesion-wise F1 on out-of-fold scores: {s}; kept lesions outlined at {} for the \
+             best mean patient Dice ({dice:.3}); it decides in place of the threshold and \
              minimum volume, which were ",
-            s.candidates, s.true_candidates, c.cut,
+            s.candidates,
+            s.true_candidates,
+            c.cut,
+            outline.map_or("the whole candidate".into(), |t| format!("probability {t}")),
         ),
         None if asked => "no lesion classifier (the validation candidates hold one class \
                           only); threshold and minimum volume "
@@ -496,6 +514,7 @@ fn classifier_source(asked: bool, fitted: Option<&(LesionClassifier, Vec<FitSumm
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lesion_filter::LesionClassifier;
     use crate::named_logistic::NamedLogistic;
     use mtsa_radiomics::model::Standardizer;
     use ndarray::s;
@@ -528,6 +547,7 @@ mod tests {
                 },
                 cut: 0.35,
                 bright_contrast: 2.0,
+                outline: None,
             }),
             ..Postprocess::default()
         };
