@@ -190,7 +190,6 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
     // classifier's probability. This one looks at the mean network probability m only (near 1
     // inside every candidate here, above the 0.5 cut at its rim): sigmoid(-2 + 4 m), which
     // lies in [0.5, 0.881] for m in [0.5, 1], and the cut is 0.5.
-    let classified = with_head_bias(&trained, &tmp.path().join("pos_classified"), 100.0);
     let features = mtsa_eval::LESION_FEATURES;
     let mut coefficients = vec![0.0; features.len()];
     coefficients[1] = 4.0;
@@ -203,8 +202,13 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             "intercept": -2.0, "coefficients": coefficients, "cut": 0.5, "bright_contrast": 8.0,
         },
     });
-    std::fs::write(RunPaths::new(&classified).postprocess(), record.to_string()).unwrap();
-    let (s, _) = run_predict(&classified, &input, &tmp.path().join("pred_classified"));
+    // The same weights under each record: one run folder and one output folder per name.
+    let predict_with = |name: &str, record: &serde_json::Value| {
+        let run = with_head_bias(&trained, &tmp.path().join(format!("pos_{name}")), 100.0);
+        std::fs::write(RunPaths::new(&run).postprocess(), record.to_string()).unwrap();
+        run_predict(&run, &input, &tmp.path().join(format!("pred_{name}"))).0
+    };
+    let s = predict_with("classified", &record);
     assert!(s.lesions >= 1);
     for l in &s.lesion_list {
         let p = l.lesion_probability.expect("a classified lesion");
@@ -213,13 +217,11 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             "{l:?}"
         );
     }
-    // The same run with a second input size: the candidates are cut from the maximum of both
-    // sides' probabilities, so every voxel kept before is kept again.
-    let second = with_head_bias(&trained, &tmp.path().join("pos_second"), 100.0);
+    // With a second input size: the candidates are cut from the maximum of both sides'
+    // probabilities, so every voxel kept before is kept again.
     let mut record = record;
     record["second_size"] = serde_json::json!(192);
-    std::fs::write(RunPaths::new(&second).postprocess(), record.to_string()).unwrap();
-    let (s2, _) = run_predict(&second, &input, &tmp.path().join("pred_second"));
+    let s2 = predict_with("second", &record);
     assert!(
         s2.gtv_voxels >= s.gtv_voxels,
         "{} < {}",
@@ -231,16 +233,24 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         .iter()
         .all(|l| l.lesion_probability.is_some()));
     // And closed (the record's `close_mm`): each kept lesion only gains voxels.
-    let closed = with_head_bias(&trained, &tmp.path().join("pos_closed"), 100.0);
     record["close_mm"] = serde_json::json!(1.5);
-    std::fs::write(RunPaths::new(&closed).postprocess(), record.to_string()).unwrap();
-    let (s3, _) = run_predict(&closed, &input, &tmp.path().join("pred_closed"));
+    let s3 = predict_with("closed", &record);
     assert!(
         s3.gtv_voxels >= s2.gtv_voxels,
         "{} < {}",
         s3.gtv_voxels,
         s2.gtv_voxels
     );
+    // And outlined at 0.7 (the classifier's `outline`): no voxel is added, no lesion lost.
+    record["lesion_classifier"]["outline"] = serde_json::json!(0.7);
+    let s4 = predict_with("outlined", &record);
+    assert!(
+        s4.gtv_voxels <= s3.gtv_voxels,
+        "{} > {}",
+        s4.gtv_voxels,
+        s3.gtv_voxels
+    );
+    assert_eq!(s4.lesions, s3.lesions);
 
     let p = json["egfr_probability"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
