@@ -11,6 +11,8 @@
 //! bridged, and only brain voxels are added.
 
 use crate::neighbourhood::bounding_boxes;
+use mtsa_metrics::{connected_components_3d, distance_map_mm};
+use ndarray::{s, Array3, Zip};
 
 /// The radius calibration writes into a run with a lesion classifier: it fills holes up to
 /// 3 mm across, a 6 mm metastasis's core. Closing the predicted masks of seed 0's and seed
@@ -18,8 +20,6 @@ use crate::neighbourhood::bounding_boxes;
 /// patients from 0.796 to 0.800 and from 0.809 to 0.817, of the validation patients from
 /// 0.897 to 0.906 and 0.771 to 0.771; a 2.5 mm ball gave the same within 0.001.
 pub(crate) const CLOSE_MM: f64 = 1.5;
-use mtsa_metrics::{connected_components_3d, distance_map_mm};
-use ndarray::{s, Array3, Zip};
 
 /// `mask` with each of its 26-connected lesions closed by a ball of `radius_mm` (dilation
 /// then erosion, exact Euclidean distances on the `spacing` grid), restricted to `brain`.

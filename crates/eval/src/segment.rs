@@ -304,10 +304,9 @@ pub fn segment_scan(
             // The phenotype reads the kept candidates whole: its model is fitted on true GTVs,
             // and an outline that trims a lesion to the network's surest voxels can trim its
             // dark core too (seed 0's demo run: test EGFR 0.737 measured whole, 0.711
-            // outlined at 0.8; docs/whole-scan.md).
-            let measured = classifier
-                .outline
-                .map(|_| close(classifier.keep(&found, &probability, None)));
+            // outlined at 0.8; docs/whole-scan.md). Only a run with a phenotype model needs them.
+            let measured = (classifier.outline.is_some() && pp.egfr_phenotype.is_some())
+                .then(|| close(classifier.keep(&found, &probability, None)));
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
             let scored = ScoredCandidates {
