@@ -37,6 +37,13 @@ fn train_cmd(data: &Path, run: &Path, config: &Path, extra: &[&str]) -> Command 
     c
 }
 
+/// `mtsa train` as [`train_cmd`] builds it, which must succeed.
+fn train(data: &Path, run: &Path, config: &Path, extra: &[&str]) -> Output {
+    let out = train_cmd(data, run, config, extra).output().unwrap();
+    assert_succeeded(&out);
+    out
+}
+
 /// A command that must succeed; its stderr is the failure message.
 fn assert_succeeded(out: &Output) {
     assert!(
@@ -136,11 +143,7 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     b.wait().unwrap();
     let done_before = metrics_without_seconds(&run_b).len();
 
-    assert_succeeded(
-        &train_cmd(&data, &run_b, &config, &["--resume"])
-            .output()
-            .unwrap(),
-    );
+    train(&data, &run_b, &config, &["--resume"]);
     assert_succeeded(&a.wait_with_output().unwrap());
 
     let (pa, pb) = (RunPaths::new(&run_a), RunPaths::new(&run_b));
@@ -159,11 +162,7 @@ fn a_resume_that_changes_the_config_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, config) = setup(tmp.path());
     let run = tmp.path().join("run");
-    assert_succeeded(
-        &train_cmd(&data, &run, &config, &["--epochs", "1"])
-            .output()
-            .unwrap(),
-    );
+    train(&data, &run, &config, &["--epochs", "1"]);
     let checkpoint = std::fs::read(RunPaths::new(&run).checkpoint()).unwrap();
     for change in [
         &["--patience", "5"][..],
@@ -200,22 +199,14 @@ fn a_resume_adds_the_egfr_phenotype_model_without_training() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, config) = setup(tmp.path());
     let run = tmp.path().join("run");
-    assert_succeeded(
-        &train_cmd(&data, &run, &config, &["--epochs", "1", "--calibrate"])
-            .output()
-            .unwrap(),
-    );
+    train(&data, &run, &config, &["--epochs", "1", "--calibrate"]);
     let paths = RunPaths::new(&run);
     let postprocess = |p: &RunPaths| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(p.postprocess()).unwrap()).unwrap()
     };
     assert!(postprocess(&paths).get("egfr_phenotype").is_none());
     let weights = std::fs::read(paths.best()).unwrap();
-    assert_succeeded(
-        &train_cmd(&data, &run, &config, &["--resume", "--egfr-phenotype"])
-            .output()
-            .unwrap(),
-    );
+    train(&data, &run, &config, &["--resume", "--egfr-phenotype"]);
     assert_eq!(std::fs::read(paths.best()).unwrap(), weights);
     let model = &postprocess(&paths)["egfr_phenotype"];
     // The fixture's six patients: four training, two validation, alternating EGFR.
@@ -247,15 +238,12 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
         "{stderr}"
     );
     // --quiet: nothing but warnings and errors.
-    let out = train_cmd(
+    let out = train(
         &data,
         &tmp.path().join("quiet"),
         &config,
         &["--epochs", "1", "--quiet"],
-    )
-    .output()
-    .unwrap();
-    assert_succeeded(&out);
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.contains("epoch 1/1"),

@@ -4,12 +4,14 @@
 use crate::layout::{Case, LayoutKind};
 use crate::DataError;
 use mtsa_io::{read_nifti, read_nifti_labels, Volume};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Which labels of a case's mask make up the GTV.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LabelRules {
+/// Which labels of a case's mask make up the GTV: what `prepare` was told, kept in
+/// `dataset.json` so that whole volumes are read back exactly as `prepare` read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelRules {
     pub gtv_labels: Vec<u16>,
     pub ignore_labels: Vec<u16>,
     /// DICOM: the GTV ROI's name in the structure set.

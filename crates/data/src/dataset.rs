@@ -15,6 +15,7 @@
 //! One file per split (instead of one per slice) keeps loading to a single read, and safetensors
 //! is readable from Python (`safetensors.numpy.load_file`) for cross-checks.
 
+use crate::case_volumes::LabelRules;
 use crate::{DataError, LayoutKind, PreprocessConfig};
 use chrono::NaiveDate;
 use safetensors::tensor::{Dtype, SafeTensors, View};
@@ -183,8 +184,9 @@ pub struct DatasetInfo {
     pub patients: Vec<PatientInfo>,
     pub cohort: String,
     pub layout: LayoutKind,
-    pub gtv_labels: Vec<u16>,
-    pub ignore_labels: Vec<u16>,
+    /// GTV and ignored labels, and for DICOM cohorts the GTV ROI's name (top-level keys).
+    #[serde(flatten)]
+    pub labels: LabelRules,
     /// How the split was made: by date (`cutoff`, `val_patients`, `seed`) or from `splits_file`.
     pub cutoff: Option<NaiveDate>,
     pub val_patients: Option<usize>,
@@ -192,9 +194,8 @@ pub struct DatasetInfo {
     pub splits_file: Option<String>,
     pub internal_site: String,
     pub has_truth: bool,
-    /// DICOM cohorts: the GTV ROI name; case-folder cohorts: the file names inside each case.
-    /// Kept so whole volumes can be read back exactly as `prepare` read them.
-    pub roi: String,
+    /// Case-folder cohorts: the file names inside each case, kept so whole volumes can be read
+    /// back exactly as `prepare` read them.
     pub image_name: Option<String>,
     pub label_name: Option<String>,
     /// Lesion-free brain slices stored per training patient (0: the paper's protocol).

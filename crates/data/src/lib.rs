@@ -25,6 +25,7 @@ mod resample;
 mod source;
 mod split;
 
+pub use case_volumes::LabelRules;
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,

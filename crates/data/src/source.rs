@@ -119,13 +119,9 @@ pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume
              whole-scan evaluation reads the scans back from the cohort",
         ));
     }
-    let rules = LabelRules {
-        gtv_labels: info.gtv_labels.clone(),
-        ignore_labels: info.ignore_labels.clone(),
-        roi: info.roi.clone(),
-    };
-    let (actual, volumes) =
-        read_unchanged(info.layout, &case, || read_case(info.layout, &case, &rules))?;
+    let (actual, volumes) = read_unchanged(info.layout, &case, || {
+        read_case(info.layout, &case, &info.labels)
+    })?;
     if actual != patient.source.sha256 {
         return Err(DataError::invalid(
             &case.image,
