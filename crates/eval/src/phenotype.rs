@@ -62,6 +62,13 @@ const MIN_SHELL_VOXELS: usize = 5;
 const DARK_CONTRAST: f64 = 0.0;
 /// Fewer voxels than this in the brighter half have no texture (texture 0).
 const MIN_TEXTURE_VOXELS: usize = 3;
+/// Pseudo-volume (mm³) of the cohort's average lesion that a scan's core and texture are
+/// shrunk towards ([`Measured::row`]). Why: a 3 mm lesion's core is one to four of its ten
+/// voxels, so two sets of weights that outline it alike can measure its core fraction as 0
+/// or 0.44 (seed 0's test patient int-0102, true fraction 0.40: P(mutant) 0.72 or 0.16); a
+/// patient whose only lesion is that small is called on noise. Shrunk, a small lesion's core
+/// and texture count little and a large one's nearly fully.
+const PRIOR_MM3: f64 = 100.0;
 /// Ridge penalty on the standardised coefficients (scikit-learn's default `C = 1`): about 110
 /// training patients and five correlated measurements.
 const RIDGE: f64 = 1.0;
@@ -79,16 +86,53 @@ struct Lesion {
     texture: f64,
 }
 
-/// The numbers of [`FEATURE_NAMES`] for the lesions of `mask` (26-connected components on
-/// `image`'s grid, `contrast` the image's); `None` when the mask holds no lesion. Core and
-/// texture are averaged with each lesion's voxel count as its weight (a 2 mm lesion shows no
-/// core and little texture at 1 mm voxels, whatever it has); size and oedema reach, which a
-/// small lesion shows as well as a large one, plainly.
+/// A scan's lesions measured: count, mean ln radius and oedema reach as they are, core and
+/// texture as volume-weighted sums until [`Measured::row`] shrinks them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Measured {
+    lesions: usize,
+    mean_ln_radius: f64,
+    oedema_reach: f64,
+    /// Σ volume · core fraction and Σ volume · texture over the lesions (mm³).
+    core_sum: f64,
+    texture_sum: f64,
+    /// Σ volume (mm³).
+    volume: f64,
+}
+
+impl Measured {
+    /// The row of [`FEATURE_NAMES`]: core and texture are the lesions' volume-weighted means
+    /// with [`PRIOR_MM3`] of `prior` (the cohort's core and texture) added, so that they
+    /// count as much as the lesions' volume can show them.
+    pub(crate) fn row(&self, prior: [f64; 2]) -> Vec<f64> {
+        let shrunk = |sum: f64, prior: f64| (sum + PRIOR_MM3 * prior) / (self.volume + PRIOR_MM3);
+        vec![
+            self.lesions as f64,
+            self.mean_ln_radius,
+            shrunk(self.core_sum, prior[0]),
+            self.oedema_reach,
+            shrunk(self.texture_sum, prior[1]),
+        ]
+    }
+}
+
+/// The cohort's core and texture the rows are shrunk towards: their volume-weighted means over
+/// every lesion of `measured`.
+pub(crate) fn cohort_prior(measured: &[Measured]) -> [f64; 2] {
+    let volume: f64 = measured.iter().map(|m| m.volume).sum();
+    let mean = |f: fn(&Measured) -> f64| measured.iter().map(f).sum::<f64>() / volume.max(1e-12);
+    [mean(|m| m.core_sum), mean(|m| m.texture_sum)]
+}
+
+/// The lesions of `mask` (26-connected components on `image`'s grid, `contrast` the image's)
+/// measured; `None` when the mask holds no lesion. Core and texture are weighted by each
+/// lesion's volume (a 2 mm lesion shows no core and little texture at 1 mm voxels, whatever it
+/// has); size and oedema reach, which a small lesion shows as well as a large one, plainly.
 pub(crate) fn lesion_phenotype(
     image: &Volume<f32>,
     contrast: &Contrast,
     mask: &Array3<bool>,
-) -> Option<Vec<f64>> {
+) -> Option<Measured> {
     let (labels, n) = connected_components_3d(mask.view());
     if n == 0 {
         return None;
@@ -98,9 +142,12 @@ pub(crate) fn lesion_phenotype(
         .enumerate()
         .map(|(k, bbox)| measure(image, &labels, k as u32 + 1, bbox, contrast))
         .collect();
-    let voxels: f64 = lesions.iter().map(|l| l.voxels as f64).sum();
+    let voxel_mm3: f64 = image.spacing().iter().product();
     let weighted = |f: fn(&Lesion) -> f64| {
-        lesions.iter().map(|l| l.voxels as f64 * f(l)).sum::<f64>() / voxels
+        lesions
+            .iter()
+            .map(|l| l.voxels as f64 * voxel_mm3 * f(l))
+            .sum::<f64>()
     };
     let reaches: Vec<f64> = lesions.iter().filter_map(|l| l.oedema_reach).collect();
     let reach = if reaches.is_empty() {
@@ -108,13 +155,14 @@ pub(crate) fn lesion_phenotype(
     } else {
         reaches.iter().sum::<f64>() / reaches.len() as f64
     };
-    Some(vec![
-        n as f64,
-        lesions.iter().map(|l| l.ln_radius).sum::<f64>() / n as f64,
-        weighted(|l| l.core_fraction),
-        reach,
-        weighted(|l| l.texture),
-    ])
+    Some(Measured {
+        lesions: n,
+        mean_ln_radius: lesions.iter().map(|l| l.ln_radius).sum::<f64>() / n as f64,
+        oedema_reach: reach,
+        core_sum: weighted(|l| l.core_fraction),
+        texture_sum: weighted(|l| l.texture),
+        volume: weighted(|_| 1.0),
+    })
 }
 
 /// Measures one lesion (component `label` of `labels`, inside `bbox`).
@@ -215,6 +263,10 @@ pub struct PhenotypeModel {
     pub prevalence: f64,
     /// Patients it was fitted on.
     pub patients: usize,
+    /// The cohort's core and texture each scan's are shrunk towards ([`Measured::row`]);
+    /// missing in records before the twenty-second session, which are refused.
+    #[serde(default)]
+    pub prior: Option<[f64; 2]>,
 }
 
 /// A scan's phenotype call: its measurements (none without a lesion) and P(mutant).
@@ -225,12 +277,16 @@ pub struct PhenotypeCall {
 }
 
 impl PhenotypeModel {
-    /// Fits on one row per patient; `None` when the labels hold one class only.
-    pub fn fit(rows: &[Vec<f64>], mutant: &[bool]) -> Option<Self> {
+    /// Fits on one patient's measured lesions each; `None` when the labels hold one class
+    /// only.
+    pub(crate) fn fit(measured: &[Measured], mutant: &[bool]) -> Option<Self> {
+        let prior = cohort_prior(measured);
+        let rows: Vec<Vec<f64>> = measured.iter().map(|m| m.row(prior)).collect();
         Some(Self {
-            model: NamedLogistic::fit(&FEATURE_NAMES, rows, mutant, RIDGE)?,
+            model: NamedLogistic::fit(&FEATURE_NAMES, &rows, mutant, RIDGE)?,
             prevalence: mutant.iter().filter(|m| **m).count() as f64 / mutant.len() as f64,
             patients: rows.len(),
+            prior: Some(prior),
         })
     }
 
@@ -242,7 +298,8 @@ impl PhenotypeModel {
         contrast: &Contrast,
         mask: &Array3<bool>,
     ) -> PhenotypeCall {
-        let features = lesion_phenotype(image, contrast, mask);
+        let prior = self.prior.unwrap_or_default();
+        let features = lesion_phenotype(image, contrast, mask).map(|m| m.row(prior));
         let probability = features
             .as_ref()
             .map_or(self.prevalence, |row| self.model.probability(row));
@@ -254,12 +311,14 @@ impl PhenotypeModel {
 
     /// Why a stored record cannot be applied by this build, if it cannot.
     pub fn problem(&self) -> Option<String> {
-        let consistent =
-            self.model.fits_features(&FEATURE_NAMES) && (0.0..=1.0).contains(&self.prevalence);
+        let consistent = self.model.fits_features(&FEATURE_NAMES)
+            && (0.0..=1.0).contains(&self.prevalence)
+            && self.prior.is_some_and(|p| p.iter().all(|v| v.is_finite()));
         (!consistent).then(|| {
             format!(
                 "the EGFR phenotype model must use the features {FEATURE_NAMES:?} with one \
-                 coefficient each and a prevalence in [0, 1] (a run calibrated by another \
+                 coefficient each, a prevalence in [0, 1] and the cohort's core and texture \
+                 (`prior`) (a run calibrated by another \
                  version of mtsa is re-calibrated, without training, by `mtsa train --data \
                  <its dataset> --out <run> --resume`)"
             )
@@ -298,14 +357,23 @@ mod tests {
     fn the_phenotype_counts_lesions_and_measures_their_size_core_oedema_and_texture() {
         let (image, mask) = scan();
         let contrast = Contrast::of(&image.data);
-        let row = lesion_phenotype(&image, &contrast, &mask).unwrap();
+        let measured = lesion_phenotype(&image, &contrast, &mask).unwrap();
+        let row = measured.row([0.0, 0.0]);
         assert_eq!(row[0], 2.0);
         let ln_r = |v: f64| (3.0 * v / (4.0 * std::f64::consts::PI)).cbrt().ln();
         assert!((row[1] - (ln_r(125.0) + ln_r(8.0)) / 2.0).abs() < 1e-12);
-        // The core: 27 of the first lesion's 125 voxels, weighted by 125 against the second
-        // lesion's 8 voxels and no core.
-        let core = 125.0 * (27.0f64 / 125.0).cbrt() / 133.0;
-        assert!((row[2] - core).abs() < 1e-12, "{row:?}");
+        // The core: 27 of the first lesion's 125 voxels (mm³), weighted by 125 against the
+        // second lesion's 8 and no core, and by PRIOR_MM3 against the cohort's (0 here, 1
+        // below).
+        let core_sum = 125.0 * (27.0f64 / 125.0).cbrt();
+        assert!(
+            (row[2] - core_sum / (133.0 + PRIOR_MM3)).abs() < 1e-12,
+            "{row:?}"
+        );
+        let towards_one = measured.row([1.0, 1.0]);
+        let shrunk = (core_sum + PRIOR_MM3) / (133.0 + PRIOR_MM3);
+        assert!((towards_one[2] - shrunk).abs() < 1e-12, "{towards_one:?}");
+        assert!((towards_one[4] - PRIOR_MM3 / (133.0 + PRIOR_MM3)).abs() < 1e-9);
         // The brighter half of either lesion is all 400: no texture.
         assert!(row[4].abs() < 1e-9, "{row:?}");
         // The first lesion's oedema fills the shells 1-2 and 2-3 mm off it and no further.
@@ -348,12 +416,25 @@ mod tests {
     #[test]
     fn a_fitted_model_follows_its_feature_and_falls_back_to_the_prevalence() {
         // The second feature decides; the others are noise-free constants or alternate.
-        let rows: Vec<Vec<f64>> = (0..40)
-            .map(|i| vec![1.0, (i as f64) / 10.0, 0.1, (i % 2) as f64, 0.0])
+        let measured: Vec<Measured> = (0..40)
+            .map(|i| Measured {
+                lesions: 1,
+                mean_ln_radius: (i as f64) / 10.0,
+                oedema_reach: (i % 2) as f64,
+                core_sum: 0.1 * (i + 1) as f64,
+                texture_sum: 0.0,
+                volume: (i + 1) as f64,
+            })
             .collect();
         let mutant: Vec<bool> = (0..40).map(|i| i >= 15).collect();
-        let model = PhenotypeModel::fit(&rows, &mutant).unwrap();
+        let model = PhenotypeModel::fit(&measured, &mutant).unwrap();
         assert_eq!(model.problem(), None);
+        // Every lesion's core fraction is 0.1, so is the cohort's.
+        let prior = model.prior.unwrap();
+        assert!(
+            (prior[0] - 0.1).abs() < 1e-12 && prior[1] == 0.0,
+            "{prior:?}"
+        );
         assert!((model.prevalence - 25.0 / 40.0).abs() < 1e-12);
         assert!(model.model.coefficients[1] > 0.0);
         let (image, mask) = scan();
@@ -362,7 +443,10 @@ mod tests {
         assert_eq!(empty.features, None);
         assert_eq!(empty.probability, model.prevalence);
         assert!(model.call(&image, &contrast, &mask).features.is_some());
-        assert!(PhenotypeModel::fit(&rows, &[true; 40]).is_none());
+        assert!(PhenotypeModel::fit(&measured, &[true; 40]).is_none());
+        let mut before = model.clone();
+        before.prior = None;
+        assert!(before.problem().is_some());
         let mut other = model;
         other.model.coefficients.pop();
         assert!(other.problem().is_some());

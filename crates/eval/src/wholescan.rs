@@ -467,19 +467,19 @@ fn fit_phenotype(
         .iter()
         .filter(|p| (p.split == "train" || p.split == "val") && p.egfr.is_some())
         .collect();
-    let (mut rows, mut mutant) = (Vec::new(), Vec::new());
+    let (mut measured, mut mutant) = (Vec::new(), Vec::new());
     progress(0, patients.len());
     for (i, p) in patients.iter().enumerate() {
         let (image, gt) = read_patient(info, &p.id)?;
         // A training patient without a lesion in its mask has nothing to measure.
         let contrast = Contrast::of(&image.data);
-        if let Some(row) = lesion_phenotype(&image, &contrast, &gt.data.mapv(|v| v != 0)) {
-            rows.push(row);
+        if let Some(m) = lesion_phenotype(&image, &contrast, &gt.data.mapv(|v| v != 0)) {
+            measured.push(m);
             mutant.push(p.egfr == Some(1));
         }
         progress(i + 1, patients.len());
     }
-    Ok(PhenotypeModel::fit(&rows, &mutant))
+    Ok(PhenotypeModel::fit(&measured, &mutant))
 }
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the

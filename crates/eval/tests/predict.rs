@@ -271,6 +271,7 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             "features": names,
             "standardizer": {"mean": vec![0.0; names.len()], "scale": vec![1.0; names.len()]},
             "intercept": -1.0, "coefficients": coefficients, "prevalence": 0.3, "patients": 10,
+            "prior": [0.5, 0.2],
         },
     });
     for (bias, name) in [(100.0, "pos_phenotype"), (-100.0, "neg_phenotype")] {
