@@ -62,7 +62,7 @@ const MIN_SHELL_VOXELS: usize = 5;
 const DARK_CONTRAST: f64 = 0.0;
 /// Fewer voxels than this in the brighter half have no texture (texture 0).
 const MIN_TEXTURE_VOXELS: usize = 3;
-/// Pseudo-volume (mm³) of the cohort's average lesion that a scan's core and texture are
+/// Pseudo-volume (mm³) of the cohort's mean core and texture that a scan's core and texture are
 /// shrunk towards ([`Measured::row`]). Why: a 3 mm lesion's core is one to four of its ten
 /// voxels, so two sets of weights that outline it alike can measure its core fraction as 0
 /// or 0.44 (seed 0's test patient int-0102, true fraction 0.40: P(mutant) 0.72 or 0.16); a
@@ -118,7 +118,7 @@ impl Measured {
 
 /// The cohort's core and texture the rows are shrunk towards: their volume-weighted means over
 /// every lesion of `measured`.
-pub(crate) fn cohort_prior(measured: &[Measured]) -> [f64; 2] {
+fn cohort_prior(measured: &[Measured]) -> [f64; 2] {
     let volume: f64 = measured.iter().map(|m| m.volume).sum();
     let mean = |f: fn(&Measured) -> f64| measured.iter().map(f).sum::<f64>() / volume.max(1e-12);
     [mean(|m| m.core_sum), mean(|m| m.texture_sum)]
