@@ -460,11 +460,8 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
         .iter()
         .map(|&cut| score_cut(patients, &out_of_fold, cut, 0))
         .collect();
-    // The first of the best: the lower cut on ties.
-    let best = cuts
-        .iter()
-        .fold(&cuts[0], |b, s| if s.f1 > b.f1 { s } else { b });
-    let cut = best.cut;
+    // The lower cut on ties.
+    let cut = first_best(&cuts, |s| s.f1).cut;
     let outlines: Vec<(Option<f32>, f64)> = OUTLINES
         .iter()
         .enumerate()
@@ -473,10 +470,8 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
             (outline, dice)
         })
         .collect();
-    let outline = outlines
-        .iter()
-        .fold(outlines[0], |b, &o| if o.1 > b.1 { o } else { b })
-        .0;
+    // The whole candidate, then the looser outline, on ties.
+    let outline = first_best(&outlines, |o| o.1).0;
     let model = fit_model(&x, &y)?;
     Some(Fitted {
         classifier: LesionClassifier {
@@ -487,6 +482,13 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
         cuts,
         outlines,
     })
+}
+
+/// The first of `items` (non-empty) with the highest `score`: the earlier wins ties.
+fn first_best<T>(items: &[T], score: impl Fn(&T) -> f64) -> &T {
+    items
+        .iter()
+        .fold(&items[0], |b, i| if score(i) > score(b) { i } else { b })
 }
 
 /// Standardise and fit; the cut is left at one half for the caller to choose. `None` when

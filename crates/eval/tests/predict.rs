@@ -202,13 +202,14 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             "intercept": -2.0, "coefficients": coefficients, "cut": 0.5, "bright_contrast": 8.0,
         },
     });
-    // The same weights under each record: one run folder and one output folder per name.
-    let predict_with = |name: &str, record: &serde_json::Value| {
-        let run = with_head_bias(&trained, &tmp.path().join(format!("pos_{name}")), 100.0);
+    // The trained weights with a head bias under each record: one run folder and one output
+    // folder per name.
+    let predict_with = |name: &str, bias: f32, record: &serde_json::Value| {
+        let run = with_head_bias(&trained, &tmp.path().join(format!("run_{name}")), bias);
         std::fs::write(RunPaths::new(&run).postprocess(), record.to_string()).unwrap();
-        run_predict(&run, &input, &tmp.path().join(format!("pred_{name}"))).0
+        run_predict(&run, &input, &tmp.path().join(format!("pred_{name}")))
     };
-    let s = predict_with("classified", &record);
+    let s = predict_with("classified", 100.0, &record).0;
     assert!(s.lesions >= 1);
     for l in &s.lesion_list {
         let p = l.lesion_probability.expect("a classified lesion");
@@ -221,7 +222,7 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
     // probabilities, so every voxel kept before is kept again.
     let mut record = record;
     record["second_size"] = serde_json::json!(192);
-    let s2 = predict_with("second", &record);
+    let s2 = predict_with("second", 100.0, &record).0;
     let at_least = |more: usize, less: usize| assert!(more >= less, "{more} < {less}");
     at_least(s2.gtv_voxels, s.gtv_voxels);
     assert!(s2
@@ -230,11 +231,11 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         .all(|l| l.lesion_probability.is_some()));
     // And closed (the record's `close_mm`): each kept lesion only gains voxels.
     record["close_mm"] = serde_json::json!(1.5);
-    let s3 = predict_with("closed", &record);
+    let s3 = predict_with("closed", 100.0, &record).0;
     at_least(s3.gtv_voxels, s2.gtv_voxels);
     // And outlined at 0.7 (the classifier's `outline`): no voxel is added, no lesion lost.
     record["lesion_classifier"]["outline"] = serde_json::json!(0.7);
-    let s4 = predict_with("outlined", &record);
+    let s4 = predict_with("outlined", 100.0, &record).0;
     at_least(s3.gtv_voxels, s4.gtv_voxels);
     assert_eq!(s4.lesions, s3.lesions);
 
@@ -275,9 +276,7 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
         },
     });
     for (bias, name) in [(100.0, "pos_phenotype"), (-100.0, "neg_phenotype")] {
-        let run = with_head_bias(&trained, &tmp.path().join(name), bias);
-        std::fs::write(RunPaths::new(&run).postprocess(), phenotype.to_string()).unwrap();
-        let (s, json) = run_predict(&run, &input, &tmp.path().join(format!("pred_{name}")));
+        let (s, json) = predict_with(name, bias, &phenotype);
         assert_eq!(json["egfr_source"], "lesion phenotype");
         let p = s.egfr_probability.unwrap();
         if bias > 0.0 {
