@@ -103,6 +103,11 @@ pub struct Args {
     /// lesions 0.26 -> 0.18 per patient, under 6 mm no better) (docs/whole-scan.md).
     #[arg(long, value_delimiter = ',', value_name = "LOW,HIGH", default_values_t = [1.0, 1.5])]
     zoom: Vec<f64>,
+    /// Share of training slices replaced by the slice twice as thick centred on them (config
+    /// key `augment.thick_slices`; 0 = off). The dataset then also stores each slice's nearest
+    /// neighbours (`prepare --context-slices 1`), which the 2-D network does not read.
+    #[arg(long, default_value_t = 0.0)]
+    thick_slices: f64,
     /// Weight of the summed focal term in the GTV loss (config key `loss.beta`). Without this
     /// flag: the paper's 1/25000 times (384 / --size)², i.e. 0.00036 at 128 px. The focal term
     /// is summed over the pixels, so on a 128 px slice the paper's weight gives it 9x less say
@@ -288,6 +293,7 @@ fn train_config(a: &Args) -> Result<TrainConfig> {
         [low, high] => [low, high],
         _ => anyhow::bail!("--zoom takes two numbers, LOW,HIGH"),
     };
+    config.augment.thick_slices = a.thick_slices;
     config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
@@ -298,7 +304,8 @@ fn prepare_config(a: &Args, size: usize) -> Result<mtsa_data::PrepareConfig> {
         size,
         fov_mm: a.fov_mm,
         background_slices: a.background_slices,
-        context_slices: a.context_slices,
+        // Thick-slice augmentation averages each slice with its nearest neighbours.
+        context_slices: a.context_slices.max(usize::from(a.thick_slices > 0.0)),
         cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).context("cutoff date")?,
         val_patients: a.val_patients,
         seed: a.seed,

@@ -115,6 +115,26 @@ impl SplitData {
         Some(x)
     }
 
+    /// Slice `n` as a slice twice as thick would show it: a quarter of each nearest neighbour
+    /// and half of the slice itself. When each stored slice is the mean over its own thickness
+    /// (a scanner's slice profile; the synthetic sites' thick slices), that is the mean over a
+    /// slab of two thicknesses centred on the slice, whose GTV is still the slice's own mask.
+    /// `None` when no neighbours were stored.
+    pub fn thick_slice(&self, n: usize) -> Option<Vec<f32>> {
+        let x = self.input(n, 1)?;
+        let plane = self.size * self.size;
+        let (below, rest) = x.split_at(plane);
+        let (centre, above) = rest.split_at(plane);
+        Some(
+            below
+                .iter()
+                .zip(centre)
+                .zip(above)
+                .map(|((b, c), a)| 0.25 * b + 0.5 * c + 0.25 * a)
+                .collect(),
+        )
+    }
+
     /// The slices that hold GTV, in order: the paper's protocol (spec §4) on a split that may
     /// also hold lesion-free slices.
     pub fn gtv_only(&self) -> SplitData {

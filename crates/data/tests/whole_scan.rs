@@ -137,6 +137,18 @@ fn stored_context_equals_what_inference_stacks() {
                     rec.slice_index
                 );
             }
+            // Twice as thick: a quarter of each neighbour and half of the slice, whose GTV is
+            // still its own mask.
+            let three = network_input(slices.view(), rec.slice_index, 1);
+            let (plane, thick) = (48 * 48, d.thick_slice(n).unwrap());
+            let worst = (0..plane)
+                .map(|i| {
+                    let want =
+                        0.25 * three[i] + 0.5 * three[plane + i] + 0.25 * three[2 * plane + i];
+                    (thick[i] - want).abs()
+                })
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-6, "{} thick slice: {worst}", rec.patient_id);
             checked += 1;
         }
         assert!(checked > 0);

@@ -14,6 +14,9 @@ pub struct SplitTensors {
     /// N, 1 = EGFR mutant, [`NO_LABEL`] when unknown.
     pub labels: Tensor,
     pub records: Vec<SliceRecord>,
+    /// N x 1 x S x S: each slice as one twice as thick shows it ([`SplitData::thick_slice`]),
+    /// held only while training with thick-slice augmentation.
+    pub thick: Option<Tensor>,
 }
 
 impl SplitTensors {
@@ -56,7 +59,25 @@ impl SplitTensors {
             masks,
             labels: Tensor::from_slice(&labels),
             records: split.slices.clone(),
+            thick: None,
         })
+    }
+
+    /// Also holds every slice of `split` (the one these tensors came from) twice as thick.
+    pub fn keep_thick_slices(&mut self, split: &SplitData) -> Result<(), InferError> {
+        let (n, s) = (split.len() as i64, split.size as i64);
+        let mut pixels = Vec::with_capacity(split.images.len());
+        for i in 0..split.len() {
+            pixels.extend(split.thick_slice(i).ok_or_else(|| {
+                InferError::Mismatch(
+                    "thick-slice augmentation averages each slice with its neighbours, which \
+                     the dataset does not hold: prepare it with --context-slices 1"
+                        .into(),
+                )
+            })?);
+        }
+        self.thick = Some(Tensor::from_slice(&pixels).view([n, 1, s, s]));
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

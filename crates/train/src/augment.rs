@@ -62,9 +62,32 @@ pub fn augment(
     ((img * scale).clamp(0.0, 1.5), mask)
 }
 
+/// `images` (B x 1 x S x S, slices `idx` of the split) with each slice replaced, at
+/// probability `p`, by the same slice twice as thick (`thick`: N x 1 x S x S). The mask stays:
+/// a thick slice's GTV is its centre's.
+pub fn thicken(
+    images: &Tensor,
+    thick: &Tensor,
+    idx: &[i64],
+    p: f64,
+    rng: &mut ChaCha8Rng,
+) -> Tensor {
+    let chosen: Vec<bool> = idx.iter().map(|_| rng.random::<f64>() < p).collect();
+    if !chosen.contains(&true) {
+        return images.shallow_clone();
+    }
+    let pick = Tensor::from_slice(&chosen)
+        .view([-1, 1, 1, 1])
+        .to_device(images.device());
+    let thick = thick
+        .index_select(0, &Tensor::from_slice(idx))
+        .to_device(images.device());
+    thick.where_self(&pick, images)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::augment;
+    use super::{augment, thicken};
     use crate::AugmentConfig;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -84,7 +107,29 @@ mod tests {
             rotate_deg: 0.0,
             intensity_scale: 0.0,
             zoom,
+            thick_slices: 0.0,
         }
+    }
+
+    #[test]
+    fn thicken_swaps_in_the_chosen_slices_thick_planes() {
+        // Slice i's thick plane is filled with i + 1; the batch holds slices 2 and 0.
+        let thick = Tensor::from_slice(&[1.0f32, 2.0, 3.0])
+            .view([3, 1, 1, 1])
+            .expand([3, 1, 4, 4], false)
+            .contiguous();
+        let x = Tensor::zeros([2, 1, 4, 4], (Kind::Float, tch::Device::Cpu));
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        assert_eq!(thicken(&x, &thick, &[2, 0], 0.0, &mut rng), x);
+        let all = thicken(&x, &thick, &[2, 0], 1.0, &mut rng);
+        assert_eq!(all.double_value(&[0, 0, 1, 2]), 3.0);
+        assert_eq!(all.double_value(&[1, 0, 3, 3]), 1.0);
+        let some: Vec<f64> = (0..200)
+            .map(|_| thicken(&x, &thick, &[1], 0.25, &mut rng).double_value(&[0, 0, 0, 0]))
+            .collect();
+        let swapped = some.iter().filter(|&&v| v == 2.0).count();
+        assert!((30..=70).contains(&swapped), "{swapped} of 200 at p = 0.25");
+        assert!(some.iter().all(|&v| v == 0.0 || v == 2.0));
     }
 
     #[test]

@@ -149,6 +149,14 @@ pub struct AugmentConfig {
     /// metastases at more than the few pixels the trained size gives them.
     #[serde(default = "no_zoom")]
     pub zoom: [f64; 2],
+    /// Probability that a training slice is replaced by the slice twice as thick centred on it
+    /// (`SplitData::thick_slice`: a quarter of each neighbour, half of the slice; its mask
+    /// unchanged) [ours; default 0: off; needs a dataset prepared with `--context-slices` >= 1
+    /// and single-slice input]. Why: a 4 mm slice averages a small metastasis with the tissue
+    /// around it, so it shows fainter than on the 2 mm slices the network learnt from (external
+    /// site C, docs/whole-scan.md); nnU-Net's simulated low resolution is the in-plane kin.
+    #[serde(default)]
+    pub thick_slices: f64,
 }
 
 fn no_zoom() -> [f64; 2] {
@@ -163,6 +171,7 @@ impl Default for AugmentConfig {
             rotate_deg: 10.0,
             intensity_scale: 0.1,
             zoom: no_zoom(),
+            thick_slices: 0.0,
         }
     }
 }
@@ -217,7 +226,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 13] = [
+        let checks: [(bool, String); 14] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -274,6 +283,15 @@ impl TrainConfig {
                 format!(
                     "augment.zoom {:?} must be [low, high] with 0.25 <= low <= high <= 4",
                     self.augment.zoom
+                ),
+            ),
+            (
+                within(self.augment.thick_slices, 0.0, 1.0)
+                    && (self.augment.thick_slices == 0.0 || self.model.context_slices() == 0),
+                format!(
+                    "augment.thick_slices {} is a probability: 0-1, for single-slice input \
+                     (context_slices 0) only",
+                    self.augment.thick_slices
                 ),
             ),
             (
@@ -360,7 +378,7 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 14] = [
+        let cases: [(&str, Spoil); 16] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
@@ -372,6 +390,11 @@ mod tests {
             ("intensity_scale", |c| c.augment.intensity_scale = 1.0),
             ("augment.zoom", |c| c.augment.zoom = [1.5, 1.2]),
             ("augment.zoom", |c| c.augment.zoom = [0.1, 1.0]),
+            ("augment.thick_slices", |c| c.augment.thick_slices = 1.5),
+            ("augment.thick_slices", |c| {
+                c.augment.thick_slices = 0.2;
+                c.model.in_channels = 3;
+            }),
             ("segment_threshold", |c| c.segment_threshold = Some(1.0)),
             ("second_size", |c| c.second_size = Some(192)),
             ("egfr_phenotype", |c| c.egfr_phenotype = true),

@@ -1,7 +1,7 @@
 //! The training loop of spec §4.
 
 use crate::adam::Adam;
-use crate::augment::augment;
+use crate::augment::{augment, thicken};
 use crate::state::{self, TrainState};
 use crate::{
     patient_egfr_call, predict_slices, slices_by_patient, EpochRecord, RunPaths, Selection,
@@ -58,7 +58,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let info = mtsa_data::read_info(&opts.data)?;
     check_config(cfg, &info)?;
     let r = cfg.model.context_slices();
-    let mut train_set = SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "train")?, r)?;
+    let train_split = mtsa_data::load_split(&opts.data, "train")?;
+    let mut train_set = SplitTensors::from_split(&train_split, r)?;
+    if cfg.augment.enabled && cfg.augment.thick_slices > 0.0 {
+        train_set.keep_thick_slices(&train_split)?;
+    }
+    drop(train_split);
     // Validation follows the paper: slices with GTV only.
     let mut val_set =
         SplitTensors::from_split(&mtsa_data::load_split(&opts.data, "val")?.gtv_only(), r)?;
@@ -301,6 +306,13 @@ fn check_config(cfg: &TrainConfig, info: &mtsa_data::DatasetInfo) -> Result<(), 
             cfg.loss.mode
         )));
     }
+    if cfg.augment.thick_slices > 0.0 && info.context_slices == 0 {
+        return Err(TrainError::Config(
+            "thick-slice augmentation averages each slice with its neighbours: prepare the \
+             dataset with --context-slices 1"
+                .into(),
+        ));
+    }
     if cfg.background_fraction > 0.0 && info.background_slices == 0 {
         return Err(TrainError::Config(
             "a background fraction needs lesion-free slices: prepare the dataset with --background-slices"
@@ -463,6 +475,9 @@ fn train_epoch(
     for (b, idx) in batches.iter().enumerate() {
         let (mut x, mut y, label) = data.batch(idx);
         if cfg.augment.enabled {
+            if let Some(thick) = &data.thick {
+                x = thicken(&x, thick, idx, cfg.augment.thick_slices, &mut rng);
+            }
             (x, y) = augment(&x, &y, &cfg.augment, &mut rng);
         }
         let (x, y, label) = (
