@@ -12,10 +12,25 @@ use std::path::Path;
 /// `dataset.json` so that whole volumes are read back exactly as `prepare` read them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelRules {
+    /// Mask labels that make up the GTV (BRATS tumour core: 1, 3, 4). NIfTI label maps only: a
+    /// DICOM structure set's ROI is the GTV as a whole.
     pub gtv_labels: Vec<u16>,
+    /// Mask labels treated as background without complaint (BRATS oedema: 2).
     pub ignore_labels: Vec<u16>,
-    /// DICOM: the GTV ROI's name in the structure set.
+    /// DICOM layout: name of the GTV ROI in each structure set (case-insensitive). Clinical
+    /// exports name it by local convention ("GTV", "GTV_1", "Tumour"), hence an option.
     pub roi: String,
+}
+
+/// A binary mask whose label 1 is the GTV, or a structure set's ROI "GTV".
+impl Default for LabelRules {
+    fn default() -> Self {
+        Self {
+            gtv_labels: vec![1],
+            ignore_labels: Vec::new(),
+            roi: "GTV".into(),
+        }
+    }
 }
 
 /// Builds a lookup of which label values are GTV (1), ignored (0) or invalid (None).

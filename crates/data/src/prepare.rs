@@ -32,14 +32,8 @@ pub struct PrepareConfig {
     pub cutoff: NaiveDate,
     pub val_patients: usize,
     pub seed: u64,
-    /// Mask labels that make up the GTV (BRATS tumour core: 1, 3, 4). NIfTI label maps only: a
-    /// DICOM structure set's ROI is the GTV as a whole.
-    pub gtv_labels: Vec<u16>,
-    /// Mask labels treated as background without complaint (BRATS oedema: 2).
-    pub ignore_labels: Vec<u16>,
-    /// DICOM layout: name of the GTV ROI in each structure set (case-insensitive). Clinical
-    /// exports name it by local convention ("GTV", "GTV_1", "Tumour"), hence an option.
-    pub roi: String,
+    /// Which mask labels, or which structure-set ROI, make up the GTV.
+    pub labels: LabelRules,
     /// JSON `{"train": [ids], ...}` that replaces the date-based split.
     pub splits_file: Option<PathBuf>,
     /// Case-folder layout: image and label file names inside each case folder.
@@ -69,9 +63,7 @@ impl Default for PrepareConfig {
             cutoff: NaiveDate::from_ymd_opt(2021, 5, 1).unwrap_or_default(),
             val_patients: 10,
             seed: 0,
-            gtv_labels: vec![1],
-            ignore_labels: Vec::new(),
-            roi: "GTV".into(),
+            labels: LabelRules::default(),
             splits_file: None,
             image_name: None,
             label_name: None,
@@ -92,32 +84,25 @@ impl PrepareConfig {
         }
     }
 
-    pub(crate) fn label_rules(&self) -> LabelRules {
-        LabelRules {
-            gtv_labels: self.gtv_labels.clone(),
-            ignore_labels: self.ignore_labels.clone(),
-            roi: self.roi.clone(),
-        }
-    }
-
     /// Checked by [`prepare`], and by callers (the demo) before any work.
     pub fn validate(&self) -> Result<(), DataError> {
         self.preprocess().validate()?;
-        if self.gtv_labels.is_empty() || self.gtv_labels.contains(&0) {
+        let LabelRules {
+            gtv_labels,
+            ignore_labels,
+            roi,
+        } = &self.labels;
+        if gtv_labels.is_empty() || gtv_labels.contains(&0) {
             return Err(DataError::Config(
                 "GTV labels must be a non-empty list of labels other than 0".into(),
             ));
         }
-        if let Some(l) = self
-            .ignore_labels
-            .iter()
-            .find(|l| self.gtv_labels.contains(l))
-        {
+        if let Some(l) = ignore_labels.iter().find(|l| gtv_labels.contains(l)) {
             return Err(DataError::Config(format!(
                 "label {l} is both a GTV label and an ignored label"
             )));
         }
-        if self.roi.trim().is_empty() {
+        if roi.trim().is_empty() {
             return Err(DataError::Config("the GTV ROI name is empty".into()));
         }
         Ok(())
@@ -292,7 +277,7 @@ pub fn prepare(
             .display()
             .to_string(),
         layout: files.kind,
-        labels: cfg.label_rules(),
+        labels: cfg.labels.clone(),
         cutoff: by_date.then_some(cfg.cutoff),
         val_patients: by_date.then_some(cfg.val_patients),
         seed: by_date.then_some(cfg.seed),
@@ -454,7 +439,7 @@ fn process_case(
     cfg: &PrepareConfig,
     background: usize,
 ) -> Result<PatientSlices, DataError> {
-    let (source, (img, mask)) = read_source(cohort, kind, case, &cfg.label_rules())?;
+    let (source, (img, mask)) = read_source(cohort, kind, case, &cfg.labels)?;
     let brain = match &case.brain {
         Some(path) => {
             let b = read_nifti_labels(path)?;

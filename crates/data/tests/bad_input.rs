@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use mtsa_data::{prepare, PrepareConfig};
+use mtsa_data::{prepare, LabelRules, PrepareConfig};
 use mtsa_io::write_nifti;
 use std::path::Path;
 
@@ -60,7 +60,10 @@ fn mask_label_outside_gtv_labels() {
     assert!(msg.contains("GTV labels"), "{msg}");
     // The same mask is accepted when 2 is declared ignorable.
     let ok = PrepareConfig {
-        ignore_labels: vec![2],
+        labels: LabelRules {
+            ignore_labels: vec![2],
+            ..LabelRules::default()
+        },
         ..cfg()
     };
     prepare(&c, &t.path().join("ok"), &ok, &|_, _| {}).unwrap();

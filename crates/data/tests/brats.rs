@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use mtsa_data::{
     load_split, prepare, preprocess_image, read_info, resample_mask, restore_probabilities,
-    PrepareConfig, PreprocessConfig,
+    LabelRules, PrepareConfig, PreprocessConfig,
 };
 use mtsa_io::{read_nifti, read_nifti_labels, Volume};
 use std::path::Path;
@@ -43,8 +43,11 @@ fn brats_prepare_with_splits_file() {
     let cfg = PrepareConfig {
         size: 256,
         fov_mm: 240.0,
-        gtv_labels: vec![1, 3, 4],
-        ignore_labels: vec![2],
+        labels: LabelRules {
+            gtv_labels: vec![1, 3, 4],
+            ignore_labels: vec![2],
+            ..LabelRules::default()
+        },
         splits_file: Some(splits),
         image_name: Some(IMAGE.into()),
         label_name: Some(LABEL.into()),

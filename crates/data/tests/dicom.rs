@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use mtsa_data::{load_split, prepare, read_info, LayoutKind, PrepareConfig};
+use mtsa_data::{load_split, prepare, read_info, LabelRules, LayoutKind, PrepareConfig};
 use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta, UidSource};
 use mtsa_synth::{generate_cohort, SynthConfig, SynthFormat};
 use std::path::{Path, PathBuf};
@@ -156,7 +156,10 @@ fn small_dicom_cohort_prepares_with_a_case_insensitive_roi() {
     let c = dicom_cohort(t.path(), 3);
     let out = t.path().join("ds");
     let cfg = PrepareConfig {
-        roi: "gtv".into(),
+        labels: LabelRules {
+            roi: "gtv".into(),
+            ..LabelRules::default()
+        },
         ..cfg()
     };
     let s = prepare(&c, &out, &cfg, &|_, _| {}).unwrap();
@@ -185,7 +188,10 @@ fn missing_roi_lists_the_rois_present() {
     let t = tempfile::tempdir().unwrap();
     let c = dicom_cohort(t.path(), 3);
     let cfg = PrepareConfig {
-        roi: "Tumour".into(),
+        labels: LabelRules {
+            roi: "Tumour".into(),
+            ..LabelRules::default()
+        },
         ..cfg()
     };
     expect_err(t.path(), &c, &cfg, &["p000.dcm", "'Tumour'", "'GTV'"]);

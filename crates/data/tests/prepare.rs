@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use mtsa_data::{load_split, prepare, read_info, verify, LayoutKind, PrepareConfig};
+use mtsa_data::{load_split, prepare, read_info, verify, LabelRules, LayoutKind, PrepareConfig};
 use mtsa_io::write_nifti;
 use std::cell::RefCell;
 use std::time::Instant;
@@ -165,8 +165,11 @@ fn case_folders_with_brain_mask_and_splits_file() {
     let cfg = PrepareConfig {
         image_name: Some("t1c.nii.gz".into()),
         label_name: Some("seg.nii.gz".into()),
-        gtv_labels: vec![1, 3, 4],
-        ignore_labels: vec![2],
+        labels: LabelRules {
+            gtv_labels: vec![1, 3, 4],
+            ignore_labels: vec![2],
+            ..LabelRules::default()
+        },
         splits_file: Some(splits),
         ..cfg()
     };
