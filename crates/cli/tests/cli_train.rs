@@ -271,3 +271,22 @@ fn a_training_budget_that_is_not_a_positive_time_is_refused_before_any_work() {
         );
     }
 }
+
+/// Thick-slice augmentation averages each slice with its neighbours: on a dataset prepared
+/// without them it is refused before any work, with the prepare flag that stores them.
+#[test]
+fn thick_slices_without_stored_neighbours_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let thick = tmp.path().join("thick.toml");
+    let micro = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&thick, format!("{micro}\n[augment]\nthick_slices = 0.5\n")).unwrap();
+    let run = tmp.path().join("run");
+    let out = train_cmd(&data, &run, &thick, &["--epochs", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "thick slices were accepted");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--context-slices 1"), "{stderr}");
+    assert!(!run.exists(), "the refused run left {}", run.display());
+}
