@@ -282,6 +282,16 @@ impl LesionClassifier {
         outlined(found, outline, |k| probability[k] >= self.cut)
     }
 
+    /// `found`'s labels on the voxels each candidate would keep at this classifier's outline
+    /// (0 elsewhere): what the whole-scan FROC sweeps its cut over, so that its point at the
+    /// cut counts the lesions `keep` outputs (before any closing), not whole candidates.
+    pub(crate) fn outlined_labels(&self, found: &Candidates) -> Array3<u32> {
+        let kept = outlined(found, self.outline, |_| true);
+        Zip::from(&found.labels)
+            .and(&kept)
+            .map_collect(|&l, &k| if k { l } else { 0 })
+    }
+
     /// Why a stored record cannot be applied by this build, if it cannot: fitted on other
     /// features, a coefficient or standardiser entry missing, a cut outside (0, 1) or a
     /// contrast level that is not positive.
@@ -890,6 +900,9 @@ mod tests {
             all,
             [true, true, true, true, false, true, true, false, false]
         );
+        // Every candidate as it would be kept: the third's lone voxel too.
+        let labels: Vec<u32> = classifier.outlined_labels(&found).iter().copied().collect();
+        assert_eq!(labels, [1, 1, 0, 0, 0, 2, 2, 0, 3]);
         // The GTV: the first candidate's 0.9 voxel and the second's 0.55 voxel.
         let mut truth = Array3::from_elem((1, 1, scene.len()), false);
         truth[[0, 0, 0]] = true;

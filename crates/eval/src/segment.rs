@@ -204,7 +204,8 @@ pub struct ScanPrediction {
 
 /// The lesion classifier's candidates of one scan and their scores.
 pub struct ScoredCandidates {
-    /// 0 outside every candidate, `n` inside candidate `n` (the input's grid).
+    /// 0 outside every candidate, `n` on the voxels candidate `n` keeps when the classifier
+    /// keeps it (its outline, [`LesionClassifier::outlined_labels`]; the input's grid).
     pub labels: Array3<u32>,
     /// Candidate `n`'s probability of being a lesion at index `n - 1`.
     pub probability: Vec<f64>,
@@ -310,7 +311,7 @@ pub fn segment_scan(
             let mask = Volume::new(kept.mapv(u8::from), image.affine);
             let mask_grid = resample_mask(&mask, &geom).mapv(|v| v != 0);
             let scored = ScoredCandidates {
-                labels: found.labels,
+                labels: classifier.outlined_labels(&found),
                 probability,
             };
             (mask_grid, mask, Some(scored), measured)

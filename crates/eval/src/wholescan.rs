@@ -190,9 +190,10 @@ fn froc_grid(pp: &Postprocess) -> DetectionGrid {
     }
 }
 
-/// Each candidate's voxels carry its classifier probability, 0 elsewhere. Candidates are
-/// separate components, so cut at 0 and kept by peak above `t` ([`DetectionGrid`]'s segment
-/// threshold) this is the mask of the candidates the classifier keeps at cut `t`.
+/// Each candidate's kept voxels (its outline) carry its classifier probability, 0 elsewhere.
+/// Outlined candidates are separate components, so cut at 0 and kept by peak above `t`
+/// ([`DetectionGrid`]'s segment threshold) this is the mask of the lesions the classifier keeps
+/// at cut `t`, before closing.
 fn classifier_score_map(found: &ScoredCandidates) -> Array3<f32> {
     found.labels.mapv(|l| match l {
         0 => 0.0,
