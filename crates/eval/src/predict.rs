@@ -51,9 +51,11 @@ pub struct PredictionSummary {
     pub egfr_source: &'static str,
     /// The network's slice vote (the same as `egfr_probability` without the phenotype model).
     pub network_egfr_probability: Option<f64>,
-    /// With the phenotype model: what it measured on the cleaned GTV, core and texture shrunk
+    /// With the phenotype model: what it measured on the kept lesions, core and texture shrunk
     /// towards the cohort's as the model reads them (absent when no lesion was found; the
-    /// training prevalence is then the probability).
+    /// training prevalence is then the probability). With a lesion classifier that outlines,
+    /// the lesions are measured whole (each kept candidate, closed) rather than as the GTV
+    /// written, whose outline can trim a lesion's dark core away ([`crate::segment_scan`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lesion_phenotype: Option<BTreeMap<&'static str, f64>>,
     /// The slices that voted (top 50% of the slices with predicted GTV, by area).
