@@ -105,6 +105,9 @@ pub fn run(a: Args) -> Result<()> {
                 .map_or(String::new(), |p| format!(", lesion probability {p:.3}"))
         );
     }
+    for w in &s.warnings {
+        tracing::warn!("{w}");
+    }
     println!("outputs in {}", a.out.display());
     Ok(())
 }

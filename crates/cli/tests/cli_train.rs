@@ -205,6 +205,11 @@ fn a_resume_adds_the_egfr_phenotype_model_without_training() {
         serde_json::from_str(&std::fs::read_to_string(p.postprocess()).unwrap()).unwrap()
     };
     assert!(postprocess(&paths).get("egfr_phenotype").is_none());
+    // Calibration records the validation scans' slice thickness, which `predict` warns against.
+    assert_eq!(
+        postprocess(&paths)["calibrated_slice_mm"].as_f64(),
+        Some(common::SPACING[2])
+    );
     let weights = std::fs::read(paths.best()).unwrap();
     train(&data, &run, &config, &["--resume", "--egfr-phenotype"]);
     assert_eq!(std::fs::read(paths.best()).unwrap(), weights);

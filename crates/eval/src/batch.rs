@@ -44,6 +44,9 @@ pub struct BatchRow {
     pub egfr_call: Option<mtsa_data::Egfr>,
     pub seconds: f64,
     pub error: Option<String>,
+    /// The study's `egfr.json` warnings, joined by "; " (slices much thicker than the run was
+    /// calibrated on), so an archive's doubtful studies can be found in the summary.
+    pub warnings: Option<String>,
 }
 
 fn is_nifti(path: &Path) -> bool {
@@ -187,6 +190,7 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         egfr_call: None,
         seconds: 0.0,
         error: None,
+        warnings: None,
     };
     // An output folder appears whole or not at all, so one with its egfr.json is finished.
     if let Some(done) = finished(&out) {
@@ -195,6 +199,10 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         row.lesions = done["lesions"].as_u64().map(|n| n as usize);
         row.egfr_probability = done["egfr_probability"].as_f64();
         row.egfr_call = done["egfr_call"].as_str().and_then(|s| s.parse().ok());
+        row.warnings = done["warnings"].as_array().and_then(|w| {
+            let text: Vec<&str> = w.iter().filter_map(|v| v.as_str()).collect();
+            joined(&text)
+        });
         return row;
     }
     let result = read_input(&study.input, None).and_then(|(image, series)| {
@@ -207,6 +215,8 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
             row.lesions = Some(s.lesions);
             row.egfr_probability = s.egfr_probability;
             row.egfr_call = s.egfr_call;
+            let text: Vec<&str> = s.warnings.iter().map(String::as_str).collect();
+            row.warnings = joined(&text);
         }
         Err(e) => {
             tracing::warn!("{}: {}", study.name, mtsa_io::public_names(&e.to_string()));
@@ -215,6 +225,11 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         }
     }
     row
+}
+
+/// Warnings for one CSV cell; `None` when there are none.
+fn joined(warnings: &[&str]) -> Option<String> {
+    (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
 /// The `egfr.json` of a complete earlier output of this study, if there is one.

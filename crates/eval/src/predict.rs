@@ -64,6 +64,10 @@ pub struct PredictionSummary {
     /// Threshold, minimum lesion volume and TTA applied to the network's output.
     pub postprocess: Postprocess,
     pub note: Option<String>,
+    /// What may make this scan's result less reliable than the run's validation (slices much
+    /// thicker than those it was calibrated on).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub files: Vec<String>,
 }
 
@@ -254,6 +258,11 @@ impl Predictor {
                 ),
                 _ => None,
             },
+            warnings: self
+                .postprocess
+                .slice_warning(scan.geom.slice_thickness_mm)
+                .into_iter()
+                .collect(),
             files,
         }
     }

@@ -376,10 +376,13 @@ pub fn calibrate(
         info.patients.iter().filter(|p| p.split == "val").collect();
     let mut grid = detection_grid(fixed);
     let mut labelled = Vec::new();
+    let mut thickest = None::<f64>;
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
         let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
+        let slice_mm = scan.geom.slice_thickness_mm;
+        thickest = Some(thickest.map_or(slice_mm, |t| t.max(slice_mm)));
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         if fit.lesion_classifier {
             let found = scan_candidates(
@@ -448,6 +451,7 @@ pub fn calibrate(
         close_mm: classifier.is_some().then_some(crate::closing::CLOSE_MM),
         lesion_classifier: classifier.map(|f| f.classifier),
         egfr_phenotype: phenotype,
+        calibrated_slice_mm: thickest,
     };
     let path = RunPaths::new(run).postprocess();
     let json = serde_json::to_string_pretty(&pp).map_err(|e| EvalError::Usage(e.to_string()))?;

@@ -299,6 +299,27 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
             );
         }
     }
+
+    // A run calibrated on thinner slices: this scan's 3 mm slices draw a warning when they are
+    // more than 1.5 times as thick as the calibration scans' (none at 2 mm, one at 1.9 mm).
+    for (calibrated, warned) in [(2.0, false), (1.9, true)] {
+        let record = serde_json::json!({
+            "threshold": 0.5, "min_volume_mm3": 0.0, "flip_tta": false, "source": "test",
+            "calibrated_slice_mm": calibrated,
+        });
+        let (s, json) = predict_with(&format!("slices_{calibrated}"), 100.0, &record);
+        assert_eq!(s.warnings.len(), usize::from(warned), "{json}");
+        match json["warnings"].as_array() {
+            Some(w) => {
+                let text = w[0].as_str().unwrap();
+                assert!(
+                    text.contains("3.0 mm thick") && text.contains("1.9 mm"),
+                    "{text}"
+                );
+            }
+            None => assert!(!warned, "{json}"),
+        }
+    }
 }
 
 /// A DICOM series in: the RT Structure Set and the Segmentation written beside `gtv.nii.gz`
