@@ -513,6 +513,18 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
     })
 }
 
+/// The thick-slice classifier ([`crate::Postprocess::thick_slice_classifier`]): fitted as
+/// [`fit`] does on `patients`, the validation scans seen through slices twice as thick, its cut
+/// chosen there, its lesions outlined as `native`'s. Why not its own outline: a thick view's GTV
+/// (the union of a pair of slices) is wider than a thick acquisition's (the voxels whose centre
+/// lies in a lesion), so an outline chosen on it came out too wide (0.6 instead of 0.9 on seed
+/// 1's demo run, site C's patient Dice 0.587 -> 0.567; `docs/whole-scan.md`).
+pub fn fit_thick(native: &LesionClassifier, patients: &[LabelledCandidates]) -> Option<Fitted> {
+    let mut thick = fit(patients)?;
+    thick.classifier.outline = native.outline;
+    Some(thick)
+}
+
 /// The first of `items` (non-empty) with the highest `score`: the earlier wins ties.
 fn first_best<T>(items: &[T], score: impl Fn(&T) -> f64) -> &T {
     items
@@ -847,6 +859,18 @@ mod tests {
         }
         // The first of the best.
         assert_eq!(fitted.classifier.outline, Some(0.7));
+        // Fitted as the thick-slice classifier, the same candidates keep the first's outline,
+        // whatever fits them best; candidates of one class fit none.
+        let native = LesionClassifier {
+            outline: Some(0.9),
+            ..fitted.classifier.clone()
+        };
+        let thick = fit_thick(&native, &patients).expect("two classes");
+        assert_eq!(thick.classifier.outline, Some(0.9));
+        assert_eq!(thick.classifier.cut, fitted.classifier.cut);
+        assert_eq!(thick.outlines, fitted.outlines);
+        let lesions_only: Vec<_> = (0..5).map(|_| patient(&[(2.0, true)])).collect();
+        assert!(fit_thick(&native, &lesions_only).is_none());
     }
 
     /// Three candidates along a line: the first has voxels at 0.9, bright, 0.6 and 0.95; the

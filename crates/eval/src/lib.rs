@@ -27,6 +27,7 @@ mod report_wholescan;
 mod scoring;
 mod segment;
 mod stats;
+mod thick_view;
 mod truth;
 mod wholescan;
 

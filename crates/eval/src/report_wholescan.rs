@@ -80,16 +80,27 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
     if let Some(first) = splits.first() {
         let pp = &first.postprocess;
         let rule = match &pp.lesion_classifier {
-            Some(c) => format!(
-                "a lesion classifier on each scan's own grid keeps the candidates it gives a \
+            Some(c) => {
+                format!(
+                    "a lesion classifier on each scan's own grid keeps the candidates it gives a \
                  probability of at least {}{}{}",
-                c.cut,
-                pp.second_size.map_or(String::new(), |n| format!(
-                    " (candidates from the network at its trained side and at {n} px)"
-                )),
-                pp.close_mm
-                    .map_or(String::new(), |r| format!(", each closed by a {r} mm ball"))
-            ),
+                    c.cut,
+                    pp.second_size.map_or(String::new(), |n| format!(
+                        " (candidates from the network at its trained side and at {n} px)"
+                    )),
+                    pp.close_mm
+                        .map_or(String::new(), |r| format!(", each closed by a {r} mm ball")),
+                ) + &match (&pp.thick_slice_classifier, pp.calibrated_slice_mm) {
+                    (Some(t), Some(mm)) => format!(
+                        "; on scans whose slices are over {}x as thick as the calibration scans' \
+                     ({mm} mm), a classifier fitted on those scans' slices averaged in pairs \
+                     decides instead, at cut {}",
+                        crate::segment::THICK_SLICE_FACTOR,
+                        t.cut
+                    ),
+                    _ => String::new(),
+                }
+            }
             None => format!(
                 "threshold {}, lesions under {} mm&sup3; dropped",
                 pp.threshold, pp.min_volume_mm3

@@ -76,12 +76,18 @@ pub struct Postprocess {
     /// warns on a scan whose slices are much thicker ([`Postprocess::slice_warning`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibrated_slice_mm: Option<f64>,
+    /// With a value: a second lesion classifier, fitted as `lesion_classifier` but on the
+    /// validation scans seen through slices twice as thick ([`crate::thick_view`]), that
+    /// decides in its place on scans whose slices are much thicker than `calibrated_slice_mm`
+    /// ([`Postprocess::classifier_for`]). Written by calibration with the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thick_slice_classifier: Option<LesionClassifier>,
     /// Where the values came from (`paper` defaults, or the calibration that chose them).
     pub source: String,
 }
 
 /// Slices thicker than this many times the calibration scans' draw a warning from `predict`.
-const THICK_SLICE_FACTOR: f64 = 1.5;
+pub(crate) const THICK_SLICE_FACTOR: f64 = 1.5;
 
 impl Default for Postprocess {
     /// The paper's: threshold 0.5, every component kept, no test-time augmentation.
@@ -96,6 +102,7 @@ impl Default for Postprocess {
             close_mm: None,
             egfr_phenotype: None,
             calibrated_slice_mm: None,
+            thick_slice_classifier: None,
             source: "paper (threshold 0.5, no lesion-size filter)".into(),
         }
     }
@@ -121,8 +128,19 @@ impl Postprocess {
             && pp
                 .close_mm
                 .is_none_or(|r| r > 0.0 && r <= MAX_CLOSE_MM && pp.lesion_classifier.is_some());
-        if let Some(problem) = pp.lesion_classifier.as_ref().and_then(|c| c.problem()) {
-            return Err(EvalError::file(&path, problem));
+        for classifier in [&pp.lesion_classifier, &pp.thick_slice_classifier] {
+            if let Some(problem) = classifier.as_ref().and_then(|c| c.problem()) {
+                return Err(EvalError::file(&path, problem));
+            }
+        }
+        if pp.thick_slice_classifier.is_some()
+            && (pp.lesion_classifier.is_none() || pp.calibrated_slice_mm.is_none())
+        {
+            return Err(EvalError::file(
+                &path,
+                "a thick_slice_classifier needs a lesion_classifier and the calibrated_slice_mm \
+                 it stands in for",
+            ));
         }
         if let Some(problem) = pp.egfr_phenotype.as_ref().and_then(|m| m.problem()) {
             return Err(EvalError::file(&path, problem));
@@ -179,7 +197,7 @@ impl Postprocess {
     /// about half the lesions under 6 mm that it finds on 2 mm slices (`docs/whole-scan.md`).
     pub fn slice_warning(&self, slice_mm: f64) -> Option<String> {
         let calibrated = self.calibrated_slice_mm?;
-        (slice_mm > THICK_SLICE_FACTOR * calibrated).then(|| {
+        self.is_thick(slice_mm).then(|| {
             format!(
                 "slices {slice_mm:.1} mm thick, against at most {calibrated:.1} mm on the scans \
                  this run was calibrated on: small lesions are averaged with the tissue around \
@@ -187,6 +205,21 @@ impl Postprocess {
                  0.48-0.55 of the lesions under 6 mm, against 0.70-0.79 on its 2 mm ones)"
             )
         })
+    }
+
+    /// Whether slices `slice_mm` thick are much thicker than those calibration chose on.
+    fn is_thick(&self, slice_mm: f64) -> bool {
+        self.calibrated_slice_mm
+            .is_some_and(|c| slice_mm > THICK_SLICE_FACTOR * c)
+    }
+
+    /// The lesion classifier for a scan with slices `slice_mm` thick: the thick-slice one where
+    /// the slices are much thicker than calibration's and the run has one, else the first.
+    pub fn classifier_for(&self, slice_mm: f64) -> Option<&LesionClassifier> {
+        match &self.thick_slice_classifier {
+            Some(thick) if self.is_thick(slice_mm) => Some(thick),
+            _ => self.lesion_classifier.as_ref(),
+        }
     }
 
     /// The probability lesions are outlined at: `segment_threshold`, or with one cut `threshold`.
@@ -283,7 +316,7 @@ pub fn segment_scan(
     let contrast = OnceCell::new();
     let contrast = || contrast.get_or_init(|| Contrast::of(&image.data));
     // `measured`: the lesions the phenotype reads, where they are not the mask itself.
-    let (mask_grid, mask, candidates, measured) = match &pp.lesion_classifier {
+    let (mask_grid, mask, candidates, measured) = match pp.classifier_for(geom.slice_thickness_mm) {
         None => {
             let px = geom.pixel_mm();
             let spacing = [geom.slice_thickness_mm, px, px];
@@ -661,6 +694,27 @@ mod tests {
         assert_eq!(with.lesion_classifier.and_then(|c| c.outline), Some(0.7));
         outlined["outline"] = serde_json::json!(1.5);
         assert!(err(outlined).contains("outline"));
+
+        // A thick-slice classifier decides on scans with slices over 1.5x calibration's only;
+        // it is checked as the first and refused without the first or the calibration's slices.
+        let mut both: serde_json::Value =
+            serde_json::from_str(&record(classifier(&names, 0.3))).unwrap_or_default();
+        both["thick_slice_classifier"] = classifier(&names, 0.1);
+        let without_slices = both.to_string();
+        both["calibrated_slice_mm"] = serde_json::json!(2.0);
+        let pp = read(&both.to_string())?;
+        let cut = |mm: f64| pp.classifier_for(mm).map(|c| c.cut);
+        assert_eq!(
+            (cut(2.0), cut(3.0), cut(3.1), cut(4.0)),
+            (Some(0.3), Some(0.3), Some(0.1), Some(0.1))
+        );
+        let refused = |json: String| read(&json).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused(without_slices).contains("thick_slice_classifier needs"));
+        let mut alone = both.clone();
+        alone["lesion_classifier"] = serde_json::Value::Null;
+        assert!(refused(alone.to_string()).contains("thick_slice_classifier needs"));
+        both["thick_slice_classifier"] = classifier(&names[..5], 0.1);
+        assert!(refused(both.to_string()).contains("lesion classifier must use the features"));
         Ok(())
     }
 }

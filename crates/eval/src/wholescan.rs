@@ -15,11 +15,14 @@ use crate::phenotype::{lesion_phenotype, PhenotypeModel};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::segment::{
     scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
+    THICK_SLICE_FACTOR,
 };
+use crate::thick_view::thicker_slices;
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
 use mtsa_infer::{RunPaths, TrainedModel};
+use mtsa_io::Volume;
 use mtsa_metrics::{
     segmentation_metrics_3d, DetectionGrid, GridPoint, LesionOptions, SizeBin, SurfaceOptions,
 };
@@ -376,6 +379,7 @@ pub fn calibrate(
         info.patients.iter().filter(|p| p.split == "val").collect();
     let mut grid = detection_grid(fixed);
     let mut labelled = Vec::new();
+    let mut thick_labelled = Vec::new();
     let mut thickest = None::<f64>;
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
@@ -385,16 +389,12 @@ pub fn calibrate(
         thickest = Some(thickest.map_or(slice_mm, |t| t.max(slice_mm)));
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         if fit.lesion_classifier {
-            let found = scan_candidates(
-                &image,
-                &Contrast::of(&image.data),
-                &scan.prob,
-                &scan.geom,
-                scan.fine_prob.as_ref(),
-                fixed.segment(),
-                lesion_filter::BRIGHT_CONTRAST,
-            );
-            labelled.push(LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0)));
+            labelled.push(labelled_candidates(&image, &gt, &scan, fixed));
+            // The same scan through slices twice as thick, for the thick-slice classifier.
+            if let Some((image, gt)) = thicker_slices(&image, &gt) {
+                let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
+                thick_labelled.push(labelled_candidates(&image, &gt, &scan, fixed));
+            }
         }
         progress(i + 1, val.len());
     }
@@ -402,18 +402,14 @@ pub fn calibrate(
         .lesion_classifier
         .then(|| lesion_filter::fit(&labelled))
         .flatten();
-    for s in classifier.iter().flat_map(|f| &f.cuts) {
-        tracing::info!(
-            "lesion classifier cut {:.2} on the validation patients (out of fold): {s}",
-            s.cut
-        );
+    if let Some(f) = &classifier {
+        log_fit("lesion classifier", f);
     }
-    for (outline, dice) in classifier.iter().flat_map(|f| &f.outlines) {
-        tracing::info!(
-            "kept lesions outlined at {}: mean patient Dice {dice:.3} on the validation patients",
-            outline.map_or("the candidate".into(), |t| format!("probability {t}"))
-        );
-    }
+    let thick_classifier = classifier.as_ref().and_then(|native| {
+        let thick = lesion_filter::fit_thick(&native.classifier, &thick_labelled)?;
+        log_fit("thick-slice lesion classifier", &thick);
+        Some(thick)
+    });
     let phenotype = if fit.egfr_phenotype {
         fit_phenotype(&info, progress)?
     } else {
@@ -434,7 +430,11 @@ pub fn calibrate(
             "{}chosen on {} validation patients' whole scans: best lesion-wise F1 {:.3} \
              (sensitivity {}, {:.2} false lesions per patient) over {} {:?} and minimum \
              volumes {:?} mm3",
-            classifier_source(fit.lesion_classifier, classifier.as_ref()),
+            classifier_source(
+                fit.lesion_classifier,
+                classifier.as_ref(),
+                thick_classifier.as_ref()
+            ),
             val.len(),
             best.f1,
             best.sensitivity.map_or("-".into(), |s| format!("{s:.3}")),
@@ -452,6 +452,7 @@ pub fn calibrate(
         lesion_classifier: classifier.map(|f| f.classifier),
         egfr_phenotype: phenotype,
         calibrated_slice_mm: thickest,
+        thick_slice_classifier: thick_classifier.map(|f| f.classifier),
     };
     let path = RunPaths::new(run).postprocess();
     let json = serde_json::to_string_pretty(&pp).map_err(|e| EvalError::Usage(e.to_string()))?;
@@ -489,31 +490,78 @@ fn fit_phenotype(
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the
 /// validation patients (out-of-fold), before the grid point it replaces.
-fn classifier_source(asked: bool, fitted: Option<&Fitted>) -> String {
-    let chosen = fitted.and_then(|f| {
-        let c = &f.classifier;
-        Some((
-            c,
-            f.cuts.iter().find(|s| s.cut == c.cut)?,
-            f.outlines.iter().find(|o| o.0 == c.outline)?,
-        ))
-    });
-    match chosen {
-        Some((c, s, (outline, dice))) => format!(
-            "lesion classifier on {} validation candidates ({} true), cut {} chosen for the best \
-             lesion-wise F1 on out-of-fold scores: {s}; kept lesions outlined at {} for the \
-             best mean patient Dice ({dice:.3}); it decides in place of the threshold and \
-             minimum volume, which were ",
-            s.candidates,
-            s.true_candidates,
-            c.cut,
-            outline.map_or("the whole candidate".into(), |t| format!("probability {t}")),
+fn classifier_source(asked: bool, fitted: Option<&Fitted>, thick: Option<&Fitted>) -> String {
+    match (chosen(fitted, true), chosen(thick, false)) {
+        (Some(native), thick) => format!(
+            "lesion classifier on {native}{}; it decides in place of the threshold and minimum \
+             volume, which were ",
+            thick.map_or(String::new(), |t| format!(
+                "; on scans with slices over {THICK_SLICE_FACTOR}x as thick, a classifier on \
+                 the same scans' slices averaged in pairs: {t}"
+            ))
         ),
-        None if asked => "no lesion classifier (the validation candidates hold one class \
-                          only); threshold and minimum volume "
+        (None, _) if asked => "no lesion classifier (the validation candidates hold one class \
+                               only); threshold and minimum volume "
             .into(),
-        None => String::new(),
+        (None, _) => String::new(),
     }
+}
+
+/// Logs what each of a fitted classifier's cuts and outlines scored on the validation patients.
+fn log_fit(name: &str, f: &Fitted) {
+    for s in &f.cuts {
+        tracing::info!(
+            "{name} cut {:.2} on the validation patients (out of fold): {s}",
+            s.cut
+        );
+    }
+    for (outline, dice) in &f.outlines {
+        tracing::info!(
+            "{name}: kept lesions outlined at {}: mean patient Dice {dice:.3} on the validation \
+             patients",
+            outline.map_or("the candidate".into(), |t| format!("probability {t}"))
+        );
+    }
+}
+
+/// A fitted classifier's choices and what they scored, for the record's `source`; with
+/// `outlined`, the outline it chose too.
+fn chosen(fitted: Option<&Fitted>, outlined: bool) -> Option<String> {
+    let f = fitted?;
+    let c = &f.classifier;
+    let s = f.cuts.iter().find(|s| s.cut == c.cut)?;
+    let (outline, dice) = f.outlines.iter().find(|o| o.0 == c.outline)?;
+    let outline = match outlined {
+        true => format!(
+            "; kept lesions outlined at {} for the best mean patient Dice ({dice:.3})",
+            outline.map_or("the whole candidate".into(), |t| format!("probability {t}"))
+        ),
+        false => "; kept lesions outlined as the first classifier's".into(),
+    };
+    Some(format!(
+        "{} validation candidates ({} true), cut {} chosen for the best lesion-wise F1 on \
+         out-of-fold scores: {s}{outline}",
+        s.candidates, s.true_candidates, c.cut,
+    ))
+}
+
+/// One validation scan's candidates on its own grid, each with the true lesions it touches.
+fn labelled_candidates(
+    image: &Volume<f32>,
+    gt: &Volume<u8>,
+    scan: &ScanPrediction,
+    fixed: &Postprocess,
+) -> LabelledCandidates {
+    let found = scan_candidates(
+        image,
+        &Contrast::of(&image.data),
+        &scan.prob,
+        &scan.geom,
+        scan.fine_prob.as_ref(),
+        fixed.segment(),
+        lesion_filter::BRIGHT_CONTRAST,
+    );
+    LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0))
 }
 
 #[cfg(test)]
