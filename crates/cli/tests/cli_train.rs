@@ -224,6 +224,49 @@ fn a_resume_adds_the_egfr_phenotype_model_without_training() {
     );
 }
 
+/// A run with a thick-slice lesion classifier keeps each whole scan at the cut of the classifier
+/// its slices call for, and `evaluate` reports that cut for the split: the fixture's 2 mm
+/// slices are thick against a calibration on 1 mm slices (the second classifier's cut), not
+/// against one on 2 mm slices (the first's).
+#[test]
+fn evaluate_reports_the_cut_of_the_classifier_a_splits_slices_call_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let run = tmp.path().join("run");
+    train(&data, &run, &config, &["--epochs", "1"]);
+    let names = mtsa_eval::LESION_FEATURES;
+    let classifier = |cut: f64| {
+        serde_json::json!({
+            "features": names,
+            "standardizer": {"mean": vec![0.0; names.len()], "scale": vec![1.0; names.len()]},
+            "intercept": 0.0, "coefficients": vec![0.0; names.len()], "cut": cut,
+            "bright_contrast": 2.0,
+        })
+    };
+    for (calibrated, want) in [(1.0, 0.1), (2.0, 0.3)] {
+        let record = serde_json::json!({
+            "threshold": 0.5, "segment_threshold": 0.5, "min_volume_mm3": 0.0,
+            "flip_tta": false, "source": "test", "calibrated_slice_mm": calibrated,
+            "lesion_classifier": classifier(0.3), "thick_slice_classifier": classifier(0.1),
+        });
+        std::fs::write(RunPaths::new(&run).postprocess(), record.to_string()).unwrap();
+        let report = tmp.path().join(format!("report_{calibrated}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_mtsa"))
+            .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+            .args(["--threads", "1", "evaluate", "--quiet", "--split", "val"])
+            .args(["--run", s(&run), "--data", s(&data), "--out", s(&report)])
+            .output()
+            .unwrap();
+        assert_succeeded(&out);
+        let metrics: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report.join("metrics.json")).unwrap())
+                .unwrap();
+        let split = &metrics["whole_scan"][0];
+        assert_eq!(split["name"], "val", "{split}");
+        assert_eq!(split["classifier_cut"].as_f64(), Some(want), "{split}");
+    }
+}
+
 /// In a log (stderr not a terminal) training is not silent: one line per epoch.
 #[test]
 fn training_logs_a_line_per_epoch_without_a_terminal() {

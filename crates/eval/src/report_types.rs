@@ -171,4 +171,9 @@ pub struct WholeScanReport {
     /// its cut (`threshold` is the cut) on each scan's own grid, else over the network's
     /// thresholds at the run's minimum lesion volume on the network's grid.
     pub froc: Vec<GridPoint>,
+    /// With a lesion classifier: the cut this split's scans were kept at, which is the first
+    /// classifier's, or the thick-slice one's where every scan's slices called for it
+    /// ([`Postprocess::classifier_for`]); `None` where the split mixes both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classifier_cut: Option<f64>,
 }

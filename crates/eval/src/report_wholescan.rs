@@ -140,18 +140,17 @@ fn operating_points(splits: &[WholeScanReport], classified: bool) -> String {
         if classified { "cut" } else { "threshold" }
     );
     for s in splits {
-        let own = s
-            .postprocess
-            .lesion_classifier
-            .as_ref()
-            .map_or(s.postprocess.threshold, |c| c.cut as f32);
+        let own = match &s.postprocess.lesion_classifier {
+            Some(_) => s.classifier_cut.map(|c| c as f32),
+            None => Some(s.postprocess.threshold),
+        };
         for p in &s.froc {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
                 esc(&s.name),
                 p.threshold,
-                if p.threshold == own {
+                if Some(p.threshold) == own {
                     " (the run's)"
                 } else {
                     ""

@@ -70,6 +70,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
     let mut lesions = Vec::new();
     let mut worst = Vec::new();
     let mut bins = [(0usize, 0usize); 5];
+    let mut cuts = Vec::new();
     (ctx.progress)(0, ids.len());
     for (i, p) in ids.iter().enumerate() {
         let (image, gt) = read_patient(ctx.info, &p.id)?;
@@ -80,6 +81,11 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
             ctx.postprocess,
             ctx.batch,
         )?;
+        cuts.extend(
+            ctx.postprocess
+                .classifier_for(scan.geom.slice_thickness_mm)
+                .map(|c| c.cut),
+        );
         let gt_grid = resample_mask(&gt, &scan.geom);
         let spacing = image.spacing();
         let gt_b = gt.data.mapv(|v| v != 0);
@@ -165,7 +171,7 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
     }
     worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     worst.truncate(2);
-    let report = summarise(ctx, name, &patients, &bins, &grid)?;
+    let report = summarise(ctx, name, &patients, &bins, &grid, &cuts)?;
     Ok(WholeScanSplit {
         report,
         patients,
@@ -241,6 +247,7 @@ fn summarise(
     patients: &[WholeScanPatient],
     bins: &[(usize, usize); 5],
     grid: &DetectionGrid,
+    cuts: &[f64],
 ) -> Result<WholeScanReport, EvalError> {
     let ratio = |d: usize, n: usize| (n > 0).then(|| d as f64 / n as f64);
     let sum = |sel: &dyn Fn(SizeBin) -> bool| {
@@ -315,6 +322,10 @@ fn summarise(
         // A classified run's grid holds the one minimum volume 0 ([`froc_grid`]), the nearest
         // to any.
         froc: grid.froc(ctx.postprocess.min_volume_mm3),
+        classifier_cut: cuts
+            .first()
+            .copied()
+            .filter(|c| cuts.iter().all(|x| x == c)),
     })
 }
 
