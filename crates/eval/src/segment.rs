@@ -193,16 +193,17 @@ impl Postprocess {
     /// Why a scan with slices `slice_mm` thick may lose lesions, when they are much thicker
     /// than those the run was calibrated on. Why: a thick slice averages a metastasis of a few
     /// millimetres with the tissue around it, so it shows fainter than any lesion the network
-    /// and the lesion classifier learnt from; on the synthetic cohort's 4 mm site the demo finds
-    /// about half the lesions under 6 mm that it finds on 2 mm slices (`docs/whole-scan.md`).
+    /// and the lesion classifier learnt from; on the synthetic cohort's 4 mm site the
+    /// twenty-fourth session's demos found 0.48-0.55 of the lesions under 6 mm, against
+    /// 0.70-0.82 on its 2 mm slices (`docs/whole-scan.md`).
     pub fn slice_warning(&self, slice_mm: f64) -> Option<String> {
         let calibrated = self.calibrated_slice_mm?;
         self.is_thick(slice_mm).then(|| {
             format!(
                 "slices {slice_mm:.1} mm thick, against at most {calibrated:.1} mm on the scans \
                  this run was calibrated on: small lesions are averaged with the tissue around \
-                 them and may be missed (on the synthetic cohort's 4 mm slices the demo found \
-                 0.48-0.55 of the lesions under 6 mm, against 0.70-0.82 on its 2 mm ones)"
+                 them and may be missed (docs/whole-scan.md: fewer lesions under 6 mm are found \
+                 on the synthetic cohort's 4 mm slices than on its 2 mm ones)"
             )
         })
     }
@@ -698,7 +699,7 @@ mod tests {
         // A thick-slice classifier decides on scans with slices over 1.5x calibration's only;
         // it is checked as the first and refused without the first or the calibration's slices.
         let mut both: serde_json::Value =
-            serde_json::from_str(&record(classifier(&names, 0.3))).unwrap_or_default();
+            serde_json::from_str(&record(classifier(&names, 0.3))).expect("a JSON record");
         both["thick_slice_classifier"] = classifier(&names, 0.1);
         let without_slices = both.to_string();
         both["calibrated_slice_mm"] = serde_json::json!(2.0);
