@@ -12,6 +12,10 @@ use mtsa_fuzz::{gzip, scratch_dir};
 use mtsa_io::{write_nifti, Volume};
 use std::path::{Path, PathBuf};
 
+/// The RLE encoder the dicom crate's tests use.
+#[path = "../../crates/dicom/tests/common/rle.rs"]
+mod rle;
+
 fn corpus(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("corpus")
@@ -110,42 +114,6 @@ fn dicom_seeds() {
     seed("rtstruct", "truncated.dcm", &full[..full.len() * 2 / 3]);
 }
 
-/// Minimal RLE Lossless encoding (literal runs only) of one 16-bit frame, as
-/// crates/dicom/tests/series.rs builds it.
-fn rle_encode_u16(pixels: &[u16]) -> Vec<u8> {
-    let segment = |bytes: Vec<u8>| {
-        let mut out = Vec::new();
-        let mut chunks: Vec<&[u8]> = bytes.chunks(128).collect();
-        if (bytes.len() + chunks.len()) % 2 == 1 {
-            let last = chunks.pop().expect("chunk");
-            if last.len() >= 2 {
-                chunks.push(&last[..1]);
-                chunks.push(&last[1..]);
-            } else {
-                chunks.push(last);
-            }
-        }
-        for c in chunks {
-            out.push((c.len() - 1) as u8);
-            out.extend_from_slice(c);
-        }
-        if out.len() % 2 == 1 {
-            out.push(0);
-        }
-        out
-    };
-    let hi = segment(pixels.iter().map(|p| (p >> 8) as u8).collect());
-    let lo = segment(pixels.iter().map(|p| (p & 0xff) as u8).collect());
-    let mut header = [0u32; 16];
-    header[0] = 2;
-    header[1] = 64;
-    header[2] = 64 + hi.len() as u32;
-    let mut out: Vec<u8> = header.iter().flat_map(|v| v.to_le_bytes()).collect();
-    out.extend(hi);
-    out.extend(lo);
-    out
-}
-
 /// A slice of the tiny series re-encoded as RLE Lossless and as JPEG baseline (8-bit), so the
 /// fuzzer starts with the compressed pixel paths too.
 fn encapsulated_seeds(slice: &Path) {
@@ -173,7 +141,7 @@ fn encapsulated_seeds(slice: &Path) {
     inner.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OB,
-        PixelFragmentSequence::new(Vec::<u32>::new(), vec![rle_encode_u16(&pixels)]),
+        PixelFragmentSequence::new(Vec::<u32>::new(), vec![rle::rle_encode_u16(&pixels)]),
     ));
     let rle = dir.join("rle.dcm");
     inner

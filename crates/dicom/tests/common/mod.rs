@@ -2,6 +2,8 @@
 //! edits of written DICOM files, and overlap scores.
 #![allow(dead_code)]
 
+pub mod rle;
+
 use dicom_object::InMemDicomObject;
 use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
