@@ -82,6 +82,13 @@ pub struct Args {
     /// on seed 0 it keeps lesions under 6 mm that the volume cut removes (docs/whole-scan.md).
     #[arg(long)]
     no_lesion_classifier: bool,
+    /// No look model: the lesion classifier for scans with much thicker slices than the
+    /// validation scans' then reads the same seven features as the first. With it (the
+    /// default) it also reads each candidate's in-plane look, scored by small networks trained
+    /// on the training scans' bright spots: on the twenty-fourth session's demo runs it found
+    /// more of site C's (4 mm slices) lesions (docs/whole-scan.md).
+    #[arg(long)]
+    no_look_model: bool,
     /// Side (pixels, a multiple of 64) at which the network's GTV path runs a second time over
     /// the same field of view, its probabilities joining the lesion classifier's candidates
     /// (`train --second-size`). Default: 1.5 x --size rounded up to a multiple of 64 (192 at
@@ -284,6 +291,7 @@ fn train_config(a: &Args) -> Result<TrainConfig> {
     config.calibrate_postprocess = true;
     config.flip_tta = !a.no_flip_tta;
     config.lesion_classifier = !a.no_lesion_classifier;
+    config.look_model = config.lesion_classifier && !a.no_look_model;
     let second = a.second_size.unwrap_or((size * 3 / 2).div_ceil(64) * 64);
     config.second_size = (!a.no_second_size && config.lesion_classifier).then_some(second);
     config.segment_threshold = Some(a.segment_threshold);

@@ -207,6 +207,7 @@ pub fn calibrate(run: &Path, data: &Path, config: &TrainConfig, device: tch::Dev
         mtsa_eval::CalibrationFits {
             lesion_classifier: config.lesion_classifier,
             egfr_phenotype: config.egfr_phenotype,
+            look_model: config.look_model,
         },
         batch,
         &crate::progress::callback(&bar),

@@ -21,6 +21,7 @@
 //! per patient on a site with gamma 1.2, against 0.10-0.45 with the contrast.
 
 use crate::contrast::Contrast;
+use crate::look::{brightest_voxels, look, LookModel};
 use crate::named_logistic::NamedLogistic;
 use crate::neighbourhood::{bounding_boxes, neighbourhood, BoundingBox};
 use mtsa_io::Volume;
@@ -41,6 +42,10 @@ pub const FEATURE_NAMES: [&str; 7] = [
     "ln_1_plus_depth_mm",
     "ln_1_plus_brighter_candidates",
 ];
+
+/// The thick-slice classifier's eighth feature, after [`FEATURE_NAMES`], when it has a look
+/// model ([`LesionClassifier::look`]): the model's logit for the candidate's in-plane look.
+pub const LOOK_FEATURE: &str = "look_logit";
 
 /// Where the candidate's brightest voxel's contrast sits in a feature row.
 const CONTRAST_MAX: usize = 2;
@@ -95,6 +100,8 @@ pub struct Candidates {
     pub labels: Array3<u32>,
     /// One row of [`FEATURE_NAMES`] per candidate (index `n - 1`).
     pub features: Vec<Vec<f64>>,
+    /// Each candidate's brightest voxel (index `n - 1`), where its look is taken.
+    pub brightest: Vec<[usize; 3]>,
     /// Per voxel, the network's probability there, or infinity where the voxel is bright
     /// enough to be a candidate on its own: a kept lesion's outline at `t` is its voxels above
     /// `t` ([`LesionClassifier::outline`]).
@@ -151,6 +158,7 @@ pub(crate) fn candidates(
         .collect();
     read_within_scan(&mut features);
     Candidates {
+        brightest: brightest_voxels(&image.data, &labels, n),
         labels,
         features,
         level,
@@ -263,12 +271,37 @@ pub struct LesionClassifier {
     /// chosen on the validation patients for the mean patient Dice ([`fit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outline: Option<f32>,
+    /// With a value, each candidate's in-plane look scored by this model ([`crate::look`]) is
+    /// the last feature ([`LOOK_FEATURE`]). Written for the thick-slice classifier only: on the
+    /// twenty-fourth session's demo runs it found site C's small lesions (4 mm slices), while
+    /// added to the first classifier it cost the internal site and site B lesions or false
+    /// lesions on one of two runs (`docs/whole-scan.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look: Option<LookModel>,
 }
 
 impl LesionClassifier {
-    /// Probability that a candidate with this feature row is a lesion.
+    /// Probability that a candidate with this feature row ([`LesionClassifier::rows`]) is a
+    /// lesion.
     pub fn probability(&self, row: &[f64]) -> f64 {
         self.model.probability(row)
+    }
+
+    /// The features this classifier reads: [`FEATURE_NAMES`], then [`LOOK_FEATURE`] with a
+    /// look model.
+    pub fn feature_names(&self) -> Vec<&'static str> {
+        names_with(self.look.is_some())
+    }
+
+    /// `found`'s feature rows as this classifier reads them: with a look model, each
+    /// candidate's look logit appended (`image` and its `contrast` are the scan's).
+    pub(crate) fn rows(
+        &self,
+        image: &Volume<f32>,
+        contrast: &Contrast,
+        found: &Candidates,
+    ) -> Vec<Vec<f64>> {
+        with_look(self.look.as_ref(), image, contrast, found)
     }
 
     /// The GTV of the candidates of `found` whose `probability` (one per candidate) reaches
@@ -296,7 +329,10 @@ impl LesionClassifier {
     /// features, a coefficient or standardiser entry missing, a cut outside (0, 1) or a
     /// contrast level that is not positive.
     pub fn problem(&self) -> Option<String> {
-        let consistent = self.model.fits_features(&FEATURE_NAMES)
+        if let Some(problem) = self.look.as_ref().and_then(LookModel::problem) {
+            return Some(problem);
+        }
+        let consistent = self.model.fits_features(&self.feature_names())
             && self.cut > 0.0
             && self.cut < 1.0
             && self.bright_contrast.is_finite()
@@ -304,14 +340,45 @@ impl LesionClassifier {
             && self.outline.is_none_or(|t| t > 0.0 && t < 1.0);
         (!consistent).then(|| {
             format!(
-                "the lesion classifier must use the features {FEATURE_NAMES:?} with one \
-                 coefficient each, a cut and any outline in (0, 1) and a positive \
+                "the lesion classifier must use the features {FEATURE_NAMES:?} (and \
+                 {LOOK_FEATURE:?} with a look model) with one coefficient each, a cut and any outline in (0, 1) and a positive \
                  bright_contrast (a run \
                  calibrated by another version of mtsa is re-calibrated, without training, by \
                  `mtsa train --data <its dataset> --out <run> --resume`)"
             )
         })
     }
+}
+
+/// [`FEATURE_NAMES`], then [`LOOK_FEATURE`] when `look`.
+fn names_with(look: bool) -> Vec<&'static str> {
+    let mut names = FEATURE_NAMES.to_vec();
+    if look {
+        names.push(LOOK_FEATURE);
+    }
+    names
+}
+
+/// `found`'s feature rows, with each candidate's look logit appended when there is a model.
+pub(crate) fn with_look(
+    model: Option<&LookModel>,
+    image: &Volume<f32>,
+    contrast: &Contrast,
+    found: &Candidates,
+) -> Vec<Vec<f64>> {
+    let Some(model) = model else {
+        return found.features.clone();
+    };
+    found
+        .features
+        .iter()
+        .zip(&found.brightest)
+        .map(|(row, &at)| {
+            let mut row = row.clone();
+            row.push(model.logit(&look(image, contrast, at)));
+            row
+        })
+        .collect()
 }
 
 /// The voxels of the candidates `chosen` (by 0-based index) at `outline`, as
@@ -457,6 +524,11 @@ pub struct Fitted {
 /// cut (whole candidates on ties). `None` when the candidates hold one class only (nothing to
 /// learn).
 pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
+    fit_named(patients, &FEATURE_NAMES)
+}
+
+/// [`fit`] over the features `names` (the patients' rows hold one value per name).
+fn fit_named(patients: &[LabelledCandidates], names: &[&str]) -> Option<Fitted> {
     let rows = |keep: &dyn Fn(usize) -> bool| {
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (_, p) in patients.iter().enumerate().filter(|(i, _)| keep(*i)) {
@@ -476,7 +548,7 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
         if held.is_empty() {
             continue;
         }
-        let model = fit_model(&fx, &fy);
+        let model = fit_model(names, &fx, &fy);
         for i in held {
             out_of_fold[i] = patients[i]
                 .features
@@ -501,7 +573,7 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
         .collect();
     // The whole candidate, then the looser outline, on ties.
     let outline = first_best(&outlines, |o| o.1).0;
-    let model = fit_model(&x, &y)?;
+    let model = fit_model(names, &x, &y)?;
     Some(Fitted {
         classifier: LesionClassifier {
             cut,
@@ -518,10 +590,17 @@ pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
 /// chosen there, its lesions outlined as `native`'s. Why not its own outline: a thick view's GTV
 /// (the union of a pair of slices) is wider than a thick acquisition's (the voxels whose centre
 /// lies in a lesion), so an outline chosen on it came out too wide (0.6 instead of 0.9 on seed
-/// 1's demo run, site C's patient Dice 0.587 -> 0.567; `docs/whole-scan.md`).
-pub fn fit_thick(native: &LesionClassifier, patients: &[LabelledCandidates]) -> Option<Fitted> {
-    let mut thick = fit(patients)?;
+/// 1's demo run, site C's patient Dice 0.587 -> 0.567; `docs/whole-scan.md`). With `look`, the
+/// patients' rows end with each candidate's look logit ([`with_look`]) and the classifier keeps
+/// the model to compute it.
+pub fn fit_thick(
+    native: &LesionClassifier,
+    patients: &[LabelledCandidates],
+    look: Option<LookModel>,
+) -> Option<Fitted> {
+    let mut thick = fit_named(patients, &names_with(look.is_some()))?;
     thick.classifier.outline = native.outline;
+    thick.classifier.look = look;
     Some(thick)
 }
 
@@ -534,12 +613,13 @@ fn first_best<T>(items: &[T], score: impl Fn(&T) -> f64) -> &T {
 
 /// Standardise and fit; the cut is left at one half for the caller to choose. `None` when
 /// this subset holds one class only.
-fn fit_model(x: &[Vec<f64>], y: &[bool]) -> Option<LesionClassifier> {
+fn fit_model(names: &[&str], x: &[Vec<f64>], y: &[bool]) -> Option<LesionClassifier> {
     Some(LesionClassifier {
-        model: NamedLogistic::fit(&FEATURE_NAMES, x, y, RIDGE)?,
+        model: NamedLogistic::fit(names, x, y, RIDGE)?,
         cut: 0.5,
         bright_contrast: BRIGHT_CONTRAST,
         outline: None,
+        look: None,
     })
 }
 
@@ -865,12 +945,52 @@ mod tests {
             outline: Some(0.9),
             ..fitted.classifier.clone()
         };
-        let thick = fit_thick(&native, &patients).expect("two classes");
+        let thick = fit_thick(&native, &patients, None).expect("two classes");
         assert_eq!(thick.classifier.outline, Some(0.9));
         assert_eq!(thick.classifier.cut, fitted.classifier.cut);
         assert_eq!(thick.outlines, fitted.outlines);
         let lesions_only: Vec<_> = (0..5).map(|_| patient(&[(2.0, true)])).collect();
-        assert!(fit_thick(&native, &lesions_only).is_none());
+        assert!(fit_thick(&native, &lesions_only, None).is_none());
+        // With a look model the rows carry its logit last, the classifier reads it by name and
+        // keeps the model; without the model the record is refused.
+        let with_logit: Vec<_> = patients
+            .iter()
+            .map(|p| LabelledCandidates {
+                features: p
+                    .features
+                    .iter()
+                    .map(|r| [&r[..], &[r[0]]].concat())
+                    .collect(),
+                touches: p.touches.clone(),
+                voxels: p.voxels.clone(),
+                overlap: p.overlap.clone(),
+                ..*p
+            })
+            .collect();
+        let model = constant_look_model();
+        let looking = fit_thick(&native, &with_logit, Some(model.clone())).expect("two classes");
+        let c = looking.classifier;
+        assert_eq!(c.feature_names().last(), Some(&LOOK_FEATURE));
+        assert_eq!(c.model.features.len(), FEATURE_NAMES.len() + 1);
+        assert_eq!((c.problem(), &c.look), (None, &Some(model)));
+        assert!(LesionClassifier { look: None, ..c }.problem().is_some());
+    }
+
+    /// A look model whose logit is 0 for every look.
+    fn constant_look_model() -> LookModel {
+        use crate::look::{LookNet, LOOK_SIZE};
+        LookModel {
+            mean: vec![0.0; LOOK_SIZE],
+            sd: vec![1.0; LOOK_SIZE],
+            nets: vec![LookNet {
+                hidden_weight: vec![vec![0.0; LOOK_SIZE]],
+                hidden_bias: vec![0.0],
+                output_weight: vec![0.0],
+                output_bias: 0.0,
+            }],
+            examples: 2,
+            lesions: 1,
+        }
     }
 
     /// Three candidates along a line: the first has voxels at 0.9, bright, 0.6 and 0.95; the
@@ -900,12 +1020,13 @@ mod tests {
         let found = Candidates {
             labels,
             features: vec![row(0.0); 3],
+            brightest: vec![[0, 0, 0]; 3],
             level,
         };
         let classifier = LesionClassifier {
             outline: Some(0.7),
             cut: 0.5,
-            ..fit_model(&[row(0.0), row(1.0)], &[false, true]).expect("two classes")
+            ..fit_model(&FEATURE_NAMES, &[row(0.0), row(1.0)], &[false, true]).expect("two classes")
         };
         let scores = [0.9, 0.8, 0.1];
         let kept: Vec<bool> = classifier

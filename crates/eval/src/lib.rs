@@ -14,6 +14,7 @@ mod files;
 mod html;
 mod lesion_filter;
 mod lesion_list;
+mod look;
 mod named_logistic;
 mod neighbourhood;
 mod overlay;
@@ -38,7 +39,8 @@ pub use export::{export, ExportInfo, ExportOptions};
 pub use figures::{Overlay, SliceFigure};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
-pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES};
+pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};
+pub use look::LookModel;
 pub use lesion_list::LesionSummary;
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};

@@ -347,8 +347,8 @@ pub fn segment_scan(
                 pp.segment(),
                 classifier.bright_contrast,
             );
-            let probability: Vec<f64> = found
-                .features
+            let probability: Vec<f64> = classifier
+                .rows(image, contrast(), &found)
                 .iter()
                 .map(|r| classifier.probability(r))
                 .collect();

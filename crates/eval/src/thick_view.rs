@@ -47,7 +47,7 @@ pub(crate) fn thicker_slices(
 }
 
 /// The index axis whose direction has the largest head-to-foot (world z) component.
-fn slice_axis(affine: &mtsa_io::Affine) -> usize {
+pub(crate) fn slice_axis(affine: &mtsa_io::Affine) -> usize {
     (0..3)
         .max_by(|&a, &b| affine[2][a].abs().total_cmp(&affine[2][b].abs()))
         .unwrap_or(2)

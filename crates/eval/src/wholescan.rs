@@ -11,6 +11,7 @@
 use crate::contrast::Contrast;
 use crate::figures::SliceFigure;
 use crate::lesion_filter::{self, Fitted, LabelledCandidates};
+use crate::look::{self, LookModel};
 use crate::phenotype::{lesion_phenotype, PhenotypeModel};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::segment::{
@@ -27,8 +28,10 @@ use mtsa_metrics::{
     segmentation_metrics_3d, DetectionGrid, GridPoint, LesionOptions, SizeBin, SurfaceOptions,
 };
 use ndarray::{Array3, Axis};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Thresholds and minimum lesion volumes (mm³) searched by `calibrate` and swept for FROC.
 pub const THRESHOLDS: [f32; 9] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98];
@@ -365,7 +368,13 @@ pub struct CalibrationFits {
     pub lesion_classifier: bool,
     /// The patient-level EGFR model on the lesion phenotype ([`crate::phenotype`]).
     pub egfr_phenotype: bool,
+    /// With `lesion_classifier`: the thick-slice classifier also reads each candidate's
+    /// in-plane look ([`crate::look`]), scored by a model trained on the training scans.
+    pub look_model: bool,
 }
+
+/// Seed of the look model's networks.
+const LOOK_SEED: u64 = 25;
 
 /// Chooses the post-processing on the validation patients' whole scans: the grid point with the
 /// best lesion-wise F1, stored in the run as `postprocess.json` for `predict` and `evaluate`.
@@ -384,7 +393,7 @@ pub fn calibrate(
     fixed: &Postprocess,
     fit: CalibrationFits,
     batch: usize,
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(Postprocess, GridPoint), EvalError> {
     let info = mtsa_data::read_info(data)?;
     let preprocess = crate::predict::read_preprocess(&RunPaths::new(run).preprocess())?;
@@ -394,6 +403,11 @@ pub fn calibrate(
     let mut labelled = Vec::new();
     let mut thick_labelled = Vec::new();
     let mut thickest = None::<f64>;
+    // The thick-slice classifier's look model, learnt from the training scans first.
+    let look = match fit.lesion_classifier && fit.look_model {
+        true => fit_look(&info, progress)?,
+        false => None,
+    };
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
@@ -402,11 +416,12 @@ pub fn calibrate(
         thickest = Some(thickest.map_or(slice_mm, |t| t.max(slice_mm)));
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         if fit.lesion_classifier {
-            labelled.push(labelled_candidates(&image, &gt, &scan, fixed));
+            labelled.push(labelled_candidates(&image, &gt, &scan, fixed, None));
             // The same scan through slices twice as thick, for the thick-slice classifier.
             if let Some((image, gt)) = thicker_slices(&image, &gt) {
                 let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
-                thick_labelled.push(labelled_candidates(&image, &gt, &scan, fixed));
+                let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
+                thick_labelled.push(l);
             }
         }
         progress(i + 1, val.len());
@@ -419,7 +434,7 @@ pub fn calibrate(
         log_fit("lesion classifier", f);
     }
     let thick_classifier = classifier.as_ref().and_then(|native| {
-        let thick = lesion_filter::fit_thick(&native.classifier, &thick_labelled)?;
+        let thick = lesion_filter::fit_thick(&native.classifier, &thick_labelled, look)?;
         log_fit("thick-slice lesion classifier", &thick);
         Some(thick)
     });
@@ -477,6 +492,44 @@ pub fn calibrate(
 
 /// The EGFR phenotype model fitted on the lesions of every training and validation patient with
 /// an EGFR label, measured on their true GTVs; `None` when those labels hold one class only.
+/// The look model ([`crate::look`]) on the training patients' scans: their bright spots and
+/// lesions, on their own slices and through slices twice as thick. `None` when they hold one
+/// class only.
+fn fit_look(
+    info: &DatasetInfo,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Option<LookModel>, EvalError> {
+    let patients: Vec<_> = info
+        .patients
+        .iter()
+        .filter(|p| p.split == "train")
+        .collect();
+    progress(0, patients.len());
+    let done = AtomicUsize::new(0);
+    let per_patient = patients
+        .par_iter()
+        .map(|p| {
+            let (image, gt) = read_patient(info, &p.id)?;
+            let examples = look::examples(&image, &gt, lesion_filter::BRIGHT_CONTRAST);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, patients.len());
+            Ok(examples)
+        })
+        .collect::<Result<Vec<_>, EvalError>>()?;
+    // Patient order, whatever the threads' order: the model is the same on every run.
+    let examples: Vec<_> = per_patient.into_iter().flatten().collect();
+    let model = LookModel::fit(&examples, LOOK_SEED);
+    if let Some(m) = &model {
+        tracing::info!(
+            "look model for the thick-slice classifier: {} networks on {} training bright spots \
+             and lesions ({} lesion examples)",
+            m.nets.len(),
+            m.examples,
+            m.lesions
+        );
+    }
+    Ok(model)
+}
+
 fn fit_phenotype(
     info: &DatasetInfo,
     progress: &dyn Fn(usize, usize),
@@ -564,16 +617,19 @@ fn labelled_candidates(
     gt: &Volume<u8>,
     scan: &ScanPrediction,
     fixed: &Postprocess,
+    look: Option<&LookModel>,
 ) -> LabelledCandidates {
-    let found = scan_candidates(
+    let contrast = Contrast::of(&image.data);
+    let mut found = scan_candidates(
         image,
-        &Contrast::of(&image.data),
+        &contrast,
         &scan.prob,
         &scan.geom,
         scan.fine_prob.as_ref(),
         fixed.segment(),
         lesion_filter::BRIGHT_CONTRAST,
     );
+    found.features = lesion_filter::with_look(look, image, &contrast, &found);
     LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0))
 }
 
@@ -614,6 +670,7 @@ mod tests {
                 cut: 0.35,
                 bright_contrast: 2.0,
                 outline: None,
+                look: None,
             }),
             ..Postprocess::default()
         };

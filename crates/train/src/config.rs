@@ -70,6 +70,11 @@ pub struct TrainConfig {
     /// default off].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_size: Option<usize>,
+    /// With `lesion_classifier`: the classifier for scans with much thicker slices than the
+    /// validation scans' also reads each candidate's in-plane look, scored by small networks
+    /// trained on the training scans' bright spots and lesions [ours; default off].
+    #[serde(default)]
+    pub look_model: bool,
     /// With `calibrate_postprocess`: the patient's whole-scan EGFR call comes from the cleaned
     /// GTV's measured lesion phenotype (count, size, dark core, enhancement spread, surrounding
     /// oedema), a logistic model fitted on the training and validation patients' true GTVs,
@@ -198,6 +203,7 @@ impl TrainConfig {
             segment_threshold: None,
             lesion_classifier: false,
             second_size: None,
+            look_model: false,
             egfr_phenotype: false,
             precise_bn_batches: 0,
         })

@@ -117,22 +117,26 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             ));
         }
         // Any other change would silently break "resumed = uninterrupted". The EGFR phenotype
-        // model is fitted after training, from the dataset alone, so a finished run can gain it.
+        // model and the look model are fitted after training, from the dataset alone, so a
+        // finished run can gain them.
         if (TrainConfig {
             epochs: cfg.epochs,
             egfr_phenotype: cfg.egfr_phenotype,
+            look_model: cfg.look_model,
             ..st.config.clone()
         }) != *cfg
         {
             return Err(TrainError::file(
                 paths.checkpoint(),
                 "the run was started with another configuration; a resume may change only the \
-                 epochs and egfr_phenotype",
+                 epochs, egfr_phenotype and look_model",
             ));
         }
-        if st.config.egfr_phenotype != cfg.egfr_phenotype {
-            // Recorded in the run, so a later resume and the reader of config.toml see it.
+        if (st.config.egfr_phenotype, st.config.look_model) != (cfg.egfr_phenotype, cfg.look_model)
+        {
+            // Recorded in the run, so a later resume and the reader of config.toml see them.
             st.config.egfr_phenotype = cfg.egfr_phenotype;
+            st.config.look_model = cfg.look_model;
             write_config(&paths, &st.config)?;
         }
         // metrics.csv is written just before the checkpoint: cut it back to the checkpoint.
