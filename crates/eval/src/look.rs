@@ -150,6 +150,7 @@ pub fn examples(image: &Volume<f32>, gt: &Volume<u8>, bright: f64) -> Vec<(Vec<f
     out
 }
 
+/// [`examples`] of one view of a scan: its bright spots in label order, then its lesions.
 fn views(image: &Volume<f32>, gt: &Volume<u8>, bright: f64) -> Vec<(Vec<f64>, bool)> {
     let contrast = Contrast::of(&image.data);
     let spots = image
