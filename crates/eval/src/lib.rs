@@ -40,8 +40,8 @@ pub use figures::{Overlay, SliceFigure};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};
-pub use look::LookModel;
 pub use lesion_list::LesionSummary;
+pub use look::LookModel;
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
