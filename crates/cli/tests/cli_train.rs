@@ -227,7 +227,8 @@ fn a_resume_adds_the_egfr_phenotype_model_without_training() {
 /// A run with a thick-slice lesion classifier keeps each whole scan at the cut of the classifier
 /// its slices call for, and `evaluate` reports that cut for the split: the fixture's 2 mm
 /// slices are thick against a calibration on 1 mm slices (the second classifier's cut), not
-/// against one on 2 mm slices (the first's).
+/// against one on 2 mm slices (the first's). A thick-slice classifier that reads the look
+/// model's logit is applied too (its candidates' looks computed), at its own cut.
 #[test]
 fn evaluate_reports_the_cut_of_the_classifier_a_splits_slices_call_for() {
     let tmp = tempfile::tempdir().unwrap();
@@ -235,7 +236,7 @@ fn evaluate_reports_the_cut_of_the_classifier_a_splits_slices_call_for() {
     let run = tmp.path().join("run");
     train(&data, &run, &config, &["--epochs", "1"]);
     let names = mtsa_eval::LESION_FEATURES;
-    let classifier = |cut: f64| {
+    let classifier = |cut: f64, names: &[&str]| {
         serde_json::json!({
             "features": names,
             "standardizer": {"mean": vec![0.0; names.len()], "scale": vec![1.0; names.len()]},
@@ -243,14 +244,30 @@ fn evaluate_reports_the_cut_of_the_classifier_a_splits_slices_call_for() {
             "bright_contrast": 2.0,
         })
     };
-    for (calibrated, want) in [(1.0, 0.1), (2.0, 0.3)] {
+    let size = mtsa_eval::LOOK_SIZE;
+    let looking = {
+        let with_look = [&names[..], &[mtsa_eval::LOOK_FEATURE]].concat();
+        let mut c = classifier(0.2, &with_look);
+        c["look"] = serde_json::json!({
+            "mean": vec![0.0; size], "sd": vec![1.0; size], "examples": 2, "lesions": 1,
+            "nets": [{"hidden_weight": [vec![0.0; size]], "hidden_bias": [0.0],
+                      "output_weight": [1.0], "output_bias": 0.0}],
+        });
+        c
+    };
+    let cases = [
+        (1.0, classifier(0.1, &names), 0.1),
+        (2.0, classifier(0.1, &names), 0.3),
+        (1.0, looking, 0.2),
+    ];
+    for (i, (calibrated, thick, want)) in cases.into_iter().enumerate() {
         let record = serde_json::json!({
             "threshold": 0.5, "segment_threshold": 0.5, "min_volume_mm3": 0.0,
             "flip_tta": false, "source": "test", "calibrated_slice_mm": calibrated,
-            "lesion_classifier": classifier(0.3), "thick_slice_classifier": classifier(0.1),
+            "lesion_classifier": classifier(0.3, &names), "thick_slice_classifier": thick,
         });
         std::fs::write(RunPaths::new(&run).postprocess(), record.to_string()).unwrap();
-        let report = tmp.path().join(format!("report_{calibrated}"));
+        let report = tmp.path().join(format!("report_{i}"));
         let out = Command::new(env!("CARGO_BIN_EXE_mtsa"))
             .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
             .args(["--threads", "1", "evaluate", "--quiet", "--split", "val"])

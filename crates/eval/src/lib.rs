@@ -41,7 +41,7 @@ pub use figures::{Overlay, SliceFigure};
 pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};
 pub use lesion_list::LesionSummary;
-pub use look::LookModel;
+pub use look::{LookModel, LOOK_SIZE};
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
