@@ -341,10 +341,10 @@ impl LesionClassifier {
         (!consistent).then(|| {
             format!(
                 "the lesion classifier must use the features {FEATURE_NAMES:?} (and \
-                 {LOOK_FEATURE:?} with a look model) with one coefficient each, a cut and any outline in (0, 1) and a positive \
-                 bright_contrast (a run \
-                 calibrated by another version of mtsa is re-calibrated, without training, by \
-                 `mtsa train --data <its dataset> --out <run> --resume`)"
+                 {LOOK_FEATURE:?} with a look model) with one coefficient each, a cut and any \
+                 outline in (0, 1) and a positive bright_contrast (a run calibrated by another \
+                 version of mtsa is re-calibrated, without training, by `mtsa train --data \
+                 <its dataset> --out <run> --resume`)"
             )
         })
     }

@@ -490,8 +490,6 @@ pub fn calibrate(
     Ok((pp, best))
 }
 
-/// The EGFR phenotype model fitted on the lesions of every training and validation patient with
-/// an EGFR label, measured on their true GTVs; `None` when those labels hold one class only.
 /// The look model ([`crate::look`]) on the training patients' scans: their bright spots and
 /// lesions, on their own slices and through slices twice as thick. `None` when they hold one
 /// class only.
@@ -530,6 +528,8 @@ fn fit_look(
     Ok(model)
 }
 
+/// The EGFR phenotype model fitted on the lesions of every training and validation patient with
+/// an EGFR label, measured on their true GTVs; `None` when those labels hold one class only.
 fn fit_phenotype(
     info: &DatasetInfo,
     progress: &dyn Fn(usize, usize),
