@@ -355,3 +355,40 @@ fn thick_slices_without_stored_neighbours_are_refused_before_any_work() {
     assert!(stderr.contains("--context-slices 1"), "{stderr}");
     assert!(!run.exists(), "the refused run left {}", run.display());
 }
+
+/// Calibration with `look_model` reads the training patients' scans for the look model before
+/// it fits the classifiers, and logs what it learnt from (the fixture's bright spots are its
+/// lesions: one class, no model); a thick-slice classifier, where the validation scans'
+/// candidates allow one, carries the model.
+#[test]
+fn calibration_with_the_look_model_learns_from_the_training_scans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("lesion_classifier = true\nlook_model = true\n{toml}"),
+    )
+    .unwrap();
+    let run = tmp.path().join("run");
+    let out = train_cmd(&data, &run, &config, &["--epochs", "1", "--calibrate"])
+        .env("MTSA_LOG", "info")
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("calibrate 4/4")
+            && stderr.contains(
+                "look model for the thick-slice classifier: none (the training \
+                 scans' "
+            ),
+        "{stderr}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(RunPaths::new(&run).postprocess()).unwrap())
+            .unwrap();
+    if let Some(thick) = record.get("thick_slice_classifier") {
+        assert!(thick.get("look").is_some(), "{thick}");
+    }
+}

@@ -516,14 +516,19 @@ fn fit_look(
     // Patient order, whatever the threads' order: the model is the same on every run.
     let examples: Vec<_> = per_patient.into_iter().flatten().collect();
     let model = LookModel::fit(&examples, LOOK_SEED);
-    if let Some(m) = &model {
-        tracing::info!(
+    match &model {
+        Some(m) => tracing::info!(
             "look model for the thick-slice classifier: {} networks on {} training bright spots \
              and lesions ({} lesion examples)",
             m.nets.len(),
             m.examples,
             m.lesions
-        );
+        ),
+        None => tracing::info!(
+            "look model for the thick-slice classifier: none (the training scans' {} bright \
+             spots and lesions hold one class only)",
+            examples.len()
+        ),
     }
     Ok(model)
 }
