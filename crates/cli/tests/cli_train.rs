@@ -249,7 +249,8 @@ fn evaluate_reports_the_cut_of_the_classifier_a_splits_slices_call_for() {
         let with_look = [&names[..], &[mtsa_eval::LOOK_FEATURE]].concat();
         let mut c = classifier(0.2, &with_look);
         c["look"] = serde_json::json!({
-            "mean": vec![0.0; size], "sd": vec![1.0; size], "examples": 2, "lesions": 1,
+            "standardizer": {"mean": vec![0.0; size], "scale": vec![1.0; size]},
+            "examples": 2, "lesions": 1,
             "nets": [{"hidden_weight": [vec![0.0; size]], "hidden_bias": [0.0],
                       "output_weight": [1.0], "output_bias": 0.0}],
         });

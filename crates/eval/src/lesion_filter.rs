@@ -980,8 +980,10 @@ mod tests {
     fn constant_look_model() -> LookModel {
         use crate::look::{LookNet, LOOK_SIZE};
         LookModel {
-            mean: vec![0.0; LOOK_SIZE],
-            sd: vec![1.0; LOOK_SIZE],
+            standardizer: mtsa_radiomics::model::Standardizer {
+                mean: vec![0.0; LOOK_SIZE],
+                scale: vec![1.0; LOOK_SIZE],
+            },
             nets: vec![LookNet {
                 hidden_weight: vec![vec![0.0; LOOK_SIZE]],
                 hidden_bias: vec![0.0],

@@ -19,6 +19,7 @@ use crate::contrast::Contrast;
 use crate::thick_view::{slice_axis, thicker_slices};
 use mtsa_io::Volume;
 use mtsa_metrics::connected_components_3d;
+use mtsa_radiomics::model::Standardizer;
 use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, OptimizerConfig};
@@ -234,8 +235,7 @@ impl LookNet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LookModel {
     /// Standardisation of the looks (the training examples' mean and standard deviation).
-    pub mean: Vec<f64>,
-    pub sd: Vec<f64>,
+    pub standardizer: Standardizer,
     pub nets: Vec<LookNet>,
     /// Training examples (lesions among them).
     pub examples: usize,
@@ -245,24 +245,21 @@ pub struct LookModel {
 impl LookModel {
     /// The networks' mean logit that a candidate with this look is a lesion.
     pub fn logit(&self, look: &[f64]) -> f64 {
-        let z: Vec<f64> = look
-            .iter()
-            .zip(self.mean.iter().zip(&self.sd))
-            .map(|(x, (m, s))| (x - m) / s)
-            .collect();
+        let z = self.standardizer.transform(&[look.to_vec()]);
         let sum: f64 = self
             .nets
             .iter()
-            .map(|n| n.logit(&z).clamp(-MAX_LOGIT, MAX_LOGIT))
+            .map(|n| n.logit(&z[0]).clamp(-MAX_LOGIT, MAX_LOGIT))
             .sum();
         sum / self.nets.len() as f64
     }
 
     /// Why a stored model cannot be applied by this build, if it cannot.
     pub fn problem(&self) -> Option<String> {
-        let ok = self.mean.len() == LOOK_SIZE
-            && self.sd.len() == LOOK_SIZE
-            && self.sd.iter().all(|s| s.is_finite() && *s > 0.0)
+        let s = &self.standardizer;
+        let ok = s.mean.len() == LOOK_SIZE
+            && s.scale.len() == LOOK_SIZE
+            && s.scale.iter().all(|v| v.is_finite() && *v > 0.0)
             && !self.nets.is_empty()
             && self.nets.iter().all(LookNet::consistent);
         (!ok).then(|| {
@@ -273,44 +270,26 @@ impl LookModel {
         })
     }
 
-    /// Fits [`NETS`] networks on the examples (Adam, binary cross-entropy, seeded: the same
-    /// examples give the same model on a CPU). `None` with one class only.
-    pub fn fit(examples: &[(Vec<f64>, bool)], seed: u64) -> Option<Self> {
-        let lesions = examples.iter().filter(|e| e.1).count();
-        if lesions == 0 || lesions == examples.len() {
+    /// Fits [`NETS`] networks on the `looks` and whether each is a lesion (Adam, binary
+    /// cross-entropy, seeded: the same examples give the same model on a CPU). `None` with one
+    /// class only.
+    pub fn fit(looks: &[Vec<f64>], lesion: &[bool], seed: u64) -> Option<Self> {
+        let lesions = lesion.iter().filter(|l| **l).count();
+        if lesions == 0 || lesions == lesion.len() {
             return None;
         }
-        let n = examples.len() as f64;
-        let mean: Vec<f64> = (0..LOOK_SIZE)
-            .map(|j| examples.iter().map(|e| e.0[j]).sum::<f64>() / n)
+        let standardizer = Standardizer::fit(looks);
+        let z: Vec<f32> = standardizer
+            .transform(looks)
+            .into_iter()
+            .flatten()
+            .map(|v| v as f32)
             .collect();
-        let sd: Vec<f64> = (0..LOOK_SIZE)
-            .map(|j| {
-                let v = examples
-                    .iter()
-                    .map(|e| (e.0[j] - mean[j]).powi(2))
-                    .sum::<f64>()
-                    / n;
-                if v > 0.0 {
-                    v.sqrt()
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        let z: Vec<f32> = examples
-            .iter()
-            .flat_map(|e| {
-                e.0.iter()
-                    .zip(mean.iter().zip(&sd))
-                    .map(|(x, (m, s))| ((x - m) / s) as f32)
-            })
-            .collect();
-        let x = Tensor::from_slice(&z).view([examples.len() as i64, LOOK_SIZE as i64]);
+        let x = Tensor::from_slice(&z).view([looks.len() as i64, LOOK_SIZE as i64]);
         let y = Tensor::from_slice(
-            &examples
+            &lesion
                 .iter()
-                .map(|e| f32::from(u8::from(e.1)))
+                .map(|l| f32::from(u8::from(*l)))
                 .collect::<Vec<f32>>(),
         )
         .view([-1, 1]);
@@ -318,10 +297,9 @@ impl LookModel {
             .map(|k| fit_net(&x, &y, seed.wrapping_add(k)))
             .collect::<Option<Vec<_>>>()?;
         Some(Self {
-            mean,
-            sd,
+            standardizer,
             nets,
-            examples: examples.len(),
+            examples: looks.len(),
             lesions,
         })
     }
@@ -450,21 +428,24 @@ mod tests {
             look[LOOK_SIZE - 1] = -v;
             (look, lesion)
         };
-        let examples: Vec<_> = (0..60)
+        let (looks, lesion): (Vec<_>, Vec<_>) = (0..60)
             .map(|i| {
                 example(
                     f64::from(i % 10) + if i % 3 == 0 { 20.0 } else { 0.0 },
                     i % 3 == 0,
                 )
             })
-            .collect();
-        let model = LookModel::fit(&examples, 7).expect("two classes");
+            .unzip();
+        let model = LookModel::fit(&looks, &lesion, 7).expect("two classes");
         assert_eq!(model.problem(), None);
         assert_eq!((model.examples, model.lesions), (60, 20));
         assert!(model.logit(&example(25.0, true).0) > 0.0);
         assert!(model.logit(&example(5.0, false).0) < 0.0);
-        assert_eq!(LookModel::fit(&examples, 7).as_ref(), Some(&model));
-        assert!(LookModel::fit(&examples[1..3], 7).is_none(), "one class");
+        assert_eq!(LookModel::fit(&looks, &lesion, 7).as_ref(), Some(&model));
+        assert!(
+            LookModel::fit(&looks[1..3], &lesion[1..3], 7).is_none(),
+            "one class"
+        );
         let mut short = model.clone();
         short.nets[0].hidden_weight[3].pop();
         assert!(short.problem().is_some());

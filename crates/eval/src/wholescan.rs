@@ -514,8 +514,8 @@ fn fit_look(
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
     // Patient order, whatever the threads' order: the model is the same on every run.
-    let examples: Vec<_> = per_patient.into_iter().flatten().collect();
-    let model = LookModel::fit(&examples, LOOK_SEED);
+    let (looks, lesion): (Vec<_>, Vec<_>) = per_patient.into_iter().flatten().unzip();
+    let model = LookModel::fit(&looks, &lesion, LOOK_SEED);
     match &model {
         Some(m) => tracing::info!(
             "look model for the thick-slice classifier: {} networks on {} training bright spots \
@@ -527,7 +527,7 @@ fn fit_look(
         None => tracing::info!(
             "look model for the thick-slice classifier: none (the training scans' {} bright \
              spots and lesions hold one class only)",
-            examples.len()
+            looks.len()
         ),
     }
     Ok(model)
