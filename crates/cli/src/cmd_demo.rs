@@ -115,6 +115,15 @@ pub struct Args {
     /// neighbours (`prepare --context-slices 1`), which the 2-D network does not read.
     #[arg(long, default_value_t = 0.0)]
     thick_slices: f64,
+    /// Training slices get an intensity gamma drawn log-uniformly in LOW,HIGH (config key
+    /// `augment.gamma`; 1,1 = off). With `--noise-sd 0.04`, 0.8,1.25 (the sites' range) left
+    /// every whole-scan row within a lesion or two on seeds 0 and 1 (docs/whole-scan.md).
+    #[arg(long, value_delimiter = ',', value_name = "LOW,HIGH", default_values_t = [1.0, 1.0])]
+    gamma: Vec<f64>,
+    /// Training slices get Gaussian noise inside the brain with a standard deviation drawn in
+    /// 0..SD, normalised units (config key `augment.noise_sd`; 0 = off; see `--gamma`).
+    #[arg(long, default_value_t = 0.0, value_name = "SD")]
+    noise_sd: f64,
     /// Weight of the summed focal term in the GTV loss (config key `loss.beta`). Without this
     /// flag: the paper's 1/25000 times (384 / --size)², i.e. 0.00036 at 128 px. The focal term
     /// is summed over the pixels, so on a 128 px slice the paper's weight gives it 9x less say
@@ -302,6 +311,11 @@ fn train_config(a: &Args) -> Result<TrainConfig> {
         _ => anyhow::bail!("--zoom takes two numbers, LOW,HIGH"),
     };
     config.augment.thick_slices = a.thick_slices;
+    config.augment.gamma = match a.gamma[..] {
+        [low, high] => [low, high],
+        _ => anyhow::bail!("--gamma takes two numbers, LOW,HIGH"),
+    };
+    config.augment.noise_sd = a.noise_sd;
     config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
 }

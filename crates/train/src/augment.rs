@@ -4,6 +4,7 @@
 use crate::AugmentConfig;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 use tch::{Kind, Tensor};
 
 /// `images`, `masks`: B x 1 x S x S. Returns augmented copies; the mask is resampled with the
@@ -17,6 +18,8 @@ pub fn augment(
     let b = images.size()[0];
     let mut thetas = Vec::with_capacity(b as usize * 6);
     let mut scales = Vec::with_capacity(b as usize);
+    let mut gammas = Vec::with_capacity(b as usize);
+    let mut noise_sds = Vec::with_capacity(b as usize);
     for _ in 0..b {
         let flip = if rng.random::<f64>() < cfg.flip_lr {
             -1.0
@@ -25,13 +28,13 @@ pub fn augment(
         };
         let angle = (rng.random::<f64>() * 2.0 - 1.0) * cfg.rotate_deg.to_radians();
         let scale = 1.0 + (rng.random::<f64>() * 2.0 - 1.0) * cfg.intensity_scale;
-        // Drawn only when asked, so a run without zoom keeps the stream it always had.
-        let [lo, hi] = cfg.zoom;
-        let zoom = if lo < hi {
-            (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp()
+        let zoom = log_uniform(cfg.zoom, rng);
+        gammas.push(log_uniform(cfg.gamma, rng) as f32);
+        noise_sds.push(if cfg.noise_sd > 0.0 {
+            (rng.random::<f64>() * cfg.noise_sd) as f32
         } else {
-            lo
-        };
+            0.0
+        });
         let (s, c) = angle.sin_cos();
         let (s, c) = (s / zoom, c / zoom);
         // Output pixel (x, y) samples input at theta @ (x, y, 1): rotation, then the x-flip;
@@ -56,10 +59,39 @@ pub fn augment(
         .grid_sampler(&grid, 0, 0, false)
         .ge(0.5)
         .to_kind(Kind::Float);
-    let scale = Tensor::from_slice(&scales)
-        .view([b, 1, 1, 1])
-        .to_device(images.device());
-    ((img * scale).clamp(0.0, 1.5), mask)
+    let per_slice = |v: &[f32]| {
+        Tensor::from_slice(v)
+            .view([b, 1, 1, 1])
+            .to_device(images.device())
+    };
+    let mut img = img.clamp_min(0.0);
+    if gammas.iter().any(|&g| g != 1.0) {
+        img = img.pow(&per_slice(&gammas));
+    }
+    img *= per_slice(&scales);
+    if noise_sds.iter().any(|&s| s > 0.0) {
+        // Inside the brain only: the normalised background is exactly 0 at inference too.
+        let brain = img.gt(0.0).to_kind(Kind::Float);
+        let n = images.numel();
+        let draws: Vec<f32> = (0..n)
+            .map(|_| rng.sample::<f32, _>(StandardNormal))
+            .collect();
+        let noise = Tensor::from_slice(&draws)
+            .view(images.size().as_slice())
+            .to_device(images.device());
+        img += noise * per_slice(&noise_sds) * brain;
+    }
+    (img.clamp(0.0, 1.5), mask)
+}
+
+/// A factor drawn log-uniformly in `[lo, hi]`; nothing is drawn when `lo == hi`, so a run
+/// without that augmentation keeps the random stream it always had.
+fn log_uniform([lo, hi]: [f64; 2], rng: &mut ChaCha8Rng) -> f64 {
+    if lo < hi {
+        (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp()
+    } else {
+        lo
+    }
 }
 
 /// `images` (B x 1 x S x S, slices `idx` of the split) with each slice replaced, at
@@ -108,6 +140,8 @@ mod tests {
             intensity_scale: 0.0,
             zoom,
             thick_slices: 0.0,
+            gamma: [1.0, 1.0],
+            noise_sd: 0.0,
         }
     }
 
@@ -148,6 +182,47 @@ mod tests {
         assert_eq!(img.gt(0.5).sum(Kind::Float).double_value(&[]), 64.0);
         assert_eq!(mask.double_value(&[0, 0, 4, 4]), 1.0);
         assert_eq!(mask.double_value(&[0, 0, 3, 3]), 0.0);
+    }
+
+    #[test]
+    fn gamma_bends_the_intensities_and_noise_stays_inside_the_brain() {
+        let half = square() * 0.5;
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let cfg = AugmentConfig {
+            gamma: [2.0, 2.0],
+            ..fixed([1.0, 1.0])
+        };
+        let (img, mask) = augment(&half, &square(), &cfg, &mut rng);
+        assert_eq!(img, square() * 0.25, "0.5 squared inside, 0 outside");
+        assert_eq!(mask, square());
+        let cfg = AugmentConfig {
+            noise_sd: 0.2,
+            ..fixed([1.0, 1.0])
+        };
+        let noisy: Vec<Tensor> = (0..20)
+            .map(|_| augment(&half, &square(), &cfg, &mut rng).0)
+            .collect();
+        let outside = square().eq(0.0);
+        for img in &noisy {
+            assert_eq!(
+                img.masked_select(&outside)
+                    .abs()
+                    .sum(Kind::Float)
+                    .double_value(&[]),
+                0.0,
+                "the background stays 0"
+            );
+        }
+        let sds: Vec<f64> = noisy
+            .iter()
+            .map(|img| {
+                img.masked_select(&outside.logical_not())
+                    .std(true)
+                    .double_value(&[])
+            })
+            .collect();
+        assert!(sds.iter().all(|&s| s < 0.3), "{sds:?}");
+        assert!(sds.iter().any(|&s| s > 0.05), "{sds:?}");
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub struct AugmentConfig {
     /// enlarges) [ours; default `[1, 1]`: off; nnU-Net scales by 0.7-1.4]. Why: the network
     /// then sees lesions at the scale a finer input (`second_size`) shows them, and small
     /// metastases at more than the few pixels the trained size gives them.
-    #[serde(default = "no_zoom")]
+    #[serde(default = "unit_range")]
     pub zoom: [f64; 2],
     /// Probability that a training slice is replaced by the slice twice as thick centred on it
     /// (`SplitData::thick_slice`: a quarter of each neighbour, half of the slice; its mask
@@ -162,9 +162,23 @@ pub struct AugmentConfig {
     /// site C, docs/whole-scan.md); nnU-Net's simulated low resolution is the in-plane kin.
     #[serde(default)]
     pub thick_slices: f64,
+    /// Intensity gamma drawn log-uniformly between `gamma[0]` and `gamma[1]` per slice, applied
+    /// to the normalised slice (`x^gamma`) [ours; default `[1, 1]`: off; nnU-Net draws 0.7-1.5].
+    /// Why: sites differ in the gamma of their contrast (the synthetic sites 0.85-1.2, the
+    /// cohort spec 0.8-1.25), which the percentile normalisation does not undo.
+    #[serde(default = "unit_range")]
+    pub gamma: [f64; 2],
+    /// Gaussian noise added inside the brain with a standard deviation drawn uniformly in
+    /// `0..noise_sd` per slice, in normalised units [ours; default 0: off; nnU-Net adds noise
+    /// of variance up to 0.1 on z-scored images]. Why: the external sites are noisier than the
+    /// training site (site C about 1.6x in normalised units), and a network that never saw
+    /// such noise reads its maxima as small bright lesions.
+    #[serde(default)]
+    pub noise_sd: f64,
 }
 
-fn no_zoom() -> [f64; 2] {
+/// `[1, 1]`: a log-uniform factor range that draws nothing (zoom, gamma off).
+fn unit_range() -> [f64; 2] {
     [1.0, 1.0]
 }
 
@@ -175,8 +189,10 @@ impl Default for AugmentConfig {
             flip_lr: 0.5,
             rotate_deg: 10.0,
             intensity_scale: 0.1,
-            zoom: no_zoom(),
+            zoom: unit_range(),
             thick_slices: 0.0,
+            gamma: unit_range(),
+            noise_sd: 0.0,
         }
     }
 }
@@ -232,7 +248,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 14] = [
+        let checks: [(bool, String); 16] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -289,6 +305,21 @@ impl TrainConfig {
                 format!(
                     "augment.zoom {:?} must be [low, high] with 0.25 <= low <= high <= 4",
                     self.augment.zoom
+                ),
+            ),
+            (
+                within(self.augment.gamma[0], 0.25, 4.0)
+                    && within(self.augment.gamma[1], self.augment.gamma[0], 4.0),
+                format!(
+                    "augment.gamma {:?} must be [low, high] with 0.25 <= low <= high <= 4",
+                    self.augment.gamma
+                ),
+            ),
+            (
+                within(self.augment.noise_sd, 0.0, 1.0),
+                format!(
+                    "augment.noise_sd {} must lie in 0-1 (normalised units)",
+                    self.augment.noise_sd
                 ),
             ),
             (
@@ -384,7 +415,7 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 16] = [
+        let cases: [(&str, Spoil); 18] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
@@ -396,6 +427,8 @@ mod tests {
             ("intensity_scale", |c| c.augment.intensity_scale = 1.0),
             ("augment.zoom", |c| c.augment.zoom = [1.5, 1.2]),
             ("augment.zoom", |c| c.augment.zoom = [0.1, 1.0]),
+            ("augment.gamma", |c| c.augment.gamma = [1.2, 0.8]),
+            ("augment.noise_sd", |c| c.augment.noise_sd = -0.1),
             ("augment.thick_slices", |c| c.augment.thick_slices = 1.5),
             ("augment.thick_slices", |c| {
                 c.augment.thick_slices = 0.2;
