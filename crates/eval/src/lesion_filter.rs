@@ -30,6 +30,7 @@ use mtsa_metrics::{
 };
 use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// What describes a candidate, in the order of a feature row.
@@ -295,12 +296,12 @@ impl LesionClassifier {
 
     /// `found`'s feature rows as this classifier reads them: with a look model, each
     /// candidate's look logit appended (`image` and its `contrast` are the scan's).
-    pub(crate) fn rows(
+    pub(crate) fn rows<'a>(
         &self,
         image: &Volume<f32>,
         contrast: &Contrast,
-        found: &Candidates,
-    ) -> Vec<Vec<f64>> {
+        found: &'a Candidates,
+    ) -> Cow<'a, [Vec<f64>]> {
         with_look(self.look.as_ref(), image, contrast, found)
     }
 
@@ -359,15 +360,16 @@ fn names_with(look: bool) -> Vec<&'static str> {
     names
 }
 
-/// `found`'s feature rows, with each candidate's look logit appended when there is a model.
-pub(crate) fn with_look(
+/// `found`'s feature rows, with each candidate's look logit appended when there is a model
+/// (without one, `found`'s own rows, not a copy).
+pub(crate) fn with_look<'a>(
     model: Option<&LookModel>,
     image: &Volume<f32>,
     contrast: &Contrast,
-    found: &Candidates,
-) -> Vec<Vec<f64>> {
+    found: &'a Candidates,
+) -> Cow<'a, [Vec<f64>]> {
     let Some(model) = model else {
-        return found.features.clone();
+        return Cow::Borrowed(&found.features);
     };
     found
         .features

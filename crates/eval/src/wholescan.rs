@@ -29,6 +29,7 @@ use mtsa_metrics::{
 };
 use ndarray::{Array3, Axis};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -403,11 +404,9 @@ pub fn calibrate(
     let mut labelled = Vec::new();
     let mut thick_labelled = Vec::new();
     let mut thickest = None::<f64>;
-    // The thick-slice classifier's look model, learnt from the training scans first.
-    let look = match fit.lesion_classifier && fit.look_model {
-        true => fit_look(&info, progress)?,
-        false => None,
-    };
+    // The look model and the phenotype model learn from the patients' own scans and true
+    // GTVs, read once; the look model first, since the thick-slice candidates read it.
+    let (look, phenotype) = fit_on_true_gtvs(&info, fit, progress)?;
     progress(0, val.len());
     for (i, p) in val.iter().enumerate() {
         let (image, gt) = read_patient(&info, &p.id)?;
@@ -438,11 +437,6 @@ pub fn calibrate(
         log_fit("thick-slice lesion classifier", &thick);
         Some(thick)
     });
-    let phenotype = if fit.egfr_phenotype {
-        fit_phenotype(&info, progress)?
-    } else {
-        None
-    };
     let best = grid.best_f1().ok_or_else(|| {
         EvalError::Usage(format!(
             "{}: no validation patients to choose the post-processing on",
@@ -490,31 +484,68 @@ pub fn calibrate(
     Ok((pp, best))
 }
 
-/// The look model ([`crate::look`]) on the training patients' scans: their bright spots and
-/// lesions, on their own slices and through slices twice as thick. `None` when they hold one
-/// class only.
-fn fit_look(
+/// What [`calibrate`] learns from patients' own scans and true GTVs (no inference), each scan
+/// read once on all threads: the look model ([`crate::look`], with `fit.look_model` and
+/// `fit.lesion_classifier`) from the training patients' bright spots and lesions, on their own
+/// slices and through slices twice as thick; and the EGFR phenotype model ([`crate::phenotype`],
+/// with `fit.egfr_phenotype`) from the lesions of every training and validation patient with an
+/// EGFR label. Either is `None` when not asked for or when its examples hold one class only.
+fn fit_on_true_gtvs(
     info: &DatasetInfo,
+    fit: CalibrationFits,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Option<LookModel>, EvalError> {
+) -> Result<(Option<LookModel>, Option<PhenotypeModel>), EvalError> {
+    let wants_look =
+        |p: &mtsa_data::PatientInfo| fit.lesion_classifier && fit.look_model && p.split == "train";
+    let wants_phenotype = |p: &mtsa_data::PatientInfo| {
+        fit.egfr_phenotype && (p.split == "train" || p.split == "val") && p.egfr.is_some()
+    };
     let patients: Vec<_> = info
         .patients
         .iter()
-        .filter(|p| p.split == "train")
+        .filter(|p| wants_look(p) || wants_phenotype(p))
         .collect();
+    if patients.is_empty() {
+        return Ok((None, None));
+    }
     progress(0, patients.len());
     let done = AtomicUsize::new(0);
     let per_patient = patients
         .par_iter()
         .map(|p| {
             let (image, gt) = read_patient(info, &p.id)?;
-            let examples = look::examples(&image, &gt, lesion_filter::BRIGHT_CONTRAST);
+            let examples = match wants_look(p) {
+                true => look::examples(&image, &gt, lesion_filter::BRIGHT_CONTRAST),
+                false => Vec::new(),
+            };
+            // A training patient without a lesion in its mask has nothing to measure.
+            let measured = wants_phenotype(p)
+                .then(|| {
+                    let contrast = Contrast::of(&image.data);
+                    lesion_phenotype(&image, &contrast, &gt.data.mapv(|v| v != 0))
+                        .map(|m| (m, p.egfr == Some(1)))
+                })
+                .flatten();
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, patients.len());
-            Ok(examples)
+            Ok((examples, measured))
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
-    // Patient order, whatever the threads' order: the model is the same on every run.
-    let (looks, lesion): (Vec<_>, Vec<_>) = per_patient.into_iter().flatten().unzip();
+    // Patient order, whatever the threads' order: the models are the same on every run.
+    let (examples, measured): (Vec<_>, Vec<_>) = per_patient.into_iter().unzip();
+    let look = match fit.lesion_classifier && fit.look_model {
+        true => fit_look(examples.into_iter().flatten().unzip()),
+        false => None,
+    };
+    let (measured, mutant): (Vec<_>, Vec<_>) = measured.into_iter().flatten().unzip();
+    let phenotype = fit
+        .egfr_phenotype
+        .then(|| PhenotypeModel::fit(&measured, &mutant))
+        .flatten();
+    Ok((look, phenotype))
+}
+
+/// The look model on the training scans' looks and whether each is a lesion's, logged.
+fn fit_look((looks, lesion): (Vec<Vec<f64>>, Vec<bool>)) -> Option<LookModel> {
     let model = LookModel::fit(&looks, &lesion, LOOK_SEED);
     match &model {
         Some(m) => tracing::info!(
@@ -530,33 +561,7 @@ fn fit_look(
             looks.len()
         ),
     }
-    Ok(model)
-}
-
-/// The EGFR phenotype model fitted on the lesions of every training and validation patient with
-/// an EGFR label, measured on their true GTVs; `None` when those labels hold one class only.
-fn fit_phenotype(
-    info: &DatasetInfo,
-    progress: &dyn Fn(usize, usize),
-) -> Result<Option<PhenotypeModel>, EvalError> {
-    let patients: Vec<_> = info
-        .patients
-        .iter()
-        .filter(|p| (p.split == "train" || p.split == "val") && p.egfr.is_some())
-        .collect();
-    let (mut measured, mut mutant) = (Vec::new(), Vec::new());
-    progress(0, patients.len());
-    for (i, p) in patients.iter().enumerate() {
-        let (image, gt) = read_patient(info, &p.id)?;
-        // A training patient without a lesion in its mask has nothing to measure.
-        let contrast = Contrast::of(&image.data);
-        if let Some(m) = lesion_phenotype(&image, &contrast, &gt.data.mapv(|v| v != 0)) {
-            measured.push(m);
-            mutant.push(p.egfr == Some(1));
-        }
-        progress(i + 1, patients.len());
-    }
-    Ok(PhenotypeModel::fit(&measured, &mutant))
+    model
 }
 
 /// The first words of a calibrated run's `source`: what the lesion classifier did on the
@@ -634,7 +639,9 @@ fn labelled_candidates(
         fixed.segment(),
         lesion_filter::BRIGHT_CONTRAST,
     );
-    found.features = lesion_filter::with_look(look, image, &contrast, &found);
+    if let Cow::Owned(rows) = lesion_filter::with_look(look, image, &contrast, &found) {
+        found.features = rows;
+    }
     LabelledCandidates::new(found, &gt.data.mapv(|v| v != 0))
 }
 
