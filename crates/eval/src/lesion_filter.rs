@@ -526,11 +526,13 @@ pub struct Fitted {
 /// cut (whole candidates on ties). `None` when the candidates hold one class only (nothing to
 /// learn).
 pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
-    fit_named(patients, &FEATURE_NAMES)
+    let own: Vec<usize> = (0..patients.len()).collect();
+    fit_named(patients, &own, &FEATURE_NAMES)
 }
 
-/// [`fit`] over the features `names` (the patients' rows hold one value per name).
-fn fit_named(patients: &[LabelledCandidates], names: &[&str]) -> Option<Fitted> {
+/// [`fit`] over the features `names` (the patients' rows hold one value per name), with the
+/// folds made of whole groups: entry `i` is patient `groups[i]`'s.
+fn fit_named(patients: &[LabelledCandidates], groups: &[usize], names: &[&str]) -> Option<Fitted> {
     let rows = |keep: &dyn Fn(usize) -> bool| {
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (_, p) in patients.iter().enumerate().filter(|(i, _)| keep(*i)) {
@@ -545,8 +547,8 @@ fn fit_named(patients: &[LabelledCandidates], names: &[&str]) -> Option<Fitted> 
     }
     let mut out_of_fold: Vec<Vec<f64>> = patients.iter().map(|_| Vec::new()).collect();
     for fold in 0..FOLDS {
-        let (fx, fy) = rows(&|i| i % FOLDS != fold);
-        let held: Vec<usize> = (0..patients.len()).filter(|i| i % FOLDS == fold).collect();
+        let held = held_out(groups, fold);
+        let (fx, fy) = rows(&|i| !held.contains(&i));
         if held.is_empty() {
             continue;
         }
@@ -587,9 +589,24 @@ fn fit_named(patients: &[LabelledCandidates], names: &[&str]) -> Option<Fitted> 
     })
 }
 
+/// The entries of `groups` (each entry's patient) that fold `fold` holds out: every entry of
+/// the patients `g` with `g % FOLDS == fold`, so that no view of a patient is scored by a model
+/// fitted on another view of the same patient.
+fn held_out(groups: &[usize], fold: usize) -> Vec<usize> {
+    (0..groups.len())
+        .filter(|&i| groups[i] % FOLDS == fold)
+        .collect()
+}
+
 /// The thick-slice classifier ([`crate::Postprocess::thick_slice_classifier`]): fitted as
-/// [`fit`] does on `patients`, the validation scans seen through slices twice as thick, its cut
-/// chosen there, its lesions outlined as `native`'s. Why not its own outline: a thick view's GTV
+/// [`fit`] does on `patients`, the validation scans seen through slices twice as thick (each
+/// scan twice, its slices paired from the first and from the second: `groups` names each
+/// view's patient, whose views the cross-validation holds out together), its cut chosen there,
+/// its lesions outlined as `native`'s. Why both pairings: a scan offers the classifier twice
+/// the thick-slice lesions, each averaged with other tissue, and the fit had only 38-40 true
+/// candidates from one; with both, site C's false lesions fell on four demo runs and its
+/// patient Dice rose on three (`docs/whole-scan.md`, twenty-sixth session). Why not its own
+/// outline: a thick view's GTV
 /// (the union of a pair of slices) is wider than a thick acquisition's (the voxels whose centre
 /// lies in a lesion), so an outline chosen on it came out too wide (0.6 instead of 0.9 on seed
 /// 1's demo run, site C's patient Dice 0.587 -> 0.567; `docs/whole-scan.md`). With `look`, the
@@ -598,9 +615,10 @@ fn fit_named(patients: &[LabelledCandidates], names: &[&str]) -> Option<Fitted> 
 pub fn fit_thick(
     native: &LesionClassifier,
     patients: &[LabelledCandidates],
+    groups: &[usize],
     look: Option<LookModel>,
 ) -> Option<Fitted> {
-    let mut thick = fit_named(patients, &names_with(look.is_some()))?;
+    let mut thick = fit_named(patients, groups, &names_with(look.is_some()))?;
     thick.classifier.outline = native.outline;
     thick.classifier.look = look;
     Some(thick)
@@ -919,6 +937,25 @@ mod tests {
         assert!((lowest.mean_patient_dice - (large + 1.0) / 2.0).abs() < 1e-12);
     }
 
+    /// Two views of each of seven patients: a fold holds out both views of its patients and
+    /// nothing else, and every entry is held out once.
+    #[test]
+    fn a_patients_views_are_held_out_together() {
+        let groups: Vec<usize> = (0..14).map(|i| i / 2).collect();
+        let mut seen = Vec::new();
+        for fold in 0..FOLDS {
+            let held = held_out(&groups, fold);
+            for &i in &held {
+                assert_eq!(groups[i] % FOLDS, fold);
+                let twin = if i % 2 == 0 { i + 1 } else { i - 1 };
+                assert!(held.contains(&twin), "fold {fold}: {held:?}");
+            }
+            seen.extend(held);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..14).collect::<Vec<_>>());
+    }
+
     /// Each true candidate holds its lesion's 10 voxels and a margin the network marked at
     /// 0.5-0.7: outlined at 0.7 it is the GTV. The outline with the best mean patient Dice is
     /// chosen, every outline's Dice returned.
@@ -947,12 +984,13 @@ mod tests {
             outline: Some(0.9),
             ..fitted.classifier.clone()
         };
-        let thick = fit_thick(&native, &patients, None).expect("two classes");
+        let own: Vec<usize> = (0..patients.len()).collect();
+        let thick = fit_thick(&native, &patients, &own, None).expect("two classes");
         assert_eq!(thick.classifier.outline, Some(0.9));
         assert_eq!(thick.classifier.cut, fitted.classifier.cut);
         assert_eq!(thick.outlines, fitted.outlines);
         let lesions_only: Vec<_> = (0..5).map(|_| patient(&[(2.0, true)])).collect();
-        assert!(fit_thick(&native, &lesions_only, None).is_none());
+        assert!(fit_thick(&native, &lesions_only, &own[..5], None).is_none());
         // With a look model the rows carry its logit last, the classifier reads it by name and
         // keeps the model; without the model the record is refused.
         let with_logit: Vec<_> = patients
@@ -970,7 +1008,8 @@ mod tests {
             })
             .collect();
         let model = constant_look_model();
-        let looking = fit_thick(&native, &with_logit, Some(model.clone())).expect("two classes");
+        let looking =
+            fit_thick(&native, &with_logit, &own, Some(model.clone())).expect("two classes");
         let c = looking.classifier;
         assert_eq!(c.feature_names().last(), Some(&LOOK_FEATURE));
         assert_eq!(c.model.features.len(), FEATURE_NAMES.len() + 1);

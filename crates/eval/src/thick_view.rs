@@ -21,25 +21,37 @@ pub(crate) fn thicker_slices(
     image: &Volume<f32>,
     gt: &Volume<u8>,
 ) -> Option<(Volume<f32>, Volume<u8>)> {
+    thicker_slices_from(image, gt, 0)
+}
+
+/// [`thicker_slices`] with the pairs starting at slice `first` (0 or 1): pairs (first + 2k,
+/// first + 2k + 1).
+pub(crate) fn thicker_slices_from(
+    image: &Volume<f32>,
+    gt: &Volume<u8>,
+    first: usize,
+) -> Option<(Volume<f32>, Volume<u8>)> {
     let axis = slice_axis(&image.affine);
-    let pairs = image.data.len_of(Axis(axis)) / 2;
+    let pairs = image.data.len_of(Axis(axis)).saturating_sub(first) / 2;
     if pairs == 0 {
         return None;
     }
     let mut affine = image.affine;
     for row in affine.iter_mut().take(3) {
-        // Slice k's centre is old slice 2k + 0.5, and each step is two old ones.
-        row[3] += 0.5 * row[axis];
+        // Slice k's centre is old slice first + 2k + 0.5, and each step is two old ones.
+        row[3] += (first as f64 + 0.5) * row[axis];
         row[axis] *= 2.0;
     }
-    let merged_image = merge_pairs(&image.data, axis, pairs, |a, b| {
+    let merged_image = merge_pairs(&image.data, axis, first, pairs, |a, b| {
         if a == 0.0 && b == 0.0 {
             0.0
         } else {
             (a + b) / 2.0
         }
     });
-    let merged_gt = merge_pairs(&gt.data, axis, pairs, |a, b| u8::from(a != 0 || b != 0));
+    let merged_gt = merge_pairs(&gt.data, axis, first, pairs, |a, b| {
+        u8::from(a != 0 || b != 0)
+    });
     Some((
         Volume::new(merged_image, affine),
         Volume::new(merged_gt, affine),
@@ -53,10 +65,12 @@ pub(crate) fn slice_axis(affine: &mtsa_io::Affine) -> usize {
         .unwrap_or(2)
 }
 
-/// `data`'s slices 2k and 2k + 1 along `axis` merged by `merge`, for k below `pairs`.
+/// `data`'s slices first + 2k and first + 2k + 1 along `axis` merged by `merge`, for k below
+/// `pairs`.
 fn merge_pairs<T: Copy + Default>(
     data: &Array3<T>,
     axis: usize,
+    first: usize,
     pairs: usize,
     merge: impl Fn(T, T) -> T,
 ) -> Array3<T> {
@@ -65,8 +79,8 @@ fn merge_pairs<T: Copy + Default>(
     let mut out = Array3::<T>::default(shape);
     for (k, mut slice) in out.axis_iter_mut(Axis(axis)).enumerate() {
         Zip::from(&mut slice)
-            .and(data.index_axis(Axis(axis), 2 * k))
-            .and(data.index_axis(Axis(axis), 2 * k + 1))
+            .and(data.index_axis(Axis(axis), first + 2 * k))
+            .and(data.index_axis(Axis(axis), first + 2 * k + 1))
             .for_each(|o, &a, &b| *o = merge(a, b));
     }
     out
@@ -104,6 +118,27 @@ mod tests {
         assert_eq!(gtv.data.iter().filter(|v| **v == 1).count(), 1);
         assert_eq!(gtv.data[[1, 0, 1]], 1);
         assert_eq!(gtv.affine, image.affine);
+    }
+
+    /// Pairs from the second slice: (1, 2) and (3, 4) of five, centred between them.
+    #[test]
+    fn the_second_phase_pairs_the_slices_one_later() {
+        let affine = diagonal_affine([0.9, 0.9, 2.0], [-10.0, -20.0, -30.0]);
+        let img = Array3::from_shape_fn((2, 2, 5), |(_, _, k)| (k + 1) as f32);
+        let mut gt = Array3::<u8>::zeros((2, 2, 5));
+        gt[[1, 0, 0]] = 1; // in the slice the second phase leaves out
+        gt[[0, 1, 4]] = 1;
+        let (image, gtv) =
+            thicker_slices_from(&Volume::new(img, affine), &Volume::new(gt, affine), 1)
+                .expect("five slices");
+        assert_eq!(image.shape(), [2, 2, 2]);
+        assert_eq!(image.world([0.0, 0.0, 0.0]), [-10.0, -20.0, -27.0]);
+        assert_eq!(image.data[[0, 0, 0]], 2.5);
+        assert_eq!(image.data[[0, 0, 1]], 4.5);
+        assert_eq!(gtv.data.iter().filter(|v| **v == 1).count(), 1);
+        assert_eq!(gtv.data[[0, 1, 1]], 1);
+        let two = Volume::new(Array3::<f32>::ones((1, 1, 2)), affine);
+        assert!(thicker_slices_from(&two, &two.map(|_| 0u8), 1).is_none());
     }
 
     /// A scan stored with the head-to-foot axis first is thickened along that axis; a single

@@ -18,7 +18,7 @@ use crate::segment::{
     scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
     THICK_SLICE_FACTOR,
 };
-use crate::thick_view::thicker_slices;
+use crate::thick_view::thicker_slices_from;
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
@@ -403,6 +403,7 @@ pub fn calibrate(
     let mut grid = detection_grid(fixed);
     let mut labelled = Vec::new();
     let mut thick_labelled = Vec::new();
+    let mut thick_groups = Vec::new();
     let mut thickest = None::<f64>;
     // The look model and the phenotype model learn from the patients' own scans and true
     // GTVs, read once; the look model first, since the thick-slice candidates read it.
@@ -416,11 +417,15 @@ pub fn calibrate(
         add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
         if fit.lesion_classifier {
             labelled.push(labelled_candidates(&image, &gt, &scan, fixed, None));
-            // The same scan through slices twice as thick, for the thick-slice classifier.
-            if let Some((image, gt)) = thicker_slices(&image, &gt) {
-                let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
-                let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
-                thick_labelled.push(l);
+            // The same scan through slices twice as thick, paired from the first slice and
+            // from the second, for the thick-slice classifier.
+            for first in 0..2 {
+                if let Some((image, gt)) = thicker_slices_from(&image, &gt, first) {
+                    let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
+                    let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
+                    thick_labelled.push(l);
+                    thick_groups.push(i);
+                }
             }
         }
         progress(i + 1, val.len());
@@ -433,7 +438,8 @@ pub fn calibrate(
         log_fit("lesion classifier", f);
     }
     let thick_classifier = classifier.as_ref().and_then(|native| {
-        let thick = lesion_filter::fit_thick(&native.classifier, &thick_labelled, look)?;
+        let thick =
+            lesion_filter::fit_thick(&native.classifier, &thick_labelled, &thick_groups, look)?;
         log_fit("thick-slice lesion classifier", &thick);
         Some(thick)
     });
@@ -573,7 +579,7 @@ fn classifier_source(asked: bool, fitted: Option<&Fitted>, thick: Option<&Fitted
              volume, which were ",
             thick.map_or(String::new(), |t| format!(
                 "; on scans with slices over {THICK_SLICE_FACTOR}x as thick, a classifier on \
-                 the same scans' slices averaged in pairs: {t}"
+                 the same scans' slices averaged in pairs (both pairings): {t}"
             ))
         ),
         (None, _) if asked => "no lesion classifier (the validation candidates hold one class \
