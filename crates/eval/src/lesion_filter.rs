@@ -606,10 +606,10 @@ fn held_out(groups: &[usize], fold: usize) -> Vec<usize> {
 /// the thick-slice lesions, each averaged with other tissue, and the fit had only 38-40 true
 /// candidates from one; with both, site C's false lesions fell on four demo runs and its
 /// patient Dice rose on three (`docs/whole-scan.md`, twenty-sixth session). Why not its own
-/// outline: a thick view's GTV
-/// (the union of a pair of slices) is wider than a thick acquisition's (the voxels whose centre
-/// lies in a lesion), so an outline chosen on it came out too wide (0.6 instead of 0.9 on seed
-/// 1's demo run, site C's patient Dice 0.587 -> 0.567; `docs/whole-scan.md`). With `look`, the
+/// outline: a thick view's GTV (the union of a pair of slices) is wider than a thick
+/// acquisition's (the voxels whose centre lies in a lesion), so an outline chosen on it came out
+/// too wide (0.6 instead of 0.9 on seed 1's demo run, site C's patient Dice 0.587 -> 0.567;
+/// `docs/whole-scan.md`). With `look`, the
 /// patients' rows end with each candidate's look logit ([`with_look`]) and the classifier keeps
 /// the model to compute it.
 pub fn fit_thick(

@@ -383,8 +383,9 @@ const LOOK_SEED: u64 = 25;
 /// minimum volume are ignored. With `fit.lesion_classifier`, a lesion-level classifier is also
 /// fitted on the same patients' candidates ([`crate::lesion_filter`]) and decides in place of
 /// the grid point, whose values are still recorded; and a second one on the same scans seen
-/// through slices twice as thick ([`lesion_filter::fit_thick`]), for scans with much thicker
-/// slices than theirs (recorded as `calibrated_slice_mm`). With `fit.egfr_phenotype`, the
+/// through slices twice as thick, both pairings of their slices ([`lesion_filter::fit_thick`]),
+/// for scans with much thicker slices than theirs (recorded as `calibrated_slice_mm`). With
+/// `fit.egfr_phenotype`, the
 /// patient-level EGFR model ([`crate::phenotype`]) is fitted on the training and validation
 /// patients' true GTVs (read back from the cohort: no inference) and stored beside.
 pub fn calibrate(
