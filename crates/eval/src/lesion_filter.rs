@@ -548,10 +548,10 @@ fn fit_named(patients: &[LabelledCandidates], groups: &[usize], names: &[&str]) 
     let mut out_of_fold: Vec<Vec<f64>> = patients.iter().map(|_| Vec::new()).collect();
     for fold in 0..FOLDS {
         let held = held_out(groups, fold);
-        let (fx, fy) = rows(&|i| !held.contains(&i));
         if held.is_empty() {
             continue;
         }
+        let (fx, fy) = rows(&|i| !held.contains(&i));
         let model = fit_model(names, &fx, &fy);
         for i in held {
             out_of_fold[i] = patients[i]
@@ -609,9 +609,8 @@ fn held_out(groups: &[usize], fold: usize) -> Vec<usize> {
 /// outline: a thick view's GTV (the union of a pair of slices) is wider than a thick
 /// acquisition's (the voxels whose centre lies in a lesion), so an outline chosen on it came out
 /// too wide (0.6 instead of 0.9 on seed 1's demo run, site C's patient Dice 0.587 -> 0.567;
-/// `docs/whole-scan.md`). With `look`, the
-/// patients' rows end with each candidate's look logit ([`with_look`]) and the classifier keeps
-/// the model to compute it.
+/// `docs/whole-scan.md`). With `look`, the patients' rows end with each candidate's look logit
+/// ([`with_look`]) and the classifier keeps the model to compute it.
 pub fn fit_thick(
     native: &LesionClassifier,
     patients: &[LabelledCandidates],

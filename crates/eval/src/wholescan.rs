@@ -384,10 +384,11 @@ const LOOK_SEED: u64 = 25;
 /// fitted on the same patients' candidates ([`crate::lesion_filter`]) and decides in place of
 /// the grid point, whose values are still recorded; and a second one on the same scans seen
 /// through slices twice as thick, both pairings of their slices ([`lesion_filter::fit_thick`]),
-/// for scans with much thicker slices than theirs (recorded as `calibrated_slice_mm`). With
-/// `fit.egfr_phenotype`, the
-/// patient-level EGFR model ([`crate::phenotype`]) is fitted on the training and validation
-/// patients' true GTVs (read back from the cohort: no inference) and stored beside.
+/// for scans with much thicker slices than theirs (recorded as `calibrated_slice_mm`). The
+/// models learnt from true GTVs (read back from the cohort: no inference) come first
+/// ([`fit_on_true_gtvs`]): with `fit.look_model`, the look model the thick-slice classifier
+/// reads; with `fit.egfr_phenotype`, the patient-level EGFR model ([`crate::phenotype`]),
+/// stored beside.
 pub fn calibrate(
     model: &TrainedModel,
     run: &Path,

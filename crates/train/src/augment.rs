@@ -54,7 +54,7 @@ pub fn augment(
         .to_device(images.device());
     let grid = Tensor::affine_grid_generator(&theta, images.size(), false);
     // interpolation 0 = bilinear, padding 0 = zeros (background is 0 after normalisation)
-    let img = images.grid_sampler(&grid, 0, 0, false);
+    let mut img = images.grid_sampler(&grid, 0, 0, false);
     let mask = masks
         .grid_sampler(&grid, 0, 0, false)
         .ge(0.5)
@@ -64,9 +64,10 @@ pub fn augment(
             .view([b, 1, 1, 1])
             .to_device(images.device())
     };
-    let mut img = img.clamp_min(0.0);
     if gammas.iter().any(|&g| g != 1.0) {
-        img = img.pow(&per_slice(&gammas));
+        // The bilinear samples of a non-negative slice are non-negative up to rounding; a
+        // negative base would give NaN.
+        img = img.clamp_min(0.0).pow(&per_slice(&gammas));
     }
     img *= per_slice(&scales);
     if noise_sds.iter().any(|&s| s > 0.0) {
