@@ -245,11 +245,11 @@ pub struct LookModel {
 impl LookModel {
     /// The networks' mean logit that a candidate with this look is a lesion.
     pub fn logit(&self, look: &[f64]) -> f64 {
-        let z = self.standardizer.transform(&[look.to_vec()]);
+        let z = self.standardizer.transform_row(look);
         let sum: f64 = self
             .nets
             .iter()
-            .map(|n| n.logit(&z[0]).clamp(-MAX_LOGIT, MAX_LOGIT))
+            .map(|n| n.logit(&z).clamp(-MAX_LOGIT, MAX_LOGIT))
             .sum();
         sum / self.nets.len() as f64
     }

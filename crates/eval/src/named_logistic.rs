@@ -34,11 +34,10 @@ impl NamedLogistic {
 
     /// The modelled probability of a row of [`NamedLogistic::features`].
     pub fn probability(&self, row: &[f64]) -> f64 {
-        let z = self.standardizer.transform(&[row.to_vec()]);
+        let z = self.standardizer.transform_row(row);
         sigmoid(
             self.intercept
-                + z[0]
-                    .iter()
+                + z.iter()
                     .zip(&self.coefficients)
                     .map(|(x, b)| x * b)
                     .sum::<f64>(),

@@ -27,13 +27,14 @@ impl Standardizer {
     }
 
     pub fn transform(&self, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        x.iter()
-            .map(|r| {
-                r.iter()
-                    .zip(self.mean.iter().zip(&self.scale))
-                    .map(|(v, (m, s))| (v - m) / s)
-                    .collect()
-            })
+        x.iter().map(|r| self.transform_row(r)).collect()
+    }
+
+    /// One row standardised (what [`Self::transform`] does to each), without copying it first.
+    pub fn transform_row(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(v, (m, s))| (v - m) / s)
             .collect()
     }
 }
@@ -47,5 +48,6 @@ mod tests {
         let x = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
         let s = Standardizer::fit(&x);
         assert_eq!(s.transform(&x), vec![vec![-1.0, 0.0], vec![1.0, 0.0]]);
+        assert_eq!(s.transform_row(&[2.0, 7.0]), vec![0.0, 2.0]);
     }
 }
