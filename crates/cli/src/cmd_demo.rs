@@ -188,21 +188,23 @@ pub fn run(a: Args) -> Result<()> {
     bar.finish_and_clear();
 
     tracing::info!(
-        "2/4 prepare at {} px over {} mm ({} lesion-free slices per training patient)",
+        "2/4 prepare at {} px over {} mm ({} lesion-free slices per training patient){}",
         size,
         a.fov_mm,
-        a.background_slices
+        a.background_slices,
+        since(t0)
     );
     let bar = crate::progress::bar("prepare");
     mtsa_data::prepare(&cohort, &data, &prep, &crate::progress::callback(&bar))?;
     bar.finish_and_clear();
 
     tracing::info!(
-        "3/4 train the {} preset on {:?} for {} minutes (at most {} epochs)",
+        "3/4 train the {} preset on {:?} for {} minutes (at most {} epochs){}",
         a.preset,
         device,
         a.train_minutes,
-        a.epochs
+        a.epochs,
+        since(t0)
     );
     tracing::info!(
         "learning rate {} ({:?} schedule); focal weight {} (loss.beta); lesions cut at {} and \
@@ -230,10 +232,11 @@ pub fn run(a: Args) -> Result<()> {
     };
     let s = mtsa_train::train(&opts)?;
     tracing::info!(
-        "trained {} epochs in {:.0} s, best at epoch {}",
+        "trained {} epochs in {:.0} s, best at epoch {}{}",
         s.epochs_run,
         s.seconds,
-        s.best_epoch
+        s.best_epoch,
+        since(t0)
     );
     // The budget makes the epoch count, and so the weights, depend on the machine's speed.
     if s.epochs_run < a.epochs {
@@ -245,7 +248,10 @@ pub fn run(a: Args) -> Result<()> {
     }
     crate::cmd_train::calibrate(&run, &data, &opts.config, device)?;
 
-    tracing::info!("4/4 evaluate internal test and external sites (GTV slices and whole scans)");
+    tracing::info!(
+        "4/4 evaluate internal test and external sites (GTV slices and whole scans){}",
+        since(t0)
+    );
     let bar = crate::progress::bar("whole scans");
     let report = mtsa_eval::evaluate(&EvaluateOptions {
         run,
@@ -270,6 +276,11 @@ pub fn run(a: Args) -> Result<()> {
         report_dir.join("report.html").display()
     );
     Ok(())
+}
+
+/// How long the demo has run, for its step lines: where the minutes go on a slow machine.
+fn since(t0: Instant) -> String {
+    format!(" [{:.1} min in]", t0.elapsed().as_secs_f64() / 60.0)
 }
 
 /// The demo's training config, checked (`TrainConfig::validate`) before anything is written.
