@@ -503,8 +503,8 @@ fn fit_on_true_gtvs(
     fit: CalibrationFits,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(Option<LookModel>, Option<PhenotypeModel>), EvalError> {
-    let wants_look =
-        |p: &mtsa_data::PatientInfo| fit.lesion_classifier && fit.look_model && p.split == "train";
+    let look_asked = fit.lesion_classifier && fit.look_model;
+    let wants_look = |p: &mtsa_data::PatientInfo| look_asked && p.split == "train";
     let wants_phenotype = |p: &mtsa_data::PatientInfo| {
         fit.egfr_phenotype && (p.split == "train" || p.split == "val") && p.egfr.is_some()
     };
@@ -540,10 +540,9 @@ fn fit_on_true_gtvs(
         .collect::<Result<Vec<_>, EvalError>>()?;
     // Patient order, whatever the threads' order: the models are the same on every run.
     let (examples, measured): (Vec<_>, Vec<_>) = per_patient.into_iter().unzip();
-    let look = match fit.lesion_classifier && fit.look_model {
-        true => fit_look(examples.into_iter().flatten().unzip()),
-        false => None,
-    };
+    let look = look_asked
+        .then(|| fit_look(examples.into_iter().flatten().unzip()))
+        .flatten();
     let (measured, mutant): (Vec<_>, Vec<_>) = measured.into_iter().flatten().unzip();
     let phenotype = fit
         .egfr_phenotype
