@@ -34,6 +34,12 @@ pub struct Args {
     /// a slower machine trains fewer epochs and the demo keeps to its time.
     #[arg(long, default_value_t = 10.0)]
     train_minutes: f64,
+    /// Minutes the whole demo should take at most: training gets less than --train-minutes where
+    /// what came before it and what follows it (calibration and evaluation, reckoned at 20 first
+    /// epochs' time) would run past them. On a 2-core AVX2-only EPYC the demo took 17.1 minutes
+    /// without this bound (docs/whole-scan.md, twenty-eighth session).
+    #[arg(long, default_value_t = 14.5)]
+    minutes: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Lesion-free brain slices stored per training patient.
@@ -160,6 +166,10 @@ pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
     // Checked before the cohort is made, not after minutes of work.
     let train_budget = mtsa_train::minutes(a.train_minutes).context("--train-minutes")?;
+    let deadline = mtsa_train::Deadline {
+        at: t0 + mtsa_train::minutes(a.minutes).context("--minutes")?,
+        after_training_epochs: AFTER_TRAINING_EPOCHS,
+    };
     let device = mtsa_model::parse_device(&a.device)?;
     let config = train_config(&a)?;
     let size = config.model.size as usize;
@@ -199,11 +209,13 @@ pub fn run(a: Args) -> Result<()> {
     bar.finish_and_clear();
 
     tracing::info!(
-        "3/4 train the {} preset on {:?} for {} minutes (at most {} epochs){}",
+        "3/4 train the {} preset on {:?} for {} minutes (at most {} epochs, less if the demo \
+         would end past {} minutes){}",
         a.preset,
         device,
         a.train_minutes,
         a.epochs,
+        a.minutes,
         since(t0)
     );
     tracing::info!(
@@ -228,6 +240,7 @@ pub fn run(a: Args) -> Result<()> {
         progress: crate::progress::is_terminal(),
         time_limit: None,
         epoch_budget: Some(train_budget),
+        deadline: Some(deadline),
         layout: mtsa_model::LayoutChoice::Auto,
     };
     let s = mtsa_train::train(&opts)?;
@@ -241,8 +254,8 @@ pub fn run(a: Args) -> Result<()> {
     // The budget makes the epoch count, and so the weights, depend on the machine's speed.
     if s.epochs_run < a.epochs {
         tracing::info!(
-            "the epoch count follows this machine's speed; `--epochs {n} --train-minutes 1000` \
-             trains the same {n} epochs on any machine",
+            "the epoch count follows this machine's speed; `--epochs {n} --train-minutes 1000 \
+             --minutes 1000` trains the same {n} epochs on any machine",
             n = s.epochs_run
         );
     }
@@ -277,6 +290,12 @@ pub fn run(a: Args) -> Result<()> {
     );
     Ok(())
 }
+
+/// Calibration and evaluation take about this many first epochs' time: 14.0 on a 2-core
+/// AVX-512 EPYC (first epoch 13.7 s, then 3.2 min), 19.7 and 16.9 on a 2-core AVX2-only EPYC
+/// (18.0 s and 20.6 s, then 5.9 and 5.8 min); the largest, so that the demo keeps to
+/// `--minutes` on both.
+const AFTER_TRAINING_EPOCHS: f64 = 20.0;
 
 /// How long the demo has run, for its step lines: where the minutes go on a slow machine.
 fn since(t0: Instant) -> String {

@@ -151,6 +151,7 @@ pub fn run(a: Args) -> Result<()> {
             .train_minutes
             .map(|m| mtsa_train::minutes(m).context("--train-minutes"))
             .transpose()?,
+        deadline: None,
         layout: a.layout,
     };
     tracing::info!(

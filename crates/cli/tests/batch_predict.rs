@@ -45,6 +45,7 @@ fn two_parts_in_parallel_cover_every_study_once_and_a_rerun_skips_all() {
         progress: false,
         time_limit: None,
         epoch_budget: None,
+        deadline: None,
         layout: mtsa_model::LayoutChoice::Auto,
     })
     .unwrap();

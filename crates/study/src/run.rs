@@ -140,6 +140,7 @@ fn train(
         progress: ctx.progress,
         time_limit: ctx.plan.minutes.map(mtsa_train::minutes).transpose()?,
         epoch_budget: None,
+        deadline: None,
         layout: mtsa_model::LayoutChoice::Auto,
     })?;
     Ok(())

@@ -19,4 +19,4 @@ pub use mtsa_infer::{
     InferError, LoadOptions, PatientCall, RunPaths, SlicePredictions, SplitTensors, TrainedModel,
     BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, NO_LABEL, PREPROCESS_FILE,
 };
-pub use trainer::{minutes, train, TrainOptions, TrainSummary};
+pub use trainer::{minutes, train, Deadline, TrainOptions, TrainSummary};

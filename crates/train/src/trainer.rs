@@ -39,8 +39,20 @@ pub struct TrainOptions {
     /// depends on the machine's speed; it is written to the run's `config.toml`, so a resume
     /// continues the same plan.
     pub epoch_budget: Option<std::time::Duration>,
+    /// With `epoch_budget`, a time the whole job must end by: the fitted plan also leaves the
+    /// work after training its time [ours: the demo's `--minutes`].
+    pub deadline: Option<Deadline>,
     /// The layout MTSA-Net trains in (`mtsa train --layout`); `Auto` measures both.
     pub layout: LayoutChoice,
+}
+
+/// When a job that trains must end, and how long what follows the training takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub at: Instant,
+    /// The work after training (the demo's calibration and evaluation), in first-epoch times:
+    /// it runs the same network on the same machine, so it slows down with the first epoch.
+    pub after_training_epochs: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,7 +169,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     // From here `st.config` is `cfg` with the epochs the run plans (fitted to a budget below).
     st.config.epochs = cfg.epochs;
 
-    let time_limit = training_time_limit(opts.time_limit, opts.epoch_budget);
+    let mut time_limit = training_time_limit(opts.time_limit, opts.epoch_budget);
     let started = Instant::now();
     let mut stopped_early = false;
     let mut epoch = st.epochs_done;
@@ -207,14 +219,21 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             save_weights(&vs, &cfg.model, &paths.best())?;
         }
         // Fitted before the epoch's line, so that line counts against the plan actually run.
-        if let (1, Some(budget)) = (epoch, opts.epoch_budget) {
+        if let (1, Some(asked)) = (epoch, opts.epoch_budget) {
+            let budget = budget_before(asked, opts.deadline, started, record.seconds);
             st.config.epochs = epochs_for_budget(budget, record.seconds, cfg.epochs);
+            time_limit = training_time_limit(opts.time_limit, Some(budget));
             write_config(&paths, &st.config)?;
             tracing::info!(
-                "the first epoch took {:.1} s: {} epochs fit {:.1} minutes of training",
+                "the first epoch took {:.1} s: {} epochs fit {:.1} minutes of training{}",
                 record.seconds,
                 st.config.epochs,
-                budget.as_secs_f64() / 60.0
+                budget.as_secs_f64() / 60.0,
+                if budget < asked {
+                    ", what the deadline leaves for training"
+                } else {
+                    ""
+                }
             );
         }
         // One line per epoch also where no bar is drawn (a log file, Slurm, CI).
@@ -382,6 +401,23 @@ pub fn minutes(m: f64) -> Result<std::time::Duration, TrainError> {
             "a time budget must be a positive number of minutes, not {m}"
         ))),
     }
+}
+
+/// The training time the plan fits: `budget`, or less where a deadline leaves less once the
+/// work after training (that many first epochs) is set aside; training counts from `started`.
+fn budget_before(
+    budget: std::time::Duration,
+    deadline: Option<Deadline>,
+    started: Instant,
+    first_epoch_s: f64,
+) -> std::time::Duration {
+    let Some(d) = deadline else { return budget };
+    let after =
+        std::time::Duration::from_secs_f64(first_epoch_s.max(0.0) * d.after_training_epochs);
+    let left =
+        d.at.saturating_duration_since(started)
+            .saturating_sub(after);
+    budget.min(left)
 }
 
 /// Epochs that fit `budget` at the first epoch's pace with [`BUDGET_SPARE`], at least one and
@@ -748,6 +784,26 @@ mod tests {
             training_time_limit(Some(s(900)), Some(s(600))),
             Some(s(660))
         );
+    }
+
+    #[test]
+    fn a_deadline_leaves_the_work_after_training_its_time() {
+        use std::time::Duration;
+        let s = Duration::from_secs;
+        let started = Instant::now();
+        let deadline = |at: u64| {
+            Some(Deadline {
+                at: started + s(at),
+                after_training_epochs: 20.0,
+            })
+        };
+        assert_eq!(budget_before(s(600), None, started, 18.0), s(600));
+        // 13 min left, 20 epochs of 18 s after training: 780 - 360 = 420 s to train.
+        assert_eq!(budget_before(s(600), deadline(780), started, 18.0), s(420));
+        // Time enough: the budget stands.
+        assert_eq!(budget_before(s(600), deadline(1200), started, 10.0), s(600));
+        // No time left at all: nothing (epochs_for_budget still trains one epoch).
+        assert_eq!(budget_before(s(600), deadline(100), started, 18.0), s(0));
     }
 
     #[test]

@@ -25,6 +25,7 @@ fn opts_in(data: &Path, run: &Path, epochs: usize, resume: bool, layout: Layout)
         progress: false,
         time_limit: None,
         epoch_budget: None,
+        deadline: None,
         layout: LayoutChoice::Fixed(layout),
     }
 }
