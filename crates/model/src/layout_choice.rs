@@ -151,17 +151,43 @@ impl LayoutKey {
     }
 }
 
-/// The CPU's model name from /proc/cpuinfo ("unknown CPU" where there is none).
+/// The CPU as /proc/cpuinfo describes it ("unknown CPU" where there is none): see
+/// [`describe_cpu`].
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
+        .map(|s| describe_cpu(&s))
+        .unwrap_or_else(|_| "unknown CPU".into())
+}
+
+/// The first processor's model name, family, model and stepping, and its widest vector
+/// instructions. Why more than the name: virtual machines often report a bare "AMD EPYC" for
+/// quite different chips (an AVX2-only family 25 and an AVX-512 family 26 among ours), and the
+/// faster layout differs between them, so a cache in a home folder shared by both must tell
+/// them apart.
+fn describe_cpu(cpuinfo: &str) -> String {
+    let first = cpuinfo.split("\n\n").next().unwrap_or_default();
+    let field = |name: &str| {
+        first.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim().to_string())
         })
-        .unwrap_or_else(|| "unknown CPU".into())
+    };
+    let Some(name) = field("model name") else {
+        return "unknown CPU".into();
+    };
+    let flags = field("flags").unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let isa = ["avx512f", "avx2", "avx", "sse4_2"]
+        .into_iter()
+        .find(|f| has(f))
+        .unwrap_or("no AVX");
+    let number = |n: &str| field(n).unwrap_or_else(|| "?".into());
+    format!(
+        "{name} (family {} model {} stepping {}, {isa})",
+        number("cpu family"),
+        number("model"),
+        number("stepping")
+    )
 }
 
 /// One cached measurement.
@@ -391,6 +417,26 @@ mod tests {
         let cfg = MtsaConfig::preset("tiny").unwrap();
         let net = MtsaNet::new(&(vs.root() / NET_PREFIX), &cfg).unwrap();
         (vs, net)
+    }
+
+    #[test]
+    fn cpus_with_one_name_are_told_apart_by_family_and_instructions() {
+        let info = |family: u32, flags: &str| {
+            format!(
+                "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: 1\n\
+                 model name\t: AMD EPYC\nstepping\t: 1\nflags\t\t: fpu sse4_2 {flags}\n\n\
+                 processor\t: 1\nmodel name\t: other\n"
+            )
+        };
+        assert_eq!(
+            describe_cpu(&info(25, "avx avx2")),
+            "AMD EPYC (family 25 model 1 stepping 1, avx2)"
+        );
+        assert_eq!(
+            describe_cpu(&info(26, "avx avx2 avx512f avx512_bf16")),
+            "AMD EPYC (family 26 model 1 stepping 1, avx512f)"
+        );
+        assert_eq!(describe_cpu(""), "unknown CPU");
     }
 
     #[test]
