@@ -22,7 +22,7 @@ use mtsa_metrics::connected_components_3d;
 use mtsa_radiomics::model::Standardizer;
 use ndarray::{Array3, Zip};
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module, OptimizerConfig};
+use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 /// Rings around the brightest voxel, 1 mm wide: the centre sample, then [1, 2) mm ... [11, 12).
@@ -293,9 +293,7 @@ impl LookModel {
                 .collect::<Vec<f32>>(),
         )
         .view([-1, 1]);
-        let nets = (0..NETS as u64)
-            .map(|k| fit_net(&x, &y, seed.wrapping_add(k)))
-            .collect::<Option<Vec<_>>>()?;
+        let nets = fit_nets(&x, &y, seed)?;
         Some(Self {
             standardizer,
             nets,
@@ -305,45 +303,84 @@ impl LookModel {
     }
 }
 
-/// One network fitted on standardised `x` (N x LOOK_SIZE) and `y` (N x 1, 0/1).
-fn fit_net(x: &Tensor, y: &Tensor, seed: u64) -> Option<LookNet> {
-    tch::manual_seed(seed as i64);
+/// [`NETS`] networks fitted on standardised `x` (N x LOOK_SIZE) and `y` (N x 1, 0/1), side
+/// by side: network k starts from the weights and draws the shuffles that
+/// `tch::manual_seed(seed + k)` gives it alone, and its loss is its own batch's mean, so each learns as if it were fitted
+/// by itself (up to rounding: the batched products sum in another order), but one step of the
+/// stacked weights (K x LOOK_SIZE x HIDDEN) moves all K. Why: the networks are so small that
+/// libtorch's cost per operation is the fit's cost (41 s for five fitted one after another on a
+/// 2-core AVX2-only EPYC, about 10 s side by side; `docs/whole-scan.md`), and K networks in one
+/// batched product pay it once.
+fn fit_nets(x: &Tensor, y: &Tensor, seed: u64) -> Option<Vec<LookNet>> {
+    let n = x.size()[0];
+    let mut starts = Vec::with_capacity(NETS);
+    // Each network's shuffles, EPOCHS x N (32-bit: ~15 MB a network for 60 000 examples).
+    let mut shuffles = Vec::with_capacity(NETS);
+    for k in 0..NETS as u64 {
+        tch::manual_seed(seed.wrapping_add(k) as i64);
+        let alone = nn::VarStore::new(Device::Cpu);
+        let hidden = nn::linear(
+            alone.root() / "hidden",
+            LOOK_SIZE as i64,
+            HIDDEN,
+            Default::default(),
+        );
+        let output = nn::linear(alone.root() / "output", HIDDEN, 1, Default::default());
+        let perms: Vec<Tensor> = (0..EPOCHS)
+            .map(|_| Tensor::randperm(n, (Kind::Int, Device::Cpu)))
+            .collect();
+        shuffles.push(Tensor::stack(&perms, 0));
+        starts.push([
+            hidden.ws.tr(),
+            hidden.bs?.view([1, HIDDEN]),
+            output.ws.tr(),
+            output.bs?.view([1, 1]),
+        ]);
+    }
     let vs = nn::VarStore::new(Device::Cpu);
     let root = vs.root();
-    let hidden = nn::linear(
-        &root / "hidden",
-        LOOK_SIZE as i64,
-        HIDDEN,
-        Default::default(),
-    );
-    let output = nn::linear(&root / "output", HIDDEN, 1, Default::default());
+    let stacked = |name: &str, i: usize| {
+        let parts: Vec<&Tensor> = starts.iter().map(|s| &s[i]).collect();
+        root.var_copy(name, &Tensor::stack(&parts, 0))
+    };
+    let hidden_w = stacked("hidden_weight", 0); // K x LOOK_SIZE x HIDDEN
+    let hidden_b = stacked("hidden_bias", 1); // K x 1 x HIDDEN
+    let output_w = stacked("output_weight", 2); // K x HIDDEN x 1
+    let output_b = stacked("output_bias", 3); // K x 1 x 1
     let mut opt = nn::Adam::default()
         .wd(WEIGHT_DECAY)
         .build(&vs, LEARNING_RATE)
         .ok()?;
-    let n = x.size()[0];
-    for _ in 0..EPOCHS {
-        let order = Tensor::randperm(n, (Kind::Int64, Device::Cpu));
+    let k = NETS as i64;
+    for epoch in 0..EPOCHS as i64 {
+        let order: Vec<Tensor> = shuffles.iter().map(|s| s.get(epoch)).collect();
+        let order = Tensor::stack(&order, 0); // K x N
         for start in (0..n).step_by(BATCH) {
-            let idx = order.narrow(0, start, (BATCH as i64).min(n - start));
-            let logits = output.forward(&hidden.forward(&x.index_select(0, &idx)).relu());
-            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
-                &y.index_select(0, &idx),
-                None,
-                None,
-                tch::Reduction::Mean,
-            );
+            let len = (BATCH as i64).min(n - start);
+            let idx = order.narrow(1, start, len).reshape([-1]);
+            let xb = x.index_select(0, &idx).view([k, len, LOOK_SIZE as i64]);
+            let yb = y.index_select(0, &idx).view([k, len, 1]);
+            let logits = (xb.bmm(&hidden_w) + &hidden_b).relu().bmm(&output_w) + &output_b;
+            // Each network's mean over its batch, summed: the gradients stay each one's own.
+            let loss = logits
+                .binary_cross_entropy_with_logits::<Tensor>(&yb, None, None, tch::Reduction::None)
+                .mean_dim(&[1i64, 2][..], false, Kind::Float)
+                .sum(Kind::Float);
             opt.backward_step(&loss);
         }
     }
     let to_vec = |t: &Tensor| Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).ok();
-    let w = to_vec(&hidden.ws)?;
-    Some(LookNet {
-        hidden_weight: w.chunks(LOOK_SIZE).map(<[f64]>::to_vec).collect(),
-        hidden_bias: to_vec(hidden.bs.as_ref()?)?,
-        output_weight: to_vec(&output.ws)?,
-        output_bias: *to_vec(output.bs.as_ref()?)?.first()?,
-    })
+    (0..k)
+        .map(|i| {
+            let w = to_vec(&hidden_w.get(i).tr())?;
+            Some(LookNet {
+                hidden_weight: w.chunks(LOOK_SIZE).map(<[f64]>::to_vec).collect(),
+                hidden_bias: to_vec(&hidden_b.get(i))?,
+                output_weight: to_vec(&output_w.get(i))?,
+                output_bias: *to_vec(&output_b.get(i))?.first()?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
