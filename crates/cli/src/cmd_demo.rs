@@ -252,7 +252,14 @@ pub fn run(a: Args) -> Result<()> {
         since(t0)
     );
     // The budget makes the epoch count, and so the weights, depend on the machine's speed.
-    if s.epochs_run < a.epochs {
+    if let Some(e) = s.replanned_after {
+        tracing::info!(
+            "the machine slowed down, so the plan was shortened after epoch {e}: the epochs \
+             before followed a longer plan's learning rates, and `--epochs {n} --train-minutes \
+             1000 --minutes 1000` trains {n} epochs on the shorter plan alone",
+            n = s.epochs_run
+        );
+    } else if s.epochs_run < a.epochs {
         tracing::info!(
             "the epoch count follows this machine's speed; `--epochs {n} --train-minutes 1000 \
              --minutes 1000` trains the same {n} epochs on any machine",
@@ -295,7 +302,9 @@ pub fn run(a: Args) -> Result<()> {
 /// AVX-512 EPYC (first epoch 13.7 s, then 3.2 min), 16.7-20.1 on a 2-core AVX2-only EPYC (first
 /// epochs 18.0-21.9 s, then 5.8-6.6 min), before the look model's networks were fitted side by
 /// side, which took 36 s (~1.8 first epochs) off calibration there; about the largest, so that
-/// the demo keeps to `--minutes` on both.
+/// the demo keeps to `--minutes` on both. The trainer reckons it at the latest epochs' pace
+/// after the first: on 2026-12-03 the AVX2-only EPYC slowed from a first epoch of 22.6 s to
+/// 28-30 s, and the work after training took 22.3 first epochs but 17.8 of the last ones.
 const AFTER_TRAINING_EPOCHS: f64 = 18.5;
 
 /// How long the demo has run, for its step lines: where the minutes go on a slow machine.

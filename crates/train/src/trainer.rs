@@ -40,7 +40,9 @@ pub struct TrainOptions {
     /// continues the same plan.
     pub epoch_budget: Option<std::time::Duration>,
     /// With `epoch_budget`, a time the whole job must end by: the fitted plan also leaves the
-    /// work after training its time [ours: the demo's `--minutes`].
+    /// work after training its time [ours: the demo's `--minutes`]. After every later epoch the
+    /// plan is shortened (never lengthened) where the latest epochs' pace no longer fits it: a
+    /// shared machine can slow down by a quarter after the first epoch.
     pub deadline: Option<Deadline>,
     /// The layout MTSA-Net trains in (`mtsa train --layout`); `Auto` measures both.
     pub layout: LayoutChoice,
@@ -50,8 +52,9 @@ pub struct TrainOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
     pub at: Instant,
-    /// The work after training (the demo's calibration and evaluation), in first-epoch times:
-    /// it runs the same network on the same machine, so it slows down with the first epoch.
+    /// The work after training (the demo's calibration and evaluation), in epoch times (the
+    /// first epoch's, then the latest epochs'): it runs the same network on the same machine, so
+    /// it slows down with the epochs.
     pub after_training_epochs: f64,
 }
 
@@ -63,6 +66,9 @@ pub struct TrainSummary {
     pub best_criterion: f64,
     pub stopped_early: bool,
     pub seconds: f64,
+    /// The last epoch after which a [`Deadline`] shortened the plan: the learning rates of the
+    /// epochs before it followed a longer plan, so `--epochs N` alone does not repeat the run.
+    pub replanned_after: Option<usize>,
 }
 
 pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
@@ -172,6 +178,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let mut time_limit = training_time_limit(opts.time_limit, opts.epoch_budget);
     let started = Instant::now();
     let mut stopped_early = false;
+    let mut replanned_after = None;
     let mut epoch = st.epochs_done;
     while epoch < st.config.epochs {
         epoch += 1;
@@ -235,6 +242,18 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                     ""
                 }
             );
+        } else if let (Some(d), Some(_)) = (opts.deadline, opts.epoch_budget) {
+            let pace = recent_pace(st.history.last().map(|r| r.seconds), record.seconds);
+            let plan = plan_by_deadline(d, Instant::now(), epoch, pace, st.config.epochs);
+            if plan < st.config.epochs {
+                st.config.epochs = plan;
+                replanned_after = Some(epoch);
+                write_config(&paths, &st.config)?;
+                tracing::info!(
+                    "the latest epochs took {pace:.1} s: {plan} epochs leave the work after \
+                     training its time before the deadline"
+                );
+            }
         }
         // One line per epoch also where no bar is drawn (a log file, Slurm, CI).
         tracing::info!(
@@ -270,6 +289,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         best_criterion: st.best_criterion,
         stopped_early,
         seconds: started.elapsed().as_secs_f64(),
+        replanned_after,
     })
 }
 
@@ -418,6 +438,21 @@ fn budget_before(
         d.at.saturating_duration_since(started)
             .saturating_sub(after);
     budget.min(left)
+}
+
+/// The seconds an epoch takes now: the mean of the epoch just run and the one before it, so
+/// that one slow epoch alone does not shorten a plan for good.
+fn recent_pace(before_s: Option<f64>, latest_s: f64) -> f64 {
+    before_s.map_or(latest_s, |b| (b + latest_s) / 2.0)
+}
+
+/// The plan after `done` epochs at `pace_s` seconds each: the epochs that still end, with
+/// [`BUDGET_SPARE`], before the deadline less the work after training at the same pace; at
+/// most `plan` and at least `done` (then training stops).
+fn plan_by_deadline(d: Deadline, now: Instant, done: usize, pace_s: f64, plan: usize) -> usize {
+    let left = d.at.saturating_duration_since(now).as_secs_f64() - pace_s * d.after_training_epochs;
+    let more = (left.max(0.0) / (pace_s.max(1e-3) * BUDGET_SPARE)).floor() as usize;
+    done.saturating_add(more).clamp(done, plan.max(done))
 }
 
 /// Epochs that fit `budget` at the first epoch's pace with [`BUDGET_SPARE`], at least one and
@@ -784,6 +819,26 @@ mod tests {
             training_time_limit(Some(s(900)), Some(s(600))),
             Some(s(660))
         );
+    }
+
+    #[test]
+    fn a_machine_that_slows_down_shortens_the_plan_and_never_lengthens_it() {
+        let s = std::time::Duration::from_secs;
+        let now = Instant::now();
+        let d = Deadline {
+            at: now + s(600),
+            after_training_epochs: 18.5,
+        };
+        // 600 s left, 18.5 epochs of 20 s after training: 230 s, 10 epochs of 22 s more.
+        assert_eq!(plan_by_deadline(d, now, 4, 20.0, 30), 14);
+        assert_eq!(plan_by_deadline(d, now, 4, 20.0, 12), 12);
+        // At 30 s: 45 s left after it, one epoch more; at 32 s: 8 s, stop now.
+        assert_eq!(plan_by_deadline(d, now, 4, 30.0, 12), 5);
+        assert_eq!(plan_by_deadline(d, now, 4, 32.0, 12), 4);
+        let past = Deadline { at: now, ..d };
+        assert_eq!(plan_by_deadline(past, now + s(5), 7, 20.0, 12), 7);
+        assert_eq!(recent_pace(None, 22.0), 22.0);
+        assert_eq!(recent_pace(Some(20.0), 24.0), 22.0);
     }
 
     #[test]
