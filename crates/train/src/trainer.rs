@@ -58,6 +58,18 @@ pub struct Deadline {
     pub after_training_epochs: f64,
 }
 
+impl Deadline {
+    /// The time from `from` to the deadline, less the work after training at `pace_s` seconds
+    /// an epoch; none where that work alone would run past it.
+    fn left_to_train(&self, from: Instant, pace_s: f64) -> std::time::Duration {
+        let after =
+            std::time::Duration::from_secs_f64(pace_s.max(0.0) * self.after_training_epochs);
+        self.at
+            .saturating_duration_since(from)
+            .saturating_sub(after)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainSummary {
     pub epochs_run: usize,
@@ -432,12 +444,7 @@ fn budget_before(
     first_epoch_s: f64,
 ) -> std::time::Duration {
     let Some(d) = deadline else { return budget };
-    let after =
-        std::time::Duration::from_secs_f64(first_epoch_s.max(0.0) * d.after_training_epochs);
-    let left =
-        d.at.saturating_duration_since(started)
-            .saturating_sub(after);
-    budget.min(left)
+    budget.min(d.left_to_train(started, first_epoch_s))
 }
 
 /// The seconds an epoch takes now: the mean of the epoch just run and the one before it, so
@@ -450,16 +457,19 @@ fn recent_pace(before_s: Option<f64>, latest_s: f64) -> f64 {
 /// [`BUDGET_SPARE`], before the deadline less the work after training at the same pace; at
 /// most `plan` and at least `done` (then training stops).
 fn plan_by_deadline(d: Deadline, now: Instant, done: usize, pace_s: f64, plan: usize) -> usize {
-    let left = d.at.saturating_duration_since(now).as_secs_f64() - pace_s * d.after_training_epochs;
-    let more = (left.max(0.0) / (pace_s.max(1e-3) * BUDGET_SPARE)).floor() as usize;
+    let more = epochs_fitting(d.left_to_train(now, pace_s), pace_s);
     done.saturating_add(more).clamp(done, plan.max(done))
 }
 
 /// Epochs that fit `budget` at the first epoch's pace with [`BUDGET_SPARE`], at least one and
 /// at most `max`.
 fn epochs_for_budget(budget: std::time::Duration, first_epoch_s: f64, max: usize) -> usize {
-    let fit = budget.as_secs_f64() / (first_epoch_s.max(1e-3) * BUDGET_SPARE);
-    (fit.floor() as usize).clamp(1, max.max(1))
+    epochs_fitting(budget, first_epoch_s).clamp(1, max.max(1))
+}
+
+/// Whole epochs of `pace_s` seconds, with [`BUDGET_SPARE`], in `time`.
+fn epochs_fitting(time: std::time::Duration, pace_s: f64) -> usize {
+    (time.as_secs_f64() / (pace_s.max(1e-3) * BUDGET_SPARE)).floor() as usize
 }
 
 /// Seeds for an epoch derive from (run seed, epoch) alone, so a resumed run draws exactly what an
