@@ -34,7 +34,7 @@ pub fn callback(bar: &ProgressBar) -> impl Fn(usize, usize) + '_ {
 }
 
 /// [`callback`] that owns (a handle to) its bar, for options structs that keep the callback.
-pub fn owned_callback(bar: &ProgressBar) -> Box<dyn Fn(usize, usize)> {
+pub fn owned_callback(bar: &ProgressBar) -> Box<dyn Fn(usize, usize) + Sync> {
     let bar = bar.clone();
     let logged = AtomicUsize::new(usize::MAX);
     Box::new(move |done, total| advance(&bar, &logged, done, total))

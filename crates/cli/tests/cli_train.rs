@@ -393,3 +393,67 @@ fn calibration_with_the_look_model_learns_from_the_training_scans() {
         assert!(thick.get("look").is_some(), "{thick}");
     }
 }
+
+/// Whole scans scored side by side (`--threads 2`: two workers of one libtorch thread each, each
+/// with its own copy of the network) choose the same post-processing and give the same
+/// whole-scan report, to the byte, as one scan at a time on one thread.
+#[test]
+fn whole_scans_scored_side_by_side_score_as_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("lesion_classifier = true\n{toml}")).unwrap();
+    let mtsa = |threads: &str, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mtsa"))
+            .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+            .args(["--threads", threads])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_succeeded(&out);
+    };
+    // The same training twice (one thread: bit for bit), the second run calibrated again on two
+    // threads, then each evaluated on the threads it was calibrated on.
+    let runs = ["one", "two"].map(|name| tmp.path().join(name));
+    for run in &runs {
+        train(&data, run, &config, &["--epochs", "1", "--calibrate"]);
+    }
+    mtsa(
+        "2",
+        &[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&runs[1]),
+            "--resume",
+        ],
+    );
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    let postprocess = runs
+        .each_ref()
+        .map(|r| read(&RunPaths::new(r).postprocess()));
+    assert_eq!(postprocess[0], postprocess[1]);
+    let reports = ["one", "two"].map(|name| tmp.path().join(format!("report-{name}")));
+    for ((run, report), threads) in runs.iter().zip(&reports).zip(["1", "2"]) {
+        mtsa(
+            threads,
+            &[
+                "evaluate",
+                "--quiet",
+                "--split",
+                "val",
+                "--run",
+                s(run),
+                "--data",
+                s(&data),
+                "--out",
+                s(report),
+            ],
+        );
+    }
+    for file in ["lesions.csv", "wholescan_patients.csv"] {
+        let [a, b] = reports.each_ref().map(|r| read(&r.join(file)));
+        assert!(!a.is_empty() && a == b, "{file} differs");
+    }
+}

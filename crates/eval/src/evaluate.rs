@@ -29,7 +29,7 @@ pub struct EvaluateOptions {
     /// chose its post-processing).
     pub whole_scan: bool,
     /// Called with (patients done, total) during whole-scan scoring.
-    pub progress: Option<Box<dyn Fn(usize, usize)>>,
+    pub progress: Option<Box<dyn Fn(usize, usize) + Sync>>,
 }
 
 pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {

@@ -25,6 +25,7 @@ mod radiomics;
 mod report;
 mod report_types;
 mod report_wholescan;
+mod scan_workers;
 mod scoring;
 mod segment;
 mod stats;

@@ -14,6 +14,7 @@ use crate::lesion_filter::{self, Fitted, LabelledCandidates};
 use crate::look::{self, LookModel};
 use crate::phenotype::{lesion_phenotype, PhenotypeModel};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
+use crate::scan_workers::{score_scans, Workers};
 use crate::segment::{
     scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
     THICK_SLICE_FACTOR,
@@ -57,10 +58,11 @@ pub struct WholeScanContext<'a> {
     pub truth: Option<&'a BTreeMap<String, f64>>,
     pub batch: usize,
     pub seed: u64,
-    pub progress: &'a dyn Fn(usize, usize),
+    pub progress: &'a (dyn Fn(usize, usize) + Sync),
 }
 
-/// Scores every patient of split `name` on its whole scan.
+/// Scores every patient of split `name` on its whole scan, several scans side by side on a CPU
+/// ([`crate::scan_workers`]); the scores are summed in the patients' order.
 pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScanSplit, EvalError> {
     let ids: Vec<&mtsa_data::PatientInfo> = ctx
         .info
@@ -68,110 +70,37 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         .iter()
         .filter(|p| p.split == name)
         .collect();
-    let surface = SurfaceOptions::default();
+    let settings = ScanSettings {
+        info: ctx.info,
+        preprocess: ctx.preprocess,
+        postprocess: ctx.postprocess,
+        truth: ctx.truth,
+        batch: ctx.batch,
+    };
+    let scored = score_scans(
+        Workers::for_model(ctx.model, ids.len()),
+        &ids,
+        ctx.model,
+        |m| Ok(m.replica()?),
+        |model, p| score_patient(&settings, model, name, p),
+        ctx.progress,
+    )?;
     let mut grid = froc_grid(ctx.postprocess);
     let mut patients = Vec::with_capacity(ids.len());
     let mut lesions = Vec::new();
     let mut worst = Vec::new();
     let mut bins = [(0usize, 0usize); 5];
     let mut cuts = Vec::new();
-    (ctx.progress)(0, ids.len());
-    for (i, p) in ids.iter().enumerate() {
-        let (image, gt) = read_patient(ctx.info, &p.id)?;
-        let scan = segment_scan(
-            ctx.model,
-            &image,
-            ctx.preprocess,
-            ctx.postprocess,
-            ctx.batch,
-        )?;
-        cuts.extend(
-            ctx.postprocess
-                .classifier_for(scan.geom.slice_thickness_mm)
-                .map(|c| c.cut),
-        );
-        let gt_grid = resample_mask(&gt, &scan.geom);
-        let spacing = image.spacing();
-        let gt_b = gt.data.mapv(|v| v != 0);
-        match &scan.candidates {
-            Some(found) => grid.add_patient(
-                classifier_score_map(found).view(),
-                gt_b.view(),
-                spacing,
-                &LesionOptions::default(),
-            )?,
-            None => add_to_grid(&mut grid, &scan, &gt_grid)?,
+    for one in scored {
+        grid.merge(&one.grid)?;
+        for (b, (n, hit)) in bins.iter_mut().zip(one.bins) {
+            b.0 += n;
+            b.1 += hit;
         }
-        let pred_b = scan.mask.data.mapv(|v| v != 0);
-        let m = segmentation_metrics_3d(pred_b.view(), gt_b.view(), spacing, &surface)?;
-        let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
-        let l = m
-            .lesions
-            .as_ref()
-            .ok_or_else(|| EvalError::Usage("3-D metrics without lesions".into()))?;
-        for g in &l.gt {
-            if g.counted {
-                let b = g.size_bin.index();
-                bins[b].0 += 1;
-                bins[b].1 += usize::from(g.detected);
-            }
-            lesions.push(LesionRow {
-                split: name.to_string(),
-                patient_id: p.id.clone(),
-                kind: "truth",
-                id: g.id,
-                volume_mm3: g.volume_mm3,
-                diameter_mm: g.diameter_mm,
-                size_bin: g.size_bin.label(),
-                counted: g.counted,
-                hit: g.detected,
-                dice: Some(g.dice),
-            });
-        }
-        for q in &l.pred {
-            lesions.push(LesionRow {
-                split: name.to_string(),
-                patient_id: p.id.clone(),
-                kind: "prediction",
-                id: q.id,
-                volume_mm3: q.volume_mm3,
-                diameter_mm: q.diameter_mm,
-                size_bin: q.size_bin.label(),
-                counted: true,
-                hit: !q.false_positive,
-                dice: None,
-            });
-        }
-        let label = p.egfr;
-        let p_mutant = scan.egfr_probability();
-        patients.push(WholeScanPatient {
-            split: name.to_string(),
-            patient_id: p.id.clone(),
-            site: p.site.clone(),
-            dice: m.dice,
-            hd95_mm: m.hd95_mm,
-            gt_lesions: l.gt_lesions - l.ignored_gt_lesions,
-            detected_lesions: l.true_positives,
-            false_positive_lesions: l.false_positives,
-            lesion_wise_dice: l.lesion_wise_dice,
-            gtv_ml: m.gt_voxels as f64 * voxel_ml,
-            predicted_ml: m.pred_voxels as f64 * voxel_ml,
-            egfr_label: label.map(mtsa_data::Egfr::from_class),
-            p_mutant,
-            egfr_call: p_mutant.map(mtsa_data::Egfr::call),
-            correct: label
-                .zip(p_mutant)
-                .map(|(l, p)| mtsa_data::Egfr::call(p).class() == l),
-            network_p_mutant: scan.call.as_ref().map(|c| c.probability),
-            truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
-        });
-        if l.false_positives > 0 {
-            worst.push((
-                l.false_positives,
-                fp_figure(&scan, &gt_grid, &p.id, l.false_positives),
-            ));
-        }
-        (ctx.progress)(i + 1, ids.len());
+        cuts.extend(one.cut);
+        patients.push(one.patient);
+        lesions.extend(one.lesions);
+        worst.extend(one.worst);
     }
     worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     worst.truncate(2);
@@ -180,6 +109,141 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
         report,
         patients,
         lesions,
+        worst,
+    })
+}
+
+/// What scoring one scan needs besides the network, shared by the workers.
+struct ScanSettings<'a> {
+    info: &'a DatasetInfo,
+    preprocess: &'a PreprocessConfig,
+    postprocess: &'a Postprocess,
+    truth: Option<&'a BTreeMap<String, f64>>,
+    batch: usize,
+}
+
+/// One patient's whole-scan scores, to be summed with the others' in the patients' order.
+struct PatientScores {
+    patient: WholeScanPatient,
+    lesions: Vec<LesionRow>,
+    /// Counted true lesions and those detected, per size bin.
+    bins: [(usize, usize); 5],
+    /// This patient alone on the FROC's operating points.
+    grid: DetectionGrid,
+    /// The classifier's cut this scan was kept at, if a classifier decided.
+    cut: Option<f64>,
+    /// False lesions and the overlay of the slice with the most false-positive pixels.
+    worst: Option<(usize, SliceFigure)>,
+}
+
+/// Runs patient `p`'s whole scan through `model` as `predict` does and scores it in 3-D.
+fn score_patient(
+    ctx: &ScanSettings,
+    model: &TrainedModel,
+    name: &str,
+    p: &mtsa_data::PatientInfo,
+) -> Result<PatientScores, EvalError> {
+    let (image, gt) = read_patient(ctx.info, &p.id)?;
+    let scan = segment_scan(model, &image, ctx.preprocess, ctx.postprocess, ctx.batch)?;
+    let cut = ctx
+        .postprocess
+        .classifier_for(scan.geom.slice_thickness_mm)
+        .map(|c| c.cut);
+    let gt_grid = resample_mask(&gt, &scan.geom);
+    let spacing = image.spacing();
+    let gt_b = gt.data.mapv(|v| v != 0);
+    let mut grid = froc_grid(ctx.postprocess);
+    match &scan.candidates {
+        Some(found) => grid.add_patient(
+            classifier_score_map(found).view(),
+            gt_b.view(),
+            spacing,
+            &LesionOptions::default(),
+        )?,
+        None => add_to_grid(&mut grid, &scan, &gt_grid)?,
+    }
+    let pred_b = scan.mask.data.mapv(|v| v != 0);
+    let m = segmentation_metrics_3d(
+        pred_b.view(),
+        gt_b.view(),
+        spacing,
+        &SurfaceOptions::default(),
+    )?;
+    let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
+    let l = m
+        .lesions
+        .as_ref()
+        .ok_or_else(|| EvalError::Usage("3-D metrics without lesions".into()))?;
+    let mut bins = [(0usize, 0usize); 5];
+    let mut lesions = Vec::with_capacity(l.gt.len() + l.pred.len());
+    for g in &l.gt {
+        if g.counted {
+            let b = g.size_bin.index();
+            bins[b].0 += 1;
+            bins[b].1 += usize::from(g.detected);
+        }
+        lesions.push(LesionRow {
+            split: name.to_string(),
+            patient_id: p.id.clone(),
+            kind: "truth",
+            id: g.id,
+            volume_mm3: g.volume_mm3,
+            diameter_mm: g.diameter_mm,
+            size_bin: g.size_bin.label(),
+            counted: g.counted,
+            hit: g.detected,
+            dice: Some(g.dice),
+        });
+    }
+    for q in &l.pred {
+        lesions.push(LesionRow {
+            split: name.to_string(),
+            patient_id: p.id.clone(),
+            kind: "prediction",
+            id: q.id,
+            volume_mm3: q.volume_mm3,
+            diameter_mm: q.diameter_mm,
+            size_bin: q.size_bin.label(),
+            counted: true,
+            hit: !q.false_positive,
+            dice: None,
+        });
+    }
+    let label = p.egfr;
+    let p_mutant = scan.egfr_probability();
+    let patient = WholeScanPatient {
+        split: name.to_string(),
+        patient_id: p.id.clone(),
+        site: p.site.clone(),
+        dice: m.dice,
+        hd95_mm: m.hd95_mm,
+        gt_lesions: l.gt_lesions - l.ignored_gt_lesions,
+        detected_lesions: l.true_positives,
+        false_positive_lesions: l.false_positives,
+        lesion_wise_dice: l.lesion_wise_dice,
+        gtv_ml: m.gt_voxels as f64 * voxel_ml,
+        predicted_ml: m.pred_voxels as f64 * voxel_ml,
+        egfr_label: label.map(mtsa_data::Egfr::from_class),
+        p_mutant,
+        egfr_call: p_mutant.map(mtsa_data::Egfr::call),
+        correct: label
+            .zip(p_mutant)
+            .map(|(l, p)| mtsa_data::Egfr::call(p).class() == l),
+        network_p_mutant: scan.call.as_ref().map(|c| c.probability),
+        truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
+    };
+    let worst = (l.false_positives > 0).then(|| {
+        (
+            l.false_positives,
+            fp_figure(&scan, &gt_grid, &p.id, l.false_positives),
+        )
+    });
+    Ok(PatientScores {
+        patient,
+        lesions,
+        bins,
+        grid,
+        cut,
         worst,
     })
 }
@@ -402,35 +466,55 @@ pub fn calibrate(
     let preprocess = crate::predict::read_preprocess(&RunPaths::new(run).preprocess())?;
     let val: Vec<&mtsa_data::PatientInfo> =
         info.patients.iter().filter(|p| p.split == "val").collect();
+    // The look model and the phenotype model learn from the patients' own scans and true
+    // GTVs, read once; the look model first, since the thick-slice candidates read it.
+    let (look, phenotype) = fit_on_true_gtvs(&info, fit, progress)?;
+    let indexed: Vec<(usize, &mtsa_data::PatientInfo)> = val.iter().copied().enumerate().collect();
+    let scored = score_scans(
+        Workers::for_model(model, val.len()),
+        &indexed,
+        model,
+        |m| Ok(m.replica()?),
+        |model, &(i, p)| {
+            let (image, gt) = read_patient(&info, &p.id)?;
+            let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
+            let mut grid = detection_grid(fixed);
+            add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
+            let mut one = ValidationScan {
+                slice_mm: scan.geom.slice_thickness_mm,
+                grid,
+                labelled: None,
+                thick: Vec::new(),
+            };
+            if fit.lesion_classifier {
+                one.labelled = Some(labelled_candidates(&image, &gt, &scan, fixed, None));
+                // The same scan through slices twice as thick, paired from the first slice and
+                // from the second, for the thick-slice classifier.
+                for first in 0..2 {
+                    if let Some((image, gt)) = thicker_slices_from(&image, &gt, first) {
+                        let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
+                        let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
+                        one.thick.push((l, i));
+                    }
+                }
+            }
+            Ok(one)
+        },
+        progress,
+    )?;
     let mut grid = detection_grid(fixed);
     let mut labelled = Vec::new();
     let mut thick_labelled = Vec::new();
     let mut thick_groups = Vec::new();
     let mut thickest = None::<f64>;
-    // The look model and the phenotype model learn from the patients' own scans and true
-    // GTVs, read once; the look model first, since the thick-slice candidates read it.
-    let (look, phenotype) = fit_on_true_gtvs(&info, fit, progress)?;
-    progress(0, val.len());
-    for (i, p) in val.iter().enumerate() {
-        let (image, gt) = read_patient(&info, &p.id)?;
-        let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
-        let slice_mm = scan.geom.slice_thickness_mm;
-        thickest = Some(thickest.map_or(slice_mm, |t| t.max(slice_mm)));
-        add_to_grid(&mut grid, &scan, &resample_mask(&gt, &scan.geom))?;
-        if fit.lesion_classifier {
-            labelled.push(labelled_candidates(&image, &gt, &scan, fixed, None));
-            // The same scan through slices twice as thick, paired from the first slice and
-            // from the second, for the thick-slice classifier.
-            for first in 0..2 {
-                if let Some((image, gt)) = thicker_slices_from(&image, &gt, first) {
-                    let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
-                    let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
-                    thick_labelled.push(l);
-                    thick_groups.push(i);
-                }
-            }
+    for one in scored {
+        thickest = Some(thickest.map_or(one.slice_mm, |t| t.max(one.slice_mm)));
+        grid.merge(&one.grid)?;
+        labelled.extend(one.labelled);
+        for (l, group) in one.thick {
+            thick_labelled.push(l);
+            thick_groups.push(group);
         }
-        progress(i + 1, val.len());
     }
     let classifier = fit
         .lesion_classifier
@@ -490,6 +574,18 @@ pub fn calibrate(
         std::fs::write(tmp, &json).map_err(|e| mtsa_io::IoError::io(tmp, e))
     })?;
     Ok((pp, best))
+}
+
+/// What one validation scan gives [`calibrate`], to be gathered in the patients' order.
+struct ValidationScan {
+    slice_mm: f64,
+    /// This patient alone on the threshold and minimum-volume grid.
+    grid: DetectionGrid,
+    /// Its candidates on its own slices, with the classifier.
+    labelled: Option<LabelledCandidates>,
+    /// Its candidates through slices twice as thick (both pairings), each with the patient's
+    /// index, which holds out both views together in the thick classifier's cross-validation.
+    thick: Vec<(LabelledCandidates, usize)>,
 }
 
 /// What [`calibrate`] learns from patients' own scans and true GTVs (no inference), each scan

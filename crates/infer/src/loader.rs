@@ -6,7 +6,7 @@ use mtsa_model::{
     LayoutSource, LossConfig, MtsaConfig, Network, Precision, Tasks, NET_PREFIX,
 };
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 /// A trained network prepared for inference (`MtsaNet::prepare_for_inference`: BatchNorm
@@ -24,9 +24,23 @@ pub struct TrainedModel {
     /// What the run was trained for: the network's tasks less any its loss mode left out
     /// (MTSA-Net trained `seg-only` has an EGFR head that never learnt).
     pub tasks: Tasks,
+    /// Where and how it was loaded, for [`TrainedModel::replica`].
+    run_dir: PathBuf,
+    options: LoadOptions,
 }
 
 impl TrainedModel {
+    /// A second copy of this model, loaded from the same run in the layout this one runs in,
+    /// so that its outputs are this one's: libtorch's tensors may not be shared between threads,
+    /// so each worker scoring scans side by side holds its own.
+    pub fn replica(&self) -> Result<TrainedModel, InferError> {
+        let options = LoadOptions {
+            layout: LayoutChoice::Fixed(self.layout),
+            ..self.options
+        };
+        load_trained(&self.run_dir, options)
+    }
+
     /// The production forward pass of one batch (N x C x S x S on the model's device) ->
     /// (N x 1 x S x S GTV logits, N x 2 EGFR logits): what `predict` runs, and what `mtsa export`
     /// traces.
@@ -109,6 +123,8 @@ pub fn load_trained(run_dir: &Path, opts: LoadOptions) -> Result<TrainedModel, I
         layout,
         layout_source,
         precision: opts.precision,
+        run_dir: run_dir.to_path_buf(),
+        options: opts,
     })
 }
 
