@@ -4,6 +4,7 @@
 //! so N machines (a Slurm array, a Kubernetes Indexed Job) share the work without talking.
 
 use crate::predict::{read_input, DicomOutputs, Predictor};
+use crate::scan_workers::{score_scans, Workers};
 use crate::EvalError;
 use mtsa_infer::LoadOptions;
 use serde::Serialize;
@@ -28,7 +29,7 @@ pub struct BatchOptions {
     /// This machine's share: studies `part`, `part + parts`, ... of the name-sorted list.
     pub part: usize,
     pub parts: usize,
-    pub progress: Option<Box<dyn Fn(usize, usize)>>,
+    pub progress: Option<Box<dyn Fn(usize, usize) + Sync>>,
 }
 
 /// One row of the summary CSV.
@@ -159,12 +160,16 @@ pub fn predict_batch(opts: &BatchOptions) -> Result<Vec<BatchRow>, EvalError> {
             p(i, n)
         }
     };
-    let mut rows = Vec::with_capacity(studies.len());
-    progress(0, studies.len());
-    for (i, study) in studies.iter().enumerate() {
-        rows.push(run_study(&predictor, study, opts));
-        progress(i + 1, studies.len());
-    }
+    // Several studies side by side on a CPU, as `evaluate` scores whole scans; the summary
+    // keeps the studies' order.
+    let rows = score_scans(
+        Workers::for_model(predictor.model(), studies.len()),
+        &studies,
+        &predictor,
+        Predictor::replica,
+        |predictor, study| Ok(run_study(predictor, study, opts)),
+        &progress,
+    )?;
     let path = opts.out.join(summary_name(opts.part, opts.parts));
     mtsa_io::write_atomic(&path, |tmp| {
         let csv_err = |e: csv::Error| mtsa_io::IoError::invalid(&path, e.to_string());

@@ -108,6 +108,21 @@ impl Predictor {
         })
     }
 
+    /// A second copy for a worker of its own ([`TrainedModel::replica`]).
+    pub(crate) fn replica(&self) -> Result<Self, EvalError> {
+        Ok(Self {
+            run: self.run.clone(),
+            model: self.model.replica()?,
+            preprocess: self.preprocess.clone(),
+            postprocess: self.postprocess.clone(),
+            batch: self.batch,
+        })
+    }
+
+    pub(crate) fn model(&self) -> &TrainedModel {
+        &self.model
+    }
+
     /// Predicts the scan `input` (already read into `image`; `series` when it was a DICOM
     /// series) and writes its output folder `out` whole.
     pub fn predict(
