@@ -36,8 +36,8 @@ pub struct Args {
     train_minutes: f64,
     /// Minutes the whole demo should take at most: training gets less than --train-minutes where
     /// what came before it and what follows it (calibration and evaluation, reckoned at 14.5
-    /// epochs' time at the latest epochs' pace) would run past it. On a 2-core AVX2-only EPYC the demo took 17.1 minutes
-    /// without this bound (docs/whole-scan.md, twenty-eighth session).
+    /// epochs' time at the latest epochs' pace) would run past it. On a 2-core AVX2-only EPYC
+    /// the demo took 17.1 minutes without this bound (docs/whole-scan.md, twenty-eighth session).
     #[arg(long, default_value_t = 14.5)]
     minutes: f64,
     #[arg(long, default_value_t = 0)]

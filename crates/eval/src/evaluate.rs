@@ -91,7 +91,6 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
         let postprocess = Postprocess::of_run(&opts.run)?;
         let silent = |_: usize, _: usize| {};
         let ctx = WholeScanContext {
-            model: &model,
             info: &info,
             preprocess: &preprocess,
             postprocess: &postprocess,
@@ -108,7 +107,7 @@ pub fn evaluate(opts: &EvaluateOptions) -> Result<EvaluationReport, EvalError> {
             .iter()
             .filter(|n| !(calibrated && opts.split == "all" && *n == "val"))
         {
-            whole.push(score_whole_scans(&ctx, name)?);
+            whole.push(score_whole_scans(&ctx, &model, name)?);
         }
     }
     let report = EvaluationReport {

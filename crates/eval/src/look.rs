@@ -307,10 +307,10 @@ impl LookModel {
 /// by side: network k starts from the weights and draws the shuffles that
 /// `tch::manual_seed(seed + k)` gives it alone, and its loss is its own batch's mean, so each
 /// learns as if it were fitted by itself (up to rounding: the batched products sum in another
-/// order), but one step of the stacked weights (K x LOOK_SIZE x HIDDEN) moves all K. Why: the networks are so small that
-/// libtorch's cost per operation is the fit's cost (41 s for five fitted one after another on a
-/// 2-core AVX2-only EPYC, about 10 s side by side; `docs/whole-scan.md`), and K networks in one
-/// batched product pay it once.
+/// order), but one step of the stacked weights (K x LOOK_SIZE x HIDDEN) moves all K. Why: the
+/// networks are so small that libtorch's cost per operation is the fit's cost (41 s for five
+/// fitted one after another on a 2-core AVX2-only EPYC, about 10 s side by side;
+/// `docs/whole-scan.md`), and K networks in one batched product pay it once.
 fn fit_nets(x: &Tensor, y: &Tensor, seed: u64) -> Option<Vec<LookNet>> {
     let n = x.size()[0];
     let mut starts = Vec::with_capacity(NETS);

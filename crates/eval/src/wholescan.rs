@@ -49,9 +49,9 @@ pub struct WholeScanSplit {
     pub worst: Vec<(usize, SliceFigure)>,
 }
 
-/// What whole-scan scoring needs besides the patients.
+/// What whole-scan scoring needs besides the patients and the network (which each worker holds
+/// a copy of: libtorch tensors may not be shared between threads, and the rest is).
 pub struct WholeScanContext<'a> {
-    pub model: &'a TrainedModel,
     pub info: &'a DatasetInfo,
     pub preprocess: &'a PreprocessConfig,
     pub postprocess: &'a Postprocess,
@@ -63,26 +63,23 @@ pub struct WholeScanContext<'a> {
 
 /// Scores every patient of split `name` on its whole scan, several scans side by side on a CPU
 /// ([`crate::scan_workers`]); the scores are summed in the patients' order.
-pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScanSplit, EvalError> {
+pub fn score_whole_scans(
+    ctx: &WholeScanContext,
+    model: &TrainedModel,
+    name: &str,
+) -> Result<WholeScanSplit, EvalError> {
     let ids: Vec<&mtsa_data::PatientInfo> = ctx
         .info
         .patients
         .iter()
         .filter(|p| p.split == name)
         .collect();
-    let settings = ScanSettings {
-        info: ctx.info,
-        preprocess: ctx.preprocess,
-        postprocess: ctx.postprocess,
-        truth: ctx.truth,
-        batch: ctx.batch,
-    };
     let scored = score_scans(
-        Workers::for_model(ctx.model, ids.len()),
+        Workers::for_model(model, ids.len()),
         &ids,
-        ctx.model,
+        model,
         |m| Ok(m.replica()?),
-        |model, p| score_patient(&settings, model, name, p),
+        |model, p| score_patient(ctx, model, name, p),
         ctx.progress,
     )?;
     let mut grid = froc_grid(ctx.postprocess);
@@ -113,15 +110,6 @@ pub fn score_whole_scans(ctx: &WholeScanContext, name: &str) -> Result<WholeScan
     })
 }
 
-/// What scoring one scan needs besides the network, shared by the workers.
-struct ScanSettings<'a> {
-    info: &'a DatasetInfo,
-    preprocess: &'a PreprocessConfig,
-    postprocess: &'a Postprocess,
-    truth: Option<&'a BTreeMap<String, f64>>,
-    batch: usize,
-}
-
 /// One patient's whole-scan scores, to be summed with the others' in the patients' order.
 struct PatientScores {
     patient: WholeScanPatient,
@@ -138,7 +126,7 @@ struct PatientScores {
 
 /// Runs patient `p`'s whole scan through `model` as `predict` does and scores it in 3-D.
 fn score_patient(
-    ctx: &ScanSettings,
+    ctx: &WholeScanContext,
     model: &TrainedModel,
     name: &str,
     p: &mtsa_data::PatientInfo,
@@ -469,13 +457,12 @@ pub fn calibrate(
     // The look model and the phenotype model learn from the patients' own scans and true
     // GTVs, read once; the look model first, since the thick-slice candidates read it.
     let (look, phenotype) = fit_on_true_gtvs(&info, fit, progress)?;
-    let indexed: Vec<(usize, &mtsa_data::PatientInfo)> = val.iter().copied().enumerate().collect();
     let scored = score_scans(
         Workers::for_model(model, val.len()),
-        &indexed,
+        &val,
         model,
         |m| Ok(m.replica()?),
-        |model, &(i, p)| {
+        |model, p| {
             let (image, gt) = read_patient(&info, &p.id)?;
             let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
             let mut grid = detection_grid(fixed);
@@ -494,7 +481,7 @@ pub fn calibrate(
                     if let Some((image, gt)) = thicker_slices_from(&image, &gt, first) {
                         let scan = segment_scan(model, &image, &preprocess, fixed, batch)?;
                         let l = labelled_candidates(&image, &gt, &scan, fixed, look.as_ref());
-                        one.thick.push((l, i));
+                        one.thick.push(l);
                     }
                 }
             }
@@ -507,14 +494,14 @@ pub fn calibrate(
     let mut thick_labelled = Vec::new();
     let mut thick_groups = Vec::new();
     let mut thickest = None::<f64>;
-    for one in scored {
+    for (i, one) in scored.into_iter().enumerate() {
         thickest = Some(thickest.map_or(one.slice_mm, |t| t.max(one.slice_mm)));
         grid.merge(&one.grid)?;
         labelled.extend(one.labelled);
-        for (l, group) in one.thick {
-            thick_labelled.push(l);
-            thick_groups.push(group);
-        }
+        // Both views of a patient in one group: held out together in the thick classifier's
+        // cross-validation.
+        thick_groups.extend(std::iter::repeat_n(i, one.thick.len()));
+        thick_labelled.extend(one.thick);
     }
     let classifier = fit
         .lesion_classifier
@@ -583,9 +570,8 @@ struct ValidationScan {
     grid: DetectionGrid,
     /// Its candidates on its own slices, with the classifier.
     labelled: Option<LabelledCandidates>,
-    /// Its candidates through slices twice as thick (both pairings), each with the patient's
-    /// index, which holds out both views together in the thick classifier's cross-validation.
-    thick: Vec<(LabelledCandidates, usize)>,
+    /// Its candidates through slices twice as thick (both pairings).
+    thick: Vec<LabelledCandidates>,
 }
 
 /// What [`calibrate`] learns from patients' own scans and true GTVs (no inference), each scan
