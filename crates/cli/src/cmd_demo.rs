@@ -121,6 +121,10 @@ pub struct Args {
     /// neighbours (`prepare --context-slices 1`), which the 2-D network does not read.
     #[arg(long, default_value_t = 0.0)]
     thick_slices: f64,
+    /// Draw each patient's training slices round its 3-D lesions in turn, so a small
+    /// metastasis is drawn as often as a large one (config key `lesion_balanced`).
+    #[arg(long)]
+    lesion_balanced: bool,
     /// Training slices get an intensity gamma drawn log-uniformly in LOW,HIGH (config key
     /// `augment.gamma`; 1,1 = off). With `--noise-sd 0.04`, 0.8,1.25 (the sites' range) left
     /// every whole-scan row within a lesion or two on seeds 0 and 1 (docs/whole-scan.md).
@@ -336,6 +340,7 @@ fn train_config(a: &Args) -> Result<TrainConfig> {
     // Whole scans [ours, beyond the paper]: lesion-free slices in training, then the threshold
     // and minimum lesion volume chosen on the validation patients' whole scans.
     config.background_fraction = a.background_fraction;
+    config.lesion_balanced = a.lesion_balanced;
     config.loss.batch_dice = a.batch_dice;
     let paper_size = MtsaConfig::preset("paper")?.size as f64;
     config.loss.beta = a

@@ -58,6 +58,10 @@ pub struct Args {
     /// Train the EGFR head only on the slices that vote in the patient call (top half by area).
     #[arg(long)]
     egfr_voting_slices_only: bool,
+    /// With --slices-per-patient: draw each patient's slices round its 3-D lesions in turn, so
+    /// a small metastasis is drawn as often as a large one.
+    #[arg(long)]
+    lesion_balanced: bool,
     /// Share of each epoch's slices that are lesion-free brain slices (needs a dataset prepared
     /// with --background-slices); 0 = the paper's protocol.
     #[arg(long)]
@@ -277,6 +281,9 @@ fn fresh_config(a: &Args) -> Result<TrainConfig> {
     if a.egfr_voting_slices_only {
         cfg.egfr_voting_slices_only = true;
     }
+    if a.lesion_balanced {
+        cfg.lesion_balanced = true;
+    }
     if let Some(v) = a.background_fraction {
         cfg.background_fraction = v;
     }
@@ -342,6 +349,7 @@ fn resumed_config(a: &Args) -> Result<TrainConfig> {
         || a.patience.is_some()
         || a.slices_per_patient.is_some()
         || a.egfr_voting_slices_only
+        || a.lesion_balanced
         || a.context_slices.is_some()
         || a.batch_dice
         || a.no_augment

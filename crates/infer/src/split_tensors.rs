@@ -17,6 +17,9 @@ pub struct SplitTensors {
     /// N x 1 x S x S: each slice as one twice as thick shows it ([`SplitData::thick_slice`]),
     /// held only while training with thick-slice augmentation.
     pub thick: Option<Tensor>,
+    /// Per slice, the 3-D lesions it shows (labels local to its patient), held only while
+    /// training draws slices lesion by lesion (`TrainConfig::lesion_balanced`).
+    pub lesions: Option<Vec<Vec<u32>>>,
 }
 
 impl SplitTensors {
@@ -60,6 +63,7 @@ impl SplitTensors {
             labels: Tensor::from_slice(&labels),
             records: split.slices.clone(),
             thick: None,
+            lesions: None,
         })
     }
 

@@ -42,6 +42,11 @@ pub struct TrainConfig {
     /// `--background-slices`.
     #[serde(default)]
     pub background_fraction: f64,
+    /// With `slices_per_patient`: draw a patient's GTV slices round its 3-D lesions in turn,
+    /// one slice of each at a time, instead of at random among them, so a small metastasis is
+    /// drawn as often as a large one [ours; default off]. See `lesion_draw`.
+    #[serde(default)]
+    pub lesion_balanced: bool,
     /// After training, choose the whole-scan post-processing (probability threshold and
     /// minimum lesion volume) that maximises lesion-wise F1 on the validation patients' whole
     /// scans, and store it in the run for `predict` and `evaluate` [ours; default off: the
@@ -214,6 +219,7 @@ impl TrainConfig {
             slices_per_patient: None,
             egfr_voting_slices_only: false,
             background_fraction: 0.0,
+            lesion_balanced: false,
             calibrate_postprocess: false,
             flip_tta: false,
             segment_threshold: None,
@@ -248,7 +254,7 @@ impl TrainConfig {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let within = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
         let non_negative = |v: f64| within(v, 0.0, f64::MAX);
-        let checks: [(bool, String); 16] = [
+        let checks: [(bool, String); 17] = [
             (
                 self.batch >= 1 && self.epochs >= 1,
                 "batch and epochs must be at least 1".into(),
@@ -264,6 +270,12 @@ impl TrainConfig {
             (
                 self.slices_per_patient != Some(0),
                 "slices_per_patient must be at least 1 (or unset for every GTV slice)".into(),
+            ),
+            (
+                !self.lesion_balanced || self.slices_per_patient.is_some(),
+                "lesion_balanced draws slices_per_patient slices lesion by lesion: set \
+                 slices_per_patient (without it every GTV slice is drawn anyway)"
+                    .into(),
             ),
             (
                 within(self.background_fraction, 0.0, 0.9),
@@ -415,12 +427,13 @@ mod tests {
         let good = TrainConfig::for_preset("tiny").unwrap();
         assert_eq!(good.validate(), Ok(()));
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 18] = [
+        let cases: [(&str, Spoil); 19] = [
             ("lr", |c| c.lr = -1e-3),
             ("lr", |c| c.lr = f64::NAN),
             ("adam_eps", |c| c.adam_eps = 0.0),
             ("slices_per_patient", |c| c.slices_per_patient = Some(0)),
             ("background fraction", |c| c.background_fraction = 0.95),
+            ("lesion_balanced", |c| c.lesion_balanced = true),
             ("focal alpha", |c| c.loss.focal_alpha = 1.5),
             ("loss beta", |c| c.loss.beta = -1.0),
             ("flip_lr", |c| c.augment.flip_lr = 2.0),

@@ -6,6 +6,7 @@ mod adam;
 mod augment;
 mod config;
 mod error;
+mod lesion_draw;
 mod state;
 mod trainer;
 

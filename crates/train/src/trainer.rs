@@ -2,6 +2,7 @@
 
 use crate::adam::Adam;
 use crate::augment::{augment, thicken};
+use crate::lesion_draw::draw_by_lesion;
 use crate::state::{self, TrainState};
 use crate::{
     patient_egfr_call, predict_slices, slices_by_patient, EpochRecord, RunPaths, Selection,
@@ -92,6 +93,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let mut train_set = SplitTensors::from_split(&train_split, r)?;
     if cfg.augment.enabled && cfg.augment.thick_slices > 0.0 {
         train_set.keep_thick_slices(&train_split)?;
+    }
+    if cfg.lesion_balanced {
+        train_set.lesions = Some(crate::lesion_draw::slice_lesions(&train_split));
     }
     drop(train_split);
     // Validation follows the paper: slices with GTV only.
@@ -202,7 +206,7 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
         let (tl, tg, te) =
             train_epoch(&net, &loss, &mut adam, &train_set, &st.config, epoch, opts)?;
         if st.config.precise_bn_batches > 0 {
-            let order = epoch_order(&train_set.records, &st.config, epoch);
+            let order = epoch_order(&train_set, &st.config, epoch);
             let inputs = order
                 .chunks(st.config.batch)
                 .take(st.config.precise_bn_batches)
@@ -482,20 +486,17 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 }
 
 /// The slice indices epoch `epoch` trains on, in the order it trains on them.
-fn epoch_order(records: &[mtsa_data::SliceRecord], cfg: &TrainConfig, epoch: usize) -> Vec<i64> {
-    shuffled_epoch_slices(records, cfg, &mut epoch_rng(cfg.seed, epoch))
+fn epoch_order(data: &SplitTensors, cfg: &TrainConfig, epoch: usize) -> Vec<i64> {
+    shuffled_epoch_slices(data, cfg, &mut epoch_rng(cfg.seed, epoch))
 }
 
 /// [`epoch_slices`] shuffled, drawn from the epoch's `rng`, which augmentation then continues.
-fn shuffled_epoch_slices(
-    records: &[mtsa_data::SliceRecord],
-    cfg: &TrainConfig,
-    rng: &mut ChaCha8Rng,
-) -> Vec<i64> {
+fn shuffled_epoch_slices(data: &SplitTensors, cfg: &TrainConfig, rng: &mut ChaCha8Rng) -> Vec<i64> {
     let mut order = epoch_slices(
-        records,
+        &data.records,
         cfg.slices_per_patient,
         cfg.background_fraction,
+        data.lesions.as_deref(),
         rng,
     );
     order.shuffle(rng);
@@ -503,12 +504,14 @@ fn shuffled_epoch_slices(
 }
 
 /// The slice indices one epoch trains on: per patient, its GTV slices (all, or up to
-/// `per_patient` random ones) and, when `background_fraction` f > 0, random lesion-free slices
-/// making up a share f of the patient's total. With f = 0 lesion-free slices are never drawn.
+/// `per_patient` random ones, drawn lesion by lesion when each slice's `lesions` are given) and,
+/// when `background_fraction` f > 0, random lesion-free slices making up a share f of the
+/// patient's total. With f = 0 lesion-free slices are never drawn.
 fn epoch_slices(
     records: &[mtsa_data::SliceRecord],
     per_patient: Option<usize>,
     background_fraction: f64,
+    lesions: Option<&[Vec<u32>]>,
     rng: &mut ChaCha8Rng,
 ) -> Vec<i64> {
     crate::slices_by_patient(records)
@@ -516,9 +519,13 @@ fn epoch_slices(
         .flat_map(|idx| {
             let (mut fg, mut bg): (Vec<usize>, Vec<usize>) =
                 idx.into_iter().partition(|&i| records[i].gtv_area_px > 0);
-            if let Some(k) = per_patient {
-                fg.shuffle(rng);
-                fg.truncate(k);
+            match (per_patient, lesions) {
+                (Some(k), Some(lesions)) => fg = draw_by_lesion(&fg, lesions, k, rng),
+                (Some(k), None) => {
+                    fg.shuffle(rng);
+                    fg.truncate(k);
+                }
+                (None, _) => {}
             }
             if background_fraction > 0.0 {
                 let want = fg.len() as f64 * background_fraction / (1.0 - background_fraction);
@@ -548,7 +555,7 @@ fn train_epoch(
             .wrapping_add(epoch as i64),
     );
     let mut rng = epoch_rng(cfg.seed, epoch);
-    let order = shuffled_epoch_slices(&data.records, cfg, &mut rng);
+    let order = shuffled_epoch_slices(data, cfg, &mut rng);
     let batches: Vec<&[i64]> = order.chunks(cfg.batch).collect();
     // With a budget the plan is fitted after the first epoch: until then it is only a bound.
     let plan = match (epoch, opts.epoch_budget) {
@@ -759,9 +766,9 @@ mod tests {
                 })
             })
             .collect();
-        let all = epoch_slices(&records, None, 0.0, &mut epoch_rng(0, 1));
+        let all = epoch_slices(&records, None, 0.0, None, &mut epoch_rng(0, 1));
         assert_eq!(all, (0..16).collect::<Vec<i64>>());
-        let draw = |epoch| epoch_slices(&records, Some(3), 0.0, &mut epoch_rng(0, epoch));
+        let draw = |epoch| epoch_slices(&records, Some(3), 0.0, None, &mut epoch_rng(0, epoch));
         let one = draw(1);
         assert_eq!(one, draw(1), "same seed and epoch, same slices");
         assert_ne!(one, draw(2), "a new epoch draws other slices");
@@ -798,13 +805,13 @@ mod tests {
                 .filter(|&&i| records[i as usize].gtv_area_px == 0)
                 .count()
         };
-        let paper = epoch_slices(&records, None, 0.0, &mut epoch_rng(0, 1));
+        let paper = epoch_slices(&records, None, 0.0, None, &mut epoch_rng(0, 1));
         assert_eq!(paper, [0, 1, 2, 3, 10, 11]);
         // f = 1/3: half as many lesion-free as GTV slices per patient (a: 2, b: 1).
-        let mixed = epoch_slices(&records, None, 1.0 / 3.0, &mut epoch_rng(0, 1));
+        let mixed = epoch_slices(&records, None, 1.0 / 3.0, None, &mut epoch_rng(0, 1));
         assert_eq!((mixed.len(), bg(&mixed)), (9, 3));
         // f = 0.5 with 3 GTV slices at most: a gets 3 + 3, b 2 + its only background slice.
-        let capped = epoch_slices(&records, Some(3), 0.5, &mut epoch_rng(0, 2));
+        let capped = epoch_slices(&records, Some(3), 0.5, None, &mut epoch_rng(0, 2));
         assert_eq!((capped.len(), bg(&capped)), (9, 4));
     }
 
