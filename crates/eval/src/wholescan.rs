@@ -704,9 +704,9 @@ fn chosen(fitted: Option<&Fitted>, outlined: bool) -> Option<String> {
         false => "; kept lesions outlined as the first classifier's".into(),
     };
     Some(format!(
-        "{} validation candidates ({} true), cut {} chosen for the best lesion-wise F1 on \
-         out-of-fold scores: {s}{outline}",
-        s.candidates, s.true_candidates, c.cut,
+        "{} validation candidates ({} true), cut {} chosen for the best {} on out-of-fold \
+         scores: {s}{outline}",
+        s.candidates, s.true_candidates, c.cut, f.cut_for,
     ))
 }
 
