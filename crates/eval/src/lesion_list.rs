@@ -31,6 +31,12 @@ pub struct LesionSummary {
     /// the ranking to review by, since the network's peak saturates on vessels as on lesions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lesion_probability: Option<f64>,
+    /// Its lesion probability is under the classifier's cut: no candidate of the scan reached
+    /// the cut and the run keeps the most probable one all the same (`keep_most_probable` in
+    /// `postprocess.json`), the likeliest metastasis of a scan assumed to show one. Review it
+    /// first; on a scan without metastases it is false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub kept_below_cut: bool,
 }
 
 /// Every 26-connected lesion of `scan.mask` (the mask `predict` writes), largest first.
@@ -57,6 +63,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
         }
         *span = [span[0].min(k), span[1].max(k)];
     }
+    let cut = scan.candidates.as_ref().map(|c| c.cut);
     let voxel_mm3: f64 = mask.spacing().iter().product();
     let peaks = peaks(scan, labels, n);
     let mut rows: Vec<LesionSummary> = sums
@@ -75,6 +82,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
                 slices: span,
                 peak_probability: peaks[l],
                 lesion_probability: scores[l],
+                kept_below_cut: scores[l].zip(cut).is_some_and(|(p, cut)| p < cut),
             }
         })
         .collect();

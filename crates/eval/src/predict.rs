@@ -65,7 +65,7 @@ pub struct PredictionSummary {
     pub postprocess: Postprocess,
     pub note: Option<String>,
     /// What may make this scan's result less reliable than the run's validation (slices much
-    /// thicker than those it was calibrated on).
+    /// thicker than those it was calibrated on; a lesion kept under the classifier's cut).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub files: Vec<String>,
@@ -228,6 +228,7 @@ impl Predictor {
         let voxels = scan.mask.data.iter().filter(|v| **v > 0).count();
         let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
         let lesion_list = lesion_list(scan);
+        let below_cut = lesion_list.iter().any(|l| l.kept_below_cut);
         PredictionSummary {
             mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
             model_preset: self.model.config.preset.clone(),
@@ -277,6 +278,12 @@ impl Predictor {
                 .postprocess
                 .slice_warning(scan.geom.slice_thickness_mm)
                 .into_iter()
+                .chain(below_cut.then(|| {
+                    "no lesion candidate reached the lesion classifier's cut: the scan's most \
+                     probable one is kept (kept_below_cut in lesion_list), since the run assumes \
+                     a scan shows at least one metastasis; review it before planning"
+                        .to_string()
+                }))
                 .collect(),
             files,
         }

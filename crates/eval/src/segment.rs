@@ -268,6 +268,9 @@ pub struct ScoredCandidates {
     pub labels: Array3<u32>,
     /// Candidate `n`'s probability of being a lesion at index `n - 1`.
     pub probability: Vec<f64>,
+    /// The deciding classifier's cut: a kept candidate under it is the scan's most probable
+    /// one, kept because none reached the cut ([`LesionClassifier::keep_most_probable`]).
+    pub cut: f64,
 }
 
 impl ScanPrediction {
@@ -372,6 +375,7 @@ pub fn segment_scan(
             let scored = ScoredCandidates {
                 labels: classifier.outlined_labels(&found),
                 probability,
+                cut: classifier.cut,
             };
             (mask_grid, mask, Some(scored), measured)
         }

@@ -694,7 +694,10 @@ fn log_fit(name: &str, f: &Fitted) {
 fn chosen(fitted: Option<&Fitted>, outlined: bool) -> Option<String> {
     let f = fitted?;
     let c = &f.classifier;
-    let s = f.cuts.iter().find(|s| s.cut == c.cut)?;
+    let s = f
+        .cuts
+        .iter()
+        .find(|s| s.cut == c.cut && s.most_probable_kept == c.keep_most_probable)?;
     let (outline, dice) = f.outlines.iter().find(|o| o.0 == c.outline)?;
     let outline = match outlined {
         true => format!(
@@ -752,6 +755,7 @@ mod tests {
         let found = ScoredCandidates {
             labels,
             probability: vec![0.85, 0.45],
+            cut: 0.35,
         };
         let mut gt = Array3::<bool>::from_elem((20, 20, 20), false);
         gt.slice_mut(s![2..5, 2..5, 2..5]).fill(true);
@@ -772,6 +776,7 @@ mod tests {
                 bright_contrast: 2.0,
                 outline: None,
                 look: None,
+                keep_most_probable: false,
             }),
             ..Postprocess::default()
         };
