@@ -569,8 +569,8 @@ pub struct Fitted {
 /// model fitted without the patients of fold `i % 5`), so the cut is not chosen on candidates
 /// the model has seen; then whether a scan with no candidate at that cut keeps its most
 /// probable one ([`LesionClassifier::keep_most_probable`]: only when that raises the F1), and
-/// the outline of the kept lesions for the best mean patient Dice (whole candidates on ties). `None` when the candidates hold one class only (nothing to
-/// learn).
+/// the outline of the kept lesions for the best mean patient Dice (whole candidates on ties).
+/// `None` when the candidates hold one class only (nothing to learn).
 pub fn fit(patients: &[LabelledCandidates]) -> Option<Fitted> {
     let own: Vec<usize> = (0..patients.len()).collect();
     fit_named(patients, &own, &FEATURE_NAMES, CutCriterion::F1)
@@ -657,11 +657,13 @@ fn fit_named(
         CutCriterion::PatientDice => s.mean_patient_dice,
     };
     // The cut as the scans' candidates give it (the lower on ties), then at that cut whether a
-    // scan with none there keeps its most probable candidate (`criterion.keeps_most_probable`).
+    // scan with none there keeps its most probable candidate (`criterion.keeps_most_probable`):
+    // `cuts` lists every cut without, then with it, in the same order.
     let (plain, most) = cuts.split_at(CUTS.len());
-    let cut = first_best(plain, score).cut;
-    let at_cut = |s: &[FitSummary]| score(s.iter().find(|s| s.cut == cut).unwrap_or(&s[0]));
-    let most = criterion.keeps_most_probable(at_cut(most), at_cut(plain));
+    let pairs: Vec<_> = plain.iter().zip(most).collect();
+    let (plain, with_most) = *first_best(&pairs, |(p, _)| score(p));
+    let cut = plain.cut;
+    let most = criterion.keeps_most_probable(score(with_most), score(plain));
     let outlines: Vec<(Option<f32>, f64)> = OUTLINES
         .iter()
         .enumerate()
