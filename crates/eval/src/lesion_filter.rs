@@ -385,15 +385,19 @@ fn names_with(look: bool) -> Vec<&'static str> {
 fn kept_at(probability: &[f64], cut: f64, most_probable: bool) -> Vec<bool> {
     let mut kept: Vec<bool> = probability.iter().map(|p| *p >= cut).collect();
     if most_probable && !kept.contains(&true) {
-        let best = (0..probability.len()).reduce(|b, k| match probability[k] > probability[b] {
-            true => k,
-            false => b,
-        });
-        if let Some(best) = best {
+        if let Some(best) = most_probable_of(probability) {
             kept[best] = true;
         }
     }
     kept
+}
+
+/// The index of the highest probability (the first of equals); `None` when there is none.
+pub(crate) fn most_probable_of(probability: &[f64]) -> Option<usize> {
+    (0..probability.len()).reduce(|b, k| match probability[k] > probability[b] {
+        true => k,
+        false => b,
+    })
 }
 
 /// `found`'s feature rows, with each candidate's look logit appended when there is a model

@@ -133,17 +133,16 @@ fn score_patient(
 ) -> Result<PatientScores, EvalError> {
     let (image, gt) = read_patient(ctx.info, &p.id)?;
     let scan = segment_scan(model, &image, ctx.preprocess, ctx.postprocess, ctx.batch)?;
-    let cut = ctx
-        .postprocess
-        .classifier_for(scan.geom.slice_thickness_mm)
-        .map(|c| c.cut);
+    let classifier = ctx.postprocess.classifier_for(scan.geom.slice_thickness_mm);
+    let cut = classifier.map(|c| c.cut);
+    let most_probable_kept = classifier.is_some_and(|c| c.keep_most_probable);
     let gt_grid = resample_mask(&gt, &scan.geom);
     let spacing = image.spacing();
     let gt_b = gt.data.mapv(|v| v != 0);
     let mut grid = froc_grid(ctx.postprocess);
     match &scan.candidates {
         Some(found) => grid.add_patient(
-            classifier_score_map(found).view(),
+            classifier_score_map(found, most_probable_kept).view(),
             gt_b.view(),
             spacing,
             &LesionOptions::default(),
@@ -258,10 +257,16 @@ fn froc_grid(pp: &Postprocess) -> DetectionGrid {
 /// Each candidate's kept voxels (its outline) carry its classifier probability, 0 elsewhere.
 /// Outlined candidates are separate components, so cut at 0 and kept by peak above `t`
 /// ([`DetectionGrid`]'s segment threshold) this is the mask of the lesions the classifier keeps
-/// at cut `t`, before closing.
-fn classifier_score_map(found: &ScoredCandidates) -> Array3<f32> {
+/// at cut `t`, before closing. With `most_probable_kept`
+/// ([`LesionClassifier::keep_most_probable`]) the scan's most probable candidate is kept at
+/// every cut (when any candidate reaches the cut, so does it), so it carries 1, above every cut.
+fn classifier_score_map(found: &ScoredCandidates, most_probable_kept: bool) -> Array3<f32> {
+    let always = most_probable_kept
+        .then(|| lesion_filter::most_probable_of(&found.probability))
+        .flatten();
     found.labels.mapv(|l| match l {
         0 => 0.0,
+        l if Some(l as usize - 1) == always => 1.0,
         l => found.probability[l as usize - 1] as f32,
     })
 }
@@ -747,19 +752,48 @@ mod tests {
 
     /// Two true lesions; candidate 1 (probability 0.85) covers the first, candidate 2 (0.45)
     /// touches none; the second lesion has no candidate.
-    #[test]
-    fn the_froc_of_a_classified_run_sweeps_the_classifiers_cut() -> Result<(), EvalError> {
+    fn two_candidates(cut: f64) -> (ScoredCandidates, Array3<bool>) {
         let mut labels = Array3::<u32>::zeros((20, 20, 20));
         labels.slice_mut(s![2..5, 2..5, 2..5]).fill(1);
         labels.slice_mut(s![12..15, 2..5, 2..5]).fill(2);
         let found = ScoredCandidates {
             labels,
             probability: vec![0.85, 0.45],
-            cut: 0.35,
+            cut,
         };
         let mut gt = Array3::<bool>::from_elem((20, 20, 20), false);
         gt.slice_mut(s![2..5, 2..5, 2..5]).fill(true);
         gt.slice_mut(s![12..15, 12..15, 12..15]).fill(true);
+        (found, gt)
+    }
+
+    /// Sensitivity and false lesions per patient at one cut.
+    type FrocPoint = (Option<f64>, f64);
+
+    /// The FROC of `found` against `gt` on `grid`, as [`FrocPoint`] at a cut.
+    fn froc_of(
+        mut grid: DetectionGrid,
+        found: &ScoredCandidates,
+        gt: &Array3<bool>,
+        most_probable_kept: bool,
+    ) -> Result<impl Fn(f32) -> Option<FrocPoint>, EvalError> {
+        grid.add_patient(
+            classifier_score_map(found, most_probable_kept).view(),
+            gt.view(),
+            [1.0; 3],
+            &LesionOptions::default(),
+        )?;
+        let froc = grid.froc(0.0);
+        Ok(move |cut: f32| {
+            froc.iter()
+                .find(|q| q.threshold == cut)
+                .map(|q| (q.sensitivity, q.fp_per_patient))
+        })
+    }
+
+    #[test]
+    fn the_froc_of_a_classified_run_sweeps_the_classifiers_cut() -> Result<(), EvalError> {
+        let (found, gt) = two_candidates(0.35);
         let p = lesion_filter::FEATURE_NAMES.len();
         let pp = Postprocess {
             lesion_classifier: Some(LesionClassifier {
@@ -780,25 +814,30 @@ mod tests {
             }),
             ..Postprocess::default()
         };
-        let mut grid = froc_grid(&pp);
-        grid.add_patient(
-            classifier_score_map(&found).view(),
-            gt.view(),
-            [1.0; 3],
-            &LesionOptions::default(),
-        )?;
-        let froc = grid.froc(0.0);
+        let grid = froc_grid(&pp);
         // The run's cut joins the ten swept.
-        assert_eq!(froc.len(), 11);
-        let at = |cut: f32| {
-            froc.iter()
-                .find(|q| q.threshold == cut)
-                .map(|q| (q.sensitivity, q.fp_per_patient))
-        };
+        assert_eq!(grid.thresholds.len(), 11);
+        let at = froc_of(grid, &found, &gt, false)?;
         assert_eq!(at(0.35), Some((Some(0.5), 1.0)));
         assert_eq!(at(0.05), Some((Some(0.5), 1.0)));
         assert_eq!(at(0.5), Some((Some(0.5), 0.0)));
         assert_eq!(at(0.9), Some((Some(0.0), 0.0)));
+        Ok(())
+    }
+
+    /// With `keep_most_probable` the FROC counts what `predict` keeps: candidate 1 at every
+    /// cut, even 0.9, which no candidate reaches; candidate 2 by its own probability.
+    #[test]
+    fn a_kept_most_probable_candidate_counts_at_every_cut_of_the_froc() -> Result<(), EvalError> {
+        let (found, gt) = two_candidates(0.9);
+        let grid =
+            || DetectionGrid::new(vec![0.3, 0.5, 0.9], vec![0.0]).with_segment_threshold(0.0);
+        let at = froc_of(grid(), &found, &gt, true)?;
+        assert_eq!(at(0.3), Some((Some(0.5), 1.0)));
+        assert_eq!(at(0.5), Some((Some(0.5), 0.0)));
+        assert_eq!(at(0.9), Some((Some(0.5), 0.0)));
+        let plain = froc_of(grid(), &found, &gt, false)?;
+        assert_eq!(plain(0.9), Some((Some(0.0), 0.0)));
         Ok(())
     }
 }
