@@ -53,7 +53,7 @@ pub struct Args {
     context_slices: usize,
     /// Model preset: `tiny` (128 px, 8 channels; what 2 CPU cores train in 10 minutes),
     /// `small` (256 px, 16) or `paper` (384 px, 32). The larger ones are for a GPU
-    /// (`--device cuda`): the whole-scan targets need their input sizes (docs/whole-scan.md).
+    /// (`--device cuda`; `small` on an H200 in docs/whole-scan.md, thirty-fourth session).
     #[arg(long, default_value = "tiny")]
     preset: String,
     /// Where to train and run the network: `cpu`, `cuda`, `cuda:N` or `auto` (a binary built
