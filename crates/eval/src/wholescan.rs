@@ -747,6 +747,7 @@ mod tests {
     use super::*;
     use crate::lesion_filter::LesionClassifier;
     use crate::named_logistic::NamedLogistic;
+    use mtsa_metrics::GridPoint;
     use mtsa_radiomics::model::Standardizer;
     use ndarray::s;
 
@@ -767,28 +768,27 @@ mod tests {
         (found, gt)
     }
 
-    /// Sensitivity and false lesions per patient at one cut.
-    type FrocPoint = (Option<f64>, f64);
-
-    /// The FROC of `found` against `gt` on `grid`, as [`FrocPoint`] at a cut.
+    /// The FROC of `found` against `gt` on `grid`.
     fn froc_of(
         mut grid: DetectionGrid,
         found: &ScoredCandidates,
         gt: &Array3<bool>,
         most_probable_kept: bool,
-    ) -> Result<impl Fn(f32) -> Option<FrocPoint>, EvalError> {
+    ) -> Result<Vec<GridPoint>, EvalError> {
         grid.add_patient(
             classifier_score_map(found, most_probable_kept).view(),
             gt.view(),
             [1.0; 3],
             &LesionOptions::default(),
         )?;
-        let froc = grid.froc(0.0);
-        Ok(move |cut: f32| {
-            froc.iter()
-                .find(|q| q.threshold == cut)
-                .map(|q| (q.sensitivity, q.fp_per_patient))
-        })
+        Ok(grid.froc(0.0))
+    }
+
+    /// Sensitivity and false lesions per patient at `cut`.
+    fn at(froc: &[GridPoint], cut: f32) -> Option<(Option<f64>, f64)> {
+        froc.iter()
+            .find(|q| q.threshold == cut)
+            .map(|q| (q.sensitivity, q.fp_per_patient))
     }
 
     #[test]
@@ -814,14 +814,13 @@ mod tests {
             }),
             ..Postprocess::default()
         };
-        let grid = froc_grid(&pp);
+        let froc = froc_of(froc_grid(&pp), &found, &gt, false)?;
         // The run's cut joins the ten swept.
-        assert_eq!(grid.thresholds.len(), 11);
-        let at = froc_of(grid, &found, &gt, false)?;
-        assert_eq!(at(0.35), Some((Some(0.5), 1.0)));
-        assert_eq!(at(0.05), Some((Some(0.5), 1.0)));
-        assert_eq!(at(0.5), Some((Some(0.5), 0.0)));
-        assert_eq!(at(0.9), Some((Some(0.0), 0.0)));
+        assert_eq!(froc.len(), 11);
+        assert_eq!(at(&froc, 0.35), Some((Some(0.5), 1.0)));
+        assert_eq!(at(&froc, 0.05), Some((Some(0.5), 1.0)));
+        assert_eq!(at(&froc, 0.5), Some((Some(0.5), 0.0)));
+        assert_eq!(at(&froc, 0.9), Some((Some(0.0), 0.0)));
         Ok(())
     }
 
@@ -832,12 +831,12 @@ mod tests {
         let (found, gt) = two_candidates(0.9);
         let grid =
             || DetectionGrid::new(vec![0.3, 0.5, 0.9], vec![0.0]).with_segment_threshold(0.0);
-        let at = froc_of(grid(), &found, &gt, true)?;
-        assert_eq!(at(0.3), Some((Some(0.5), 1.0)));
-        assert_eq!(at(0.5), Some((Some(0.5), 0.0)));
-        assert_eq!(at(0.9), Some((Some(0.5), 0.0)));
+        let kept = froc_of(grid(), &found, &gt, true)?;
+        assert_eq!(at(&kept, 0.3), Some((Some(0.5), 1.0)));
+        assert_eq!(at(&kept, 0.5), Some((Some(0.5), 0.0)));
+        assert_eq!(at(&kept, 0.9), Some((Some(0.5), 0.0)));
         let plain = froc_of(grid(), &found, &gt, false)?;
-        assert_eq!(plain(0.9), Some((Some(0.0), 0.0)));
+        assert_eq!(at(&plain, 0.9), Some((Some(0.0), 0.0)));
         Ok(())
     }
 }
