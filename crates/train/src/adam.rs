@@ -91,14 +91,15 @@ impl Adam {
             let _ = v.g_mul_scalar_(b2).g_add_(&(&g * &g * (1.0 - b2)));
             let denom = v.sqrt() / bias2_sqrt + self.eps;
             let update = &*m / denom * (self.lr / bias1);
-            for ((_, p), &(at, n)) in self.params.iter_mut().zip(&self.spans) {
-                let _ = p.g_sub_(&update.narrow(0, at, n).view(p.size().as_slice()));
+            for i in 0..self.params.len() {
+                let step = self.moment(&update, i);
+                let _ = self.params[i].1.g_sub_(&step);
             }
         });
     }
 
-    /// Parameter `i`'s slice of a flat moment buffer, in the parameter's shape (a view: writing
-    /// it writes the buffer).
+    /// Parameter `i`'s slice of a flat buffer (moments, update), in the parameter's shape (a
+    /// view: writing it writes the buffer).
     fn moment(&self, flat: &Tensor, i: usize) -> Tensor {
         let (at, n) = self.spans[i];
         flat.narrow(0, at, n)
@@ -172,17 +173,15 @@ mod tests {
         let c0 = unused.copy();
         let mut adam = Adam::new(&vs, 0.05, 1e-8);
         let (mut ra, mut rb) = (a.copy(), b.copy());
-        let mut moments: Vec<Tensor> = [&a, &a, &b, &b].iter().map(|t| t.zeros_like()).collect();
+        let (mut ma, mut va) = (a.zeros_like(), a.zeros_like());
+        let (mut mb, mut vb) = (b.zeros_like(), b.zeros_like());
         for step in 1..=4 {
             adam.zero_grad();
             ((&a * &a).sum(tch::Kind::Float) + b.sin().sum(tch::Kind::Float)).backward();
             let (ga, gb) = (a.grad().copy(), b.grad().copy());
             adam.step();
-            let (ma, rest) = moments.split_at_mut(1);
-            let (va, rest) = rest.split_at_mut(1);
-            let (mb, vb) = rest.split_at_mut(1);
-            reference(&ra, &ga, &mut ma[0], &mut va[0], 0.05, step);
-            reference(&rb, &gb, &mut mb[0], &mut vb[0], 0.05, step);
+            reference(&ra, &ga, &mut ma, &mut va, 0.05, step);
+            reference(&rb, &gb, &mut mb, &mut vb, 0.05, step);
             assert!(a.equal(&ra) && b.equal(&rb), "step {step} differs");
             (ra, rb) = (a.copy(), b.copy());
         }
@@ -192,6 +191,6 @@ mod tests {
         );
         let state = adam.state();
         assert_eq!(state.len(), 6);
-        assert!(state[0].1.equal(&moments[0]) && state[5].1.equal(&c0.zeros_like()));
+        assert!(state[0].1.equal(&ma) && state[5].1.equal(&c0.zeros_like()));
     }
 }
