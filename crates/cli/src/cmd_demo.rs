@@ -261,9 +261,9 @@ pub fn run(a: Args) -> Result<()> {
     // The budget makes the epoch count, and so the weights, depend on the machine's speed.
     if let Some(e) = s.replanned_after {
         tracing::info!(
-            "the machine slowed down, so the plan was shortened after epoch {e}: the epochs \
-             before followed a longer plan's learning rates, and `--epochs {n} --train-minutes \
-             1000 --minutes 1000` trains {n} epochs on the shorter plan alone",
+            "the machine's pace changed, so the plan was re-fitted after epoch {e}: the epochs \
+             before followed another plan's learning rates, and `--epochs {n} --train-minutes \
+             1000 --minutes 1000` trains {n} epochs on the final plan alone",
             n = s.epochs_run
         );
     } else if s.epochs_run < a.epochs {
