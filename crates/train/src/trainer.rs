@@ -251,12 +251,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             let budget = budget_before(asked, opts.deadline, started, pace);
             time_limit = training_time_limit(opts.time_limit, Some(budget));
             let elapsed = started.elapsed().as_secs_f64();
-            let plan = match epoch {
-                1 => epochs_fitting(budget, elapsed, epoch, pace, cfg.epochs),
-                _ => refitted_plan(budget, elapsed, epoch, pace, st.config.epochs, cfg.epochs),
-            };
-            if epoch == 1 {
+            let plan = if epoch == 1 {
                 fitted = true;
+                let plan = epochs_fitting(budget, elapsed, epoch, pace, cfg.epochs);
                 tracing::info!(
                     "the first epoch took {pace:.1} s: {plan} epochs fit {:.1} minutes of \
                      training{}",
@@ -267,15 +264,22 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
                         ""
                     }
                 );
-            } else if plan != st.config.epochs {
-                replanned_after = Some(epoch);
-                tracing::info!(
-                    "the latest epochs took {pace:.1} s: the plan goes from {} to {plan} epochs \
-                     to fit {:.1} minutes of training",
-                    st.config.epochs,
-                    budget.as_secs_f64() / 60.0
-                );
-            }
+                plan
+            } else {
+                let plan =
+                    refitted_plan(budget, elapsed, epoch, pace, st.config.epochs, cfg.epochs);
+                if plan != st.config.epochs {
+                    replanned_after = Some(epoch);
+                    tracing::info!(
+                        "the latest epochs took {pace:.1} s: the plan goes from {} to {plan} \
+                         epochs to fit {:.1} minutes of training",
+                        st.config.epochs,
+                        budget.as_secs_f64() / 60.0
+                    );
+                }
+                plan
+            };
+            // The first epoch's plan is recorded even where it is the most asked.
             if epoch == 1 || plan != st.config.epochs {
                 st.config.epochs = plan;
                 write_config(&paths, &st.config)?;
