@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(long)]
     lr_schedule: Option<LrSchedule>,
     /// Fit the number of epochs (at most --epochs) to this many minutes of training, timed on
-    /// the first epoch; the learning-rate schedule then runs its whole course. The count
+    /// the first epoch and re-fitted to the latest epochs' pace where it no longer fits or a
+    /// tenth more fit; the learning-rate schedule then runs its whole course. The count
     /// depends on the machine's speed and is written to the run's config.toml.
     #[arg(long)]
     train_minutes: Option<f64>,
