@@ -30,9 +30,10 @@ pub struct Args {
     epochs: usize,
     /// Minutes of training: the first epoch is timed and the epochs that fit (at most
     /// --epochs) are run, the learning rate decaying over them; the count is re-fitted after
-    /// every epoch where the latest epochs' pace no longer fits it or fits a tenth more. Measured on seed 0, 45 epochs
-    /// instead of 30 raised patient 3-D Dice and halved the false lesions (docs/whole-scan.md);
-    /// a slower machine trains fewer epochs and the demo keeps to its time.
+    /// every epoch where the latest epochs' pace no longer fits it or fits a tenth more.
+    /// Measured on seed 0, 45 epochs instead of 30 raised patient 3-D Dice and halved the false
+    /// lesions (docs/whole-scan.md); a slower machine trains fewer epochs and the demo keeps to
+    /// its time.
     #[arg(long, default_value_t = 10.0)]
     train_minutes: f64,
     /// Minutes the whole demo should take at most: training gets less than --train-minutes where
