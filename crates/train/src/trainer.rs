@@ -196,7 +196,8 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let started = Instant::now();
     let mut stopped_early = false;
     let mut replanned_after = None;
-    let mut fitted = false;
+    // The plan is fitted only by the run that starts it: a resume continues the recorded one.
+    let budget_asked = opts.epoch_budget.filter(|_| st.epochs_done == 0);
     let mut epoch = st.epochs_done;
     while epoch < st.config.epochs {
         epoch += 1;
@@ -244,15 +245,13 @@ pub fn train(opts: &TrainOptions) -> Result<TrainSummary, TrainError> {
             save_weights(&vs, &cfg.model, &paths.best())?;
         }
         // Fitted before the epoch's line, so that line counts against the plan actually run:
-        // after the first epoch by its pace, then again after every epoch by the latest pace,
-        // only in the run that fitted it (a resume continues the recorded plan).
-        if let Some(asked) = opts.epoch_budget.filter(|_| epoch == 1 || fitted) {
+        // after the first epoch by its pace, then again after every epoch by the latest pace.
+        if let Some(asked) = budget_asked {
             let pace = recent_pace(st.history.last().map(|r| r.seconds), record.seconds);
             let budget = budget_before(asked, opts.deadline, started, pace);
             time_limit = training_time_limit(opts.time_limit, Some(budget));
             let elapsed = started.elapsed().as_secs_f64();
             let plan = if epoch == 1 {
-                fitted = true;
                 let plan = epochs_fitting(budget, elapsed, epoch, pace, cfg.epochs);
                 tracing::info!(
                     "the first epoch took {pace:.1} s: {plan} epochs fit {:.1} minutes of \
