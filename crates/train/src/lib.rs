@@ -5,6 +5,7 @@
 mod adam;
 mod augment;
 mod config;
+mod epoch_plan;
 mod error;
 mod lesion_draw;
 mod state;
@@ -15,9 +16,10 @@ pub use config::{AugmentConfig, LrSchedule, Selection, TrainConfig};
 pub use error::TrainError;
 // The run files, loading and the patient call live in mtsa-infer (evaluation needs them without
 // the trainer); re-exported so training code and its callers keep one import path.
+pub use epoch_plan::{minutes, Deadline};
 pub use mtsa_infer::{
     load_trained, patient_egfr_call, predict_slices, slices_by_patient, voting_slices, EpochRecord,
     InferError, LoadOptions, PatientCall, RunPaths, SlicePredictions, SplitTensors, TrainedModel,
     BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, NO_LABEL, PREPROCESS_FILE,
 };
-pub use trainer::{minutes, train, Deadline, TrainOptions, TrainSummary};
+pub use trainer::{train, TrainOptions, TrainSummary};
