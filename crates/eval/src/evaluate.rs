@@ -3,10 +3,10 @@
 
 use crate::figures::Overlay;
 use crate::files::{write_csv, write_file, write_json};
+use crate::postprocess::Postprocess;
 use crate::report::write_report;
 use crate::report_types::{EvaluationReport, PatientRow, EMPTY_POLICY, HD95_CONVENTION};
 use crate::scoring::{score_split, SplitScores};
-use crate::segment::Postprocess;
 use crate::truth::read_truth;
 use crate::wholescan::{score_whole_scans, WholeScanContext, WholeScanSplit};
 use crate::EvalError;

@@ -7,8 +7,8 @@
 //! outputs, and (with an example scan) example inputs with mtsa's own outputs for checking.
 
 use crate::files::{write_file, write_json};
+use crate::postprocess::Postprocess;
 use crate::predict::{read_input, read_preprocess};
-use crate::segment::Postprocess;
 use crate::EvalError;
 use mtsa_data::{network_input, preprocess_image};
 use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};

@@ -20,6 +20,7 @@ mod neighbourhood;
 mod overlay;
 mod phenotype;
 mod plots;
+mod postprocess;
 mod predict;
 mod radiomics;
 mod report;
@@ -46,6 +47,7 @@ pub use look::{LookModel, LOOK_SIZE};
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
+pub use postprocess::{Postprocess, EGFR_FROM_PHENOTYPE, EGFR_FROM_VOTE};
 pub use predict::{predict, DicomOutputs, PredictOptions, PredictionSummary, Predictor};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
@@ -55,10 +57,7 @@ pub use report_types::{
     WholeScanReport,
 };
 pub use scoring::{score_predictions, SplitScores};
-pub use segment::{
-    segment_scan, Postprocess, ScanPrediction, ScoredCandidates, EGFR_FROM_PHENOTYPE,
-    EGFR_FROM_VOTE,
-};
+pub use segment::{segment_scan, ScanPrediction, ScoredCandidates};
 pub use stats::MeanCi;
 pub use wholescan::{
     calibrate, score_whole_scans, CalibrationFits, WholeScanContext, WholeScanSplit,

@@ -1,7 +1,7 @@
 //! What `mtsa evaluate` reports: the rows of its CSVs and the per-split summary of
 //! `metrics.json`, shared by scoring, the report and the study.
 
-use crate::segment::Postprocess;
+use crate::postprocess::Postprocess;
 use crate::MeanCi;
 use mtsa_data::Egfr;
 use mtsa_metrics::{ClassificationReport, GridPoint};

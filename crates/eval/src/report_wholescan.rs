@@ -95,7 +95,7 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
                         "; on scans whose slices are over {}x as thick as the calibration scans' \
                      ({mm} mm), a classifier fitted on those scans' slices averaged in pairs \
                      decides instead, at cut {}",
-                        crate::segment::THICK_SLICE_FACTOR,
+                        crate::postprocess::THICK_SLICE_FACTOR,
                         t.cut
                     ),
                     _ => String::new(),

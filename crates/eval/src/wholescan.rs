@@ -13,12 +13,10 @@ use crate::figures::SliceFigure;
 use crate::lesion_filter::{self, Fitted, LabelledCandidates};
 use crate::look::{self, LookModel};
 use crate::phenotype::{lesion_phenotype, PhenotypeModel};
+use crate::postprocess::{Postprocess, THICK_SLICE_FACTOR};
 use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
 use crate::scan_workers::{score_scans, Workers};
-use crate::segment::{
-    scan_candidates, segment_scan, Postprocess, ScanPrediction, ScoredCandidates,
-    THICK_SLICE_FACTOR,
-};
+use crate::segment::{scan_candidates, segment_scan, ScanPrediction, ScoredCandidates};
 use crate::thick_view::thicker_slices_from;
 use crate::truth::bayes_accuracy;
 use crate::{EvalError, MeanCi};

@@ -38,9 +38,10 @@ pub struct TrainOptions {
     pub time_limit: Option<std::time::Duration>,
     /// Fit the number of epochs (at most `config.epochs`) to this wall time, measured on the
     /// first epoch and re-fitted after every later one to the latest epochs' pace
-    /// ([`refitted_plan`](crate::epoch_plan::refitted_plan)) [ours: `mtsa train --train-minutes`, the demo]. Unlike `time_limit`,
-    /// the learning-rate schedule then runs its whole course, unless later epochs run so much
-    /// slower that training passes 1.1x the budget: it then stops after that epoch. The count
+    /// ([`refitted_plan`](crate::epoch_plan::refitted_plan)) [ours: `mtsa train
+    /// --train-minutes`, the demo]. Unlike `time_limit`, the learning-rate schedule then
+    /// runs its whole course, unless later epochs run so much slower that training passes
+    /// 1.1x the budget: it then stops after that epoch. The count
     /// depends on the machine's speed; it is written to the run's `config.toml`, so a resume
     /// continues the same plan (a resumed run is not re-fitted).
     pub epoch_budget: Option<std::time::Duration>,

@@ -1,4 +1,5 @@
-//! A scan's lesion candidates on its own grid, each described by [`FEATURE_NAMES`](super::FEATURE_NAMES).
+//! A scan's lesion candidates on its own grid, each described by
+//! [`FEATURE_NAMES`](super::FEATURE_NAMES).
 
 use crate::contrast::Contrast;
 use crate::look::brightest_voxels;
@@ -117,8 +118,8 @@ pub(crate) fn candidates(
 
 /// Reads each candidate's brightness against the other candidates of its scan: appends to
 /// every row the log of one plus the number of candidates whose brightest voxel is brighter
-/// than its own ([`FEATURE_NAMES`](super::FEATURE_NAMES)' last), and measures its brightest contrast above the
-/// scan's 95th percentile of them.
+/// than its own ([`FEATURE_NAMES`](super::FEATURE_NAMES)' last), and measures its brightest
+/// contrast above the scan's 95th percentile of them.
 ///
 /// Why the rank: the contrast is measured against each scan's own median and 90th percentile,
 /// yet a 3-4 mm metastasis and an enhancing vessel overlap in it across patients (bias field,

@@ -272,15 +272,16 @@ fn held_out(groups: &[usize], fold: usize) -> Vec<usize> {
 /// patient Dice 0.599 -> 0.684), at up to one false lesion per patient. For the first
 /// classifier the criteria mostly agree, and where they did not (0.2 against 0.1 on one run, a
 /// validation Dice 0.007 apart) the lower cut cost the internal test set and site B 0.07 of
-/// patient Dice; it keeps F1 (`docs/whole-scan.md`, thirty-second session). Why both pairings: a scan offers the classifier twice
-/// the thick-slice lesions, each averaged with other tissue, and the fit had only 38-40 true
-/// candidates from one; with both, site C's false lesions fell on four demo runs and its
-/// patient Dice rose on three (`docs/whole-scan.md`, twenty-sixth session). Why not its own
-/// outline: a thick view's GTV (the union of a pair of slices) is wider than a thick
-/// acquisition's (the voxels whose centre lies in a lesion), so an outline chosen on it came out
-/// too wide (0.6 instead of 0.9 on seed 1's demo run, site C's patient Dice 0.587 -> 0.567;
-/// `docs/whole-scan.md`). With `look`, the patients' rows end with each candidate's look logit
-/// ([`with_look`](super::with_look)) and the classifier keeps the model to compute it.
+/// patient Dice; it keeps F1 (`docs/whole-scan.md`, thirty-second session). Why both pairings:
+/// a scan offers the classifier twice the thick-slice lesions, each averaged with other
+/// tissue, and the fit had only 38-40 true candidates from one; with both, site C's false
+/// lesions fell on four demo runs and its patient Dice rose on three (`docs/whole-scan.md`,
+/// twenty-sixth session). Why not its own outline: a thick view's GTV (the union of a pair of
+/// slices) is wider than a thick acquisition's (the voxels whose centre lies in a lesion), so an
+/// outline chosen on it came out too wide (0.6 instead of 0.9 on seed 1's demo run, site C's
+/// patient Dice 0.587 -> 0.567; `docs/whole-scan.md`). With `look`, the patients' rows end with
+/// each candidate's look logit ([`with_look`](super::with_look)) and the classifier keeps the
+/// model to compute it.
 pub fn fit_thick(
     native: &LesionClassifier,
     patients: &[LabelledCandidates],
