@@ -4,6 +4,7 @@
 //! and scores Table 3's radiomics EGFR system on the same patients.
 
 mod batch;
+mod calibrate;
 mod closing;
 mod contrast;
 mod error;
@@ -35,6 +36,7 @@ mod truth;
 mod wholescan;
 
 pub use batch::{batch_studies, predict_batch, shard, summary_name, BatchOptions, BatchRow, Study};
+pub use calibrate::{calibrate, CalibrationFits};
 pub use error::EvalError;
 pub use evaluate::{evaluate, EvaluateOptions};
 pub use export::{export, ExportInfo, ExportOptions};
@@ -60,6 +62,5 @@ pub use scoring::{score_predictions, SplitScores};
 pub use segment::{segment_scan, ScanPrediction, ScoredCandidates};
 pub use stats::MeanCi;
 pub use wholescan::{
-    calibrate, score_whole_scans, CalibrationFits, WholeScanContext, WholeScanSplit,
-    MIN_VOLUMES_MM3, THRESHOLDS,
+    score_whole_scans, WholeScanContext, WholeScanSplit, MIN_VOLUMES_MM3, THRESHOLDS,
 };
