@@ -41,9 +41,9 @@ pub struct TrainOptions {
     /// ([`refitted_plan`](crate::epoch_plan::refitted_plan)) [ours: `mtsa train
     /// --train-minutes`, the demo]. Unlike `time_limit`, the learning-rate schedule then
     /// runs its whole course, unless later epochs run so much slower that training passes
-    /// 1.1x the budget: it then stops after that epoch. The count
-    /// depends on the machine's speed; it is written to the run's `config.toml`, so a resume
-    /// continues the same plan (a resumed run is not re-fitted).
+    /// 1.1x the budget: it then stops after that epoch. The count depends on the machine's
+    /// speed; it is written to the run's `config.toml`, so a resume continues the same plan (a
+    /// resumed run is not re-fitted).
     pub epoch_budget: Option<std::time::Duration>,
     /// With `epoch_budget`, a time the whole job must end by: the fitted plan also leaves the
     /// work after training its time [ours: the demo's `--minutes`], reckoned at the latest

@@ -127,7 +127,7 @@ pub struct Fitted {
     /// Each of [`OUTLINES`] with the validation patients' mean Dice at the chosen cut.
     pub outlines: Vec<(Option<f32>, f64)>,
     /// What the cut was chosen for, in words.
-    pub cut_for: &'static str,
+    pub cut_for: String,
 }
 
 /// Fits the classifier on the validation patients' candidates and chooses its cut for the best
@@ -154,13 +154,19 @@ enum CutCriterion {
 
 impl CutCriterion {
     /// What the cut was chosen for, in words; `within`: whether some cut was within the
-    /// criterion's budget of false lesions ([`CutCriterion::allows`]).
-    fn words(self, within: bool) -> &'static str {
+    /// criterion's budget of false lesions ([`CutCriterion::allows`]), which the words name
+    /// from [`DICE_CUT_FALSE_LESIONS`] itself.
+    fn words(self, within: bool) -> String {
+        let budget = DICE_CUT_FALSE_LESIONS;
         match (self, within) {
-            (Self::F1, _) => "lesion-wise F1",
-            (Self::PatientDice, true) => "mean patient Dice at 1 false lesion per patient or fewer",
+            (Self::F1, _) => "lesion-wise F1".into(),
+            (Self::PatientDice, true) => {
+                format!("mean patient Dice at {budget} false lesion per patient or fewer")
+            }
             (Self::PatientDice, false) => {
-                "mean patient Dice (no cut kept 1 false lesion per patient or fewer)"
+                format!(
+                    "mean patient Dice (no cut kept {budget} false lesion per patient or fewer)"
+                )
             }
         }
     }
