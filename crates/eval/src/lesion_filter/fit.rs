@@ -195,6 +195,49 @@ impl CutCriterion {
             Self::PatientDice => most >= plain,
         }
     }
+
+    /// What the criterion scores a cut's out-of-fold summary by.
+    fn score(self, s: &FitSummary) -> f64 {
+        match self {
+            Self::F1 => s.f1,
+            Self::PatientDice => s.mean_patient_dice,
+        }
+    }
+
+    /// The cut and the empty-scan rule from every cut's summary (`cuts`: each of [`CUTS`]
+    /// without, then with, each empty scan's most probable candidate kept, as [`fit_named`]
+    /// lists them). The cut with the best score (the lower on ties) among those the criterion
+    /// allows, or among all of them when it allows none; then, at that cut, whether a scan with
+    /// none there keeps its most probable candidate ([`Self::keeps_most_probable`], and only if
+    /// that is allowed too when some cut was).
+    fn choose(self, cuts: &[FitSummary]) -> Choice {
+        let (plain, most) = cuts.split_at(CUTS.len());
+        let pairs: Vec<_> = plain.iter().zip(most).collect();
+        let allowed: Vec<_> = pairs
+            .iter()
+            .filter(|(p, _)| self.allows(p))
+            .copied()
+            .collect();
+        let within = !allowed.is_empty();
+        let pairs = if within { allowed } else { pairs };
+        let (plain, with_most) = *first_best(&pairs, |(p, _)| self.score(p));
+        Choice {
+            cut: plain.cut,
+            most: self.keeps_most_probable(self.score(with_most), self.score(plain))
+                && (!within || self.allows(with_most)),
+            within,
+        }
+    }
+}
+
+/// What [`CutCriterion::choose`] chose.
+#[derive(Debug, PartialEq)]
+struct Choice {
+    cut: f64,
+    /// Whether a scan with no candidate at the cut keeps its most probable one.
+    most: bool,
+    /// Whether some cut was within the criterion's budget ([`CutCriterion::allows`]).
+    within: bool,
 }
 
 /// [`fit`] over the features `names` (the patients' rows hold one value per name), with the
@@ -238,27 +281,7 @@ fn fit_named(
         .flat_map(|most| CUTS.iter().map(move |&cut| (cut, most)))
         .map(|(cut, most)| score_cut(patients, &out_of_fold, cut, most, 0))
         .collect();
-    let score = |s: &FitSummary| match criterion {
-        CutCriterion::F1 => s.f1,
-        CutCriterion::PatientDice => s.mean_patient_dice,
-    };
-    // The cut as the scans' candidates give it (the lower on ties) among those the criterion
-    // allows (all of them when it allows none), then at that cut whether a scan with none there
-    // keeps its most probable candidate (`criterion.keeps_most_probable`, if that is allowed
-    // too): `cuts` lists every cut without, then with it, in the same order.
-    let (plain, most) = cuts.split_at(CUTS.len());
-    let pairs: Vec<_> = plain.iter().zip(most).collect();
-    let allowed: Vec<_> = pairs
-        .iter()
-        .filter(|(p, _)| criterion.allows(p))
-        .copied()
-        .collect();
-    let within = !allowed.is_empty();
-    let pairs = if within { allowed } else { pairs };
-    let (plain, with_most) = *first_best(&pairs, |(p, _)| score(p));
-    let cut = plain.cut;
-    let most = criterion.keeps_most_probable(score(with_most), score(plain))
-        && (!within || criterion.allows(with_most));
+    let Choice { cut, most, within } = criterion.choose(&cuts);
     let outlines: Vec<(Option<f32>, f64)> = OUTLINES
         .iter()
         .enumerate()
@@ -595,6 +618,75 @@ mod tests {
             .expect("cut");
         assert!((chosen.mean_patient_dice - 0.5).abs() < 1e-12, "{chosen:?}");
         assert!((chosen.fp_per_patient - 0.5).abs() < 1e-12, "{chosen:?}");
+    }
+
+    /// Every cut's summary for hand-set false lesions and patient Dice per cut (in [`CUTS`]
+    /// order), without and then with each empty scan's most probable candidate kept.
+    fn summaries(plain: [(f64, f64); 10], with_most: [(f64, f64); 10]) -> Vec<FitSummary> {
+        [(false, plain), (true, with_most)]
+            .into_iter()
+            .flat_map(|(most, rows)| {
+                CUTS.iter()
+                    .zip(rows)
+                    .map(move |(&cut, (fp, dice))| FitSummary {
+                        cut,
+                        most_probable_kept: most,
+                        candidates: 0,
+                        true_candidates: 0,
+                        f1: 0.0,
+                        sensitivity: None,
+                        fp_per_patient: fp,
+                        mean_patient_dice: dice,
+                    })
+            })
+            .collect()
+    }
+
+    /// The false-lesion budget of patient Dice's cut, both ways: within it the best cut that
+    /// keeps 1 false lesion per patient or fewer wins over a better one that keeps more, and
+    /// the empty-scan rule is kept only if it stays within it too; when no cut keeps the budget
+    /// (every cut over 1 false lesion per patient), every cut competes, the best one wins, and
+    /// the rule follows patient Dice alone.
+    #[test]
+    fn patient_dice_keeps_its_false_lesion_budget_unless_no_cut_can() {
+        let dice = [0.60, 0.70, 0.68, 0.66, 0.64, 0.62, 0.60, 0.58, 0.56, 0.54];
+        // Within the budget from the cut 0.2 on; the best cut there is 0.2 (0.68). Keeping the
+        // most probable candidate raises every cut's Dice by 0.01, and its false lesions by 0.3.
+        let fp = [3.0, 1.5, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2];
+        let plain: [(f64, f64); 10] = std::array::from_fn(|i| (fp[i], dice[i]));
+        let with_most = plain.map(|(f, d)| (f + 0.3, d + 0.01));
+        let choice = CutCriterion::PatientDice.choose(&summaries(plain, with_most));
+        // 0.9 + 0.3 is over the budget: the rule would pass it, so it is not kept.
+        assert_eq!(
+            choice,
+            Choice {
+                cut: 0.2,
+                most: false,
+                within: true
+            }
+        );
+        // The same, with the rule costing 0.05 false lesions only: kept.
+        let cheap = plain.map(|(f, d)| (f + 0.05, d + 0.01));
+        let choice = CutCriterion::PatientDice.choose(&summaries(plain, cheap));
+        assert_eq!((choice.cut, choice.most, choice.within), (0.2, true, true));
+        // No cut within the budget: the best of all of them, 0.1, and the rule by Dice alone.
+        let over = plain.map(|(f, d)| (f + 1.5, d));
+        let choice = CutCriterion::PatientDice.choose(&summaries(over, with_most));
+        assert_eq!(
+            choice,
+            Choice {
+                cut: 0.1,
+                most: true,
+                within: false
+            }
+        );
+        assert_eq!(
+            CutCriterion::PatientDice.words(choice.within),
+            "mean patient Dice (no cut kept 1 false lesion per patient or fewer)"
+        );
+        // F1 has no budget: with every F1 equal it takes the lowest cut, whatever it keeps.
+        let f1 = CutCriterion::F1.choose(&summaries(over, with_most));
+        assert_eq!((f1.cut, f1.most, f1.within), (0.05, false, true));
     }
 
     /// Half the patients have a large lesion (feature 2, and a second lesion no candidate
