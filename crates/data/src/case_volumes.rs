@@ -1,6 +1,7 @@
 //! Reading one case's image and binary GTV mask, whatever the layout: shared by `prepare` and by
 //! the whole-volume read-back that `evaluate` does, so both see exactly the same voxels.
 
+use crate::background::zero_background;
 use crate::layout::{Case, LayoutKind};
 use crate::DataError;
 use mtsa_io::{read_nifti, read_nifti_labels, Volume};
@@ -117,7 +118,8 @@ pub(crate) fn check_geometry<T, U>(
     Ok(())
 }
 
-/// A case's image and binary GTV mask on the image's grid, whatever the layout.
+/// A case's image (its background at zero, [`zero_background`]) and binary GTV mask on the
+/// image's grid, whatever the layout.
 pub(crate) fn read_case(
     kind: LayoutKind,
     case: &Case,
@@ -130,11 +132,11 @@ pub(crate) fn read_case(
         let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
         let mask = mtsa_dicom::read_rtstruct(&case.label, &rules.roi, &series, &img)?;
         check_geometry(&img, &case.image, &mask, &case.label)?;
-        return Ok((img, mask));
+        return Ok((zero_background(img, &case.image), mask));
     }
     let img = read_nifti(&case.image)?;
     let labels = read_nifti_labels(&case.label)?;
     check_geometry(&img, &case.image, &labels, &case.label)?;
     let mask = gtv_mask(&labels, rules, &case.label)?;
-    Ok((img, mask))
+    Ok((zero_background(img, &case.image), mask))
 }

@@ -6,6 +6,7 @@
 //! - `layout`: which files belong to which patient (ours, nnU-Net raw, one folder per case,
 //!   DICOM).
 //! - `clinical`: `clinical.csv` (EGFR, diagnosis date, site).
+//! - `background`: a skull-stripped scan's constant background set to zero.
 //! - `preprocess` / `resample`: RAS reorientation, brain intensity normalisation, fixed
 //!   field-of-view in-plane resampling, and its inverse.
 //! - `split`: patient-level train / val / test / external split.
@@ -13,6 +14,7 @@
 //! - `prepare`: the whole pipeline, atomic on disk.
 //! - `source`: reading a prepared patient's whole scan back from its cohort (hash-checked).
 
+mod background;
 mod case_volumes;
 mod clinical;
 mod dataset;
@@ -25,6 +27,7 @@ mod resample;
 mod source;
 mod split;
 
+pub use background::zero_background;
 pub use case_volumes::LabelRules;
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{

@@ -205,3 +205,43 @@ fn mni_and_brats_come_out_the_same_way_round() {
         );
     }
 }
+
+/// The image alone, as `predict` reads it (its background, the z-scored value of zero that
+/// fills ~85% of these volumes, shifted to 0 by `zero_background`), is prepared as with the
+/// case's brain mask: the same brain slices, field of view and intensities. Taken as it is
+/// stored, every voxel would be brain (all 155 slices, the field of view on the volume's centre).
+#[test]
+fn brats_image_alone_is_prepared_as_with_its_brain_mask() {
+    let Some(dir) = brats_dir() else { return };
+    let cfg = PreprocessConfig {
+        size: 128,
+        fov_mm: 240.0,
+        ..Default::default()
+    };
+    for n in 1..=6 {
+        let case = format!("brats_2013_pat000{n}_1");
+        let (img, _, brain) = load_case(&dir, &case);
+        let (masked, with_mask) = preprocess_image(&img, Some(&brain), &cfg).unwrap();
+        let (_, stored) = preprocess_image(&img, None, &cfg).unwrap();
+        assert_eq!(stored.brain_slices.len(), img.shape()[2], "{case}");
+        let path = dir.join(&case).join(IMAGE);
+        let zeroed = mtsa_data::zero_background(img, &path);
+        let (alone, without) = preprocess_image(&zeroed, None, &cfg).unwrap();
+        eprintln!(
+            "{case}: brain slices {} with the mask, {} alone; centre {:?} / {:?}",
+            with_mask.brain_slices.len(),
+            without.brain_slices.len(),
+            with_mask.centre_mm,
+            without.centre_mm
+        );
+        assert_eq!(without.brain_slices, with_mask.brain_slices, "{case}");
+        for a in 0..2 {
+            let off = (without.centre_mm[a] - with_mask.centre_mm[a]).abs();
+            assert!(off <= 1.0, "{case}: centre {off} mm off");
+        }
+        let diff = (&alone - &masked).mapv(f32::abs);
+        let mean = diff.mean().unwrap();
+        eprintln!("{case}: mean |difference| {mean:.5}");
+        assert!(mean < 0.01, "{case}: mean intensity difference {mean}");
+    }
+}

@@ -339,10 +339,12 @@ pub(crate) fn read_input(
     input: &Path,
     series_uid: Option<&str>,
 ) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {
-    if input.is_dir() {
+    let (vol, series) = if input.is_dir() {
         let (vol, series) = mtsa_dicom::read_series(input, series_uid)?;
-        Ok((vol, Some(series)))
+        (vol, Some(series))
     } else {
-        Ok((read_nifti(input)?, None))
-    }
+        (read_nifti(input)?, None)
+    };
+    // As `prepare` and the whole-scan read-back see a scan (`mtsa_data::zero_background`).
+    Ok((mtsa_data::zero_background(vol, input), series))
 }

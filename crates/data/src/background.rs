@@ -1,0 +1,96 @@
+//! A skull-stripped scan's background, set to zero wherever the scan was given another one.
+
+use mtsa_io::Volume;
+use std::path::Path;
+
+/// Share of a scan's voxels its lowest value must fill to be taken as a background: a brain
+/// holds no value on so many voxels (the BRATS 2013 cases' background fills 81-88% of their
+/// volume, the synthetic cohort's about 58%).
+const BACKGROUND_SHARE: f64 = 0.1;
+
+/// The scan read from `source` with its background at zero ([`shifted`]); the log says when a
+/// background was moved.
+pub fn zero_background(image: Volume<f32>, source: &Path) -> Volume<f32> {
+    let (image, background) = shifted(image);
+    if let Some(b) = background {
+        tracing::info!(
+            "{}: its lowest value {b} fills a tenth or more of the volume, taken as the \
+             background and shifted to 0",
+            source.display()
+        );
+    }
+    image
+}
+
+/// The scan with its background at zero, and the value that was taken as background (`None`
+/// when the scan is returned as it came).
+///
+/// Everything downstream takes the nonzero voxels as the brain and reads intensities as
+/// ratios to the brain's median (`crate::preprocess`, and the lesion classifier's contrast in
+/// `mtsa-eval`), as on the synthetic cohort and BraTS-style data, whose background is 0. A scan
+/// z-scored after skull stripping (the BRATS 2013 cases' `T1c_subtrMeanDivStd`) has its
+/// background at `-mean / sd` instead: its every voxel is then "brain" (`predict` ran the
+/// network on all 155 slices of such a case and kept 169 lesions) and its brain is half
+/// negative. When the scan's lowest value fills at least [`BACKGROUND_SHARE`] of its voxels it
+/// is such a background, and every voxel is shifted by it: for a z-scored scan that gives back
+/// the raw scan divided by its standard deviation, since the raw background was 0. A scan whose
+/// lowest value is 0, or fills fewer voxels (noise in a scan that is not skull-stripped, a
+/// single darkest voxel), is returned unchanged.
+fn shifted(mut image: Volume<f32>) -> (Volume<f32>, Option<f32>) {
+    let lowest = image.data.iter().copied().fold(f32::INFINITY, f32::min);
+    if lowest == 0.0 || !lowest.is_finite() {
+        return (image, None);
+    }
+    let filled = image.data.iter().filter(|&&v| v == lowest).count();
+    if (filled as f64) < BACKGROUND_SHARE * image.data.len() as f64 {
+        return (image, None);
+    }
+    image.data.mapv_inplace(|v| v - lowest);
+    (image, Some(lowest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    fn scan(background: f32, brain: &[f32]) -> Volume<f32> {
+        let mut data = Array3::from_elem((4, 4, 4), background);
+        for (v, b) in data.iter_mut().zip(brain) {
+            *v = *b;
+        }
+        let mut affine = [[0.0; 4]; 4];
+        for (d, row) in affine.iter_mut().enumerate() {
+            row[d] = 1.0;
+        }
+        Volume::new(data, affine)
+    }
+
+    /// A z-scored scan's background (48 of 64 voxels at -2) becomes 0 and its brain the raw
+    /// intensities over the standard deviation: every voxel moves by the same 2.
+    #[test]
+    fn a_constant_lowest_background_is_shifted_to_zero() {
+        let brain: Vec<f32> = (0..16).map(|i| -1.5 + 0.25 * i as f32).collect();
+        let (out, background) = shifted(scan(-2.0, &brain));
+        assert_eq!(background, Some(-2.0));
+        let zeros = out.data.iter().filter(|&&v| v == 0.0).count();
+        assert_eq!(zeros, 48);
+        let first: Vec<f32> = out.data.iter().take(16).copied().collect();
+        let expected: Vec<f32> = brain.iter().map(|v| v + 2.0).collect();
+        assert_eq!(first, expected);
+    }
+
+    /// A zero background, a lowest value on too few voxels, and a scan without a constant
+    /// background come back unchanged.
+    #[test]
+    fn other_scans_are_left_as_they_are() {
+        let brain: Vec<f32> = (1..=16).map(|i| i as f32).collect();
+        let zero = scan(0.0, &brain);
+        assert_eq!(shifted(zero.clone()), (zero, None));
+        // 6 of 64 voxels (under a tenth) at the lowest value -3: a dark brain, not a background.
+        let mut few: Vec<f32> = vec![-3.0; 6];
+        few.extend((0..58).map(|i| i as f32 + 1.0));
+        let dark = scan(0.0, &few);
+        assert_eq!(shifted(dark.clone()), (dark, None));
+    }
+}
