@@ -247,6 +247,7 @@ pub fn run(a: Args) -> Result<()> {
                 rtstruct: false,
                 seg: false,
                 series_uid: None,
+                brain_mask: None,
             };
             let mut failure = None;
             let times = time_it(a.warmup, a.iters, device, || {

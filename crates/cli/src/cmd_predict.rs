@@ -1,6 +1,6 @@
 use anyhow::{bail, Result};
 use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,6 +25,12 @@ pub struct Args {
     /// Series Instance UID when the folder holds several series.
     #[arg(long)]
     series_uid: Option<String>,
+    /// Brain mask (NIfTI on the scan's grid, nonzero inside; e.g. from SynthStrip or HD-BET)
+    /// for a scan that is not skull-stripped: the network and the lesion classifier were
+    /// trained on skull-stripped scans, where scalp and fat would be read as brain. One study
+    /// only.
+    #[arg(long)]
+    brain_mask: Option<PathBuf>,
     /// Replace an existing output folder written by `mtsa predict` (never anything else).
     #[arg(long)]
     force: bool,
@@ -49,11 +55,15 @@ pub fn run(a: Args) -> Result<()> {
             a.input.display()
         );
     }
+    let mut inputs: Vec<(&str, &Path)> = vec![("--run", &a.run), ("--input", &a.input)];
+    if let Some(brain) = &a.brain_mask {
+        inputs.push(("--brain-mask", brain));
+    }
     crate::out_guard::check_out(
         "predict",
         &a.out,
         mtsa_io::Existing::replace_if(a.force),
-        &[("--run", &a.run), ("--input", &a.input)],
+        &inputs,
     )?;
     let opts = PredictOptions {
         run: a.run,
@@ -63,6 +73,7 @@ pub fn run(a: Args) -> Result<()> {
         rtstruct: a.rtstruct,
         seg: a.seg,
         series_uid: a.series_uid,
+        brain_mask: a.brain_mask,
     };
     let s = mtsa_eval::predict(&opts)?;
     // Where the call came from: the network's voting slices, or the measured lesions (the
@@ -118,6 +129,9 @@ pub fn run(a: Args) -> Result<()> {
 fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
     if a.series_uid.is_some() {
         bail!("--series-uid picks a series of one study; it cannot apply to a batch");
+    }
+    if a.brain_mask.is_some() {
+        bail!("--brain-mask is one study's mask; it cannot apply to a batch");
     }
     let existing = if a.force {
         mtsa_io::Existing::Replace

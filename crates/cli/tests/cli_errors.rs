@@ -255,3 +255,59 @@ fn a_time_budget_that_is_not_a_positive_number_of_minutes_is_refused_before_any_
         }
     }
 }
+
+/// A brain mask that does not lie on the scan's grid is refused before the model is loaded,
+/// with one line naming the mask, and leaves no output; a batch refuses the option.
+#[test]
+fn predict_refuses_a_brain_mask_on_another_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let affine = mtsa_io::diagonal_affine([1.0, 1.0, 2.0], [0.0, 0.0, 0.0]);
+    let scan = mtsa_io::Volume::new(ndarray::Array3::<f32>::from_elem((8, 8, 4), 1.0), affine);
+    let input = tmp.path().join("scan.nii.gz");
+    write_nifti(&input, &scan).unwrap();
+    let mask = tmp.path().join("brain.nii.gz");
+    let other = mtsa_io::Volume::new(ndarray::Array3::<u8>::ones((8, 8, 5)), affine);
+    write_nifti(&mask, &other).unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let pred = tmp.path().join("pred");
+    let out = mtsa(&[
+        "predict",
+        "--run",
+        s(&run),
+        "--input",
+        s(&input),
+        "--brain-mask",
+        s(&mask),
+        "--out",
+        s(&pred),
+    ]);
+    assert!(!out.status.success());
+    let line = error_line(&out);
+    assert!(
+        line.contains("brain.nii.gz") && line.contains("shape"),
+        "{line}"
+    );
+    assert!(!pred.exists());
+
+    let batch = tmp.path().join("studies");
+    std::fs::create_dir(&batch).unwrap();
+    std::fs::copy(&input, batch.join("a.nii.gz")).unwrap();
+    let out = mtsa(&[
+        "predict",
+        "--run",
+        s(&run),
+        "--input",
+        s(&batch),
+        "--brain-mask",
+        s(&mask),
+        "--out",
+        s(&pred),
+    ]);
+    let line = error_line(&out);
+    assert!(
+        line.contains("--brain-mask") && line.contains("batch"),
+        "{line}"
+    );
+    assert!(!pred.exists());
+}

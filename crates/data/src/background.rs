@@ -1,4 +1,5 @@
-//! A skull-stripped scan's background, set to zero wherever the scan was given another one.
+//! A scan's background at zero, as every reader hands the scan on: a skull-stripped scan's
+//! constant background shifted there, and everything outside a brain mask.
 
 use mtsa_io::Volume;
 use std::path::Path;
@@ -8,16 +9,32 @@ use std::path::Path;
 /// volume, the synthetic cohort's about 58%).
 const BACKGROUND_SHARE: f64 = 0.1;
 
-/// The scan read from `source` with its background at zero ([`shifted`]); the log says when a
+/// The scan read from `source` as the pipeline reads every scan: its constant background
+/// shifted to 0 ([`shifted`]), then, with a `brain` mask (on the scan's grid), every voxel
+/// outside it set to 0, so that the nonzero voxels are the brain for the preprocessing and the
+/// lesion classifier alike, on a scan that is not skull-stripped too. The log says when a
 /// background was moved.
-pub fn zero_background(image: Volume<f32>, source: &Path) -> Volume<f32> {
-    let (image, background) = shifted(image);
+pub fn zero_background(
+    image: Volume<f32>,
+    brain: Option<&Volume<u8>>,
+    source: &Path,
+) -> Volume<f32> {
+    let (mut image, background) = shifted(image);
     if let Some(b) = background {
         tracing::info!(
             "{}: its lowest value {b} fills a tenth or more of the volume, taken as the \
              background and shifted to 0",
             source.display()
         );
+    }
+    if let Some(brain) = brain {
+        ndarray::Zip::from(&mut image.data)
+            .and(&brain.data)
+            .for_each(|v, &b| {
+                if b == 0 {
+                    *v = 0.0;
+                }
+            });
     }
     image
 }

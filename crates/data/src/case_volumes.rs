@@ -118,25 +118,54 @@ pub(crate) fn check_geometry<T, U>(
     Ok(())
 }
 
-/// A case's image (its background at zero, [`zero_background`]) and binary GTV mask on the
-/// image's grid, whatever the layout.
+/// A case as the pipeline reads it: its image with the background at zero
+/// ([`zero_background`]: outside its brain mask when it has one), its binary GTV mask and its
+/// brain mask, all on the image's grid, whatever the layout.
+pub(crate) struct CaseScan {
+    pub image: Volume<f32>,
+    pub gtv: Volume<u8>,
+    pub brain: Option<Volume<u8>>,
+}
+
 pub(crate) fn read_case(
     kind: LayoutKind,
     case: &Case,
     rules: &LabelRules,
-) -> Result<(Volume<f32>, Volume<u8>), DataError> {
-    if kind == LayoutKind::Dicom {
+) -> Result<CaseScan, DataError> {
+    let (image, gtv) = if kind == LayoutKind::Dicom {
         // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI is
         // rasterised on exactly that grid (1 inside), so from here on the case is a NIfTI case
         // whose label map holds the GTV as label 1.
         let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
         let mask = mtsa_dicom::read_rtstruct(&case.label, &rules.roi, &series, &img)?;
         check_geometry(&img, &case.image, &mask, &case.label)?;
-        return Ok((zero_background(img, &case.image), mask));
-    }
-    let img = read_nifti(&case.image)?;
-    let labels = read_nifti_labels(&case.label)?;
-    check_geometry(&img, &case.image, &labels, &case.label)?;
-    let mask = gtv_mask(&labels, rules, &case.label)?;
-    Ok((zero_background(img, &case.image), mask))
+        (img, mask)
+    } else {
+        let img = read_nifti(&case.image)?;
+        let labels = read_nifti_labels(&case.label)?;
+        check_geometry(&img, &case.image, &labels, &case.label)?;
+        let mask = gtv_mask(&labels, rules, &case.label)?;
+        (img, mask)
+    };
+    let brain = match &case.brain {
+        Some(path) => Some(read_brain_mask(&image, &case.image, path)?),
+        None => None,
+    };
+    Ok(CaseScan {
+        image: zero_background(image, brain.as_ref(), &case.image),
+        gtv,
+        brain,
+    })
+}
+
+/// The binary brain mask at `path` (nonzero inside), checked to lie on the grid of `image`
+/// (read from `image_path`).
+pub fn read_brain_mask(
+    image: &Volume<f32>,
+    image_path: &Path,
+    path: &Path,
+) -> Result<Volume<u8>, DataError> {
+    let b = read_nifti_labels(path)?;
+    check_geometry(image, image_path, &b, path)?;
+    Ok(b.map(|&v| u8::from(v != 0)))
 }

@@ -159,6 +159,10 @@ pub struct SourceFiles {
     pub image: String,
     /// Label file (or RT Structure Set), relative to the cohort folder.
     pub label: String,
+    /// Brain mask, relative to the cohort folder, when the case has one: the whole scan is read
+    /// back zero outside it, as `prepare` read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brain: Option<String>,
     /// sha256 over the image's and the label's bytes (see `source_hash`).
     pub sha256: String,
 }

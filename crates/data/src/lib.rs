@@ -28,7 +28,7 @@ mod source;
 mod split;
 
 pub use background::zero_background;
-pub use case_volumes::LabelRules;
+pub use case_volumes::{read_brain_mask, LabelRules};
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,

@@ -3,7 +3,7 @@
 //! in parallel, and the dataset is built in a temporary folder that only becomes visible when
 //! complete, so an error anywhere leaves nothing behind.
 
-use crate::case_volumes::{check_geometry, LabelRules};
+use crate::case_volumes::LabelRules;
 use crate::clinical::{read_clinical, ClinicalRecord};
 use crate::dataset::{
     compute_data_hash, info_path, write_split, DatasetInfo, PatientInfo, SliceRecord, SourceFiles,
@@ -15,7 +15,7 @@ use crate::source::read_source;
 use crate::split::{assign_by_date, assign_from_file, internal_site, SplitInput};
 use crate::DataError;
 use chrono::NaiveDate;
-use mtsa_io::{read_nifti_labels, AtomicDir};
+use mtsa_io::AtomicDir;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -439,17 +439,10 @@ fn process_case(
     cfg: &PrepareConfig,
     background: usize,
 ) -> Result<PatientSlices, DataError> {
-    let (source, (img, mask)) = read_source(cohort, kind, case, &cfg.labels)?;
-    let brain = match &case.brain {
-        Some(path) => {
-            let b = read_nifti_labels(path)?;
-            check_geometry(&img, &case.image, &b, path)?;
-            Some(b.map(|&v| u8::from(v != 0)))
-        }
-        None => None,
-    };
-    let norm =
-        normalise(&img, brain.as_ref(), &cfg.preprocess()).map_err(|e| e.in_file(&case.image))?;
+    let (source, scan) = read_source(cohort, kind, case, &cfg.labels)?;
+    let (img, mask) = (scan.image, scan.gtv);
+    let norm = normalise(&img, scan.brain.as_ref(), &cfg.preprocess())
+        .map_err(|e| e.in_file(&case.image))?;
     drop(img);
     let geom = &norm.geom;
     let canonical_mask = geom.reorientation.apply(&mask).data;

@@ -4,7 +4,7 @@
 //! where each scan lies and a hash of its bytes, and refuses a scan that has changed since (or
 //! while it is read: the files are hashed before and after decoding).
 
-use crate::case_volumes::{read_case, LabelRules};
+use crate::case_volumes::{read_case, CaseScan, LabelRules};
 use crate::dataset::{DatasetInfo, SourceFiles};
 use crate::layout::{Case, LayoutKind};
 use crate::DataError;
@@ -12,9 +12,6 @@ use mtsa_io::Volume;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// A case's image and binary GTV mask, as `read_case` decodes them.
-type CaseVolumes = (Volume<f32>, Volume<u8>);
 
 /// Reads a case's image and mask together with where they lie (relative to the cohort) and the
 /// hash of the bytes they were decoded from. The files are hashed before and after decoding, and
@@ -25,7 +22,7 @@ pub(crate) fn read_source(
     kind: LayoutKind,
     case: &Case,
     rules: &LabelRules,
-) -> Result<(SourceFiles, CaseVolumes), DataError> {
+) -> Result<(SourceFiles, CaseScan), DataError> {
     let rel = |p: &Path| {
         p.strip_prefix(cohort)
             .unwrap_or(p)
@@ -36,6 +33,7 @@ pub(crate) fn read_source(
     let files = SourceFiles {
         image: rel(&case.image),
         label: rel(&case.label),
+        brain: case.brain.as_deref().map(rel),
         sha256,
     };
     Ok((files, volumes))
@@ -48,9 +46,9 @@ fn read_unchanged<T>(
     case: &Case,
     read: impl FnOnce() -> Result<T, DataError>,
 ) -> Result<(String, T), DataError> {
-    let before = source_hash(kind, &case.image, &case.label)?;
+    let before = source_hash(kind, case)?;
     let volumes = read()?;
-    if source_hash(kind, &case.image, &case.label)? != before {
+    if source_hash(kind, case)? != before {
         return Err(DataError::invalid(
             &case.image,
             "scan or label changed while it was being read; read it again once it is complete",
@@ -59,9 +57,12 @@ fn read_unchanged<T>(
     Ok((before, volumes))
 }
 
-/// sha256 over the image file (or, for DICOM, every file of the series folder in name order)
-/// and then the label file: for each, its name, a zero byte, its length (u64 LE) and its bytes.
-fn source_hash(kind: LayoutKind, image: &Path, label: &Path) -> Result<String, DataError> {
+/// sha256 over the image file (or, for DICOM, every file of the series folder in name order),
+/// then the label file and the brain mask if the case has one: for each, its name, a zero byte,
+/// its length (u64 LE) and its bytes. A case without a brain mask hashes as before masks were
+/// recorded, so older datasets still verify.
+fn source_hash(kind: LayoutKind, case: &Case) -> Result<String, DataError> {
+    let (image, label) = (case.image.as_path(), case.label.as_path());
     let mut files: Vec<PathBuf> = if kind == LayoutKind::Dicom {
         let mut v = Vec::new();
         for entry in std::fs::read_dir(image).map_err(|e| DataError::io(image, e))? {
@@ -76,6 +77,7 @@ fn source_hash(kind: LayoutKind, image: &Path, label: &Path) -> Result<String, D
         vec![image.to_path_buf()]
     };
     files.push(label.to_path_buf());
+    files.extend(case.brain.clone());
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     for path in &files {
@@ -96,8 +98,8 @@ fn source_hash(kind: LayoutKind, image: &Path, label: &Path) -> Result<String, D
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Reads patient `id`'s whole image and binary GTV mask back from the cohort the dataset was
-/// prepared from, exactly as `prepare` read them. Fails if the cohort has moved or the files
+/// Reads patient `id`'s whole image (zero outside its brain mask when it has one) and binary GTV
+/// mask back from the cohort the dataset was prepared from, exactly as `prepare` read them. Fails if the cohort has moved or the files
 /// changed since (their hash differs).
 pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume<u8>), DataError> {
     let patient = info
@@ -110,7 +112,7 @@ pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume
         id: id.to_string(),
         image: cohort.join(&patient.source.image),
         label: cohort.join(&patient.source.label),
-        brain: None,
+        brain: patient.source.brain.as_ref().map(|b| cohort.join(b)),
     };
     if !case.image.exists() {
         return Err(DataError::invalid(
@@ -119,7 +121,7 @@ pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume
              whole-scan evaluation reads the scans back from the cohort",
         ));
     }
-    let (actual, volumes) = read_unchanged(info.layout, &case, || {
+    let (actual, scan) = read_unchanged(info.layout, &case, || {
         read_case(info.layout, &case, &info.labels)
     })?;
     if actual != patient.source.sha256 {
@@ -128,7 +130,7 @@ pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume
             "scan or label changed since `prepare` (hash differs); prepare the cohort again",
         ));
     }
-    Ok(volumes)
+    Ok((scan.image, scan.gtv))
 }
 
 #[cfg(test)]
@@ -148,10 +150,7 @@ mod tests {
             std::fs::write(path, bytes).map_err(|e| DataError::io(path, e))?;
         }
         let (hash, ()) = read_unchanged(LayoutKind::Ours, &case, || Ok(()))?;
-        assert_eq!(
-            hash,
-            source_hash(LayoutKind::Ours, &case.image, &case.label)?
-        );
+        assert_eq!(hash, source_hash(LayoutKind::Ours, &case)?);
         let err = read_unchanged(LayoutKind::Ours, &case, || {
             std::fs::write(&case.label, b"other").map_err(|e| DataError::io(&case.label, e))
         })

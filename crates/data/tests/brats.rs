@@ -225,7 +225,7 @@ fn brats_image_alone_is_prepared_as_with_its_brain_mask() {
         let (_, stored) = preprocess_image(&img, None, &cfg).unwrap();
         assert_eq!(stored.brain_slices.len(), img.shape()[2], "{case}");
         let path = dir.join(&case).join(IMAGE);
-        let zeroed = mtsa_data::zero_background(img, &path);
+        let zeroed = mtsa_data::zero_background(img, None, &path);
         let (alone, without) = preprocess_image(&zeroed, None, &cfg).unwrap();
         eprintln!(
             "{case}: brain slices {} with the mask, {} alone; centre {:?} / {:?}",

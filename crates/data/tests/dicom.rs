@@ -67,6 +67,7 @@ fn dicom_and_nifti_synthetic_cohorts_prepare_alike() {
             x.source = mtsa_data::SourceFiles {
                 image: String::new(),
                 label: String::new(),
+                brain: None,
                 sha256: String::new(),
             };
         }

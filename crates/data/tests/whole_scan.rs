@@ -86,6 +86,54 @@ fn whole_scans_read_back_exactly_and_refuse_changed_files() {
     );
 }
 
+/// A cohort whose scans are not skull-stripped (every voxel outside the phantom's brain holds
+/// "scalp" at 150, brighter than most of its brain) but come with brain masks: the dataset records each mask, the whole scan is
+/// read back zero outside it, as `prepare` read it (the same slices as from the scan skull-
+/// stripped by hand), and an edited mask is refused like an edited scan.
+#[test]
+fn brain_masks_are_recorded_and_applied_when_scans_are_read_back() {
+    let t = tempfile::tempdir().unwrap();
+    let c = our_cohort(t.path(), 6, default_row);
+    std::fs::create_dir(c.join("brainmasks")).unwrap();
+    for i in 0..6 {
+        let image = c.join(format!("images/p{i:03}.nii.gz"));
+        let stripped = read_nifti(&image).unwrap();
+        let brain = stripped.map(|&v| u8::from(v != 0.0));
+        write_nifti(&c.join(format!("brainmasks/p{i:03}.nii.gz")), &brain).unwrap();
+        let head = stripped.map(|&v| if v == 0.0 { 150.0 } else { v });
+        write_nifti(&image, &head).unwrap();
+    }
+    let out = t.path().join("ds");
+    prepare(&c, &out, &cfg(0), &|_, _| {}).unwrap();
+    let info = read_info(&out).unwrap();
+    let p = &info.patients[2];
+    assert_eq!(p.source.brain.as_deref(), Some("brainmasks/p002.nii.gz"));
+    let (img, _) = read_patient(&info, "p002").unwrap();
+    let (stripped, _) = small_case(2);
+    assert_eq!(img.data, stripped.data);
+    let (slices, _) = preprocess_image(&img, None, &info.preprocess).unwrap();
+    let test = load_split(&out, &p.split).unwrap();
+    let n = test
+        .slices
+        .iter()
+        .position(|r| r.patient_id == "p002")
+        .unwrap();
+    let k = test.slices[n].slice_index;
+    let want = slices.index_axis(ndarray::Axis(0), k);
+    let worst = test
+        .image(n)
+        .iter()
+        .zip(want.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-6, "slice {k}: {worst}");
+
+    let brain = read_nifti(&c.join("brainmasks/p002.nii.gz")).unwrap();
+    write_nifti(&c.join("brainmasks/p002.nii.gz"), &brain.map(|_| 1u8)).unwrap();
+    let e = read_patient(&info, "p002").unwrap_err().to_string();
+    assert!(e.contains("changed since"), "{e}");
+}
+
 /// 2.5-D: the neighbours `prepare --context-slices` stores for each slice are exactly the
 /// channels `network_input` stacks from a whole scan at inference, and the centre slices are
 /// those of a 2-D dataset.

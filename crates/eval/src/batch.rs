@@ -210,7 +210,7 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         });
         return row;
     }
-    let result = read_input(&study.input, None).and_then(|(image, series)| {
+    let result = read_input(&study.input, None, None).and_then(|(image, series)| {
         predictor.predict(&study.input, &image, series.as_ref(), &out, opts.dicom)
     });
     row.seconds = t0.elapsed().as_secs_f64();

@@ -133,7 +133,7 @@ fn example_slices(
     preprocess: &mtsa_data::PreprocessConfig,
     r: usize,
 ) -> Result<Tensor, EvalError> {
-    let (image, _) = read_input(scan, None)?;
+    let (image, _) = read_input(scan, None, None)?;
     let (slices, geom) =
         preprocess_image(&image, None, preprocess).map_err(|e| EvalError::Data(e.in_file(scan)))?;
     let brain = &geom.brain_slices;

@@ -28,6 +28,9 @@ pub struct PredictOptions {
     /// Also write `seg.dcm`, a binary DICOM Segmentation (DICOM input only, likewise).
     pub seg: bool,
     pub series_uid: Option<String>,
+    /// Brain mask (NIfTI on the input's grid, nonzero inside) for a scan that is not
+    /// skull-stripped: everything outside it is set to 0 before anything is read from the scan.
+    pub brain_mask: Option<PathBuf>,
 }
 
 /// Written as `egfr.json`.
@@ -315,7 +318,11 @@ fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
 
 /// One study: the input is read (and refused, naming the file) before the model is loaded.
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
-    let (image, series) = read_input(&opts.input, opts.series_uid.as_deref())?;
+    let (image, series) = read_input(
+        &opts.input,
+        opts.series_uid.as_deref(),
+        opts.brain_mask.as_deref(),
+    )?;
     let predictor = Predictor::load(&opts.run, opts.load)?;
     predictor.predict(
         &opts.input,
@@ -335,9 +342,13 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
 }
 
+/// The scan at `input` (a NIfTI file or a DICOM series folder) as `prepare` and the whole-scan
+/// read-back see a scan ([`mtsa_data::zero_background`]): its background at 0, and with a
+/// `brain_mask` (NIfTI on the scan's grid) zero outside it.
 pub(crate) fn read_input(
     input: &Path,
     series_uid: Option<&str>,
+    brain_mask: Option<&Path>,
 ) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {
     let (vol, series) = if input.is_dir() {
         let (vol, series) = mtsa_dicom::read_series(input, series_uid)?;
@@ -345,6 +356,12 @@ pub(crate) fn read_input(
     } else {
         (read_nifti(input)?, None)
     };
-    // As `prepare` and the whole-scan read-back see a scan (`mtsa_data::zero_background`).
-    Ok((mtsa_data::zero_background(vol, input), series))
+    let brain = match brain_mask {
+        Some(path) => Some(mtsa_data::read_brain_mask(&vol, input, path)?),
+        None => None,
+    };
+    Ok((
+        mtsa_data::zero_background(vol, brain.as_ref(), input),
+        series,
+    ))
 }

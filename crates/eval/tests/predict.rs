@@ -90,6 +90,7 @@ fn run_predict_dicom(
         rtstruct: dicom_outputs,
         seg: dicom_outputs,
         series_uid: None,
+        brain_mask: None,
     })
     .unwrap();
     let json: serde_json::Value =
