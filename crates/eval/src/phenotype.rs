@@ -284,7 +284,17 @@ pub struct PhenotypeModel {
     /// missing in records before the twenty-second session, which are refused.
     #[serde(default)]
     pub prior: Option<[f64; 2]>,
+    /// Each feature's lowest and highest value over the patients it was fitted on
+    /// ([`PhenotypeModel::unseen`]); missing in records before the thirty-ninth session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<Vec<[f64; 2]>>,
 }
+
+/// How far outside a feature's fitted range a scan's value may lie, as a share of the range,
+/// before [`PhenotypeModel::unseen`] names it: a new patient like the ~120 fitted ones lies
+/// outside their range of a feature with probability 2/121, about one in sixty, and the margin
+/// makes that rarer still.
+const RANGE_MARGIN: f64 = 0.1;
 
 /// A scan's phenotype call: its measurements (none without a lesion) and P(mutant).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -304,7 +314,38 @@ impl PhenotypeModel {
             prevalence: mutant.iter().filter(|m| **m).count() as f64 / mutant.len() as f64,
             patients: rows.len(),
             prior: Some(prior),
+            ranges: Some(
+                (0..FEATURE_NAMES.len())
+                    .map(|f| {
+                        rows.iter()
+                            .fold([f64::INFINITY, f64::NEG_INFINITY], |[lo, hi], r| {
+                                [lo.min(r[f]), hi.max(r[f])]
+                            })
+                    })
+                    .collect(),
+            ),
         })
+    }
+
+    /// The features of a scan's `row` that lie outside what the model was fitted on (by more
+    /// than [`RANGE_MARGIN`] of the fitted range), in words: there its call extrapolates. Why:
+    /// the demo's model on the MNI template, a brain without a metastasis, kept 20 specks of
+    /// 1-20 voxels and called the scan mutant at P = 1.000 from a lesion count five times any
+    /// patient's it was fitted on (README, "Real tumours").
+    pub fn unseen(&self, row: &[f64]) -> Vec<String> {
+        let Some(ranges) = &self.ranges else {
+            return Vec::new();
+        };
+        FEATURE_NAMES
+            .iter()
+            .zip(ranges)
+            .zip(row)
+            .filter(|((_, [lo, hi]), v)| {
+                let margin = RANGE_MARGIN * (hi - lo);
+                **v < lo - margin || **v > hi + margin
+            })
+            .map(|((name, [lo, hi]), v)| format!("{name} {v:.2} (fitted on {lo:.2} to {hi:.2})"))
+            .collect()
     }
 
     /// The call on a scan whose cleaned GTV is `mask` (on `image`'s grid, `contrast` the
@@ -330,12 +371,15 @@ impl PhenotypeModel {
     pub fn problem(&self) -> Option<String> {
         let consistent = self.model.fits_features(&FEATURE_NAMES)
             && (0.0..=1.0).contains(&self.prevalence)
-            && self.prior.is_some_and(|p| p.iter().all(|v| v.is_finite()));
+            && self.prior.is_some_and(|p| p.iter().all(|v| v.is_finite()))
+            && self.ranges.as_ref().is_none_or(|r| {
+                r.len() == FEATURE_NAMES.len() && r.iter().all(|[lo, hi]| lo <= hi)
+            });
         (!consistent).then(|| {
             format!(
                 "the EGFR phenotype model must use the features {FEATURE_NAMES:?} with one \
-                 coefficient each, a prevalence in [0, 1] and the cohort's core and texture \
-                 (`prior`) (a run calibrated by another \
+                 coefficient each (and one range each, if any), a prevalence in [0, 1] and the \
+                 cohort's core and texture (`prior`) (a run calibrated by another \
                  version of mtsa is re-calibrated, without training, by `mtsa train --data \
                  <its dataset> --out <run> --resume`)"
             )
@@ -486,5 +530,58 @@ mod tests {
         let mut other = model;
         other.model.coefficients.pop();
         assert!(other.problem().is_some());
+    }
+
+    /// The fitted ranges by hand, a row inside them (or within the margin) unnamed, a row
+    /// outside named feature by feature; a record without ranges names nothing, one with the
+    /// wrong number of them is refused.
+    #[test]
+    fn features_outside_the_fitted_range_are_named() {
+        // Lesions 1-4, mean ln radius 0-3.9, oedema 0-1, core 0.1 each, texture 0.
+        let measured: Vec<Measured> = (0..40)
+            .map(|i| Measured {
+                lesions: 1 + i % 4,
+                mean_ln_radius: (i as f64) / 10.0,
+                oedema_reach: (i % 2) as f64,
+                core_sum: 0.1 * (i + 1) as f64,
+                texture_sum: 0.0,
+                volume: (i + 1) as f64,
+            })
+            .collect();
+        let mutant: Vec<bool> = (0..40).map(|i| i >= 15).collect();
+        let model = PhenotypeModel::fit(&measured, &mutant).unwrap();
+        let ranges = model.ranges.clone().unwrap();
+        assert_eq!(ranges[0], [1.0, 4.0]);
+        assert!((ranges[1][1] - 3.9).abs() < 1e-12 && ranges[1][0] == 0.0);
+        assert_eq!(ranges[3], [0.0, 1.0]);
+        let prior = model.prior.unwrap();
+        let row = |lesions: usize, radius: f64| {
+            Measured {
+                lesions,
+                mean_ln_radius: radius,
+                oedema_reach: 0.5,
+                core_sum: 1.0,
+                texture_sum: 0.0,
+                volume: 10.0,
+            }
+            .row(prior)
+        };
+        assert!(model.unseen(&row(2, 1.0)).is_empty());
+        // 4.3 lies within a tenth of the range (0.3) above 4; 0.2 below the radius' 0 within 0.39.
+        assert!(model.unseen(&row(4, -0.2)).is_empty());
+        let named = model.unseen(&row(20, -1.0));
+        assert_eq!(named.len(), 2, "{named:?}");
+        assert!(
+            named[0].starts_with("lesions 20.00 (fitted on 1.00 to 4.00)"),
+            "{named:?}"
+        );
+        assert!(named[1].starts_with("mean_ln_radius_mm -1.00"), "{named:?}");
+        let mut before = model.clone();
+        before.ranges = None;
+        assert!(before.unseen(&row(20, -1.0)).is_empty());
+        assert_eq!(before.problem(), None);
+        let mut short = model;
+        short.ranges.as_mut().unwrap().pop();
+        assert!(short.problem().is_some());
     }
 }

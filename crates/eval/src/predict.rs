@@ -221,6 +221,23 @@ impl Predictor {
         Ok(files)
     }
 
+    /// A warning when the kept lesions measure outside what the EGFR phenotype model was
+    /// fitted on ([`crate::phenotype::PhenotypeModel::unseen`]).
+    fn unseen_phenotype(&self, scan: &ScanPrediction) -> Option<String> {
+        let model = self.postprocess.egfr_phenotype.as_ref()?;
+        let row = scan.phenotype.as_ref()?.features.as_ref()?;
+        let unseen = model.unseen(row);
+        (!unseen.is_empty()).then(|| {
+            format!(
+                "the kept lesions measure outside what the EGFR model was fitted on: {}; its \
+                 call extrapolates, and lesions so unlike the training patients' may mean the \
+                 scan is too (sequence, intensity preprocessing, skull stripping): review them \
+                 before planning",
+                unseen.join(", ")
+            )
+        })
+    }
+
     fn summary(
         &self,
         scan: &ScanPrediction,
@@ -282,6 +299,7 @@ impl Predictor {
                 .postprocess
                 .slice_warning(scan.geom.slice_thickness_mm)
                 .into_iter()
+                .chain(self.unseen_phenotype(scan))
                 .chain(below_cut.then(|| {
                     "no lesion candidate reached the lesion classifier's cut: the scan's most \
                      probable one is kept (kept_below_cut in lesion_list), since the run assumes \
