@@ -493,12 +493,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_fitted_model_follows_its_feature_and_falls_back_to_the_prevalence() {
-        // The second feature decides; the others are noise-free constants or alternate.
-        let measured: Vec<Measured> = (0..40)
+    /// Forty patients whose mean ln radius decides (0 to 3.9, mutant from 1.5 on), with
+    /// `lesions(i)` lesions each, oedema alternating 0 and 1, every lesion's core fraction 0.1
+    /// and no texture; and their labels.
+    fn forty(lesions: fn(usize) -> usize) -> (Vec<Measured>, Vec<bool>) {
+        let measured = (0..40)
             .map(|i| Measured {
-                lesions: 1,
+                lesions: lesions(i),
                 mean_ln_radius: (i as f64) / 10.0,
                 oedema_reach: (i % 2) as f64,
                 core_sum: 0.1 * (i + 1) as f64,
@@ -506,7 +507,13 @@ mod tests {
                 volume: (i + 1) as f64,
             })
             .collect();
-        let mutant: Vec<bool> = (0..40).map(|i| i >= 15).collect();
+        (measured, (0..40).map(|i| i >= 15).collect())
+    }
+
+    #[test]
+    fn a_fitted_model_follows_its_feature_and_falls_back_to_the_prevalence() {
+        // The second feature decides; the others are noise-free constants or alternate.
+        let (measured, mutant) = forty(|_| 1);
         let model = PhenotypeModel::fit(&measured, &mutant).unwrap();
         assert_eq!(model.problem(), None);
         // Every lesion's core fraction is 0.1, so is the cohort's.
@@ -537,18 +544,7 @@ mod tests {
     /// wrong number of them is refused.
     #[test]
     fn features_outside_the_fitted_range_are_named() {
-        // Lesions 1-4, mean ln radius 0-3.9, oedema 0-1, core 0.1 each, texture 0.
-        let measured: Vec<Measured> = (0..40)
-            .map(|i| Measured {
-                lesions: 1 + i % 4,
-                mean_ln_radius: (i as f64) / 10.0,
-                oedema_reach: (i % 2) as f64,
-                core_sum: 0.1 * (i + 1) as f64,
-                texture_sum: 0.0,
-                volume: (i + 1) as f64,
-            })
-            .collect();
-        let mutant: Vec<bool> = (0..40).map(|i| i >= 15).collect();
+        let (measured, mutant) = forty(|i| 1 + i % 4);
         let model = PhenotypeModel::fit(&measured, &mutant).unwrap();
         let ranges = model.ranges.clone().unwrap();
         assert_eq!(ranges[0], [1.0, 4.0]);
