@@ -448,3 +448,30 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
     assert_eq!(seen, studies);
     assert!(shard(&studies, 3, 3).is_err());
 }
+
+/// A scan z-scored after skull stripping (its background at `-mean / sd`, as the BRATS 2013
+/// cases are stored) is read as the same scan unnormalised: the network runs on the same 12
+/// brain slices and writes the same mask. Read as stored, every voxel would be brain.
+#[test]
+fn a_z_scored_scan_is_predicted_as_the_scan_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut raw = lps_volume();
+    for ((_, _, k), v) in raw.data.indexed_iter_mut() {
+        if !(4..16).contains(&k) {
+            *v = 0.0;
+        }
+    }
+    let (mean, sd) = (50.0f32, 40.0f32);
+    let z = raw.map(|&v| (v - mean) / sd);
+    let (raw_path, z_path) = (tmp.path().join("raw.nii.gz"), tmp.path().join("z.nii.gz"));
+    write_nifti(&raw_path, &raw).unwrap();
+    write_nifti(&z_path, &z).unwrap();
+    let trained = fixture_run(tmp.path());
+    let run = with_head_bias(&trained, &tmp.path().join("pos"), 100.0);
+    let (a, _) = run_predict(&run, &raw_path, &tmp.path().join("pred_raw"));
+    let (b, _) = run_predict(&run, &z_path, &tmp.path().join("pred_z"));
+    assert_eq!((a.slices_run, b.slices_run), (12, 12));
+    let mask = |d: &str| read_nifti_labels(&tmp.path().join(d).join("gtv.nii.gz")).unwrap();
+    assert_eq!(mask("pred_raw").data, mask("pred_z").data);
+    assert!(a.gtv_voxels > 0);
+}
