@@ -48,6 +48,17 @@ pub fn zero_background(
     image
 }
 
+/// Whether a scan, as [`zero_background`] hands it on, looks skull-stripped: a tenth or more of
+/// its voxels (the share [`BACKGROUND_SHARE`] a background must fill) at 0. The synthetic
+/// cohort's scans hold about 58% zeros, the BRATS cases 81-88%; a head scan's air is noise, not
+/// 0, so it holds few. Why it matters: the network and the lesion classifier learnt from
+/// skull-stripped scans, and everything downstream takes the nonzero voxels as the brain, so on
+/// a head scan scalp and fat become brain and bright fat becomes lesions.
+pub fn looks_skull_stripped(image: &Volume<f32>) -> bool {
+    let zeros = image.data.iter().filter(|&&v| v == 0.0).count();
+    zeros as f64 >= BACKGROUND_SHARE * image.data.len() as f64
+}
+
 /// Raises a brain (the nonzero voxels) that holds negative values so that its darkest voxel is
 /// 0, the background staying 0; the darkest value, or `None` when nothing was negative.
 ///
@@ -163,6 +174,27 @@ mod tests {
             zero_background(scan_raw.clone(), None, Path::new("raw.nii.gz")),
             scan_raw
         );
+    }
+
+    /// A scan with a zero background looks skull-stripped; one whose every voxel holds noise
+    /// (a head scan's air) does not, until a brain mask zeroes what lies outside the brain.
+    #[test]
+    fn a_scan_without_a_zero_background_does_not_look_skull_stripped() {
+        let brain: Vec<f32> = (1..=16).map(|i| i as f32).collect();
+        assert!(looks_skull_stripped(&scan(0.0, &brain)));
+        let head = scan(0.5, &brain);
+        let read = zero_background(head.clone(), None, Path::new("head.nii.gz"));
+        // The lowest value 0.5 fills 48 of 64 voxels: a background, shifted to 0.
+        assert!(looks_skull_stripped(&read));
+        let mut noisy = head;
+        for (n, v) in noisy.data.iter_mut().enumerate().skip(16) {
+            *v = 2.0 + (n % 7) as f32 * 0.1;
+        }
+        let read = zero_background(noisy.clone(), None, Path::new("head.nii.gz"));
+        assert!(!looks_skull_stripped(&read));
+        let mask = noisy.map(|&v| u8::from((1.0..=16.0).contains(&v) && v.fract() == 0.0));
+        let read = zero_background(noisy, Some(&mask), Path::new("head.nii.gz"));
+        assert!(looks_skull_stripped(&read));
     }
 
     /// With a brain mask, a z-scored scan's background is shifted to 0 and every voxel outside

@@ -27,7 +27,7 @@ mod resample;
 mod source;
 mod split;
 
-pub use background::zero_background;
+pub use background::{looks_skull_stripped, zero_background};
 pub use case_volumes::{read_brain_mask, LabelRules};
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{

@@ -475,3 +475,46 @@ fn a_z_scored_scan_is_predicted_as_the_scan_itself() {
     assert_eq!(mask("pred_raw").data, mask("pred_z").data);
     assert!(a.gtv_voxels > 0);
 }
+
+/// A head scan (air that is noise, not 0) draws the warning that it does not look
+/// skull-stripped; the same scan with its brain mask, or the stripped scan, does not.
+#[test]
+fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stripped = lps_volume();
+    let mut head = stripped.clone();
+    for ((i, j, k), v) in head.data.indexed_iter_mut() {
+        if *v == 0.0 {
+            *v = 20.0 + ((i * 7 + j * 3 + k * 11) % 50) as f32 * 0.1;
+        }
+    }
+    let brain = stripped.map(|&v| u8::from(v != 0.0));
+    let paths = ["stripped", "head", "brain"].map(|n| tmp.path().join(format!("{n}.nii.gz")));
+    write_nifti(&paths[0], &stripped).unwrap();
+    write_nifti(&paths[1], &head).unwrap();
+    write_nifti(&paths[2], &brain).unwrap();
+    let trained = fixture_run(tmp.path());
+    let run = with_head_bias(&trained, &tmp.path().join("neg"), -100.0);
+    let warned = |input: &Path, mask: Option<&Path>, out: &str| {
+        let s = predict(&PredictOptions {
+            run: run.clone(),
+            input: input.to_path_buf(),
+            out: tmp.path().join(out),
+            load: LoadOptions {
+                device: Device::Cpu,
+                batch: 8,
+                layout: LayoutChoice::Fixed(Layout::Nhwc),
+                precision: Precision::F32,
+            },
+            rtstruct: false,
+            seg: false,
+            series_uid: None,
+            brain_mask: mask.map(Path::to_path_buf),
+        })
+        .unwrap();
+        s.warnings.iter().any(|w| w.contains("skull-stripped"))
+    };
+    assert!(warned(&paths[1], None, "head"));
+    assert!(!warned(&paths[1], Some(&paths[2]), "head_masked"));
+    assert!(!warned(&paths[0], None, "stripped"));
+}
