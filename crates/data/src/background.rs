@@ -16,7 +16,7 @@ const BACKGROUND_SHARE: f64 = 0.1;
 /// lesion classifier alike, on a scan that is not skull-stripped too; last, a brain with
 /// negative values raised to start at 0 ([`brain_raised`]). The log says when a background
 /// was moved or a brain raised.
-pub fn zero_background(
+pub(crate) fn zero_background(
     image: Volume<f32>,
     brain: Option<&Volume<u8>>,
     source: &Path,
@@ -48,7 +48,7 @@ pub fn zero_background(
     image
 }
 
-/// Whether a scan, as [`zero_background`] hands it on, looks skull-stripped: a tenth or more of
+/// Whether a scan, as [`crate::scan_as_read`] hands it on, looks skull-stripped: a tenth or more of
 /// its voxels (the share [`BACKGROUND_SHARE`] a background must fill) at 0. The synthetic
 /// cohort's scans hold about 58% zeros, the BRATS cases 81-88%; a head scan's air is noise, not
 /// 0, so it holds few. Why it matters: the network and the lesion classifier learnt from
@@ -118,11 +118,7 @@ mod tests {
         for (v, b) in data.iter_mut().zip(brain) {
             *v = *b;
         }
-        let mut affine = [[0.0; 4]; 4];
-        for (d, row) in affine.iter_mut().enumerate() {
-            row[d] = 1.0;
-        }
-        Volume::new(data, affine)
+        Volume::new(data, mtsa_io::diagonal_affine([1.0; 3], [0.0; 3]))
     }
 
     /// A z-scored scan's background (48 of 64 voxels at -2) becomes 0 and its brain the raw

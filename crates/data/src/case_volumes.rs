@@ -147,25 +147,25 @@ pub(crate) fn read_case(
         let mask = gtv_mask(&labels, rules, &case.label)?;
         (img, mask)
     };
-    let brain = match &case.brain {
-        Some(path) => Some(read_brain_mask(&image, &case.image, path)?),
-        None => None,
-    };
-    Ok(CaseScan {
-        image: zero_background(image, brain.as_ref(), &case.image),
-        gtv,
-        brain,
-    })
+    let (image, brain) = scan_as_read(image, &case.image, case.brain.as_deref())?;
+    Ok(CaseScan { image, gtv, brain })
 }
 
-/// The binary brain mask at `path` (nonzero inside), checked to lie on the grid of `image`
-/// (read from `image_path`).
-pub fn read_brain_mask(
-    image: &Volume<f32>,
+/// `image`, decoded from `image_path`, as every reader (`prepare`, the whole-scan read-back,
+/// `predict`) hands a scan on ([`zero_background`]), with the binary brain mask read from
+/// `brain_path` (nonzero inside, checked to lie on the image's grid) when there is one.
+pub fn scan_as_read(
+    image: Volume<f32>,
     image_path: &Path,
-    path: &Path,
-) -> Result<Volume<u8>, DataError> {
-    let b = read_nifti_labels(path)?;
-    check_geometry(image, image_path, &b, path)?;
-    Ok(b.map(|&v| u8::from(v != 0)))
+    brain_path: Option<&Path>,
+) -> Result<(Volume<f32>, Option<Volume<u8>>), DataError> {
+    let brain = match brain_path {
+        Some(path) => {
+            let b = read_nifti_labels(path)?;
+            check_geometry(&image, image_path, &b, path)?;
+            Some(b.map(|&v| u8::from(v != 0)))
+        }
+        None => None,
+    };
+    Ok((zero_background(image, brain.as_ref(), image_path), brain))
 }

@@ -27,8 +27,8 @@ mod resample;
 mod source;
 mod split;
 
-pub use background::{looks_skull_stripped, zero_background};
-pub use case_volumes::{read_brain_mask, LabelRules};
+pub use background::looks_skull_stripped;
+pub use case_volumes::{scan_as_read, LabelRules};
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{
     compute_data_hash, load_split, read_info, verify, write_split, DatasetInfo, PatientInfo,

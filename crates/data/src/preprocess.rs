@@ -146,7 +146,7 @@ fn canonical_plane<T: Copy>(canonical: &Array3<T>, k: usize) -> Vec<T> {
 
 /// Reorients, finds the brain, normalises intensity. Brain = `brain` mask voxels if given (must
 /// match the image's shape), else the image's nonzero voxels (the readers put a skull-stripped
-/// scan's background at 0 first, [`crate::zero_background`]).
+/// scan's background at 0 first, [`crate::scan_as_read`]).
 pub(crate) fn normalise(
     img: &Volume<f32>,
     brain: Option<&Volume<u8>>,
@@ -189,7 +189,7 @@ pub(crate) fn normalise(
     }
     // Background set to zero rather than to the normalised value of its raw intensity: outside
     // a brain mask, a z-scored image can hold values that would otherwise land mid-grey (a scan
-    // read whole has its background at 0 already: `crate::zero_background`). The same pass
+    // read whole has its background at 0 already: `crate::scan_as_read`). The same pass
     // finds the brain's bounding box and the slices that contain brain.
     let scale = 1.0 / (hi - lo);
     let shape = reo.canonical_shape();

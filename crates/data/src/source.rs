@@ -99,8 +99,8 @@ fn source_hash(kind: LayoutKind, case: &Case) -> Result<String, DataError> {
 }
 
 /// Reads patient `id`'s whole image (zero outside its brain mask when it has one) and binary GTV
-/// mask back from the cohort the dataset was prepared from, exactly as `prepare` read them. Fails if the cohort has moved or the files
-/// changed since (their hash differs).
+/// mask back from the cohort the dataset was prepared from, exactly as `prepare` read them.
+/// Fails if the cohort has moved or the files changed since (their hash differs).
 pub fn read_patient(info: &DatasetInfo, id: &str) -> Result<(Volume<f32>, Volume<u8>), DataError> {
     let patient = info
         .patients

@@ -207,7 +207,7 @@ fn mni_and_brats_come_out_the_same_way_round() {
 }
 
 /// The image alone, as `predict` reads it (its background, the z-scored value of zero that
-/// fills ~85% of these volumes, shifted to 0 by `zero_background`), is prepared as with the
+/// fills ~85% of these volumes, shifted to 0 by `scan_as_read`), is prepared as with the
 /// case's brain mask: the same brain slices, field of view and intensities. Taken as it is
 /// stored, every voxel would be brain (all 155 slices, the field of view on the volume's centre).
 #[test]
@@ -225,7 +225,7 @@ fn brats_image_alone_is_prepared_as_with_its_brain_mask() {
         let (_, stored) = preprocess_image(&img, None, &cfg).unwrap();
         assert_eq!(stored.brain_slices.len(), img.shape()[2], "{case}");
         let path = dir.join(&case).join(IMAGE);
-        let zeroed = mtsa_data::zero_background(img, None, &path);
+        let (zeroed, _) = mtsa_data::scan_as_read(img, &path, None).unwrap();
         let (alone, without) = preprocess_image(&zeroed, None, &cfg).unwrap();
         eprintln!(
             "{case}: brain slices {} with the mask, {} alone; centre {:?} / {:?}",

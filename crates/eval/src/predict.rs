@@ -368,7 +368,7 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
 }
 
 /// The scan at `input` (a NIfTI file or a DICOM series folder) as `prepare` and the whole-scan
-/// read-back see a scan ([`mtsa_data::zero_background`]): its background at 0, and with a
+/// read-back see a scan ([`mtsa_data::scan_as_read`]): its background at 0, and with a
 /// `brain_mask` (NIfTI on the scan's grid) zero outside it.
 pub(crate) fn read_input(
     input: &Path,
@@ -381,12 +381,6 @@ pub(crate) fn read_input(
     } else {
         (read_nifti(input)?, None)
     };
-    let brain = match brain_mask {
-        Some(path) => Some(mtsa_data::read_brain_mask(&vol, input, path)?),
-        None => None,
-    };
-    Ok((
-        mtsa_data::zero_background(vol, brain.as_ref(), input),
-        series,
-    ))
+    let (image, _) = mtsa_data::scan_as_read(vol, input, brain_mask)?;
+    Ok((image, series))
 }

@@ -68,15 +68,9 @@ fn run_predict(
     run_predict_dicom(run, input, out, false, Precision::F32)
 }
 
-/// `predict`, with the RT Structure Set and the SEG when `dicom_outputs`.
-fn run_predict_dicom(
-    run: &Path,
-    input: &Path,
-    out: &Path,
-    dicom_outputs: bool,
-    precision: Precision,
-) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
-    let summary = predict(&PredictOptions {
+/// `predict` on the CPU from `run`, `input` to `out`: no DICOM outputs, no brain mask.
+fn options(run: &Path, input: &Path, out: &Path, precision: Precision) -> PredictOptions {
+    PredictOptions {
         run: run.to_path_buf(),
         input: input.to_path_buf(),
         out: out.to_path_buf(),
@@ -87,10 +81,25 @@ fn run_predict_dicom(
             layout: LayoutChoice::Fixed(Layout::Nhwc),
             precision,
         },
-        rtstruct: dicom_outputs,
-        seg: dicom_outputs,
+        rtstruct: false,
+        seg: false,
         series_uid: None,
         brain_mask: None,
+    }
+}
+
+/// `predict`, with the RT Structure Set and the SEG when `dicom_outputs`.
+fn run_predict_dicom(
+    run: &Path,
+    input: &Path,
+    out: &Path,
+    dicom_outputs: bool,
+    precision: Precision,
+) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
+    let summary = predict(&PredictOptions {
+        rtstruct: dicom_outputs,
+        seg: dicom_outputs,
+        ..options(run, input, out, precision)
     })
     .unwrap();
     let json: serde_json::Value =
@@ -497,19 +506,8 @@ fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
     let run = with_head_bias(&trained, &tmp.path().join("neg"), -100.0);
     let warned = |input: &Path, mask: Option<&Path>, out: &str| {
         let s = predict(&PredictOptions {
-            run: run.clone(),
-            input: input.to_path_buf(),
-            out: tmp.path().join(out),
-            load: LoadOptions {
-                device: Device::Cpu,
-                batch: 8,
-                layout: LayoutChoice::Fixed(Layout::Nhwc),
-                precision: Precision::F32,
-            },
-            rtstruct: false,
-            seg: false,
-            series_uid: None,
             brain_mask: mask.map(Path::to_path_buf),
+            ..options(&run, input, &tmp.path().join(out), Precision::F32)
         })
         .unwrap();
         s.warnings.iter().any(|w| w.contains("skull-stripped"))
