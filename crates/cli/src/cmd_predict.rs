@@ -31,6 +31,11 @@ pub struct Args {
     /// only.
     #[arg(long)]
     brain_mask: Option<PathBuf>,
+    /// Many studies: a folder of brain masks, `<study>.nii.gz` for each study that is not
+    /// skull-stripped (the study's file name without `.nii.gz`, or its series folder's name).
+    /// Studies without one are read as they are; a mask that names no study is refused.
+    #[arg(long)]
+    brain_masks: Option<PathBuf>,
     /// Replace an existing output folder written by `mtsa predict` (never anything else).
     #[arg(long)]
     force: bool,
@@ -48,6 +53,12 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     if let Some(studies) = mtsa_eval::batch_studies(&a.input)? {
         return run_batch(a, studies);
+    }
+    if let Some(masks) = &a.brain_masks {
+        bail!(
+            "--brain-masks {} is a batch's folder of masks; one study takes --brain-mask FILE",
+            masks.display()
+        );
     }
     if a.parts != 1 || a.part != 0 {
         bail!(
@@ -131,19 +142,25 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         bail!("--series-uid picks a series of one study; it cannot apply to a batch");
     }
     if a.brain_mask.is_some() {
-        bail!("--brain-mask is one study's mask; it cannot apply to a batch");
+        bail!(
+            "--brain-mask is one study's mask; a batch takes --brain-masks DIR with \
+             <study>.nii.gz for each study that needs one"
+        );
     }
+    let studies = match &a.brain_masks {
+        Some(dir) => mtsa_eval::with_brain_masks(studies, dir)?,
+        None => studies,
+    };
     let existing = if a.force {
         mtsa_io::Existing::Replace
     } else {
         mtsa_io::Existing::Keep
     };
-    crate::out_guard::check_out(
-        "predict-batch",
-        &a.out,
-        existing,
-        &[("--run", &a.run), ("--input", &a.input)],
-    )?;
+    let mut inputs: Vec<(&str, &Path)> = vec![("--run", &a.run), ("--input", &a.input)];
+    if let Some(masks) = &a.brain_masks {
+        inputs.push(("--brain-masks", masks));
+    }
+    crate::out_guard::check_out("predict-batch", &a.out, existing, &inputs)?;
     // Argument errors before the folder is claimed, so they leave nothing behind.
     mtsa_eval::shard(&studies, a.part, a.parts)?;
     let load = a.inference.load(8)?;

@@ -256,10 +256,11 @@ fn a_time_budget_that_is_not_a_positive_number_of_minutes_is_refused_before_any_
     }
 }
 
-/// A brain mask that does not lie on the scan's grid is refused before the model is loaded,
-/// with one line naming the mask, and leaves no output; a batch refuses the option.
+/// Brain masks that cannot apply are refused with one line naming them, before the model is
+/// loaded, and leave no output: a mask off the scan's grid; one study's mask for a batch, a
+/// batch's folder for one study; a batch's mask that names none of its studies.
 #[test]
-fn predict_refuses_a_brain_mask_on_another_grid() {
+fn predict_refuses_brain_masks_it_cannot_apply() {
     let tmp = tempfile::tempdir().unwrap();
     let affine = mtsa_io::diagonal_affine([1.0, 1.0, 2.0], [0.0, 0.0, 0.0]);
     let scan = mtsa_io::Volume::new(ndarray::Array3::<f32>::from_elem((8, 8, 4), 1.0), affine);
@@ -270,44 +271,43 @@ fn predict_refuses_a_brain_mask_on_another_grid() {
     write_nifti(&mask, &other).unwrap();
     let run = tmp.path().join("run");
     std::fs::create_dir(&run).unwrap();
+    let (batch, masks) = (tmp.path().join("studies"), tmp.path().join("masks"));
+    std::fs::create_dir(&batch).unwrap();
+    std::fs::create_dir(&masks).unwrap();
+    std::fs::copy(&input, batch.join("a.nii.gz")).unwrap();
+    std::fs::copy(&mask, masks.join("b.nii.gz")).unwrap();
     let pred = tmp.path().join("pred");
-    let out = mtsa(&[
-        "predict",
-        "--run",
-        s(&run),
-        "--input",
-        s(&input),
-        "--brain-mask",
-        s(&mask),
-        "--out",
-        s(&pred),
-    ]);
-    assert!(!out.status.success());
-    let line = error_line(&out);
+    let refused = |input: &Path, flag: &str, mask: &Path| {
+        let out = mtsa(&[
+            "predict",
+            "--run",
+            s(&run),
+            "--input",
+            s(input),
+            flag,
+            s(mask),
+            "--out",
+            s(&pred),
+        ]);
+        assert!(!out.status.success());
+        assert!(!pred.exists(), "{flag} left {}", pred.display());
+        error_line(&out)
+    };
+    let line = refused(&input, "--brain-mask", &mask);
     assert!(
         line.contains("brain.nii.gz") && line.contains("shape"),
         "{line}"
     );
-    assert!(!pred.exists());
-
-    let batch = tmp.path().join("studies");
-    std::fs::create_dir(&batch).unwrap();
-    std::fs::copy(&input, batch.join("a.nii.gz")).unwrap();
-    let out = mtsa(&[
-        "predict",
-        "--run",
-        s(&run),
-        "--input",
-        s(&batch),
-        "--brain-mask",
-        s(&mask),
-        "--out",
-        s(&pred),
-    ]);
-    let line = error_line(&out);
+    let line = refused(&batch, "--brain-mask", &mask);
     assert!(
-        line.contains("--brain-mask") && line.contains("batch"),
+        line.contains("--brain-masks DIR") && line.contains("batch"),
         "{line}"
     );
-    assert!(!pred.exists());
+    let line = refused(&input, "--brain-masks", &masks);
+    assert!(line.contains("--brain-mask FILE"), "{line}");
+    let line = refused(&batch, "--brain-masks", &masks);
+    assert!(
+        line.contains("b.nii.gz") && line.contains("names no study"),
+        "{line}"
+    );
 }

@@ -11,11 +11,13 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// One study of a batch: its name (the output folder's) and its input.
+/// One study of a batch: its name (the output folder's), its input and, for a scan that is not
+/// skull-stripped, its brain mask ([`with_brain_masks`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Study {
     pub name: String,
     pub input: PathBuf,
+    pub brain_mask: Option<PathBuf>,
 }
 
 pub struct BatchOptions {
@@ -37,6 +39,8 @@ pub struct BatchOptions {
 pub struct BatchRow {
     pub study: String,
     pub input: String,
+    /// The brain mask the study was read with, when the batch had one for it.
+    pub brain_mask: Option<String>,
     /// `done`, `done earlier` (skipped: its output folder is complete) or `failed`.
     pub status: String,
     pub gtv_volume_ml: Option<f64>,
@@ -123,13 +127,58 @@ pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
                 ),
             ));
         }
-        studies.push(Study { name, input: path });
+        studies.push(Study {
+            name,
+            input: path,
+            brain_mask: None,
+        });
     }
     if studies.is_empty() {
         return Err(EvalError::file(input, "holds no study"));
     }
     studies.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Some(studies))
+}
+
+/// `studies` with their brain masks from `dir`: `<study>.nii.gz` (or `.nii`), on the study's
+/// grid, as `mtsa predict --brain-mask` takes one. A study without a mask there is read as it
+/// is (skull-stripped already, or warned about), as `prepare` reads a cohort's `brainmasks/`; a
+/// mask that names no study is refused, since a misspelt name would leave its scan unmasked.
+pub fn with_brain_masks(mut studies: Vec<Study>, dir: &Path) -> Result<Vec<Study>, EvalError> {
+    if !dir.is_dir() {
+        return Err(EvalError::file(dir, "is not a folder of brain masks"));
+    }
+    let mut unmatched = Vec::new();
+    for path in visible_entries(dir)? {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = file
+            .strip_suffix(".nii.gz")
+            .or_else(|| file.strip_suffix(".nii"));
+        match name.and_then(|n| studies.iter_mut().find(|s| s.name == n)) {
+            Some(study) if study.brain_mask.is_none() => study.brain_mask = Some(path),
+            Some(study) => {
+                return Err(EvalError::file(
+                    dir,
+                    format!("holds two brain masks for study `{}`", study.name),
+                ))
+            }
+            None => unmatched.push(file),
+        }
+    }
+    if !unmatched.is_empty() {
+        return Err(EvalError::file(
+            dir,
+            format!(
+                "{} names no study of the batch (a mask is `<study>.nii.gz`, the study's file \
+                 name without `.nii.gz` or its series folder's name)",
+                unmatched.join(", ")
+            ),
+        ));
+    }
+    Ok(studies)
 }
 
 /// This part's studies: every `parts`-th of the name-sorted list, starting at `part`.
@@ -188,6 +237,7 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
     let mut row = BatchRow {
         study: study.name.clone(),
         input: study.input.display().to_string(),
+        brain_mask: study.brain_mask.as_ref().map(|m| m.display().to_string()),
         status: "done".into(),
         gtv_volume_ml: None,
         lesions: None,
@@ -210,9 +260,10 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         });
         return row;
     }
-    let result = read_input(&study.input, None, None).and_then(|(image, series)| {
-        predictor.predict(&study.input, &image, series.as_ref(), &out, opts.dicom)
-    });
+    let result =
+        read_input(&study.input, None, study.brain_mask.as_deref()).and_then(|(image, series)| {
+            predictor.predict(&study.input, &image, series.as_ref(), &out, opts.dicom)
+        });
     row.seconds = t0.elapsed().as_secs_f64();
     match result {
         Ok(s) => {

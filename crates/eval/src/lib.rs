@@ -35,7 +35,10 @@ mod thick_view;
 mod truth;
 mod wholescan;
 
-pub use batch::{batch_studies, predict_batch, shard, summary_name, BatchOptions, BatchRow, Study};
+pub use batch::{
+    batch_studies, predict_batch, shard, summary_name, with_brain_masks, BatchOptions, BatchRow,
+    Study,
+};
 pub use calibrate::{calibrate, CalibrationFits};
 pub use error::EvalError;
 pub use evaluate::{evaluate, EvaluateOptions};

@@ -485,11 +485,8 @@ fn a_z_scored_scan_is_predicted_as_the_scan_itself() {
     assert!(a.gtv_voxels > 0);
 }
 
-/// A head scan (air that is noise, not 0) draws the warning that it does not look
-/// skull-stripped; the same scan with its brain mask, or the stripped scan, does not.
-#[test]
-fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
-    let tmp = tempfile::tempdir().unwrap();
+/// The fixture scan stripped, as a head scan (its background noise, not 0) and its brain mask.
+fn head_scan() -> (Volume<f32>, Volume<f32>, Volume<u8>) {
     let stripped = lps_volume();
     let mut head = stripped.clone();
     for ((i, j, k), v) in head.data.indexed_iter_mut() {
@@ -498,6 +495,15 @@ fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
         }
     }
     let brain = stripped.map(|&v| u8::from(v != 0.0));
+    (stripped, head, brain)
+}
+
+/// A head scan (air that is noise, not 0) draws the warning that it does not look
+/// skull-stripped; the same scan with its brain mask, or the stripped scan, does not.
+#[test]
+fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stripped, head, brain) = head_scan();
     let paths = ["stripped", "head", "brain"].map(|n| tmp.path().join(format!("{n}.nii.gz")));
     write_nifti(&paths[0], &stripped).unwrap();
     write_nifti(&paths[1], &head).unwrap();
@@ -515,4 +521,66 @@ fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
     assert!(warned(&paths[1], None, "head"));
     assert!(!warned(&paths[1], Some(&paths[2]), "head_masked"));
     assert!(!warned(&paths[0], None, "stripped"));
+}
+
+/// A batch reads each study with its mask from `--brain-masks`: the head scan masked is
+/// predicted as the stripped scan is, without the skull-stripping warning it draws unmasked; a
+/// study without a mask is read as it is, and a mask that names no study is refused.
+#[test]
+fn a_batch_reads_each_study_with_its_brain_mask() {
+    use mtsa_eval::{batch_studies, predict_batch, with_brain_masks, BatchOptions, DicomOutputs};
+    let tmp = tempfile::tempdir().unwrap();
+    let (stripped, head, brain) = head_scan();
+    let (inputs, masks) = (tmp.path().join("studies"), tmp.path().join("masks"));
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::create_dir(&masks).unwrap();
+    write_nifti(&inputs.join("head.nii.gz"), &head).unwrap();
+    write_nifti(&inputs.join("stripped.nii.gz"), &stripped).unwrap();
+    write_nifti(&masks.join("head.nii.gz"), &brain).unwrap();
+    let studies = batch_studies(&inputs).unwrap().unwrap();
+    let masked = with_brain_masks(studies.clone(), &masks).unwrap();
+    assert_eq!(masked[0].brain_mask, Some(masks.join("head.nii.gz")));
+    assert_eq!(masked[1].brain_mask, None);
+
+    let run = with_head_bias(&fixture_run(tmp.path()), &tmp.path().join("pos"), 100.0);
+    let batch = |studies: &[mtsa_eval::Study], out: &str| {
+        let out = tmp.path().join(out);
+        std::fs::create_dir(&out).unwrap();
+        let rows = predict_batch(&BatchOptions {
+            run: run.clone(),
+            studies: studies.to_vec(),
+            out: out.clone(),
+            load: options(&run, &inputs, &out, Precision::F32).load,
+            dicom: DicomOutputs::default(),
+            part: 0,
+            parts: 1,
+            progress: None,
+        })
+        .unwrap();
+        let unstripped = |r: &mtsa_eval::BatchRow| {
+            r.warnings
+                .as_deref()
+                .is_some_and(|w| w.contains("skull-stripped"))
+        };
+        let gtv = |s: &str| read_nifti_labels(&out.join(s).join("gtv.nii.gz")).unwrap();
+        assert!(rows.iter().all(|r| r.status == "done"), "{rows:?}");
+        (
+            rows.iter().map(unstripped).collect::<Vec<_>>(),
+            gtv("head"),
+            gtv("stripped"),
+        )
+    };
+    let (warned, head_gtv, stripped_gtv) = batch(&masked, "with_masks");
+    assert_eq!(warned, [false, false]);
+    assert_eq!(head_gtv.data, stripped_gtv.data);
+    assert!(head_gtv.data.iter().any(|&v| v > 0));
+    let (warned, _, _) = batch(&studies, "without");
+    assert_eq!(warned, [true, false]);
+
+    write_nifti(&masks.join("heda.nii.gz"), &brain).unwrap();
+    let err = with_brain_masks(studies, &masks).unwrap_err().to_string();
+    assert!(
+        err.contains("heda.nii.gz") && err.contains("names no study"),
+        "{err}"
+    );
 }
