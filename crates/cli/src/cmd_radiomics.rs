@@ -12,7 +12,8 @@ pub struct Args {
     /// (hash-checked), NIfTI or DICOM alike.
     #[arg(long)]
     data: PathBuf,
-    /// Output folder: features.csv, predictions.csv, model.json, metrics.json.
+    /// Output folder: features.csv, predictions.csv, model.json, metrics.json (features.csv and
+    /// metrics.json only for a dataset without EGFR labels).
     #[arg(long)]
     out: PathBuf,
     /// Replace an existing folder written by `mtsa radiomics` (never anything else).
@@ -72,27 +73,41 @@ pub fn run(a: Args) -> Result<()> {
         progress: Some(crate::progress::owned_callback(&bar)),
     })?;
     bar.finish_and_clear();
-    println!(
-        "{} features per patient; LASSO kept {} (lambda {:.4}) on {} training patients",
-        report.features,
-        report.selected.len(),
-        report.lambda,
-        report.training_patients
-    );
-    println!(
-        "{:<16} {:>8} {:>22} {:>7} {:>6}",
-        "set", "patients", "EGFR acc (95% Wilson)", "AUC", "Bayes"
-    );
-    for s in &report.splits {
-        println!(
-            "{:<16} {:>8} {}",
-            s.name,
-            s.patients,
-            crate::cmd_demo::egfr_cells(s.egfr.as_ref(), s.bayes_accuracy)
-        );
+    match report.lambda {
+        Some(lambda) => {
+            println!(
+                "{} features per patient; LASSO kept {} (lambda {lambda:.4}) on {} training \
+                 patients",
+                report.features,
+                report.selected.len(),
+                report.training_patients
+            );
+            println!(
+                "{:<16} {:>8} {:>22} {:>7} {:>6}",
+                "set", "patients", "EGFR acc (95% Wilson)", "AUC", "Bayes"
+            );
+            for s in &report.splits {
+                println!(
+                    "{:<16} {:>8} {}",
+                    s.name,
+                    s.patients,
+                    crate::cmd_demo::egfr_cells(s.egfr.as_ref(), s.bayes_accuracy)
+                );
+            }
+        }
+        None => println!(
+            "{} features of {} patients (features.csv); the dataset has no EGFR labels, so no \
+             model",
+            report.features, report.patients
+        ),
     }
     for (id, reason) in &report.skipped {
-        println!("{id}: no features ({reason}); evaluated with the training prevalence");
+        let stand_in = if report.lambda.is_some() {
+            "; evaluated with the training prevalence"
+        } else {
+            ""
+        };
+        println!("{id}: no features ({reason}){stand_in}");
     }
     println!("outputs in {}", a.out.display());
     Ok(())

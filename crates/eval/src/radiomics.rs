@@ -8,6 +8,9 @@
 //! flat in two of three axes, which PyRadiomics refuses too) gives no feature row; such a
 //! patient, when evaluated, gets the training prevalence as P(mutant), so every system is
 //! scored on the same patients.
+//!
+//! A dataset without EGFR labels (a segmentation cohort) gets the features alone, as a
+//! PyRadiomics extraction would: `features.csv` and `metrics.json`, no model.
 
 use crate::files::{write_csv, write_json};
 use crate::scoring::egfr_report;
@@ -61,11 +64,14 @@ pub struct RadiomicsReport {
     pub features: usize,
     pub settings: String,
     pub cv: CvConfig,
+    /// Patients of the extraction with a feature row.
+    pub patients: usize,
     pub training_patients: usize,
     /// LASSO's kept features with their logistic coefficients (on standardised values).
     pub selected: Vec<(String, f64)>,
-    pub lambda: f64,
-    pub intercept: f64,
+    /// The LASSO penalty and intercept; `None` for a dataset without EGFR labels (features only).
+    pub lambda: Option<f64>,
+    pub intercept: Option<f64>,
     pub splits: Vec<RadiomicsSplit>,
     /// Patients whose GTV was too small for features, with the reason.
     pub skipped: Vec<(String, String)>,
@@ -78,6 +84,7 @@ struct PatientFeatures<'a> {
 
 /// Features of every patient, the model fitted on `train`, scores of every other split; writes
 /// `features.csv`, `predictions.csv`, `model.json` and `metrics.json` into `opts.out` whole.
+/// Without EGFR labels in the dataset: `features.csv` and `metrics.json` only.
 pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> {
     // Bad settings are refused before minutes of extraction, not at the first patient or the fit.
     opts.settings
@@ -115,6 +122,30 @@ pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> 
             .map(|r| (r, r.features.0.iter().map(|(_, v)| *v).collect()))
             .collect()
     };
+    let report = |training_patients, model: Option<&RadiomicsModel>, splits| RadiomicsReport {
+        system: "Radiomics (LASSO-logistic, ref. 14)",
+        features: names.len(),
+        settings: format!("{:?}", opts.settings),
+        cv: opts.cv.clone(),
+        patients: rows.len(),
+        training_patients,
+        selected: model.map_or_else(Vec::new, |m| {
+            m.selected
+                .iter()
+                .zip(&m.coefficients)
+                .map(|(&j, &c)| (names[j].clone(), c))
+                .collect()
+        }),
+        lambda: model.map(|m| m.lambda),
+        intercept: model.map(|m| m.intercept),
+        splits,
+        skipped: skipped.clone(),
+    };
+    if !info.has_egfr {
+        let report = report(0, None, Vec::new());
+        write_outputs(opts, &names, &rows, None, &report)?;
+        return Ok(report);
+    }
     let train: Vec<_> = matrix(&|p| p.split == "train" && p.egfr.is_some());
     let x: Vec<Vec<f64>> = train.iter().map(|(_, v)| v.clone()).collect();
     let y: Vec<bool> = train
@@ -178,24 +209,8 @@ pub fn radiomics(opts: &RadiomicsOptions) -> Result<RadiomicsReport, EvalError> 
         });
         predictions.extend(rows);
     }
-    let report = RadiomicsReport {
-        system: "Radiomics (LASSO-logistic, ref. 14)",
-        features: names.len(),
-        settings: format!("{:?}", opts.settings),
-        cv: opts.cv.clone(),
-        training_patients: x.len(),
-        selected: model
-            .selected
-            .iter()
-            .zip(&model.coefficients)
-            .map(|(&j, &c)| (names[j].clone(), c))
-            .collect(),
-        lambda: model.lambda,
-        intercept: model.intercept,
-        splits,
-        skipped,
-    };
-    write_outputs(opts, &names, &rows, &predictions, &model, &report)?;
+    let report = report(x.len(), Some(&model), splits);
+    write_outputs(opts, &names, &rows, Some((&model, &predictions)), &report)?;
     Ok(report)
 }
 
@@ -225,8 +240,7 @@ fn write_outputs(
     opts: &RadiomicsOptions,
     names: &[String],
     rows: &[PatientFeatures],
-    predictions: &[RadiomicsPrediction],
-    model: &RadiomicsModel,
+    fitted: Option<(&RadiomicsModel, &[RadiomicsPrediction])>,
     report: &RadiomicsReport,
 ) -> Result<(), EvalError> {
     let dir = mtsa_io::AtomicDir::output(&opts.out, "radiomics", true)?;
@@ -250,8 +264,10 @@ fn write_outputs(
             .map_err(|e| EvalError::file(&path, e))?;
     }
     w.flush().map_err(|e| EvalError::file(&path, e))?;
-    write_csv(&out.join("predictions.csv"), predictions.iter())?;
-    write_json(&out.join("model.json"), model)?;
+    if let Some((model, predictions)) = fitted {
+        write_csv(&out.join("predictions.csv"), predictions.iter())?;
+        write_json(&out.join("model.json"), model)?;
+    }
     write_json(&out.join("metrics.json"), report)?;
     dir.commit()?;
     Ok(())

@@ -63,3 +63,80 @@ fn features_per_patient_and_a_model_that_separates_the_classes() {
     assert_eq!(predictions.lines().count(), 1 + 2);
     assert!(out.join("model.json").is_file() && out.join("metrics.json").is_file());
 }
+
+/// A segmentation cohort (no EGFR labels): the six BRATS 2013 cases, prepared as the README
+/// prepares them, get their features alone (no model, no predictions) and every one of the 107
+/// equals PyRadiomics' on the file as stored, with `mtsa radiomics`'s defaults (the
+/// `mtsa_defaults` runs of `pyradiomics_reference.json`): reading the scan with its z-scored
+/// background shifted to 0 changes nothing the z-scoring does not undo. Skipped, with a note,
+/// without `../shared/data`.
+#[test]
+fn a_segmentation_cohort_gets_its_features_alone_as_pyradiomics_computes_them() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cohort = root.join("../shared/data/brats2013-glioma");
+    if !cohort.is_dir() {
+        eprintln!("skipped: {} not found", cohort.display());
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("brats");
+    let config = mtsa_data::PrepareConfig {
+        size: 128,
+        labels: mtsa_data::LabelRules {
+            gtv_labels: vec![1, 3, 4],
+            ignore_labels: vec![2],
+            ..mtsa_data::LabelRules::default()
+        },
+        splits_file: Some(root.join("examples/brats-splits.json")),
+        image_name: Some("T1c_subtrMeanDivStd.nii.gz".into()),
+        label_name: Some("OTMultiClass.nii.gz".into()),
+        ..Default::default()
+    };
+    mtsa_data::prepare(&cohort, &data, &config, &|_, _| {}).unwrap();
+    let out = t.path().join("radiomics");
+    let report = radiomics(&RadiomicsOptions {
+        data,
+        out: out.clone(),
+        settings: Settings::for_mri(),
+        cv: CvConfig::default(),
+        seed: 0,
+        progress: None,
+    })
+    .unwrap();
+    assert_eq!((report.patients, report.lambda), (6, None));
+    assert!(report.splits.is_empty() && report.selected.is_empty());
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    files.sort();
+    assert_eq!(files, ["features.csv", "metrics.json"]);
+
+    let fixture = root.join("crates/radiomics/fixtures/pyradiomics_reference.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let mut csv = csv::Reader::from_path(out.join("features.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let mut compared = 0;
+    for row in csv.records().map(Result::unwrap) {
+        let run = reference["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case"] == row[0] && r["config"] == "mtsa_defaults")
+            .unwrap_or_else(|| panic!("no PyRadiomics run for {}", &row[0]));
+        for (name, got) in header.iter().zip(row.iter()).skip(4) {
+            let want = run["features"][name].as_f64().unwrap();
+            let got: f64 = got.parse().unwrap();
+            let diff = (got - want).abs();
+            assert!(
+                diff <= 1e-9 || diff <= 1e-4 * want.abs(),
+                "{} {name}: {got} here, {want} by PyRadiomics",
+                &row[0]
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6 * 107);
+}

@@ -86,6 +86,21 @@ pub fn study(opts: &StudyOptions) -> Result<StudySummary, StudyError> {
                 .map_err(|e| StudyError::Usage(format!("{}: {e}", system.id)))?;
         }
     }
+    // `mtsa radiomics` extracts features alone from a dataset without EGFR labels; a study
+    // needs its model and predictions.
+    if !info.has_egfr {
+        if let Some(s) = opts
+            .systems
+            .iter()
+            .find(|s| matches!(s.recipe, Recipe::Radiomics))
+        {
+            return Err(StudyError::Usage(format!(
+                "{}: the dataset has no EGFR labels, which the system {} needs",
+                opts.data.display(),
+                s.id
+            )));
+        }
+    }
     start_or_resume(&opts.out, &plan)?;
     let ctx = run::RunContext {
         data: &opts.data,

@@ -172,3 +172,21 @@ fn bad_settings_are_refused_before_the_study_folder_is_written() {
         assert!(!out.exists(), "a refused study wrote {}", out.display());
     }
 }
+
+/// On a dataset without EGFR labels `mtsa radiomics` extracts features alone, so a study that
+/// asks for the radiomics system is refused, naming it, before its folder is written.
+#[test]
+fn the_radiomics_system_is_refused_without_egfr_labels() {
+    let t = tempfile::tempdir().unwrap();
+    let cohort = common::write_cohort(t.path(), 6);
+    std::fs::remove_file(cohort.join("clinical.csv")).unwrap();
+    let data = t.path().join("data");
+    mtsa_data::prepare(&cohort, &data, &common::prepare_config(), &|_, _| {}).unwrap();
+    let out = t.path().join("study");
+    let err = study(&options(&data, &out, 1)).unwrap_err().to_string();
+    assert!(
+        err.contains("no EGFR labels") && err.contains("radiomics"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a refused study wrote {}", out.display());
+}
