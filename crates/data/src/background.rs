@@ -48,15 +48,35 @@ pub(crate) fn zero_background(
     image
 }
 
-/// Whether a scan, as [`crate::scan_as_read`] hands it on, looks skull-stripped: a tenth or more of
-/// its voxels (the share [`BACKGROUND_SHARE`] a background must fill) at 0. The synthetic
-/// cohort's scans hold about 58% zeros, the BRATS cases 81-88%; a head scan's air is noise, not
-/// 0, so it holds few. Why it matters: the network and the lesion classifier learnt from
-/// skull-stripped scans, and everything downstream takes the nonzero voxels as the brain, so on
-/// a head scan scalp and fat become brain and bright fat becomes lesions.
-pub fn looks_skull_stripped(image: &Volume<f32>) -> bool {
+/// The most a skull-stripped scan's nonzero region may hold, in ml. Adult intracranial volumes
+/// stay under about 2 L (the BRATS 2013 cases' brain masks hold 1.08-1.69 L, the MNI152 and
+/// Colin27 templates' brains 1.89 and 1.74 L); the synthetic cohort's scans, its template
+/// scaled by up to 1.08, hold up to 2.51 L. A head scan whose air is stored as exact zeros
+/// holds far more: Colin27 with its scalp (MRIcron's `ch2.nii.gz`), 4.15 L at 42% zeros.
+pub const MAX_BRAIN_ML: f64 = 3000.0;
+
+/// Why a scan, as [`crate::scan_as_read`] hands it on, does not look skull-stripped, or `None`
+/// when it does: under a tenth of its voxels (the share [`BACKGROUND_SHARE`] a background must
+/// fill) at 0, as in a head scan whose air is noise (the synthetic cohort's scans hold about 58%
+/// zeros, the BRATS cases 81-88%), or a nonzero region larger than any brain
+/// ([`MAX_BRAIN_ML`]), as in a head scan whose air is exact zeros. Why it matters: the network
+/// and the lesion classifier learnt from skull-stripped scans, and everything downstream takes
+/// the nonzero voxels as the brain, so on a head scan scalp and fat become brain and bright fat
+/// becomes lesions.
+pub fn not_skull_stripped(image: &Volume<f32>) -> Option<String> {
     let zeros = image.data.iter().filter(|&&v| v == 0.0).count();
-    zeros as f64 >= BACKGROUND_SHARE * image.data.len() as f64
+    if (zeros as f64) < BACKGROUND_SHARE * image.data.len() as f64 {
+        return Some("under a tenth of the scan is background at 0".into());
+    }
+    let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
+    let nonzero_ml = (image.data.len() - zeros) as f64 * voxel_ml;
+    (nonzero_ml > MAX_BRAIN_ML).then(|| {
+        format!(
+            "its nonzero region holds {:.1} L, more than the {:.1} L a brain stays under",
+            nonzero_ml / 1000.0,
+            MAX_BRAIN_ML / 1000.0
+        )
+    })
 }
 
 /// Raises a brain (the nonzero voxels) that holds negative values so that its darkest voxel is
@@ -173,24 +193,34 @@ mod tests {
     }
 
     /// A scan with a zero background looks skull-stripped; one whose every voxel holds noise
-    /// (a head scan's air) does not, until a brain mask zeroes what lies outside the brain.
+    /// (a head scan's air) does not, until a brain mask zeroes what lies outside the brain; nor
+    /// does one whose nonzero region is larger than a brain (air stored as exact zeros).
     #[test]
-    fn a_scan_without_a_zero_background_does_not_look_skull_stripped() {
+    fn a_scan_without_a_zero_background_or_with_a_head_sized_one_does_not_look_skull_stripped() {
+        let stripped = |v: &Volume<f32>| not_skull_stripped(v).is_none();
         let brain: Vec<f32> = (1..=16).map(|i| i as f32).collect();
-        assert!(looks_skull_stripped(&scan(0.0, &brain)));
+        assert!(stripped(&scan(0.0, &brain)));
         let head = scan(0.5, &brain);
         let read = zero_background(head.clone(), None, Path::new("head.nii.gz"));
         // The lowest value 0.5 fills 48 of 64 voxels: a background, shifted to 0.
-        assert!(looks_skull_stripped(&read));
+        assert!(stripped(&read));
         let mut noisy = head;
         for (n, v) in noisy.data.iter_mut().enumerate().skip(16) {
             *v = 2.0 + (n % 7) as f32 * 0.1;
         }
         let read = zero_background(noisy.clone(), None, Path::new("head.nii.gz"));
-        assert!(!looks_skull_stripped(&read));
+        let why = not_skull_stripped(&read).expect("noise for air");
+        assert!(why.contains("under a tenth"), "{why}");
         let mask = noisy.map(|&v| u8::from((1.0..=16.0).contains(&v) && v.fract() == 0.0));
         let read = zero_background(noisy, Some(&mask), Path::new("head.nii.gz"));
-        assert!(looks_skull_stripped(&read));
+        assert!(stripped(&read));
+        // 16 nonzero voxels of 50 x 60 x 60 mm: 2.88 L passes, 60 mm more one way (3.46 L) not.
+        let mut large = scan(0.0, &brain);
+        large.affine = mtsa_io::diagonal_affine([50.0, 60.0, 60.0], [0.0; 3]);
+        assert!(stripped(&large));
+        large.affine = mtsa_io::diagonal_affine([50.0, 60.0, 72.0], [0.0; 3]);
+        let why = not_skull_stripped(&large).expect("a head-sized nonzero region");
+        assert!(why.contains("3.5 L"), "{why}");
     }
 
     /// With a brain mask, a z-scored scan's background is shifted to 0 and every voxel outside

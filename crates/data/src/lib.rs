@@ -27,7 +27,7 @@ mod resample;
 mod source;
 mod split;
 
-pub use background::looks_skull_stripped;
+pub use background::{not_skull_stripped, MAX_BRAIN_ML};
 pub use case_volumes::{scan_as_read, LabelRules};
 pub use clinical::{parse_date, parse_egfr, read_clinical, Clinical, ClinicalRecord};
 pub use dataset::{

@@ -299,12 +299,13 @@ impl Predictor {
                 .postprocess
                 .slice_warning(scan.geom.slice_thickness_mm)
                 .into_iter()
-                .chain((!mtsa_data::looks_skull_stripped(image)).then(|| {
-                    "under a tenth of the scan is background at 0: it does not look \
-                     skull-stripped, and the run learnt from skull-stripped scans, so scalp and \
-                     fat are read as brain and may be kept as lesions; give a brain mask \
-                     (--brain-mask) or a skull-stripped scan"
-                        .to_string()
+                .chain(mtsa_data::not_skull_stripped(image).map(|why| {
+                    format!(
+                        "{why}: it does not look skull-stripped, and the run learnt from \
+                         skull-stripped scans, so scalp and fat are read as brain and may be \
+                         kept as lesions; give a brain mask (--brain-mask) or a skull-stripped \
+                         scan"
+                    )
                 }))
                 .chain(self.unseen_phenotype(scan))
                 .chain(below_cut.then(|| {
