@@ -55,8 +55,19 @@ pub struct BatchRow {
 }
 
 fn is_nifti(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    name.ends_with(".nii") || name.ends_with(".nii.gz")
+    nifti_stem(&path.to_string_lossy()).is_some()
+}
+
+/// `name` without its `.nii.gz` or `.nii`; `None` for any other name.
+fn nifti_stem(name: &str) -> Option<&str> {
+    name.strip_suffix(".nii.gz")
+        .or_else(|| name.strip_suffix(".nii"))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn visible_entries(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
@@ -99,15 +110,8 @@ pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
     };
     let mut studies: Vec<Study> = Vec::with_capacity(paths.len());
     for path in paths {
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = file
-            .strip_suffix(".nii.gz")
-            .or_else(|| file.strip_suffix(".nii"))
-            .unwrap_or(&file)
-            .to_string();
+        let file = file_name(&path);
+        let name = nifti_stem(&file).unwrap_or(&file).to_string();
         if name.is_empty() || !(path.is_dir() || is_nifti(&path)) {
             return Err(EvalError::file(
                 input,
@@ -150,14 +154,8 @@ pub fn with_brain_masks(mut studies: Vec<Study>, dir: &Path) -> Result<Vec<Study
     }
     let mut unmatched = Vec::new();
     for path in visible_entries(dir)? {
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = file
-            .strip_suffix(".nii.gz")
-            .or_else(|| file.strip_suffix(".nii"));
-        match name.and_then(|n| studies.iter_mut().find(|s| s.name == n)) {
+        let file = file_name(&path);
+        match nifti_stem(&file).and_then(|n| studies.iter_mut().find(|s| s.name == n)) {
             Some(study) if study.brain_mask.is_none() => study.brain_mask = Some(path),
             Some(study) => {
                 return Err(EvalError::file(
