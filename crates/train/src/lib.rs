@@ -6,10 +6,12 @@ mod adam;
 mod augment;
 mod config;
 mod epoch_plan;
+mod epoch_slices;
 mod error;
 mod lesion_draw;
 mod state;
 mod trainer;
+mod validate;
 
 pub use adam::Adam;
 pub use config::{AugmentConfig, LrSchedule, Selection, TrainConfig};

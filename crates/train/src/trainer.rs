@@ -5,24 +5,19 @@ use crate::augment::{augment, thicken};
 use crate::epoch_plan::{
     budget_before, epochs_fitting, recent_pace, refitted_plan, training_time_limit, Deadline,
 };
-use crate::lesion_draw::draw_by_lesion;
+use crate::epoch_slices::{epoch_order, epoch_rng, shuffled_epoch_slices};
 use crate::state::{self, TrainState};
-use crate::{
-    patient_egfr_call, predict_slices, slices_by_patient, EpochRecord, RunPaths, Selection,
-    SplitTensors, TrainConfig, TrainError,
-};
+use crate::validate::validate;
+use crate::{EpochRecord, RunPaths, Selection, SplitTensors, TrainConfig, TrainError};
 use indicatif::{ProgressBar, ProgressStyle};
 use mtsa_model::{
     choose_training_layout, precise_batch_norm, save_weights, use_layout, Architecture, JointLoss,
     Layout, LayoutCache, LayoutChoice, LossMode, Network, NET_PREFIX,
 };
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-use tch::{nn::VarStore, Device, Kind};
+use tch::{nn::VarStore, Device};
 
 pub struct TrainOptions {
     pub data: PathBuf,
@@ -405,69 +400,6 @@ fn write_config(paths: &RunPaths, cfg: &TrainConfig) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Seeds for an epoch derive from (run seed, epoch) alone, so a resumed run draws exactly what an
-/// uninterrupted one would.
-fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(
-        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(epoch as u64),
-    )
-}
-
-/// The slice indices epoch `epoch` trains on, in the order it trains on them.
-fn epoch_order(data: &SplitTensors, cfg: &TrainConfig, epoch: usize) -> Vec<i64> {
-    shuffled_epoch_slices(data, cfg, &mut epoch_rng(cfg.seed, epoch))
-}
-
-/// [`epoch_slices`] shuffled, drawn from the epoch's `rng`, which augmentation then continues.
-fn shuffled_epoch_slices(data: &SplitTensors, cfg: &TrainConfig, rng: &mut ChaCha8Rng) -> Vec<i64> {
-    let mut order = epoch_slices(
-        &data.records,
-        cfg.slices_per_patient,
-        cfg.background_fraction,
-        data.lesions.as_deref(),
-        rng,
-    );
-    order.shuffle(rng);
-    order
-}
-
-/// The slice indices one epoch trains on: per patient, its GTV slices (all, or up to
-/// `per_patient` random ones, drawn lesion by lesion when each slice's `lesions` are given) and,
-/// when `background_fraction` f > 0, random lesion-free slices making up a share f of the
-/// patient's total. With f = 0 lesion-free slices are never drawn.
-fn epoch_slices(
-    records: &[mtsa_data::SliceRecord],
-    per_patient: Option<usize>,
-    background_fraction: f64,
-    lesions: Option<&[Vec<u32>]>,
-    rng: &mut ChaCha8Rng,
-) -> Vec<i64> {
-    crate::slices_by_patient(records)
-        .into_values()
-        .flat_map(|idx| {
-            let (mut fg, mut bg): (Vec<usize>, Vec<usize>) =
-                idx.into_iter().partition(|&i| records[i].gtv_area_px > 0);
-            match (per_patient, lesions) {
-                (Some(k), Some(lesions)) => fg = draw_by_lesion(&fg, lesions, k, rng),
-                (Some(k), None) => {
-                    fg.shuffle(rng);
-                    fg.truncate(k);
-                }
-                (None, _) => {}
-            }
-            if background_fraction > 0.0 {
-                let want = fg.len() as f64 * background_fraction / (1.0 - background_fraction);
-                bg.shuffle(rng);
-                bg.truncate(want.round() as usize);
-                fg.extend(bg);
-            }
-            fg
-        })
-        .map(|i| i as i64)
-        .collect()
-}
-
 fn train_epoch(
     net: &Network,
     loss: &JointLoss,
@@ -547,88 +479,6 @@ fn progress_bar(show: bool, len: u64, epoch: usize, epochs: &str) -> ProgressBar
     bar
 }
 
-struct Validation {
-    loss: f64,
-    gtv: f64,
-    egfr: f64,
-    dice: f64,
-    egfr_acc: Option<f64>,
-}
-
-fn validate(
-    net: &Network,
-    loss: &JointLoss,
-    data: &SplitTensors,
-    cfg: &TrainConfig,
-    device: Device,
-) -> Result<Validation, TrainError> {
-    let pred = predict_slices(net, &data.images, cfg.batch.max(8), device)?;
-    let _guard = tch::no_grad_guard();
-    let parts = loss.compute(
-        &pred.gtv_logits,
-        &pred.egfr_logits,
-        &data.masks,
-        &data.labels,
-    );
-    let gtv = parts.gtv.double_value(&[]);
-    let has_labels = data.has_labels();
-    let egfr = if has_labels {
-        parts.egfr.double_value(&[])
-    } else {
-        0.0
-    };
-    let loss_value = match cfg.loss.mode {
-        LossMode::SegOnly => gtv,
-        LossMode::ClsOnly => egfr,
-        LossMode::Uncertainty | LossMode::Equal => gtv + egfr,
-    };
-    let p_mutant = pred.p_mutant()?;
-    let hard = pred.prob().ge(0.5).to_kind(Kind::Float);
-    let truth = data.masks.squeeze_dim(1);
-    let inter = (&hard * &truth).sum_dim_intlist(&[1i64, 2][..], false, Kind::Float);
-    let total = hard.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float)
-        + truth.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float);
-    // Both empty counts as a perfect slice, as in the metrics crate's empty-mask policy.
-    let dice = (inter * 2.0 + 1e-6) / (total + 1e-6);
-    // A classifier has no mask of its own: its patient call votes by the GTV slices' true
-    // areas, the slices a radiologist would hand it.
-    let voting = if net.tasks().trained_with(cfg.loss.mode).segments() {
-        &hard
-    } else {
-        &truth
-    };
-    let areas: Vec<usize> =
-        Vec::<f32>::try_from(&voting.sum_dim_intlist(&[1i64, 2][..], false, Kind::Float))?
-            .into_iter()
-            .map(|a| a as usize)
-            .collect();
-    let egfr_acc = has_labels.then(|| patient_accuracy(&data.records, &areas, &p_mutant));
-    Ok(Validation {
-        loss: loss_value,
-        gtv,
-        egfr,
-        dice: dice.mean(Kind::Float).double_value(&[]),
-        egfr_acc,
-    })
-}
-
-fn patient_accuracy(records: &[mtsa_data::SliceRecord], areas: &[usize], p: &[f64]) -> f64 {
-    let (mut right, mut n) = (0, 0);
-    for ks in slices_by_patient(records).values() {
-        let a: Vec<usize> = ks.iter().map(|&k| areas[k]).collect();
-        let pm: Vec<f64> = ks.iter().map(|&k| p[k]).collect();
-        if let (Some(label), Some(call)) = (records[ks[0]].egfr, patient_egfr_call(&a, &pm)) {
-            n += 1;
-            right += usize::from(call.egfr().class() == label);
-        }
-    }
-    if n == 0 {
-        0.0
-    } else {
-        right as f64 / n as f64
-    }
-}
-
 fn write_metrics_csv(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), TrainError> {
     let path = paths.metrics();
     mtsa_io::write_atomic(&path, |tmp| -> Result<(), TrainError> {
@@ -677,70 +527,5 @@ mod tests {
         let lucky = record(1.0, 0.80, Some(0.9));
         let better = record(1.0, 0.85, Some(0.5));
         assert!(selection_value(&cfg, &better) < selection_value(&cfg, &lucky));
-    }
-
-    #[test]
-    fn slices_per_patient_caps_each_patient_and_varies_by_epoch() {
-        let records: Vec<mtsa_data::SliceRecord> = [("a", 5), ("b", 2), ("c", 9)]
-            .iter()
-            .flat_map(|&(id, n)| {
-                (0..n).map(move |k| mtsa_data::SliceRecord {
-                    patient_id: id.into(),
-                    site: "internal".into(),
-                    slice_index: k,
-                    spacing_mm: [1.0, 1.0],
-                    slice_thickness_mm: 2.0,
-                    gtv_area_px: 10,
-                    egfr: Some(1),
-                })
-            })
-            .collect();
-        let all = epoch_slices(&records, None, 0.0, None, &mut epoch_rng(0, 1));
-        assert_eq!(all, (0..16).collect::<Vec<i64>>());
-        let draw = |epoch| epoch_slices(&records, Some(3), 0.0, None, &mut epoch_rng(0, epoch));
-        let one = draw(1);
-        assert_eq!(one, draw(1), "same seed and epoch, same slices");
-        assert_ne!(one, draw(2), "a new epoch draws other slices");
-        let unique: std::collections::BTreeSet<i64> = one.iter().copied().collect();
-        assert_eq!(unique.len(), one.len(), "no slice twice");
-        let mut per_patient = std::collections::BTreeMap::<&str, usize>::new();
-        for &i in &one {
-            *per_patient
-                .entry(&records[i as usize].patient_id)
-                .or_default() += 1;
-        }
-        assert_eq!(per_patient.into_values().collect::<Vec<_>>(), [3, 2, 3]);
-    }
-
-    #[test]
-    fn background_fraction_mixes_in_lesion_free_slices_only_when_asked() {
-        // Patient "a": 4 GTV slices and 6 lesion-free ones; patient "b": 2 and 1.
-        let records: Vec<mtsa_data::SliceRecord> = [("a", 4, 6), ("b", 2, 1)]
-            .iter()
-            .flat_map(|&(id, fg, bg)| {
-                (0..fg + bg).map(move |k| mtsa_data::SliceRecord {
-                    patient_id: id.into(),
-                    site: "internal".into(),
-                    slice_index: k,
-                    spacing_mm: [1.0, 1.0],
-                    slice_thickness_mm: 2.0,
-                    gtv_area_px: if k < fg { 10 } else { 0 },
-                    egfr: Some(1),
-                })
-            })
-            .collect();
-        let bg = |idx: &[i64]| {
-            idx.iter()
-                .filter(|&&i| records[i as usize].gtv_area_px == 0)
-                .count()
-        };
-        let paper = epoch_slices(&records, None, 0.0, None, &mut epoch_rng(0, 1));
-        assert_eq!(paper, [0, 1, 2, 3, 10, 11]);
-        // f = 1/3: half as many lesion-free as GTV slices per patient (a: 2, b: 1).
-        let mixed = epoch_slices(&records, None, 1.0 / 3.0, None, &mut epoch_rng(0, 1));
-        assert_eq!((mixed.len(), bg(&mixed)), (9, 3));
-        // f = 0.5 with 3 GTV slices at most: a gets 3 + 3, b 2 + its only background slice.
-        let capped = epoch_slices(&records, Some(3), 0.5, None, &mut epoch_rng(0, 2));
-        assert_eq!((capped.len(), bg(&capped)), (9, 4));
     }
 }
