@@ -443,6 +443,9 @@ fn process_case(
     let (img, mask) = (scan.image, scan.gtv);
     let norm = normalise(&img, scan.brain.as_ref(), &cfg.preprocess())
         .map_err(|e| e.in_file(&case.image))?;
+    for warning in norm.geom.field_of_view_warnings() {
+        tracing::warn!("{}: {warning}", case.image.display());
+    }
     drop(img);
     let geom = &norm.geom;
     let canonical_mask = geom.reorientation.apply(&mask).data;

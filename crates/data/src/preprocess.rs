@@ -83,9 +83,26 @@ pub struct SliceGeometry {
     pub brain_slices: Vec<usize>,
     /// Source intensities mapped to 0 and 1 (the clip percentiles), kept for reports.
     pub intensity_range: [f32; 2],
+    /// Where the image's nonzero region is wider than the field of view, one note per axis
+    /// ("spans 215 mm front-back, more than the 208 mm field of view"); empty when it fits.
+    /// Only without a brain mask: a mask that does not fit is an error. Read by
+    /// [`SliceGeometry::field_of_view_warnings`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beyond_field_of_view: Vec<String>,
 }
 
 impl SliceGeometry {
+    /// The warnings [`SliceGeometry::beyond_field_of_view`] gives: what lies outside the field
+    /// of view is never examined, which is fine for background and not for brain.
+    pub fn field_of_view_warnings(&self) -> impl Iterator<Item = String> + '_ {
+        self.beyond_field_of_view.iter().map(|what| {
+            format!(
+                "the image's nonzero region {what}: anything outside it is not examined (fine \
+                 for background; give a brain mask or a larger --fov-mm if brain lies there)"
+            )
+        })
+    }
+
     /// Output pixel spacing in mm, the same along rows and columns.
     pub fn pixel_mm(&self) -> f64 {
         self.fov_mm / self.size as f64
@@ -217,6 +234,7 @@ pub(crate) fn normalise(
     // says for sure where the brain is: without one the "brain" is every nonzero voxel, which
     // in a scan that is not skull-stripped includes the head and the background noise, so a
     // wider region is then only reported.
+    let mut beyond_field_of_view = Vec::new();
     for (a, axis) in ["left-right", "front-back"].iter().enumerate() {
         let extent = (hi_ij[a] - lo_ij[a] + 1) as f64 * voxel_mm[a];
         if extent <= cfg.fov_mm {
@@ -231,10 +249,7 @@ pub(crate) fn normalise(
                 "the brain mask {what} (prepare with a larger --fov-mm)"
             )));
         }
-        tracing::warn!(
-            "the image's nonzero region {what}: anything outside it is not examined (fine for \
-             background; give a brain mask or a larger --fov-mm if brain lies there)"
-        );
+        beyond_field_of_view.push(what);
     }
     let centre_mm = std::array::from_fn(|a| (lo_ij[a] + hi_ij[a]) as f64 / 2.0 * voxel_mm[a]);
     let geom = SliceGeometry {
@@ -246,6 +261,7 @@ pub(crate) fn normalise(
         centre_mm,
         brain_slices: (0..shape[2]).filter(|&k| has_brain[k]).collect(),
         intensity_range: [lo, hi],
+        beyond_field_of_view,
     };
     Ok(Normalised { geom, canonical })
 }

@@ -135,8 +135,9 @@ fn geometry_serialises() {
 }
 
 /// A brain wider than the field of view would silently lose its edges from every slice: with a
-/// brain mask that is an error; without one (the nonzero region may be head and noise) only a
-/// warning.
+/// brain mask that is an error; without one (the nonzero region may be head and noise) a
+/// warning, recorded in the geometry (`prepare` logs it naming the file, `predict` puts it in
+/// `egfr.json`). The geometry keeps it through a round trip, and a scan that fits has none.
 #[test]
 fn a_brain_mask_wider_than_the_field_of_view_is_an_error() {
     // Brain ellipsoid ~86 mm wide (0.9 x 96 voxels of 1 mm).
@@ -150,5 +151,16 @@ fn a_brain_mask_wider_than_the_field_of_view_is_an_error() {
         err.contains("left-right") && err.contains("80 mm field of view"),
         "{err}"
     );
-    assert!(preprocess_image(&img, None, &cfg(64, 80.0)).is_ok());
+    let (_, wide) = preprocess_image(&img, None, &cfg(64, 80.0)).unwrap();
+    let warnings: Vec<String> = wide.field_of_view_warnings().collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("left-right") && warnings[0].contains("not examined"),
+        "{warnings:?}"
+    );
+    let back: mtsa_data::SliceGeometry =
+        serde_json::from_str(&serde_json::to_string(&wide).unwrap()).unwrap();
+    assert_eq!(back, wide);
+    let (_, fits) = preprocess_image(&img, None, &cfg(64, 100.0)).unwrap();
+    assert_eq!(fits.field_of_view_warnings().count(), 0);
 }

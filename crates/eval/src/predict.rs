@@ -68,8 +68,10 @@ pub struct PredictionSummary {
     /// Threshold, minimum lesion volume and TTA applied to the network's output.
     pub postprocess: Postprocess,
     pub note: Option<String>,
-    /// What may make this scan's result less reliable than the run's validation (slices much
-    /// thicker than those it was calibrated on; a lesion kept under the classifier's cut).
+    /// What may make this scan's result less reliable than the run's validation: slices much
+    /// thicker than those it was calibrated on; an image wider than the field of view; a scan
+    /// that does not look skull-stripped; lesions unlike the EGFR model's patients; a lesion
+    /// kept under the classifier's cut.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub files: Vec<String>,
@@ -299,6 +301,7 @@ impl Predictor {
                 .postprocess
                 .slice_warning(scan.geom.slice_thickness_mm)
                 .into_iter()
+                .chain(scan.geom.field_of_view_warnings())
                 .chain(mtsa_data::not_skull_stripped(image).map(|why| {
                     format!(
                         "{why}: it does not look skull-stripped, and the run learnt from \
