@@ -18,7 +18,8 @@ pub enum LayoutKind {
     NnUnet,
     /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
     CaseFolders,
-    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it).
+    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it),
+    /// optional `brainmasks/<id>.nii.gz` (NIfTI on the grid the series is read on).
     Dicom,
 }
 
@@ -111,6 +112,27 @@ fn pair(
     Ok(cases)
 }
 
+/// Each case's brain mask, `brainmasks/<id>.nii.gz` (or `.nii`, on the case's image grid), when
+/// the cohort has that folder; a case without one is read as it is. A mask that names no case is
+/// an error, as a label without an image is: a misspelt name would leave its scan unmasked.
+fn attach_brain_masks(cohort: &Path, cases: &mut [Case]) -> Result<(), DataError> {
+    let dir = cohort.join("brainmasks");
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let mut masks = nifti_by_id(&dir, |s| Some(s.to_string()))?;
+    for case in cases.iter_mut() {
+        case.brain = masks.remove(&case.id);
+    }
+    match masks.into_iter().next() {
+        Some((id, path)) => Err(DataError::invalid(
+            path,
+            format!("brain mask without an image (no case {id:?})"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Finds an optional file that may be stored plain or gzipped.
 fn nifti_either(dir: &Path, stem: &str) -> Option<PathBuf> {
     [format!("{stem}.nii.gz"), format!("{stem}.nii")]
@@ -147,7 +169,9 @@ pub fn discover(
                  keep only the one that belongs to images/",
             ));
         }
-        (LayoutKind::Dicom, dicom_cases(cohort)?)
+        let mut cases = dicom_cases(cohort)?;
+        attach_brain_masks(cohort, &mut cases)?;
+        (LayoutKind::Dicom, cases)
     } else if cohort.join("images").is_dir() {
         let images = nifti_by_id(&cohort.join("images"), |s| Some(s.to_string()))?;
         let labels_dir = cohort.join("labels");
@@ -156,10 +180,7 @@ pub fn discover(
         }
         let labels = nifti_by_id(&labels_dir, |s| Some(s.to_string()))?;
         let mut cases = pair(images, labels, &labels_dir)?;
-        let brain_dir = cohort.join("brainmasks");
-        for c in &mut cases {
-            c.brain = nifti_either(&brain_dir, &c.id);
-        }
+        attach_brain_masks(cohort, &mut cases)?;
         (LayoutKind::Ours, cases)
     } else if cohort.join("imagesTr").is_dir() {
         // Only channel 0000 (the T1-CE); other channels are ignored.

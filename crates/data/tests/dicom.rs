@@ -229,3 +229,56 @@ fn structure_set_without_a_series_names_the_file() {
         &["p009.dcm", "without an image series"],
     );
 }
+
+/// A DICOM cohort takes brain masks as our NIfTI layout does, `brainmasks/<id>.nii.gz` on the
+/// grid the series is read on: `prepare` records the mask and the scan is read back zero
+/// outside it. A mask that names no case is refused, naming it, and leaves no dataset.
+#[test]
+fn dicom_cases_take_their_brain_masks_and_a_stray_mask_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let (series, _) = mtsa_dicom::read_series(&c.join("images/p001"), None).unwrap();
+    // Half of the brain (the first half of the rows i) is outside this mask.
+    let half = series.shape()[0] / 2;
+    let mut brain = series.map(|&v| u8::from(v != 0.0));
+    brain.data.slice_mut(ndarray::s![..half, .., ..]).fill(0);
+    std::fs::create_dir(c.join("brainmasks")).unwrap();
+    mtsa_io::write_nifti(&c.join("brainmasks/p001.nii.gz"), &brain).unwrap();
+    let cfg = PrepareConfig {
+        labels: LabelRules {
+            roi: "gtv".into(),
+            ..LabelRules::default()
+        },
+        ..cfg()
+    };
+    let out = t.path().join("ds");
+    prepare(&c, &out, &cfg, &|_, _| {}).unwrap();
+    let info = read_info(&out).unwrap();
+    let brains: Vec<Option<&str>> = info
+        .patients
+        .iter()
+        .map(|p| p.source.brain.as_deref())
+        .collect();
+    assert_eq!(brains, [None, Some("brainmasks/p001.nii.gz"), None]);
+    let (image, _) = mtsa_data::read_patient(&info, "p001").unwrap();
+    let masked = series.data.indexed_iter().all(|((i, j, k), &v)| {
+        let want = if brain.data[[i, j, k]] == 0 { 0.0 } else { v };
+        image.data[[i, j, k]] == want
+    });
+    assert!(masked, "p001 is not read back zero outside its mask");
+    assert!(series
+        .data
+        .slice(ndarray::s![..half, .., ..])
+        .iter()
+        .any(|&v| v != 0.0));
+
+    std::fs::copy(
+        c.join("brainmasks/p001.nii.gz"),
+        c.join("brainmasks/p010.nii.gz"),
+    )
+    .unwrap();
+    let out = t.path().join("ds2");
+    let e = prepare(&c, &out, &cfg, &|_, _| {}).unwrap_err().to_string();
+    assert!(e.contains("p010.nii.gz") && e.contains("no case"), "{e}");
+    assert!(!out.exists());
+}
