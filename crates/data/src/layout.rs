@@ -42,8 +42,9 @@ pub struct CohortFiles {
     pub clinical: Option<PathBuf>,
 }
 
-/// Splits a NIfTI file name into its id; None for other files.
-fn nifti_stem(name: &str) -> Option<&str> {
+/// Splits a NIfTI file name into its id (without `.nii.gz` or `.nii`); None for other files,
+/// and for a name that is nothing but the extension.
+pub fn nifti_stem(name: &str) -> Option<&str> {
     name.strip_suffix(".nii.gz")
         .or_else(|| name.strip_suffix(".nii"))
         .filter(|s| !s.is_empty())

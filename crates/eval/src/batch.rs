@@ -6,6 +6,7 @@
 use crate::predict::{read_input, DicomOutputs, Predictor};
 use crate::scan_workers::{score_scans, Workers};
 use crate::EvalError;
+use mtsa_data::nifti_stem;
 use mtsa_infer::LoadOptions;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -55,13 +56,7 @@ pub struct BatchRow {
 }
 
 fn is_nifti(path: &Path) -> bool {
-    nifti_stem(&path.to_string_lossy()).is_some()
-}
-
-/// `name` without its `.nii.gz` or `.nii`; `None` for any other name.
-fn nifti_stem(name: &str) -> Option<&str> {
-    name.strip_suffix(".nii.gz")
-        .or_else(|| name.strip_suffix(".nii"))
+    nifti_stem(&file_name(path)).is_some()
 }
 
 fn file_name(path: &Path) -> String {
