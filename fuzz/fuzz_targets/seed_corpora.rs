@@ -1,5 +1,6 @@
 //! Not a fuzz target: writes the seed corpora `corpus/<target>/seed-*` with the crates' own
-//! writers (plus a few hand-made and truncated files), then exits before fuzzing anything.
+//! writers (plus a few hand-made and truncated files, and the dicom crate's enhanced-image
+//! fixture), then exits before fuzzing anything.
 //! `cargo fuzz run seed_corpora` (with `--features model` to include the checkpoint seeds).
 #![no_main]
 
@@ -98,6 +99,12 @@ fn dicom_seeds() {
     }
 
     encapsulated_seeds(&files[1]);
+    // A multi-frame (enhanced) image as highdicom writes one: the functional-group path.
+    seed(
+        "dicom_series",
+        "enhanced-highdicom.dcm",
+        include_bytes!("../../crates/dicom/fixtures/enhanced_mr/oblique_3d.dcm"),
+    );
 
     let rt = scratch_dir("rtstruct-seeds");
     let structure_set = |name: &str, mask: &Volume<u8>, roi: &str| {

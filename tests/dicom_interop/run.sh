@@ -2,6 +2,8 @@
 # Outside-reader check for mtsa-dicom: dcm2niix must convert our series to the geometry and
 # voxels our reader returns (and mtsa_io::read_nifti of that NIfTI must equal read_series), and
 # pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask;
+# the series converted by highdicom into one enhanced (multi-frame) image must read as dcm2niix
+# reads it and as the single-frame series;
 # dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
@@ -44,6 +46,19 @@ for case_dir in "$OUT"/*/; do
     dcm2niix -o "$case_dir/nifti" -f vol -z n -b n "$case_dir/dicom" >"$case_dir/nifti/dcm2niix.log" 2>&1 \
         || { cat "$case_dir/nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir"; exit 1; }
     echo "$(basename "$case_dir"): $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/dicom" | tail -n 1)"
+done
+
+# The same series as one multi-frame (enhanced) image, converted by highdicom: read as dcm2niix
+# reads it, and as the single-frame series reads. (Named .mr, not .dcm: dciodvfy below checks
+# the objects we write, not highdicom's.)
+for case_dir in "$OUT"/*/; do
+    case_dir="${case_dir%/}"
+    rm -rf "$case_dir/enhanced" "$case_dir/enhanced_nifti" && mkdir -p "$case_dir/enhanced" "$case_dir/enhanced_nifti"
+    "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_enhanced.py" "$case_dir/dicom" "$case_dir/enhanced/enhanced.mr" 2>/dev/null
+    dcm2niix -o "$case_dir/enhanced_nifti" -f vol -z n -b n "$case_dir/enhanced" >"$case_dir/enhanced_nifti/dcm2niix.log" 2>&1 \
+        || { cat "$case_dir/enhanced_nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir/enhanced"; exit 1; }
+    echo "$(basename "$case_dir") enhanced: $("$EXAMPLES/compare_nifti" "$case_dir/enhanced_nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
+    echo "$(basename "$case_dir") enhanced vs single-frame: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
 done
 
 # Every object must validate against its IOD: errors fail, warnings (e.g. Rescale Slope in an

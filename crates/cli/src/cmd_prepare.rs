@@ -8,8 +8,9 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Cohort folder: images/ + labels/ + clinical.csv, nnU-Net imagesTr/ + labelsTr/, one
-    /// folder per case (with --image-name and --label-name), or DICOM images/<id>/ series +
-    /// rtstruct/<id>.dcm + clinical.csv.
+    /// folder per case (with --image-name and --label-name), or DICOM images/<id>/ series
+    /// (single-frame or enhanced multi-frame images) + rtstruct/<id>.dcm + clinical.csv. With
+    /// images/, an optional brainmasks/<id>.nii.gz skull-strips a case that is not.
     #[arg(long)]
     cohort: PathBuf,
     /// Output dataset folder.
@@ -24,8 +25,10 @@ pub struct Args {
     /// Internal patients diagnosed after this date form the test set.
     #[arg(long, default_value = "2021-05-01")]
     cutoff: String,
+    /// Internal training patients held out for validation (date split only).
     #[arg(long, default_value_t = 10)]
     val_patients: usize,
+    /// Seed of the validation patients' draw (date split only).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Mask labels forming the GTV, e.g. 1,3,4 for the BRATS tumour core.

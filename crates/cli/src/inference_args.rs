@@ -6,6 +6,8 @@ use mtsa_train::LoadOptions;
 
 #[derive(clap::Args, Debug)]
 pub struct InferenceArgs {
+    /// Where to run the network: `cpu`, `cuda`, `cuda:N` or `auto` (a binary built with
+    /// `--features cuda`).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Memory layout of the network: auto (time NCHW and NHWC once per machine and model,

@@ -41,7 +41,8 @@ struct Cli {
 enum Command {
     /// Generate the synthetic cohort (MNI152 anatomy, simulated metastases, known EGFR truth).
     Synth(cmd_synth::Args),
-    /// Ingest a cohort (NIfTI) into a dataset of prepared slices with patient splits.
+    /// Ingest a cohort (NIfTI or DICOM images, masks or RT Structure Sets, a clinical table) into a
+    /// dataset of prepared slices with patient splits.
     Prepare(cmd_prepare::Args),
     /// Train MTSA-Net (or an ablation) on a prepared dataset.
     Train(cmd_train::Args),

@@ -62,20 +62,38 @@ pub(crate) fn to_acquisition_grid(
     Ok(out)
 }
 
-/// A reference to image `k` of the series (Referenced SOP Class and Instance UID).
+/// A reference to image `k` of the series (Referenced SOP Class and Instance UID), with its
+/// Referenced Frame Number where it is a frame of a multi-frame image.
 pub(crate) fn image_ref(series: &SeriesRef, k: usize) -> Obj {
+    let mut reference = instance_ref(series, &series.sop_instance_uids[k]);
+    if let Some(frame) = series.frame_number(k) {
+        reference.put(is_elem(tags::REFERENCED_FRAME_NUMBER, i64::from(frame)));
+    }
+    reference
+}
+
+/// A reference to the image object `uid` of the series as a whole, whatever frames it holds.
+fn instance_ref(series: &SeriesRef, uid: &str) -> Obj {
     item(vec![
         str_elem(
             tags::REFERENCED_SOP_CLASS_UID,
             VR::UI,
             &series.sop_class_uid,
         ),
-        str_elem(
-            tags::REFERENCED_SOP_INSTANCE_UID,
-            VR::UI,
-            &series.sop_instance_uids[k],
-        ),
+        str_elem(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid),
     ])
+}
+
+/// One reference per image object of the series, in slice order: the frames of a multi-frame
+/// image are one object.
+pub(crate) fn instance_refs(series: &SeriesRef) -> Vec<Obj> {
+    let mut seen = std::collections::HashSet::new();
+    series
+        .sop_instance_uids
+        .iter()
+        .filter(|uid| seen.insert(uid.as_str()))
+        .map(|uid| instance_ref(series, uid))
+        .collect()
 }
 
 /// The attributes a derived object takes from its series or its UIDs: SOP Common (class, fresh

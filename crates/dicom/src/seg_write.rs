@@ -11,7 +11,7 @@
 
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, us_elem, Obj};
 use crate::derived::{
-    checked_label, derived_header, image_ref, to_acquisition_grid, write_derived,
+    checked_label, derived_header, image_ref, instance_refs, to_acquisition_grid, write_derived,
 };
 use crate::uid::{UidGenerator, UidKind, UidSource};
 use crate::{DicomError, SeriesRef};
@@ -182,10 +182,7 @@ fn segmentation(
             VR::UI,
             &series.series_instance_uid,
         ),
-        seq_elem(
-            tags::REFERENCED_INSTANCE_SEQUENCE,
-            (0..frames).map(|k| image_ref(series, k)).collect(),
-        ),
+        seq_elem(tags::REFERENCED_INSTANCE_SEQUENCE, instance_refs(series)),
     ]);
     let mut elements = derived_header(series, uids, uids::SEGMENTATION_STORAGE, "SEG", 901);
     elements.extend([

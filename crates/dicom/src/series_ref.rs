@@ -16,6 +16,11 @@ pub struct SeriesRef {
     pub sop_class_uid: String,
     /// SOP Instance UID of slice k, for k = 0..n.
     pub sop_instance_uids: Vec<String>,
+    /// Where slice k is frame `f` (1-based) of a multi-frame (enhanced) image, `Some(f)`: a
+    /// reference to it must name the frame (Referenced Frame Number). Empty when every image
+    /// is single-frame, as in records written before multi-frame input was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_numbers: Vec<Option<u32>>,
     /// Image Position (Patient) of slice k in LPS millimetres.
     pub image_positions: Vec<[f64; 3]>,
     /// Image Orientation (Patient): row direction then column direction, LPS.
@@ -38,6 +43,10 @@ impl std::fmt::Debug for SeriesRef {
             .field("frame_of_reference_uid", &self.frame_of_reference_uid)
             .field("sop_class_uid", &self.sop_class_uid)
             .field("slices", &self.sop_instance_uids.len())
+            .field(
+                "multi_frame",
+                &self.frame_numbers.iter().any(Option::is_some),
+            )
             .field("image_orientation", &self.image_orientation)
             .field("rows", &self.rows)
             .field("columns", &self.columns)
@@ -69,6 +78,11 @@ impl std::fmt::Debug for PatientStudy {
 }
 
 impl SeriesRef {
+    /// The frame of its multi-frame image that slice `k` is, if it is one.
+    pub fn frame_number(&self, k: usize) -> Option<u32> {
+        self.frame_numbers.get(k).copied().flatten()
+    }
+
     /// The images as a slice stack in acquisition order: the grid contours are drawn on.
     pub(crate) fn stack(&self) -> Result<Stack, String> {
         let n = self.sop_instance_uids.len();

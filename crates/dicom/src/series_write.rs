@@ -129,6 +129,7 @@ pub fn write_series<T: SeriesVoxel>(
         sop_instance_uids: (0..layout.stack.slices)
             .map(|k| uids.uid(UidKind::SopInstance, k as u64))
             .collect(),
+        frame_numbers: Vec::new(),
         image_positions: (0..layout.stack.slices)
             .map(|k| layout.stack.slice_position(k))
             .collect(),

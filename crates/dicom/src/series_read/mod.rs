@@ -8,20 +8,29 @@
 //! Voxel order follows dcm2niix: `i` = column, `j` = row from the last, `k` = along the normal
 //! (see `geometry`); for MR Acquisition Type "3D" the volume is then reoriented to the nearest
 //! RAS orientation exactly as dcm2niix does (see `ortho`).
+//!
+//! A multi-frame (enhanced) image, as scanners export Enhanced MR or a converter writes Legacy
+//! Converted Enhanced MR, is read as one slice per frame: each frame's position, orientation,
+//! pixel spacing and rescale come from its functional groups (PS3.3 C.7.6.16), per-frame first,
+//! then shared, and the frames are then stacked exactly as single-frame files are.
+
+mod header;
+mod pixels;
 
 use crate::bounded::check_declared_lengths;
-use crate::dataset::{opt_f64, opt_str, req_f64s, req_str, req_usize, Obj};
+use crate::dataset::{opt_str, req_str, Obj};
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
 use crate::ortho::dcm2niix_ortho;
-use crate::{DicomError, PatientStudy, SeriesRef};
+use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, OpenFileOptions};
-use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
-use mtsa_io::{spacing_problem, Volume, MAX_POSITION_MM, MAX_VOLUME_BYTES};
+use header::{slice_headers, SliceHeader};
+use mtsa_io::{spacing_problem, Volume, MAX_VOLUME_BYTES};
 use ndarray::Array3;
+use pixels::read_frames;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Modalities of objects that may share a folder with the images but are not slices of them.
 const NON_IMAGE_MODALITIES: &[&str] = &[
@@ -54,12 +63,19 @@ pub fn read_series(
         ));
     }
     let mut data = Array3::<f32>::zeros((stack.cols, stack.rows, stack.slices));
+    // Each file is opened and decoded once, however many of the slices are its frames.
+    let mut by_file: BTreeMap<&Path, Vec<(usize, &SliceHeader)>> = BTreeMap::new();
     for (k, h) in slices.iter().enumerate() {
-        let pixels = read_pixels(h)?;
-        for row in 0..stack.rows {
-            for col in 0..stack.cols {
-                let (i, j) = stack.voxel_of_pixel(row, col);
-                data[[i, j, k]] = pixels[row * stack.cols + col];
+        by_file.entry(h.path.as_path()).or_default().push((k, h));
+    }
+    for (path, frames) in by_file {
+        let headers: Vec<&SliceHeader> = frames.iter().map(|(_, h)| *h).collect();
+        for ((k, _), pixels) in frames.iter().zip(read_frames(path, &headers)?) {
+            for row in 0..stack.rows {
+                for col in 0..stack.cols {
+                    let (i, j) = stack.voxel_of_pixel(row, col);
+                    data[[i, j, *k]] = pixels[row * stack.cols + col];
+                }
             }
         }
     }
@@ -80,32 +96,6 @@ pub fn read_series_ref(dir: &Path, series_uid: Option<&str>) -> Result<SeriesRef
     Ok(series_ref(&slices, &stack))
 }
 
-/// The attributes of one image file needed to place it in the volume.
-#[derive(Debug, Clone)]
-struct SliceHeader {
-    path: PathBuf,
-    series_uid: String,
-    series_number: Option<String>,
-    series_description: Option<String>,
-    study_uid: String,
-    frame_of_reference_uid: String,
-    sop_class_uid: String,
-    sop_instance_uid: String,
-    position: V3,
-    orientation: [f64; 6],
-    /// (between rows, between columns), the DICOM order.
-    pixel_spacing: [f64; 2],
-    rows: usize,
-    cols: usize,
-    /// 8, 16 or 32: with Rows and Columns, the exact native Pixel Data length.
-    bits_allocated: usize,
-    slice_thickness: Option<f64>,
-    spacing_between_slices: Option<f64>,
-    /// MR Acquisition Type "3D": dcm2niix reorients such volumes.
-    is_3d_acquisition: bool,
-    patient: PatientStudy,
-}
-
 fn scan_series(
     dir: &Path,
     series_uid: Option<&str>,
@@ -116,11 +106,11 @@ fn scan_series(
     Ok((slices, stack))
 }
 
-/// A file's series and its header, or why the header is unusable. The error only matters if
+/// A slice's series and its header, or why the file's header is unusable. The error only matters if
 /// that series is the one selected: a broken localiser must not block reading the T1 series.
 type Scanned = (String, Result<SliceHeader, DicomError>);
 
-/// Headers of every image object in `dir`, in file-name order.
+/// Headers of every slice of every image object in `dir`, in file-name and frame order.
 fn scan_dir(dir: &Path) -> Result<Vec<Scanned>, DicomError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DicomError::file(dir, e))?;
     let mut paths = Vec::new();
@@ -155,7 +145,10 @@ fn scan_dir(dir: &Path) -> Result<Vec<Scanned>, DicomError> {
             "Series Instance UID",
             &path,
         )?;
-        headers.push((series_uid, slice_header(&path, &obj)));
+        match slice_headers(&path, &obj) {
+            Ok(frames) => headers.extend(frames.into_iter().map(|h| (series_uid.clone(), Ok(h)))),
+            Err(e) => headers.push((series_uid, Err(e))),
+        }
     }
     if headers.is_empty() {
         return Err(DicomError::NoSeries {
@@ -194,125 +187,6 @@ fn is_image_object(file: &FileDicomObject<Obj>) -> bool {
     }
     opt_str(file, tags::MODALITY)
         .is_none_or(|m| !NON_IMAGE_MODALITIES.contains(&m.to_ascii_uppercase().as_str()))
-}
-
-fn slice_header(path: &Path, obj: &Obj) -> Result<SliceHeader, DicomError> {
-    if let Some(frames) = opt_f64(obj, tags::NUMBER_OF_FRAMES, "Number of Frames", path)? {
-        if frames > 1.0 {
-            return Err(DicomError::invalid(
-                path,
-                "multi-frame (enhanced) images are not supported; convert to single-frame files",
-            ));
-        }
-        if frames != 1.0 {
-            return Err(DicomError::attribute(
-                path,
-                "Number of Frames",
-                format!("{frames} is not a frame count"),
-            ));
-        }
-    }
-    let ipp = req_f64s(
-        obj,
-        tags::IMAGE_POSITION_PATIENT,
-        "Image Position (Patient)",
-        3,
-        path,
-    )?;
-    let iop = req_f64s(
-        obj,
-        tags::IMAGE_ORIENTATION_PATIENT,
-        "Image Orientation (Patient)",
-        6,
-        path,
-    )?;
-    if let Some(far) = ipp.iter().find(|v| v.abs() > MAX_POSITION_MM) {
-        return Err(DicomError::attribute(
-            path,
-            "Image Position (Patient)",
-            format!("{far} mm is beyond {MAX_POSITION_MM} mm"),
-        ));
-    }
-    let ps = req_f64s(obj, tags::PIXEL_SPACING, "Pixel Spacing", 2, path)?;
-    let slice_thickness = opt_f64(obj, tags::SLICE_THICKNESS, "Slice Thickness", path)?;
-    let spacing_between_slices = opt_f64(
-        obj,
-        tags::SPACING_BETWEEN_SLICES,
-        "Spacing Between Slices",
-        path,
-    )?;
-    let spacings = ps.iter().map(|v| ("Pixel Spacing", *v)).chain(
-        [
-            ("Slice Thickness", slice_thickness),
-            ("Spacing Between Slices", spacing_between_slices),
-        ]
-        .into_iter()
-        .filter_map(|(name, v)| Some((name, v?))),
-    );
-    for (name, mm) in spacings {
-        if let Some(problem) = spacing_problem(mm) {
-            return Err(DicomError::attribute(path, name, problem));
-        }
-    }
-    let rows = req_usize(obj, tags::ROWS, "Rows", path)?;
-    let cols = req_usize(obj, tags::COLUMNS, "Columns", path)?;
-    if rows == 0 || cols == 0 {
-        return Err(DicomError::attribute(path, "Rows/Columns", "zero"));
-    }
-    let bits_allocated = req_usize(obj, tags::BITS_ALLOCATED, "Bits Allocated", path)?;
-    if ![8, 16, 32].contains(&bits_allocated) {
-        return Err(DicomError::attribute(
-            path,
-            "Bits Allocated",
-            format!("{bits_allocated} is not 8, 16 or 32"),
-        ));
-    }
-    if let Some(stored) = opt_f64(obj, tags::BITS_STORED, "Bits Stored", path)? {
-        if !(stored >= 1.0 && stored <= bits_allocated as f64) {
-            return Err(DicomError::attribute(
-                path,
-                "Bits Stored",
-                format!("{stored} is not between 1 and Bits Allocated ({bits_allocated})"),
-            ));
-        }
-    }
-    let patient = PatientStudy {
-        patient_name: opt_str(obj, tags::PATIENT_NAME).unwrap_or_default(),
-        patient_id: opt_str(obj, tags::PATIENT_ID).unwrap_or_default(),
-        patient_birth_date: opt_str(obj, tags::PATIENT_BIRTH_DATE).unwrap_or_default(),
-        patient_sex: opt_str(obj, tags::PATIENT_SEX).unwrap_or_default(),
-        study_date: opt_str(obj, tags::STUDY_DATE).unwrap_or_default(),
-        study_time: opt_str(obj, tags::STUDY_TIME).unwrap_or_default(),
-        study_id: opt_str(obj, tags::STUDY_ID).unwrap_or_default(),
-        accession_number: opt_str(obj, tags::ACCESSION_NUMBER).unwrap_or_default(),
-        referring_physician_name: opt_str(obj, tags::REFERRING_PHYSICIAN_NAME).unwrap_or_default(),
-    };
-    Ok(SliceHeader {
-        path: path.to_path_buf(),
-        series_uid: req_str(obj, tags::SERIES_INSTANCE_UID, "Series Instance UID", path)?,
-        series_number: opt_str(obj, tags::SERIES_NUMBER),
-        series_description: opt_str(obj, tags::SERIES_DESCRIPTION),
-        study_uid: req_str(obj, tags::STUDY_INSTANCE_UID, "Study Instance UID", path)?,
-        frame_of_reference_uid: req_str(
-            obj,
-            tags::FRAME_OF_REFERENCE_UID,
-            "Frame of Reference UID",
-            path,
-        )?,
-        sop_class_uid: req_str(obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?,
-        sop_instance_uid: req_str(obj, tags::SOP_INSTANCE_UID, "SOP Instance UID", path)?,
-        position: [ipp[0], ipp[1], ipp[2]],
-        orientation: [iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]],
-        pixel_spacing: [ps[0], ps[1]],
-        rows,
-        cols,
-        bits_allocated,
-        slice_thickness,
-        spacing_between_slices,
-        is_3d_acquisition: opt_str(obj, tags::MR_ACQUISITION_TYPE)
-            .is_some_and(|t| t.to_ascii_uppercase().starts_with("3D")),
-        patient,
-    })
 }
 
 fn select_series(
@@ -402,9 +276,10 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
             return Err(DicomError::geometry(
                 &s.path,
                 format!(
-                    "orientation, pixel spacing or matrix size differs from {} in the same series \
-                     (localiser or mixed acquisitions? split the series first)",
-                    first.path.display()
+                    "{}orientation, pixel spacing or matrix size differs from {} in the same \
+                     series (localiser or mixed acquisitions? split the series first)",
+                    s.frame_prefix(),
+                    first.name()
                 ),
             ));
         }
@@ -439,9 +314,10 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
             return Err(DicomError::geometry(
                 &w[1].path,
                 format!(
-                    "lies at the same slice position as {} (several echoes, phases or repeats \
-                     in one series are not supported)",
-                    w[0].path.display()
+                    "{}lies at the same slice position as {} (several echoes, phases or \
+                     repeats in one series are not supported)",
+                    w[1].frame_prefix(),
+                    w[0].name()
                 ),
             ));
         }
@@ -449,9 +325,10 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
             return Err(DicomError::geometry(
                 &w[1].path,
                 format!(
-                    "is {gap:.4} mm from the previous slice {} while the mean spacing is \
+                    "{}is {gap:.4} mm from the previous slice {} while the mean spacing is \
                      {slice_spacing:.4} mm (missing or irregular slices)",
-                    w[0].path.display()
+                    w[1].frame_prefix(),
+                    w[0].name()
                 ),
             ));
         }
@@ -463,8 +340,9 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
             return Err(DicomError::geometry(
                 &s.path,
                 format!(
-                    "Image Position is {off:.3} mm off the line through the first slice along \
-                     the normal (tilted/sheared stacks are not supported)"
+                    "{}Image Position is {off:.3} mm off the line through the first slice along \
+                     the normal (tilted/sheared stacks are not supported)",
+                    s.frame_prefix()
                 ),
             ));
         }
@@ -482,109 +360,6 @@ fn build_stack(slices: &mut [SliceHeader]) -> Result<Stack, DicomError> {
     })
 }
 
-/// Decoded, rescaled pixels of one image in row-major order.
-fn read_pixels(h: &SliceHeader) -> Result<Vec<f32>, DicomError> {
-    let path = h.path.as_path();
-    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
-    if obj.get(tags::PIXEL_DATA).is_none() {
-        return Err(DicomError::MissingPixelData {
-            path: path.to_path_buf(),
-        });
-    }
-    let samples = opt_f64(&obj, tags::SAMPLES_PER_PIXEL, "Samples per Pixel", path)?;
-    if samples.is_some_and(|s| s != 1.0) {
-        return Err(DicomError::invalid(
-            path,
-            "not a grey-scale image (Samples per Pixel is not 1)",
-        ));
-    }
-    check_pixel_data_length(&obj, h)?;
-    let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    // The codecs of dicom-transfer-syntax-registry 0.10 can panic on corrupt compressed
-    // fragments (fuzzing found an out-of-bounds index in the RLE decoder): such a file is a
-    // corrupt input like any other, so the panic becomes this file's error.
-    // `catch_panic` keeps the panic hook quiet, so the user sees only the error line.
-    let decoded = mtsa_io::catch_panic(|| obj.decode_pixel_data())
-        .map_err(|_| DicomError::PixelData {
-            path: path.to_path_buf(),
-            reason: "corrupt compressed pixel data (the decoder failed)".into(),
-        })?
-        .map_err(pixel_err)?;
-    if decoded.rows() as usize != h.rows || decoded.columns() as usize != h.cols {
-        return Err(DicomError::PixelData {
-            path: path.to_path_buf(),
-            reason: "decoded size differs from Rows/Columns".into(),
-        });
-    }
-    let raw: Vec<f64> = decoded
-        .to_vec_frame_with_options(
-            0,
-            &ConvertOptions::new().with_modality_lut(ModalityLutOption::None),
-        )
-        .map_err(pixel_err)?;
-    if raw.len() != h.rows * h.cols {
-        return Err(DicomError::PixelData {
-            path: path.to_path_buf(),
-            reason: format!(
-                "expected {} samples, decoded {}",
-                h.rows * h.cols,
-                raw.len()
-            ),
-        });
-    }
-    // A zero slope is a broken header, not a request to blank the image; dcm2niix also uses 1.
-    let slope = opt_f64(&obj, tags::RESCALE_SLOPE, "Rescale Slope", path)?
-        .filter(|s| *s != 0.0)
-        .unwrap_or(1.0);
-    let intercept =
-        opt_f64(&obj, tags::RESCALE_INTERCEPT, "Rescale Intercept", path)?.unwrap_or(0.0);
-    raw.into_iter()
-        .map(|v| {
-            let out = (v * slope + intercept) as f32;
-            if out.is_finite() {
-                Ok(out)
-            } else {
-                Err(DicomError::attribute(
-                    path,
-                    "Rescale Slope/Intercept",
-                    format!(
-                        "{slope} x {v} + {intercept} is not a finite 32-bit value; the header \
-                         rescale is corrupt"
-                    ),
-                ))
-            }
-        })
-        .collect()
-}
-
-/// Native (uncompressed) Pixel Data must hold exactly Rows x Columns x Bits Allocated / 8 bytes
-/// (plus one pad byte to an even length): anything else is decoded as garbage, not refused, by
-/// the decoder. Encapsulated (compressed) data is checked by its decoded size instead.
-fn check_pixel_data_length(obj: &Obj, h: &SliceHeader) -> Result<(), DicomError> {
-    let Some(value) = obj
-        .get(tags::PIXEL_DATA)
-        .and_then(|e| e.value().primitive())
-    else {
-        return Ok(());
-    };
-    let expected = h.rows * h.cols * h.bits_allocated / 8;
-    let found = value.calculate_byte_len();
-    if found == expected || found == expected + expected % 2 {
-        return Ok(());
-    }
-    Err(DicomError::PixelData {
-        path: h.path.clone(),
-        reason: format!(
-            "Pixel Data holds {found} bytes but Rows x Columns x Bits Allocated / 8 = {} x {} x \
-             {} / 8 = {expected}",
-            h.rows, h.cols, h.bits_allocated
-        ),
-    })
-}
-
 fn series_ref(slices: &[SliceHeader], stack: &Stack) -> SeriesRef {
     let first = &slices[0];
     SeriesRef {
@@ -593,6 +368,14 @@ fn series_ref(slices: &[SliceHeader], stack: &Stack) -> SeriesRef {
         frame_of_reference_uid: first.frame_of_reference_uid.clone(),
         sop_class_uid: first.sop_class_uid.clone(),
         sop_instance_uids: slices.iter().map(|s| s.sop_instance_uid.clone()).collect(),
+        frame_numbers: if slices.iter().any(|s| s.frame.is_some()) {
+            slices
+                .iter()
+                .map(|s| s.frame.map(|f| f as u32 + 1))
+                .collect()
+        } else {
+            Vec::new()
+        },
         image_positions: slices.iter().map(|s| s.position).collect(),
         image_orientation: first.orientation,
         rows: stack.rows,
