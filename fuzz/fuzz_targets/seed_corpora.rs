@@ -99,11 +99,23 @@ fn dicom_seeds() {
     }
 
     encapsulated_seeds(&files[1]);
-    // A multi-frame (enhanced) image as highdicom writes one: the functional-group path.
+    // Files other tools wrote (crates/dicom/fixtures): a multi-frame (enhanced) image as
+    // highdicom writes one, the functional-group path; JPEG 2000 from pydicom/OpenJPEG, one
+    // slice and multi-frame, the JPEG 2000 decoder.
     seed(
         "dicom_series",
         "enhanced-highdicom.dcm",
         include_bytes!("../../crates/dicom/fixtures/enhanced_mr/oblique_3d.dcm"),
+    );
+    seed(
+        "dicom_series",
+        "jpeg2000.dcm",
+        include_bytes!("../../crates/dicom/fixtures/compressed/jpeg2000/IM00006.dcm"),
+    );
+    seed(
+        "dicom_series",
+        "enhanced-jpeg2000.dcm",
+        include_bytes!("../../crates/dicom/fixtures/compressed/enhanced_jpeg2000/oblique_3d.dcm"),
     );
 
     let rt = scratch_dir("rtstruct-seeds");

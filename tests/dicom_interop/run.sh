@@ -3,11 +3,11 @@
 # voxels our reader returns (and mtsa_io::read_nifti of that NIfTI must equal read_series), and
 # pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask;
 # the series converted by highdicom into one enhanced (multi-frame) image must read as dcm2niix
-# reads it and as the single-frame series;
+# reads it and as the single-frame series, and both re-encoded as JPEG 2000 as the originals;
 # dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
-# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy/highdicom into a throwaway venv
+# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
 # under /tmp when missing.
 set -euo pipefail
 
@@ -27,10 +27,10 @@ if ! command -v dciodvfy >/dev/null 2>&1; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get install -y dicom3tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dicom3tools >/dev/null; }
 fi
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom" 2>/dev/null; then
-    echo "creating $VENV with pydicom, nibabel, numpy, highdicom"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom, openjpeg" 2>/dev/null; then
+    echo "creating $VENV with pydicom, nibabel, numpy, highdicom, pylibjpeg-openjpeg"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q pydicom nibabel numpy highdicom
+    "$VENV/bin/pip" install -q pydicom nibabel numpy highdicom pylibjpeg pylibjpeg-openjpeg
 fi
 echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
 echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)'), highdicom $("$VENV/bin/python" -c 'import highdicom; print(highdicom.__version__)')"
@@ -50,7 +50,9 @@ done
 
 # The same series as one multi-frame (enhanced) image, converted by highdicom: read as dcm2niix
 # reads it, and as the single-frame series reads. (Named .mr, not .dcm: dciodvfy below checks
-# the objects we write, not highdicom's.)
+# the objects we write and their JPEG 2000 copies, not highdicom's conversion, on which it
+# reports two errors of highdicom's: no Laterality, a Referenced Series Sequence without
+# instances.)
 for case_dir in "$OUT"/*/; do
     case_dir="${case_dir%/}"
     rm -rf "$case_dir/enhanced" "$case_dir/enhanced_nifti" && mkdir -p "$case_dir/enhanced" "$case_dir/enhanced_nifti"
@@ -59,6 +61,13 @@ for case_dir in "$OUT"/*/; do
         || { cat "$case_dir/enhanced_nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir/enhanced"; exit 1; }
     echo "$(basename "$case_dir") enhanced: $("$EXAMPLES/compare_nifti" "$case_dir/enhanced_nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
     echo "$(basename "$case_dir") enhanced vs single-frame: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
+    # And both as JPEG 2000 Lossless (pydicom with OpenJPEG), as PACS archives often store them.
+    rm -rf "$case_dir/jpeg2000" && mkdir -p "$case_dir/jpeg2000"
+    "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_jpeg2000.py" "$case_dir/dicom" "$case_dir/jpeg2000"
+    echo "$(basename "$case_dir") JPEG 2000 vs uncompressed: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/jpeg2000" | tail -n 1)"
+    rm -rf "$case_dir/enhanced_jpeg2000" && mkdir -p "$case_dir/enhanced_jpeg2000"
+    "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_jpeg2000.py" "$case_dir/enhanced" "$case_dir/enhanced_jpeg2000"
+    echo "$(basename "$case_dir") enhanced JPEG 2000 vs uncompressed: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/enhanced_jpeg2000" | tail -n 1)"
 done
 
 # Every object must validate against its IOD: errors fail, warnings (e.g. Rescale Slope in an

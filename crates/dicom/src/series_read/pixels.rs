@@ -5,7 +5,9 @@ use super::header::{in_frame, FrameSource, SliceHeader};
 use crate::dataset::{opt_f64, Obj};
 use crate::DicomError;
 use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::path::Path;
 
 /// Decoded, rescaled pixels of the slices `headers` (one image, or frames of one multi-frame
@@ -27,6 +29,8 @@ pub(super) fn read_frames(
             "not a grey-scale image (Samples per Pixel is not 1)",
         ));
     }
+    decodable(&obj, path)?;
+    check_rle_headers(&obj, path)?;
     let first = headers[0];
     check_pixel_data_length(&obj, first)?;
     let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
@@ -85,6 +89,58 @@ pub(super) fn read_frames(
             .map_err(|e| in_frame(e, h.frame))
         })
         .collect()
+}
+
+/// Refuses, naming it, a pixel encoding this build cannot decode (JPEG-LS, JPEG XL, MPEG/HEVC
+/// video, an unknown private syntax), with what to do about it; uncompressed, RLE, JPEG
+/// (baseline, extended, lossless) and JPEG 2000 are decoded.
+fn decodable(obj: &dicom_object::DefaultDicomObject, path: &Path) -> Result<(), DicomError> {
+    let uid = obj.meta().transfer_syntax();
+    let syntax = TransferSyntaxRegistry.get(uid);
+    if syntax.is_some_and(|ts| ts.can_decode_all()) {
+        return Ok(());
+    }
+    let name = syntax.map_or("an unknown transfer syntax", |ts| ts.name());
+    Err(DicomError::PixelData {
+        path: path.to_path_buf(),
+        reason: format!(
+            "its pixels are encoded as {name} ({uid}), which mtsa does not decode; decompress \
+             the series first, e.g. with GDCM's `gdcmconv --raw`"
+        ),
+    })
+}
+
+/// RLE Lossless fragments start with a 64-byte header: a segment count of at most 15, then 15
+/// offsets (PS3.5 G.5). dicom-transfer-syntax-registry 0.10 allocates the count it reads before
+/// checking it against anything (fuzzing found a 700-byte file whose count asks for 17 GB), so
+/// the headers are checked here first.
+fn check_rle_headers(
+    obj: &dicom_object::DefaultDicomObject,
+    path: &Path,
+) -> Result<(), DicomError> {
+    let rle = dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.uid();
+    if obj.meta().transfer_syntax().trim_end_matches('\0') != rle {
+        return Ok(());
+    }
+    let fragments = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+        .unwrap_or(&[]);
+    for (i, fragment) in fragments.iter().enumerate() {
+        let segments = fragment
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        if fragment.len() < 64 || segments.is_none_or(|n| n > 15) {
+            return Err(DicomError::PixelData {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "RLE fragment {} has no valid 64-byte header (at most 15 segments)",
+                    i + 1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Stored values to the modality's: slope x value + intercept, from `holder` (the image, or a

@@ -1,0 +1,52 @@
+//! Compressed pixel data written by other tools (`fixtures/compressed/README.md`): JPEG 2000
+//! and JPEG lossless decode to exactly the uncompressed slice, a multi-frame JPEG 2000 image to
+//! exactly what dcm2niix reads from its uncompressed original, and an encoding we do not
+//! decode (JPEG-LS) is refused with its name and what to do.
+
+use mtsa_dicom::read_series;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+#[test]
+fn lossless_encodings_decode_to_the_uncompressed_slice() {
+    let dir = fixtures().join("compressed");
+    let (raw, _) = read_series(&dir.join("raw"), None).expect("raw");
+    for encoding in ["jpeg2000", "jpeg_lossless"] {
+        let (vol, _) = read_series(&dir.join(encoding), None).expect(encoding);
+        assert_eq!(vol.affine, raw.affine, "{encoding}");
+        assert_eq!(vol.data, raw.data, "{encoding}: lossless");
+    }
+}
+
+#[test]
+fn a_multi_frame_jpeg2000_image_reads_as_its_uncompressed_original() {
+    let (vol, series) = read_series(&fixtures().join("compressed/enhanced_jpeg2000"), None)
+        .expect("enhanced JPEG 2000");
+    let reference = mtsa_io::read_nifti(&fixtures().join("enhanced_mr/oblique_3d.dcm2niix.nii.gz"))
+        .expect("dcm2niix");
+    assert_eq!(vol.shape(), reference.shape());
+    let worst = vol
+        .data
+        .iter()
+        .zip(reference.data.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    // dcm2niix stores the rescaled values as f32 too; the rest is the DS rescale's rounding.
+    assert!(worst < 1e-3, "max difference {worst}");
+    assert_eq!(series.frame_numbers.len(), 12);
+}
+
+#[test]
+fn an_encoding_we_cannot_decode_is_named_with_what_to_do() {
+    let dir = fixtures().join("compressed/jpeg_ls");
+    let err = read_series(&dir, None).expect_err("JPEG-LS").to_string();
+    assert!(err.contains("IM00006.dcm"), "{err}");
+    assert!(
+        err.contains("JPEG-LS") && err.contains("1.2.840.10008.1.2.4.80"),
+        "{err}"
+    );
+    assert!(err.contains("decompress"), "{err}");
+}
