@@ -14,6 +14,7 @@
 //! pixel spacing and rescale come from its functional groups (PS3.3 C.7.6.16), per-frame first,
 //! then shared, and the frames are then stacked exactly as single-frame files are.
 
+mod encapsulated;
 mod header;
 mod pixels;
 

@@ -1,6 +1,7 @@
 //! The pixels of a series' files: decoded once per file, every frame asked for taken out and
 //! rescaled to the modality's values.
 
+use super::encapsulated::check_encapsulated;
 use super::header::{in_frame, FrameSource, SliceHeader};
 use crate::dataset::{opt_f64, Obj};
 use crate::DicomError;
@@ -30,7 +31,13 @@ pub(super) fn read_frames(
         ));
     }
     decodable(&obj, path)?;
-    check_rle_headers(&obj, path)?;
+    if let Some(fragments) = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+    {
+        let syntax = obj.meta().transfer_syntax();
+        check_encapsulated(syntax, fragments, headers[0].rows, headers[0].cols, path)?;
+    }
     let first = headers[0];
     check_pixel_data_length(&obj, first)?;
     let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
@@ -108,39 +115,6 @@ fn decodable(obj: &dicom_object::DefaultDicomObject, path: &Path) -> Result<(), 
              the series first, e.g. with GDCM's `gdcmconv --raw`"
         ),
     })
-}
-
-/// RLE Lossless fragments start with a 64-byte header: a segment count of at most 15, then 15
-/// offsets (PS3.5 G.5). dicom-transfer-syntax-registry 0.10 allocates the count it reads before
-/// checking it against anything (fuzzing found a 700-byte file whose count asks for 17 GB), so
-/// the headers are checked here first.
-fn check_rle_headers(
-    obj: &dicom_object::DefaultDicomObject,
-    path: &Path,
-) -> Result<(), DicomError> {
-    let rle = dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.uid();
-    if obj.meta().transfer_syntax().trim_end_matches('\0') != rle {
-        return Ok(());
-    }
-    let fragments = obj
-        .get(tags::PIXEL_DATA)
-        .and_then(|e| e.value().fragments())
-        .unwrap_or(&[]);
-    for (i, fragment) in fragments.iter().enumerate() {
-        let segments = fragment
-            .get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        if fragment.len() < 64 || segments.is_none_or(|n| n > 15) {
-            return Err(DicomError::PixelData {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "RLE fragment {} has no valid 64-byte header (at most 15 segments)",
-                    i + 1
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Stored values to the modality's: slope x value + intercept, from `holder` (the image, or a
