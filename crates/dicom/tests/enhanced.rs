@@ -164,6 +164,44 @@ fn edited_fixture(
 }
 
 #[test]
+fn a_frame_s_own_rescale_overrides_the_shared_one() {
+    // Frame 3 gets a Pixel Value Transformation of its own, its slope doubled (as scanners that
+    // rescale each frame write it): its voxels become 2 v - b, every other voxel stays.
+    let (original, _) = read_series(&fixture_dir(), None).expect("read");
+    let shared = dicom_object::open_file(fixture_dir().join("oblique_3d.dcm")).expect("open");
+    let transform = items(
+        &items(&shared, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)[0],
+        tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+    )[0]
+    .clone();
+    let slope = num(&transform, tags::RESCALE_SLOPE)[0];
+    let intercept = num(&transform, tags::RESCALE_INTERCEPT)[0] as f32;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = edited_fixture(tmp.path(), |_, groups| {
+        let mut own = transform.clone();
+        own.put(DataElement::new(
+            tags::RESCALE_SLOPE,
+            VR::DS,
+            dicom_core::PrimitiveValue::from(format!("{}", 2.0 * slope)),
+        ));
+        groups[2].put(DataElement::new(
+            tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![own]),
+        ));
+    });
+    let (edited, _) = read_series(&dir, None).expect("read edited");
+    let mut changed = 0;
+    for (a, b) in original.data.iter().zip(edited.data.iter()) {
+        if (a - b).abs() > 1e-3 {
+            changed += 1;
+            assert!((b - (2.0 * a - intercept)).abs() < 1e-2, "{a} -> {b}");
+        }
+    }
+    assert_eq!(changed, 40 * 48, "one frame of 40 x 48 pixels");
+}
+
+#[test]
 fn frames_that_cannot_form_a_volume_are_refused_naming_the_file_and_frame() {
     let tmp = tempfile::tempdir().expect("tmp");
     // Every position twice (as two echoes in one object would be); the geometry is refused
