@@ -110,12 +110,12 @@ fn dicom_seeds() {
     seed(
         "dicom_series",
         "jpeg2000.dcm",
-        include_bytes!("../../crates/dicom/fixtures/compressed/jpeg2000/IM00006.dcm"),
+        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/jpeg2000/IM00006.dcm"),
     );
     seed(
         "dicom_series",
         "enhanced-jpeg2000.dcm",
-        include_bytes!("../../crates/dicom/fixtures/compressed/enhanced_jpeg2000/oblique_3d.dcm"),
+        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/enhanced_jpeg2000/oblique_3d.dcm"),
     );
 
     let rt = scratch_dir("rtstruct-seeds");

@@ -1,6 +1,6 @@
 """Re-encodes every DICOM image in a folder as JPEG 2000 Lossless with pydicom and OpenJPEG
 (pylibjpeg-openjpeg): `python to_jpeg2000.py IN_DIR OUT_DIR`. Used by run.sh, and to make
-crates/dicom/fixtures/compressed/."""
+crates/dicom/fixtures/transfer_syntaxes/."""
 
 import os
 import sys

@@ -16,7 +16,10 @@ use dicom_parser::dataset::DataToken;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::path::Path;
 
-/// Refuses `path` when any length declared in it exceeds the file's size.
+const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
+
+/// Refuses `path` when any length declared in it exceeds the file's size, or when its data set
+/// is deflated.
 pub(crate) fn check_declared_lengths(path: &Path) -> Result<(), DicomError> {
     let bytes = std::fs::read(path).map_err(|e| DicomError::file(path, e))?;
     let size = bytes.len() as u64;
@@ -74,6 +77,15 @@ pub(crate) fn check_declared_lengths(path: &Path) -> Result<(), DicomError> {
     let Some(ts) = TransferSyntaxRegistry.get(meta.transfer_syntax()) else {
         return Ok(());
     };
+    // A deflated data set cannot be walked (its bytes are compressed, and inflating them is
+    // what a bomb would exploit) and is rare in imaging; dcm2niix does not read it either.
+    if ts.uid() == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+        return Err(DicomError::invalid(
+            path,
+            "its data set is deflated (Deflated Explicit VR Little Endian), which mtsa does not \
+             read; inflate it first, e.g. `dcmconv +te IN OUT` (DCMTK)",
+        ));
+    }
     let Ok(reader) = DataSetReader::new_with_ts(src, ts) else {
         return Ok(());
     };

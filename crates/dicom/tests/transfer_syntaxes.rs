@@ -1,7 +1,8 @@
-//! Compressed pixel data written by other tools (`fixtures/compressed/README.md`): JPEG 2000
-//! and JPEG lossless decode to exactly the uncompressed slice, a multi-frame JPEG 2000 image to
-//! exactly what dcm2niix reads from its uncompressed original, and an encoding we do not
-//! decode (JPEG-LS) is refused with its name and what to do.
+//! One slice in the transfer syntaxes other tools write (`fixtures/transfer_syntaxes/README.md`):
+//! implicit VR, big endian, JPEG 2000 and JPEG lossless read as exactly the explicit VR little
+//! endian slice, a multi-frame JPEG 2000 image as exactly what dcm2niix reads from its
+//! uncompressed original, and what we do not read (JPEG-LS pixels, a deflated data set) is
+//! refused with its name and what to do.
 
 use mtsa_dicom::read_series;
 use std::path::{Path, PathBuf};
@@ -11,10 +12,10 @@ fn fixtures() -> PathBuf {
 }
 
 #[test]
-fn lossless_encodings_decode_to_the_uncompressed_slice() {
-    let dir = fixtures().join("compressed");
+fn every_lossless_syntax_reads_as_the_explicit_little_endian_slice() {
+    let dir = fixtures().join("transfer_syntaxes");
     let (raw, _) = read_series(&dir.join("raw"), None).expect("raw");
-    for encoding in ["jpeg2000", "jpeg_lossless"] {
+    for encoding in ["implicit_vr", "big_endian", "jpeg2000", "jpeg_lossless"] {
         let (vol, _) = read_series(&dir.join(encoding), None).expect(encoding);
         assert_eq!(vol.affine, raw.affine, "{encoding}");
         assert_eq!(vol.data, raw.data, "{encoding}: lossless");
@@ -23,8 +24,11 @@ fn lossless_encodings_decode_to_the_uncompressed_slice() {
 
 #[test]
 fn a_multi_frame_jpeg2000_image_reads_as_its_uncompressed_original() {
-    let (vol, series) = read_series(&fixtures().join("compressed/enhanced_jpeg2000"), None)
-        .expect("enhanced JPEG 2000");
+    let (vol, series) = read_series(
+        &fixtures().join("transfer_syntaxes/enhanced_jpeg2000"),
+        None,
+    )
+    .expect("enhanced JPEG 2000");
     let reference = mtsa_io::read_nifti(&fixtures().join("enhanced_mr/oblique_3d.dcm2niix.nii.gz"))
         .expect("dcm2niix");
     assert_eq!(vol.shape(), reference.shape());
@@ -40,8 +44,8 @@ fn a_multi_frame_jpeg2000_image_reads_as_its_uncompressed_original() {
 }
 
 #[test]
-fn an_encoding_we_cannot_decode_is_named_with_what_to_do() {
-    let dir = fixtures().join("compressed/jpeg_ls");
+fn what_we_do_not_read_is_named_with_what_to_do() {
+    let dir = fixtures().join("transfer_syntaxes/jpeg_ls");
     let err = read_series(&dir, None).expect_err("JPEG-LS").to_string();
     assert!(err.contains("IM00006.dcm"), "{err}");
     assert!(
@@ -49,4 +53,11 @@ fn an_encoding_we_cannot_decode_is_named_with_what_to_do() {
         "{err}"
     );
     assert!(err.contains("decompress"), "{err}");
+    let dir = fixtures().join("transfer_syntaxes/deflated");
+    let err = read_series(&dir, None).expect_err("deflated").to_string();
+    assert!(err.contains("IM00006.dcm"), "{err}");
+    assert!(
+        err.contains("deflated") && err.contains("dcmconv +te"),
+        "{err}"
+    );
 }
