@@ -4,6 +4,9 @@
 //! uncompressed original, and what we do not read (JPEG-LS pixels, a deflated data set) is
 //! refused with its name and what to do.
 
+mod common;
+
+use common::max_voxel_diff;
 use mtsa_dicom::read_series;
 use std::path::{Path, PathBuf};
 
@@ -31,13 +34,7 @@ fn a_multi_frame_jpeg2000_image_reads_as_its_uncompressed_original() {
     .expect("enhanced JPEG 2000");
     let reference = mtsa_io::read_nifti(&fixtures().join("enhanced_mr/oblique_3d.dcm2niix.nii.gz"))
         .expect("dcm2niix");
-    assert_eq!(vol.shape(), reference.shape());
-    let worst = vol
-        .data
-        .iter()
-        .zip(reference.data.iter())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let worst = max_voxel_diff(&vol, &reference);
     // dcm2niix stores the rescaled values as f32 too; the rest is the DS rescale's rounding.
     assert!(worst < 1e-3, "max difference {worst}");
     assert_eq!(series.frame_numbers.len(), 12);
