@@ -30,15 +30,15 @@ pub(super) fn read_frames(
             "not a grey-scale image (Samples per Pixel is not 1)",
         ));
     }
+    let first = headers[0];
     decodable(&obj, path)?;
     if let Some(fragments) = obj
         .get(tags::PIXEL_DATA)
         .and_then(|e| e.value().fragments())
     {
         let syntax = obj.meta().transfer_syntax();
-        check_encapsulated(syntax, fragments, headers[0].rows, headers[0].cols, path)?;
+        check_encapsulated(syntax, fragments, first.rows, first.cols, path)?;
     }
-    let first = headers[0];
     check_pixel_data_length(&obj, first)?;
     let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
         path: path.to_path_buf(),
