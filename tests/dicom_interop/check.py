@@ -5,7 +5,9 @@ must find the shape, affine (1e-3 mm) and voxels `read_series` reported; pydicom
 RTSTRUCT, must find ROI "GTV_mtsa" with CLOSED_PLANAR contours referencing our images, and an
 independent even-odd rasterisation of those contours on dcm2niix's grid must equal our mask;
 highdicom reads our Segmentation, which must reference our images and whose segment "GTV",
-placed by each frame's source image position, must be our mask on dcm2niix's grid.
+placed by each frame's source image position, must be our mask on dcm2niix's grid; and the
+three ROIs of rtstruct_rois.dcm, numbered 1-3, must rasterise to our mask and two parts that tile
+it.
 """
 import glob
 import json
@@ -106,9 +108,20 @@ def check_case(case_dir):
     if diff:
         fail(f"{name}: independent rasterisation differs in {diff} of {ours_mask.sum()} voxels")
     seg_voxels = check_seg(name, case_dir, series, img.affine, ours_mask)
+    # Several ROIs in one structure set: the whole mask first, then parts that tile it.
+    multi = pydicom.dcmread(os.path.join(case_dir, "rtstruct_rois.dcm"))
+    numbers = {r.ROIName: int(r.ROINumber) for r in multi.StructureSetROISequence}
+    if list(numbers) != [ROI, ROI + "_1", ROI + "_2"] or list(numbers.values()) != [1, 2, 3]:
+        fail(f"{name}: rtstruct_rois.dcm holds {numbers}")
+    whole = rasterise(multi, 1, img.affine, shape)
+    parts = [rasterise(multi, n, img.affine, shape) for n in (2, 3)]
+    if (whole != ours_mask).any() or (parts[0] & parts[1]).any() or ((parts[0] | parts[1]) != whole).any():
+        fail(f"{name}: the ROIs of rtstruct_rois.dcm do not tile the mask")
+    if not all(p.any() for p in parts):
+        fail(f"{name}: an empty part in rtstruct_rois.dcm")
     print(f"ok {name}: shape {shape}, affine err {affine_err:.1e} mm, voxel err {voxel_err:.1e}, "
           f"{len(contours)} contours, {int(ours_mask.sum())} mask voxels reproduced by pydicom+numpy, "
-          f"{seg_voxels} by highdicom from the SEG")
+          f"{seg_voxels} by highdicom from the SEG, 3 ROIs tiling it in rtstruct_rois.dcm")
 
 
 def check_seg(name, case_dir, series, affine, ours_mask):

@@ -244,8 +244,7 @@ pub fn run(a: Args) -> Result<()> {
                 input,
                 out: dir.path().join("pred"),
                 load,
-                rtstruct: false,
-                seg: false,
+                dicom: Default::default(),
                 series_uid: None,
                 brain_mask: None,
             };

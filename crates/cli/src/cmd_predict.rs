@@ -19,6 +19,11 @@ pub struct Args {
     /// Also write an RT Structure Set referencing the input DICOM series.
     #[arg(long)]
     rtstruct: bool,
+    /// With --rtstruct: each lesion also as its own ROI after the whole GTV (GTV_mtsa_1,
+    /// GTV_mtsa_2, ... numbered as egfr.json's lesion_list, largest first), so a radiosurgery
+    /// plan can treat each metastasis as its own target.
+    #[arg(long, requires = "rtstruct")]
+    lesion_rois: bool,
     /// Also write a binary DICOM Segmentation (SEG) referencing the input DICOM series.
     #[arg(long)]
     seg: bool,
@@ -81,8 +86,11 @@ pub fn run(a: Args) -> Result<()> {
         input: a.input,
         out: a.out.clone(),
         load: a.inference.load(8)?,
-        rtstruct: a.rtstruct,
-        seg: a.seg,
+        dicom: DicomOutputs {
+            rtstruct: a.rtstruct,
+            lesion_rois: a.lesion_rois,
+            seg: a.seg,
+        },
         series_uid: a.series_uid,
         brain_mask: a.brain_mask,
     };
@@ -175,6 +183,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
         load,
         dicom: DicomOutputs {
             rtstruct: a.rtstruct,
+            lesion_rois: a.lesion_rois,
             seg: a.seg,
         },
         part: a.part,

@@ -5,10 +5,12 @@
 //! `read_series` returns for it (shape, affine, SOP/Frame UIDs) and OUTDIR/<case>/voxels.f32 the
 //! voxels (little-endian f32, C order over [i, j, k]). Every case also has rtstruct.dcm with
 //! ROI "GTV_mtsa" (two lesions, one with a hole) made from OUTDIR/<case>/mask.u8 (u8, same
-//! order and grid as the voxels).
+//! order and grid as the voxels), and rtstruct_rois.dcm with that ROI followed by its two halves
+//! along i as ROIs "GTV_mtsa_1" and "GTV_mtsa_2".
 
 use mtsa_dicom::{
-    read_rtstruct, read_series, write_rtstruct, write_seg, write_series, SegAlgorithm, SeriesMeta,
+    read_rtstruct, read_series, write_rtstruct, write_rtstruct_rois, write_seg, write_series, Roi,
+    SegAlgorithm, SeriesMeta,
 };
 use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
@@ -95,6 +97,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             mtsa_dicom::UidSource::Seeded(11),
         )?;
         let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
+        // The same mask, then its two halves along i as lesions of their own.
+        let mid = mask.shape()[0] / 2;
+        let half = |lower: bool| {
+            let mut m = mask.clone();
+            for ((i, _, _), v) in m.data.indexed_iter_mut() {
+                if (i < mid) != lower {
+                    *v = 0;
+                }
+            }
+            m
+        };
+        let (lower, upper) = (half(true), half(false));
+        write_rtstruct_rois(
+            &dir.join("rtstruct_rois.dcm"),
+            &[
+                Roi {
+                    name: mtsa_dicom::DEFAULT_ROI_NAME,
+                    mask: &mask,
+                },
+                Roi {
+                    name: "GTV_mtsa_1",
+                    mask: &lower,
+                },
+                Roi {
+                    name: "GTV_mtsa_2",
+                    mask: &upper,
+                },
+            ],
+            &series,
+            mtsa_dicom::UidSource::Seeded(13),
+        )?;
         write_seg(
             &dir.join("seg.dcm"),
             &mask,

@@ -28,7 +28,7 @@ mod uid;
 
 pub use error::DicomError;
 pub use rtstruct_read::{list_rois, read_rtstruct};
-pub use rtstruct_write::write_rtstruct;
+pub use rtstruct_write::{write_rtstruct, write_rtstruct_rois, Roi};
 pub use seg_write::{write_seg, SegAlgorithm};
 pub use series_read::{read_series, read_series_ref};
 pub use series_ref::{PatientStudy, SeriesRef};

@@ -1,24 +1,33 @@
-//! Writing a mask as an RT Structure Set that references the image series it was predicted on,
-//! so a planning system or viewer shows it on those images: one ROI, one CLOSED_PLANAR contour
-//! per slice and per traced boundary (outer boundaries and holes), points in LPS millimetres.
+//! Writing masks as an RT Structure Set that references the image series they were predicted
+//! on, so a planning system or viewer shows them on those images: one ROI per mask, one
+//! CLOSED_PLANAR contour per slice and per traced boundary (outer boundaries and holes), points
+//! in LPS millimetres.
 
 use crate::contour::trace_loops;
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
 use crate::derived::{
     checked_label, derived_header, image_ref, to_acquisition_grid, write_derived,
 };
-use crate::geometry::{add_scaled, apply, dot, lps_ras, sub};
+use crate::geometry::{add_scaled, apply, dot, lps_ras, sub, Stack};
 use crate::uid::{UidGenerator, UidSource};
 use crate::{DicomError, SeriesRef};
 use dicom_core::VR;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::InMemDicomObject;
 use mtsa_io::Volume;
+use ndarray::Array3;
 use std::path::Path;
 
 /// Study Component Management SOP Class, the conventional Referenced SOP Class of an RT
 /// Referenced Study item.
 const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
+
+/// One ROI of a structure set: its name and its mask (non-zero = inside).
+#[derive(Debug, Clone, Copy)]
+pub struct Roi<'a> {
+    pub name: &'a str,
+    pub mask: &'a Volume<u8>,
+}
 
 /// Writes `mask` (non-zero = inside) as the ROI `roi_name` of a new structure set at `path`.
 ///
@@ -35,12 +44,42 @@ pub fn write_rtstruct(
     roi_name: &str,
     uid_source: UidSource,
 ) -> Result<(), DicomError> {
-    let roi_name = checked_label(path, roi_name, "ROI name")?;
+    write_rtstruct_rois(
+        path,
+        &[Roi {
+            name: roi_name,
+            mask,
+        }],
+        series,
+        uid_source,
+    )
+}
+
+/// Writes several ROIs, numbered 1, 2, ... in the order given, into one new structure set at
+/// `path`, as [`write_rtstruct`] writes one (e.g. the whole GTV, then each lesion as its own
+/// target for a radiosurgery plan).
+pub fn write_rtstruct_rois(
+    path: &Path,
+    rois: &[Roi],
+    series: &SeriesRef,
+    uid_source: UidSource,
+) -> Result<(), DicomError> {
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
-    let acquired = to_acquisition_grid(path, mask, &stack)?;
+    let mut named = Vec::with_capacity(rois.len());
+    for roi in rois {
+        let name = checked_label(path, roi.name, "ROI name")?;
+        let acquired = to_acquisition_grid(path, roi.mask, &stack)?;
+        named.push((name, contours(series, &stack, &acquired)));
+    }
+    write_derived(path, series, uid_source, "mtsa-rtstruct", |uids| {
+        structure_set(series, named, uids)
+    })
+}
+
+/// The CLOSED_PLANAR contours of a mask on the acquisition grid, numbered from 1.
+fn contours(series: &SeriesRef, stack: &Stack, acquired: &Array3<bool>) -> Vec<Obj> {
     let affine = stack.affine();
     let normal = stack.normal();
-
     let mut contours = Vec::new();
     for k in 0..stack.slices {
         let loops = trace_loops(stack.cols, stack.rows, |i, j| acquired[[i, j, k]]);
@@ -56,10 +95,7 @@ pub fn write_rtstruct(
             contours.push(contour_item(series, k, contours.len() + 1, &data));
         }
     }
-
-    write_derived(path, series, uid_source, "mtsa-rtstruct", |uids| {
-        structure_set(series, roi_name, contours, uids)
-    })
+    contours
 }
 
 fn contour_item(series: &SeriesRef, s: usize, number: usize, data: &[f64]) -> Obj {
@@ -72,12 +108,20 @@ fn contour_item(series: &SeriesRef, s: usize, number: usize, data: &[f64]) -> Ob
     ])
 }
 
-fn structure_set(
-    series: &SeriesRef,
-    roi_name: &str,
-    contours: Vec<Obj>,
-    uids: &UidGenerator,
-) -> Obj {
+/// Display colours of ROIs 1, 2, ...: the first red, as a GTV is drawn, then colours that
+/// stay apart on a grey image.
+const COLOURS: [[&str; 3]; 8] = [
+    ["255", "0", "0"],
+    ["255", "165", "0"],
+    ["0", "200", "255"],
+    ["255", "0", "255"],
+    ["0", "255", "0"],
+    ["255", "255", "0"],
+    ["0", "100", "255"],
+    ["160", "32", "240"],
+];
+
+fn structure_set(series: &SeriesRef, rois: Vec<(&str, Vec<Obj>)>, uids: &UidGenerator) -> Obj {
     let (date, time) = uids.created().unwrap_or_default();
     let images = (0..series.sop_instance_uids.len())
         .map(|s| image_ref(series, s))
@@ -115,30 +159,35 @@ fn structure_set(
             ])],
         ),
     ]);
-    let roi = item(vec![
-        is_elem(tags::ROI_NUMBER, 1),
-        str_elem(
-            tags::REFERENCED_FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            &series.frame_of_reference_uid,
-        ),
-        str_elem(tags::ROI_NAME, VR::LO, roi_name),
-        str_elem(tags::ROI_GENERATION_ALGORITHM, VR::CS, "AUTOMATIC"),
-        str_elem(tags::ROI_GENERATION_DESCRIPTION, VR::LO, "MTSA-Net"),
-    ]);
-    let mut roi_contour = vec![
-        strs_elem(tags::ROI_DISPLAY_COLOR, VR::IS, &["255", "0", "0"]),
-        is_elem(tags::REFERENCED_ROI_NUMBER, 1),
-    ];
-    if !contours.is_empty() {
-        roi_contour.push(seq_elem(tags::CONTOUR_SEQUENCE, contours));
+    let (mut roi_items, mut roi_contours, mut observations) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, (name, contours)) in rois.into_iter().enumerate() {
+        let number = n as i64 + 1;
+        roi_items.push(item(vec![
+            is_elem(tags::ROI_NUMBER, number),
+            str_elem(
+                tags::REFERENCED_FRAME_OF_REFERENCE_UID,
+                VR::UI,
+                &series.frame_of_reference_uid,
+            ),
+            str_elem(tags::ROI_NAME, VR::LO, name),
+            str_elem(tags::ROI_GENERATION_ALGORITHM, VR::CS, "AUTOMATIC"),
+            str_elem(tags::ROI_GENERATION_DESCRIPTION, VR::LO, "MTSA-Net"),
+        ]));
+        let mut roi_contour = vec![
+            strs_elem(tags::ROI_DISPLAY_COLOR, VR::IS, &COLOURS[n % COLOURS.len()]),
+            is_elem(tags::REFERENCED_ROI_NUMBER, number),
+        ];
+        if !contours.is_empty() {
+            roi_contour.push(seq_elem(tags::CONTOUR_SEQUENCE, contours));
+        }
+        roi_contours.push(item(roi_contour));
+        observations.push(item(vec![
+            is_elem(tags::OBSERVATION_NUMBER, number),
+            is_elem(tags::REFERENCED_ROI_NUMBER, number),
+            str_elem(tags::RTROI_INTERPRETED_TYPE, VR::CS, "GTV"),
+            str_elem(tags::ROI_INTERPRETER, VR::PN, ""),
+        ]));
     }
-    let observation = item(vec![
-        is_elem(tags::OBSERVATION_NUMBER, 1),
-        is_elem(tags::REFERENCED_ROI_NUMBER, 1),
-        str_elem(tags::RTROI_INTERPRETED_TYPE, VR::CS, "GTV"),
-        str_elem(tags::ROI_INTERPRETER, VR::PN, ""),
-    ]);
     let mut elements = derived_header(
         series,
         uids,
@@ -156,9 +205,9 @@ fn structure_set(
             tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
             vec![referenced_frame],
         ),
-        seq_elem(tags::STRUCTURE_SET_ROI_SEQUENCE, vec![roi]),
-        seq_elem(tags::ROI_CONTOUR_SEQUENCE, vec![item(roi_contour)]),
-        seq_elem(tags::RTROI_OBSERVATIONS_SEQUENCE, vec![observation]),
+        seq_elem(tags::STRUCTURE_SET_ROI_SEQUENCE, roi_items),
+        seq_elem(tags::ROI_CONTOUR_SEQUENCE, roi_contours),
+        seq_elem(tags::RTROI_OBSERVATIONS_SEQUENCE, observations),
         // Automatic output must be reviewed before clinical use.
         str_elem(tags::APPROVAL_STATUS, VR::CS, "UNAPPROVED"),
     ]);

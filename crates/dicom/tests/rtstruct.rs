@@ -7,7 +7,8 @@ mod common;
 
 use common::*;
 use mtsa_dicom::{
-    list_rois, read_rtstruct, read_series, write_rtstruct, write_series, SeriesMeta, UidSource,
+    list_rois, read_rtstruct, read_series, write_rtstruct, write_rtstruct_rois, write_series, Roi,
+    SeriesMeta, UidSource,
 };
 use mtsa_io::{Reorientation, Volume};
 use ndarray::Array3;
@@ -139,4 +140,80 @@ fn same_seed_same_file() {
     let bytes = |p: &std::path::Path| std::fs::read(p).expect("read");
     assert_eq!(bytes(&a), bytes(&b));
     assert_ne!(bytes(&a), bytes(&c));
+}
+
+#[test]
+fn several_rois_are_numbered_in_order_and_each_reads_back_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (grid, series) = series_on(oblique(), &tmp.path().join("s"));
+    let all = lesions(&grid);
+    // The whole GTV, then its two halves as lesions of their own.
+    let half = |lower: bool| {
+        let mut m = all.clone();
+        let mid = m.shape()[0] / 2;
+        for ((i, _, _), v) in m.data.indexed_iter_mut() {
+            if (i < mid) != lower {
+                *v = 0;
+            }
+        }
+        m
+    };
+    let (lower, upper) = (half(true), half(false));
+    assert!(lower.data.iter().any(|v| *v != 0) && upper.data.iter().any(|v| *v != 0));
+    let rt = tmp.path().join("rt.dcm");
+    let rois = [
+        Roi {
+            name: "GTV_mtsa",
+            mask: &all,
+        },
+        Roi {
+            name: "GTV_mtsa_1",
+            mask: &lower,
+        },
+        Roi {
+            name: "GTV_mtsa_2",
+            mask: &upper,
+        },
+    ];
+    write_rtstruct_rois(&rt, &rois, &series, UidSource::Seeded(3)).expect("write");
+    assert_eq!(
+        list_rois(&rt).expect("list"),
+        vec!["GTV_mtsa", "GTV_mtsa_1", "GTV_mtsa_2"]
+    );
+    for roi in &rois {
+        let back = read_rtstruct(&rt, roi.name, &series, &grid).expect("read");
+        assert_eq!(back.data, roi.mask.data, "{}", roi.name);
+    }
+    // Every ROI has its own number, contours, colour and observation.
+    let obj = dicom_object::open_file(&rt).expect("open");
+    let numbers = |seq, tag| -> Vec<i64> {
+        obj.get(seq)
+            .and_then(|e| e.value().items())
+            .expect("sequence")
+            .iter()
+            .map(|i| i.get(tag).expect("number").to_int::<i64>().expect("int"))
+            .collect()
+    };
+    use dicom_dictionary_std::tags;
+    assert_eq!(
+        numbers(tags::STRUCTURE_SET_ROI_SEQUENCE, tags::ROI_NUMBER),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        numbers(tags::ROI_CONTOUR_SEQUENCE, tags::REFERENCED_ROI_NUMBER),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        numbers(tags::RTROI_OBSERVATIONS_SEQUENCE, tags::OBSERVATION_NUMBER),
+        [1, 2, 3]
+    );
+    // One ROI's structure set is what write_rtstruct writes.
+    let one = tmp.path().join("one.dcm");
+    let single = tmp.path().join("single.dcm");
+    write_rtstruct_rois(&one, &rois[..1], &series, UidSource::Seeded(3)).expect("one");
+    write_rtstruct(&single, &all, &series, "GTV_mtsa", UidSource::Seeded(3)).expect("single");
+    assert_eq!(
+        std::fs::read(&one).expect("read"),
+        std::fs::read(&single).expect("read")
+    );
 }

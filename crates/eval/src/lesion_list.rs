@@ -39,8 +39,22 @@ pub struct LesionSummary {
     pub kept_below_cut: bool,
 }
 
+/// The lesions of a predicted GTV: their rows, and the mask's voxels labelled with the lesion's
+/// `number` (0 outside), for writing each lesion as its own structure.
+pub struct Lesions {
+    pub list: Vec<LesionSummary>,
+    pub labels: Volume<u32>,
+}
+
+impl Lesions {
+    /// Lesion `number`'s voxels as a mask.
+    pub fn mask(&self, number: usize) -> Volume<u8> {
+        self.labels.map(|&l| u8::from(l as usize == number))
+    }
+}
+
 /// Every 26-connected lesion of `scan.mask` (the mask `predict` writes), largest first.
-pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
+pub fn lesion_list(scan: &ScanPrediction) -> Lesions {
     let mask = &scan.mask;
     let (labels, n) = connected_components_3d(mask.data.mapv(|v| v > 0).view());
     let mut sums = vec![(0usize, [0f64; 3], [usize::MAX, 0usize]); n];
@@ -65,7 +79,7 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
     }
     let cut = scan.candidates.as_ref().map(|c| c.cut);
     let voxel_mm3: f64 = mask.spacing().iter().product();
-    let peaks = peaks(scan, labels, n);
+    let peaks = peaks(scan, &labels, n);
     let mut rows: Vec<LesionSummary> = sums
         .into_iter()
         .enumerate()
@@ -86,11 +100,20 @@ pub fn lesion_list(scan: &ScanPrediction) -> Vec<LesionSummary> {
             }
         })
         .collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.voxels));
-    for (n, r) in rows.iter_mut().enumerate() {
-        r.number = n + 1;
+    // Largest first (ties in label order); each label renumbered as its row.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&l| std::cmp::Reverse(rows[l].voxels));
+    let mut number_of = vec![0u32; rows.len()];
+    for (position, &l) in order.iter().enumerate() {
+        rows[l].number = position + 1;
+        number_of[l] = position as u32 + 1;
     }
-    rows
+    rows.sort_by_key(|r| r.number);
+    let labels = labels.mapv(|l| if l == 0 { 0 } else { number_of[l as usize - 1] });
+    Lesions {
+        list: rows,
+        labels: Volume::new(labels, mask.affine),
+    }
 }
 
 fn world(a: &mtsa_io::Affine, p: [f64; 3]) -> [f64; 3] {
@@ -99,8 +122,8 @@ fn world(a: &mtsa_io::Affine, p: [f64; 3]) -> [f64; 3] {
 
 /// Per lesion (label `l + 1` at index `l`), the highest probability where the label map,
 /// taken onto the network's grid as training masks are, holds it.
-fn peaks(scan: &ScanPrediction, labels: ndarray::Array3<u32>, n: usize) -> Vec<Option<f32>> {
-    let on_grid = resample_mask(&Volume::new(labels, scan.mask.affine), &scan.geom);
+fn peaks(scan: &ScanPrediction, labels: &ndarray::Array3<u32>, n: usize) -> Vec<Option<f32>> {
+    let on_grid = resample_mask(&Volume::new(labels.clone(), scan.mask.affine), &scan.geom);
     let mut peaks: Vec<Option<f32>> = vec![None; n];
     for (&l, &p) in on_grid.iter().zip(scan.prob.iter()) {
         if l != 0 {

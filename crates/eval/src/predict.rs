@@ -2,7 +2,7 @@
 //! the EGFR call with its evidence out.
 
 use crate::files::{write_file, write_json};
-use crate::lesion_list::{lesion_list, LesionSummary};
+use crate::lesion_list::{lesion_list, LesionSummary, Lesions};
 use crate::overlay::{render_overlay, Outline};
 use crate::phenotype::FEATURE_NAMES as PHENOTYPE_FEATURES;
 use crate::postprocess::Postprocess;
@@ -23,10 +23,8 @@ pub struct PredictOptions {
     pub out: PathBuf,
     /// Device, layout and batch of the network.
     pub load: LoadOptions,
-    /// Also write `rtstruct.dcm` (DICOM input only: it must reference the input series).
-    pub rtstruct: bool,
-    /// Also write `seg.dcm`, a binary DICOM Segmentation (DICOM input only, likewise).
-    pub seg: bool,
+    /// `rtstruct.dcm` and `seg.dcm` to write too (DICOM input only: they reference its series).
+    pub dicom: DicomOutputs,
     pub series_uid: Option<String>,
     /// Brain mask (NIfTI on the input's grid, nonzero inside) for a scan that is not
     /// skull-stripped: everything outside it is set to 0 before anything is read from the scan.
@@ -89,7 +87,12 @@ pub struct SliceEvidence {
 /// DICOM objects to write beside `gtv.nii.gz` (DICOM input only: they reference its series).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DicomOutputs {
+    /// `rtstruct.dcm`, an RT Structure Set with the whole GTV as ROI `GTV_mtsa`.
     pub rtstruct: bool,
+    /// In the structure set, each lesion also as its own ROI after the whole GTV
+    /// (`GTV_mtsa_1`, ... numbered as `egfr.json`'s `lesion_list`, largest first).
+    pub lesion_rois: bool,
+    /// `seg.dcm`, a binary DICOM Segmentation of the whole GTV.
     pub seg: bool,
 }
 
@@ -160,8 +163,9 @@ impl Predictor {
         let dir = mtsa_io::AtomicDir::output(out, "predict", true)?;
         let mut files = vec!["gtv.nii.gz".to_string(), "egfr.json".to_string()];
         write_nifti(&dir.path().join("gtv.nii.gz"), &scan.mask)?;
+        let lesions = lesion_list(&scan);
         if let Some(series) = series {
-            files.extend(self.write_dicom(dir.path(), &scan.mask, series, dicom)?);
+            files.extend(self.write_dicom(dir.path(), &scan.mask, &lesions, series, dicom)?);
         }
         let slices_used = evidence(&scan);
         for ev in slices_used.iter().take(3) {
@@ -177,7 +181,7 @@ impl Predictor {
             write_file(&dir.path().join(&name), &png)?;
             files.push(name);
         }
-        let summary = self.summary(&scan, image, slices_used, files);
+        let summary = self.summary(&scan, image, lesions.list, slices_used, files);
         write_json(&dir.path().join("egfr.json"), &summary)?;
         dir.commit()?;
         Ok(summary)
@@ -187,16 +191,39 @@ impl Predictor {
         &self,
         dir: &Path,
         mask: &Volume<u8>,
+        lesions: &Lesions,
         series: &mtsa_dicom::SeriesRef,
         dicom: DicomOutputs,
     ) -> Result<Vec<String>, EvalError> {
         let mut files = Vec::new();
         if dicom.rtstruct {
-            mtsa_dicom::write_rtstruct(
-                &dir.join("rtstruct.dcm"),
+            let lesion_masks: Vec<(String, Volume<u8>)> = if dicom.lesion_rois {
+                lesions
+                    .list
+                    .iter()
+                    .map(|l| {
+                        let name = format!("{}_{}", mtsa_dicom::DEFAULT_ROI_NAME, l.number);
+                        (name, lesions.mask(l.number))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let whole = mtsa_dicom::Roi {
+                name: mtsa_dicom::DEFAULT_ROI_NAME,
                 mask,
+            };
+            let rois: Vec<mtsa_dicom::Roi> = std::iter::once(whole)
+                .chain(
+                    lesion_masks
+                        .iter()
+                        .map(|(name, mask)| mtsa_dicom::Roi { name, mask }),
+                )
+                .collect();
+            mtsa_dicom::write_rtstruct_rois(
+                &dir.join("rtstruct.dcm"),
+                &rois,
                 series,
-                "GTV_mtsa",
                 mtsa_dicom::UidSource::Random,
             )?;
             files.push("rtstruct.dcm".to_string());
@@ -244,13 +271,13 @@ impl Predictor {
         &self,
         scan: &ScanPrediction,
         image: &Volume<f32>,
+        lesion_list: Vec<LesionSummary>,
         slices_used: Vec<SliceEvidence>,
         files: Vec<String>,
     ) -> PredictionSummary {
         let call = &scan.call;
         let voxels = scan.mask.data.iter().filter(|v| **v > 0).count();
         let voxel_ml = image.spacing().iter().product::<f64>() / 1000.0;
-        let lesion_list = lesion_list(scan);
         let below_cut = lesion_list.iter().any(|l| l.kept_below_cut);
         PredictionSummary {
             mtsa_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -353,16 +380,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
         opts.brain_mask.as_deref(),
     )?;
     let predictor = Predictor::load(&opts.run, opts.load)?;
-    predictor.predict(
-        &opts.input,
-        &image,
-        series.as_ref(),
-        &opts.out,
-        DicomOutputs {
-            rtstruct: opts.rtstruct,
-            seg: opts.seg,
-        },
-    )
+    predictor.predict(&opts.input, &image, series.as_ref(), &opts.out, opts.dicom)
 }
 
 pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {

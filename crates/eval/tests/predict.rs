@@ -5,7 +5,7 @@ mod support;
 
 use support::fixture_run;
 
-use mtsa_eval::{predict, PredictOptions};
+use mtsa_eval::{predict, DicomOutputs, PredictOptions};
 use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
 use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice, Precision};
@@ -81,14 +81,14 @@ fn options(run: &Path, input: &Path, out: &Path, precision: Precision) -> Predic
             layout: LayoutChoice::Fixed(Layout::Nhwc),
             precision,
         },
-        rtstruct: false,
-        seg: false,
+        dicom: DicomOutputs::default(),
         series_uid: None,
         brain_mask: None,
     }
 }
 
-/// `predict`, with the RT Structure Set and the SEG when `dicom_outputs`.
+/// `predict`, with the RT Structure Set (each lesion also as its own ROI) and the SEG when
+/// `dicom_outputs`.
 fn run_predict_dicom(
     run: &Path,
     input: &Path,
@@ -97,8 +97,11 @@ fn run_predict_dicom(
     precision: Precision,
 ) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
     let summary = predict(&PredictOptions {
-        rtstruct: dicom_outputs,
-        seg: dicom_outputs,
+        dicom: DicomOutputs {
+            rtstruct: dicom_outputs,
+            lesion_rois: dicom_outputs,
+            seg: dicom_outputs,
+        },
         ..options(run, input, out, precision)
     })
     .unwrap();
@@ -384,9 +387,34 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
     let set = (0..n).filter(|&i| bits[i / 8] >> (i % 8) & 1 == 1).count();
     assert_eq!(set, s.gtv_voxels, "SEG pixels vs gtv.nii.gz voxels");
 
-    let rt =
-        mtsa_dicom::read_rtstruct(&out.join("rtstruct.dcm"), "GTV_mtsa", &series, &grid).unwrap();
+    let rt_path = out.join("rtstruct.dcm");
+    let rt = mtsa_dicom::read_rtstruct(&rt_path, "GTV_mtsa", &series, &grid).unwrap();
     assert_eq!(rt.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
+    // Then each lesion as its own ROI, numbered as the lesion list: they tile the GTV.
+    let names = mtsa_dicom::list_rois(&rt_path).unwrap();
+    let expected: Vec<String> = std::iter::once("GTV_mtsa".to_string())
+        .chain(
+            s.lesion_list
+                .iter()
+                .map(|l| format!("GTV_mtsa_{}", l.number)),
+        )
+        .collect();
+    assert_eq!(names, expected);
+    let mut union = vec![0u8; rt.data.len()];
+    for l in &s.lesion_list {
+        let roi =
+            mtsa_dicom::read_rtstruct(&rt_path, &format!("GTV_mtsa_{}", l.number), &series, &grid)
+                .unwrap();
+        assert_eq!(roi.data.iter().filter(|v| **v != 0).count(), l.voxels);
+        for (u, v) in union.iter_mut().zip(roi.data.iter()) {
+            assert!(*u == 0 || *v == 0, "lesion ROIs overlap");
+            *u |= *v;
+        }
+    }
+    assert!(union
+        .iter()
+        .zip(rt.data.iter())
+        .all(|(u, g)| (*u != 0) == (*g != 0)));
 }
 
 /// Many studies: the model loads once, a broken study is reported while the others finish, a
