@@ -16,6 +16,9 @@ use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
 use std::path::{Path, PathBuf};
 
+#[path = "../tests/common/halves.rs"]
+mod halves;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(
         std::env::args()
@@ -98,33 +101,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         let again = read_rtstruct(&rt, mtsa_dicom::DEFAULT_ROI_NAME, &series, &back)?;
         // The same mask, then its two halves along i as lesions of their own.
-        let mid = mask.shape()[0] / 2;
-        let half = |lower: bool| {
-            let mut m = mask.clone();
-            for ((i, _, _), v) in m.data.indexed_iter_mut() {
-                if (i < mid) != lower {
-                    *v = 0;
-                }
-            }
-            m
-        };
-        let (lower, upper) = (half(true), half(false));
+        let parts = halves::whole_and_halves(&mask);
+        let rois: Vec<Roi> = parts
+            .iter()
+            .map(|(name, mask)| Roi { name, mask })
+            .collect();
         write_rtstruct_rois(
             &dir.join("rtstruct_rois.dcm"),
-            &[
-                Roi {
-                    name: mtsa_dicom::DEFAULT_ROI_NAME,
-                    mask: &mask,
-                },
-                Roi {
-                    name: "GTV_mtsa_1",
-                    mask: &lower,
-                },
-                Roi {
-                    name: "GTV_mtsa_2",
-                    mask: &upper,
-                },
-            ],
+            &rois,
             &series,
             mtsa_dicom::UidSource::Seeded(13),
         )?;

@@ -148,33 +148,13 @@ fn several_rois_are_numbered_in_order_and_each_reads_back_alone() {
     let (grid, series) = series_on(oblique(), &tmp.path().join("s"));
     let all = lesions(&grid);
     // The whole GTV, then its two halves as lesions of their own.
-    let half = |lower: bool| {
-        let mut m = all.clone();
-        let mid = m.shape()[0] / 2;
-        for ((i, _, _), v) in m.data.indexed_iter_mut() {
-            if (i < mid) != lower {
-                *v = 0;
-            }
-        }
-        m
-    };
-    let (lower, upper) = (half(true), half(false));
-    assert!(lower.data.iter().any(|v| *v != 0) && upper.data.iter().any(|v| *v != 0));
+    let parts = common::halves::whole_and_halves(&all);
+    assert!(parts.iter().all(|(_, m)| m.data.iter().any(|v| *v != 0)));
+    let rois: Vec<Roi> = parts
+        .iter()
+        .map(|(name, mask)| Roi { name, mask })
+        .collect();
     let rt = tmp.path().join("rt.dcm");
-    let rois = [
-        Roi {
-            name: "GTV_mtsa",
-            mask: &all,
-        },
-        Roi {
-            name: "GTV_mtsa_1",
-            mask: &lower,
-        },
-        Roi {
-            name: "GTV_mtsa_2",
-            mask: &upper,
-        },
-    ];
     write_rtstruct_rois(&rt, &rois, &series, UidSource::Seeded(3)).expect("write");
     assert_eq!(
         list_rois(&rt).expect("list"),

@@ -2,6 +2,7 @@
 //! edits of written DICOM files, and overlap scores.
 #![allow(dead_code)]
 
+pub mod halves;
 pub mod rle;
 
 use dicom_object::InMemDicomObject;
