@@ -202,7 +202,7 @@ fn select_series(
     let describe = |uid: &String, s: &Vec<Result<SliceHeader, DicomError>>| {
         let first = s.iter().find_map(|h| h.as_ref().ok());
         format!(
-            "{uid} (series {}, '{}', {} images)",
+            "{uid} (series {}, '{}', {} slices)",
             first
                 .and_then(|h| h.series_number.as_deref())
                 .unwrap_or("?"),
