@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta, UidSource};
+use mtsa_dicom::{write_rtstruct, write_rtstruct_rois, write_series, Roi, SeriesMeta, UidSource};
 use mtsa_fuzz::fixtures::{
     tiny_mask, tiny_volume, write_tiny_series, ROI, RTSTRUCT_SEED, SERIES_SEED,
 };
@@ -115,7 +115,9 @@ fn dicom_seeds() {
     seed(
         "dicom_series",
         "enhanced-jpeg2000.dcm",
-        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/enhanced_jpeg2000/oblique_3d.dcm"),
+        include_bytes!(
+            "../../crates/dicom/fixtures/transfer_syntaxes/enhanced_jpeg2000/oblique_3d.dcm"
+        ),
     );
 
     let rt = scratch_dir("rtstruct-seeds");
@@ -131,6 +133,25 @@ fn dicom_seeds() {
     structure_set("empty.dcm", &mask.map(|_| 0), ROI);
     structure_set("other-roi.dcm", &mask, "Brain");
     seed("rtstruct", "truncated.dcm", &full[..full.len() * 2 / 3]);
+    // Several ROIs, as `predict --lesion-rois` writes: the GTV, then two lesions of it.
+    let path = rt.join("rois.dcm");
+    let empty = mask.map(|_| 0);
+    let rois = [
+        Roi {
+            name: ROI,
+            mask: &mask,
+        },
+        Roi {
+            name: "GTV_mtsa_1",
+            mask: &mask,
+        },
+        Roi {
+            name: "GTV_mtsa_2",
+            mask: &empty,
+        },
+    ];
+    write_rtstruct_rois(&path, &rois, &series, UidSource::Seeded(RTSTRUCT_SEED)).expect("rois");
+    seed("rtstruct", "rois.dcm", &std::fs::read(&path).expect("read"));
 }
 
 /// A slice of the tiny series re-encoded as RLE Lossless and as JPEG baseline (8-bit), so the
