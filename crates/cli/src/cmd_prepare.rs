@@ -9,8 +9,9 @@ use std::path::PathBuf;
 pub struct Args {
     /// Cohort folder: images/ + labels/ + clinical.csv, nnU-Net imagesTr/ + labelsTr/, one
     /// folder per case (with --image-name and --label-name), or DICOM images/<id>/ series
-    /// (single-frame or enhanced multi-frame images) + rtstruct/<id>.dcm + clinical.csv. With
-    /// images/, an optional brainmasks/<id>.nii.gz skull-strips a case that is not.
+    /// (single-frame or enhanced multi-frame images) + rtstruct/<id>.dcm (or seg/<id>.dcm, DICOM
+    /// Segmentations) + clinical.csv. With images/, an optional brainmasks/<id>.nii.gz
+    /// skull-strips a case that is not.
     #[arg(long)]
     cohort: PathBuf,
     /// Output dataset folder.
@@ -37,7 +38,8 @@ pub struct Args {
     /// Mask labels to treat as background (e.g. 2, BRATS oedema).
     #[arg(long, value_delimiter = ',')]
     ignore_labels: Vec<u16>,
-    /// DICOM cohorts: name of the GTV ROI in the structure sets (case-insensitive).
+    /// DICOM cohorts: name of the GTV ROI in the structure sets, or label of its segment in the
+    /// Segmentations (case-insensitive).
     #[arg(long, default_value = "GTV")]
     roi: String,
     /// JSON {"train": [ids], "val": [ids], "test": [ids]} instead of the date split.

@@ -133,11 +133,11 @@ pub(crate) fn read_case(
     rules: &LabelRules,
 ) -> Result<CaseScan, DataError> {
     let (image, gtv) = if kind == LayoutKind::Dicom {
-        // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI is
-        // rasterised on exactly that grid (1 inside), so from here on the case is a NIfTI case
-        // whose label map holds the GTV as label 1.
+        // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI (or
+        // segment) is rasterised on exactly that grid (1 inside), so from here on the case is a
+        // NIfTI case whose label map holds the GTV as label 1.
         let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
-        let mask = mtsa_dicom::read_rtstruct(&case.label, &rules.roi, &series, &img)?;
+        let mask = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
         check_geometry(&img, &case.image, &mask, &case.label)?;
         (img, mask)
     } else {

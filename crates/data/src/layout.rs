@@ -1,8 +1,8 @@
 //! Finding the cases of a cohort folder. Four layouts are accepted because real data arrives in
 //! all of them: ours (`images/`, `labels/`, `clinical.csv`), nnU-Net raw (`imagesTr/<id>_0000`,
 //! `labelsTr/`), one folder per case (BRATS) with the file names given by the user, and a
-//! hospital DICOM export (`images/<id>/` series, `rtstruct/<id>.dcm`). Pairing problems are
-//! reported here, before any volume is read, so a bad cohort fails fast.
+//! hospital DICOM export (`images/<id>/` series, `rtstruct/<id>.dcm` or `seg/<id>.dcm`).
+//! Pairing problems are reported here, before any volume is read, so a bad cohort fails fast.
 
 use crate::DataError;
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,9 @@ pub enum LayoutKind {
     NnUnet,
     /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
     CaseFolders,
-    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it),
-    /// optional `brainmasks/<id>.nii.gz` (NIfTI on the grid the series is read on).
+    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it) or
+    /// `seg/<id>.dcm` (Segmentation), optional `brainmasks/<id>.nii.gz` (NIfTI on the grid the
+    /// series is read on).
     Dicom,
 }
 
@@ -162,15 +163,17 @@ pub fn discover(
         return Err(DataError::Config(
             "the case-folder layout needs both image_name and label_name".into(),
         ));
-    } else if cohort.join("images").is_dir() && cohort.join("rtstruct").is_dir() {
+    } else if let Some(objects) = dicom_label_folder(cohort)? {
         if cohort.join("labels").is_dir() {
             return Err(DataError::invalid(
                 cohort,
-                "both labels/ (NIfTI masks) and rtstruct/ (DICOM structure sets) are present; \
-                 keep only the one that belongs to images/",
+                format!(
+                    "both labels/ (NIfTI masks) and {objects}/ (DICOM objects) are present; keep \
+                     only the one that belongs to images/"
+                ),
             ));
         }
-        let mut cases = dicom_cases(cohort)?;
+        let mut cases = dicom_cases(cohort, objects)?;
         attach_brain_masks(cohort, &mut cases)?;
         (LayoutKind::Dicom, cases)
     } else if cohort.join("images").is_dir() {
@@ -216,24 +219,47 @@ pub fn discover(
     })
 }
 
+/// The folder of a DICOM cohort's GTV objects beside `images/`: `rtstruct/` (RT Structure
+/// Sets) or `seg/` (Segmentations), not both; `None` when neither is there.
+fn dicom_label_folder(cohort: &Path) -> Result<Option<&'static str>, DataError> {
+    if !cohort.join("images").is_dir() {
+        return Ok(None);
+    }
+    match (
+        cohort.join("rtstruct").is_dir(),
+        cohort.join("seg").is_dir(),
+    ) {
+        (true, true) => Err(DataError::invalid(
+            cohort,
+            "both rtstruct/ and seg/ are present; keep the one that holds the GTVs",
+        )),
+        (true, false) => Ok(Some("rtstruct")),
+        (false, true) => Ok(Some("seg")),
+        (false, false) => Ok(None),
+    }
+}
+
 /// DICOM layout: every folder in `images/` is a patient (its name the id) and needs
-/// `rtstruct/<id>.dcm`; a structure set without a series folder is an error too, since it
-/// usually means a misnamed folder. The folders' content is checked when the series is read.
-fn dicom_cases(cohort: &Path) -> Result<Vec<Case>, DataError> {
-    let (images_dir, rt_dir) = (cohort.join("images"), cohort.join("rtstruct"));
+/// `<objects>/<id>.dcm` (an RT Structure Set in `rtstruct/`, a Segmentation in `seg/`); an
+/// object without a series folder is an error too, since it usually means a misnamed folder.
+/// The folders' content is checked when the series is read.
+fn dicom_cases(cohort: &Path, objects: &str) -> Result<Vec<Case>, DataError> {
+    let (images_dir, label_dir) = (cohort.join("images"), cohort.join(objects));
+    let what = if objects == "seg" {
+        "Segmentation"
+    } else {
+        "RT Structure Set"
+    };
     let mut cases = Vec::new();
     for (id, dir) in read_dir_sorted(&images_dir)? {
         if !dir.is_dir() {
             continue; // e.g. a DICOMDIR or notes beside the patient folders
         }
-        let label = rt_dir.join(format!("{id}.dcm"));
+        let label = label_dir.join(format!("{id}.dcm"));
         if !label.is_file() {
             return Err(DataError::invalid(
                 &label,
-                format!(
-                    "RT Structure Set not found for the series in {}",
-                    dir.display()
-                ),
+                format!("{what} not found for the series in {}", dir.display()),
             ));
         }
         cases.push(Case {
@@ -243,7 +269,7 @@ fn dicom_cases(cohort: &Path) -> Result<Vec<Case>, DataError> {
             brain: None,
         });
     }
-    for (name, path) in read_dir_sorted(&rt_dir)? {
+    for (name, path) in read_dir_sorted(&label_dir)? {
         let Some(id) = name.strip_suffix(".dcm") else {
             continue;
         };
@@ -251,7 +277,7 @@ fn dicom_cases(cohort: &Path) -> Result<Vec<Case>, DataError> {
             return Err(DataError::invalid(
                 &path,
                 format!(
-                    "structure set without an image series (no folder {})",
+                    "{what} without an image series (no folder {})",
                     images_dir.join(id).display()
                 ),
             ));

@@ -282,3 +282,74 @@ fn dicom_cases_take_their_brain_masks_and_a_stray_mask_is_refused() {
     assert!(e.contains("p010.nii.gz") && e.contains("no case"), "{e}");
     assert!(!out.exists());
 }
+
+/// The same cohort with each GTV as a Segmentation in `seg/` (segment "GTV") instead of a
+/// structure set: the same cases, slices and masks.
+#[test]
+fn segmentations_in_seg_prepare_as_structure_sets_do() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let with_seg = t.path().join("cohort-seg");
+    std::fs::create_dir_all(with_seg.join("seg")).unwrap();
+    std::fs::rename(c.join("images"), with_seg.join("images")).unwrap();
+    std::fs::copy(c.join("clinical.csv"), with_seg.join("clinical.csv")).unwrap();
+    for i in 0..3 {
+        let id = format!("p{i:03}");
+        let series_dir = with_seg.join("images").join(&id);
+        let (grid, series) = mtsa_dicom::read_series(&series_dir, None).unwrap();
+        let mask = mtsa_dicom::read_rtstruct(
+            &c.join("rtstruct").join(format!("{id}.dcm")),
+            "GTV",
+            &series,
+            &grid,
+        )
+        .unwrap();
+        let algorithm = mtsa_dicom::SegAlgorithm {
+            name: "test".into(),
+            version: "1".into(),
+        };
+        let seg = with_seg.join("seg").join(format!("{id}.dcm"));
+        mtsa_dicom::write_seg(
+            &seg,
+            &mask,
+            &series,
+            "GTV",
+            &algorithm,
+            UidSource::Seeded(2),
+        )
+        .unwrap();
+    }
+    // The structure-set cohort again, beside it, for the reference dataset.
+    std::fs::create_dir_all(c.join("images")).unwrap();
+    for entry in std::fs::read_dir(with_seg.join("images")).unwrap() {
+        let from = entry.unwrap().path();
+        let to = c.join("images").join(from.file_name().unwrap());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(&from).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let (out_rt, out_seg) = (t.path().join("ds-rt"), t.path().join("ds-seg"));
+    prepare(&c, &out_rt, &cfg(), &|_, _| {}).unwrap();
+    let s = prepare(&with_seg, &out_seg, &cfg(), &|_, _| {}).unwrap();
+    assert_eq!(s.layout, LayoutKind::Dicom);
+    for split in &read_info(&out_rt).unwrap().splits {
+        let (a, b) = (
+            load_split(&out_rt, split).unwrap(),
+            load_split(&out_seg, split).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{split}");
+        for n in 0..a.len() {
+            assert_eq!(a.mask(n), b.mask(n), "{split} slice {n}");
+        }
+    }
+}
+
+#[test]
+fn structure_sets_and_segmentations_side_by_side_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    std::fs::create_dir_all(c.join("seg")).unwrap();
+    expect_err(t.path(), &c, &cfg(), &["both rtstruct/ and seg/"]);
+}

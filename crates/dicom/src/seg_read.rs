@@ -1,0 +1,353 @@
+//! Reading one segment of a DICOM Segmentation (SEG) as a mask on an image grid: a GTV as
+//! OHIF, 3D Slicer or highdicom export it, in place of an RT Structure Set.
+//!
+//! A SEG lists only the frames that hold a segment, in any order, each placed by its own Plane
+//! Position; a frame is put on the series slice at that position. A segmentation drawn on the
+//! series shares its orientation, pixel spacing and matrix: anything else (another series, a
+//! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
+
+use crate::bounded::check_declared_lengths;
+use crate::dataset::{items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
+use crate::geometry::{dot, norm, scale, sub, LatticeMap};
+use crate::{DicomError, SeriesRef};
+use dicom_core::Tag;
+use dicom_dictionary_std::{tags, uids};
+use mtsa_io::Volume;
+use ndarray::Array3;
+use std::path::Path;
+
+/// How far (in slice spacings) a frame may sit from a slice of the series, and (in mm) beside
+/// it, or its orientation and spacing differ from the series': rounding, not another grid.
+const PLANE_TOL: f64 = 0.1;
+const IN_PLANE_TOL_MM: f64 = 0.01;
+const DIRECTION_TOL: f64 = 1e-4;
+
+/// The GTV named `name` in `path`, an RT Structure Set (its ROI) or a Segmentation (its
+/// segment), rasterised on `grid` by [`crate::read_rtstruct`] or [`read_seg`].
+pub fn read_gtv_object<T>(
+    path: &Path,
+    name: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<Volume<u8>, DicomError> {
+    if !path.is_file() {
+        return Err(DicomError::invalid(path, "file not found"));
+    }
+    check_declared_lengths(path)?;
+    let head = dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| DicomError::parse(path, e))?;
+    if opt_str(&head, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
+        read_seg(path, name, series, grid)
+    } else {
+        crate::read_rtstruct(path, name, series, grid)
+    }
+}
+
+/// Labels of the segments of a Segmentation, in file order.
+pub fn list_segments(path: &Path) -> Result<Vec<String>, DicomError> {
+    let obj = open_segmentation(path)?;
+    Ok(segments(&obj).into_iter().map(|(_, label)| label).collect())
+}
+
+/// The segment labelled `label` (case-insensitive) of the Segmentation at `path`, 1 inside and
+/// 0 outside, on `grid`: the volume `read_series` gave for `series` (or any axis permutation or
+/// flip of it). A FRACTIONAL segmentation is inside from half its maximum value up.
+pub fn read_seg<T>(
+    path: &Path,
+    label: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<Volume<u8>, DicomError> {
+    let obj = open_segmentation(path)?;
+    let wanted = label.trim();
+    let all = segments(&obj);
+    let Some((number, _)) = all
+        .iter()
+        .find(|(_, l)| l.trim().eq_ignore_ascii_case(wanted))
+    else {
+        let present: Vec<String> = all.iter().map(|(_, l)| format!("'{l}'")).collect();
+        return Err(DicomError::invalid(
+            path,
+            format!(
+                "no segment labelled '{wanted}' (case-insensitive); segments present: {}",
+                if present.is_empty() {
+                    "none".into()
+                } else {
+                    present.join(", ")
+                }
+            ),
+        ));
+    };
+    let frame_uid = req_str(
+        &obj,
+        tags::FRAME_OF_REFERENCE_UID,
+        "Frame of Reference UID",
+        path,
+    )?;
+    if frame_uid != series.frame_of_reference_uid {
+        return Err(DicomError::invalid(
+            path,
+            format!(
+                "drawn in frame of reference {frame_uid}, but the series is in {}",
+                series.frame_of_reference_uid
+            ),
+        ));
+    }
+    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
+    let (rows, cols) = (
+        req_usize(&obj, tags::ROWS, "Rows", path)?,
+        req_usize(&obj, tags::COLUMNS, "Columns", path)?,
+    );
+    if (rows, cols) != (stack.rows, stack.cols) {
+        return Err(DicomError::invalid(
+            path,
+            format!(
+                "frames of {rows} x {cols} pixels, but the series' images are {} x {}",
+                stack.rows, stack.cols
+            ),
+        ));
+    }
+    let frames = opt_f64(&obj, tags::NUMBER_OF_FRAMES, "Number of Frames", path)?.unwrap_or(1.0);
+    let groups = items(&obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    if frames.fract() != 0.0 || frames < 1.0 || groups.len() as f64 != frames {
+        return Err(DicomError::invalid(
+            path,
+            format!(
+                "{frames} frames but {} Per-frame Functional Groups items",
+                groups.len()
+            ),
+        ));
+    }
+    let values = FrameValues::of(&obj, path, groups.len(), rows * cols)?;
+    let shared = items(&obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).first();
+    let group = |f: usize, macro_tag: Tag| -> Option<&Obj> {
+        groups
+            .get(f)
+            .and_then(|g| first_item(g, macro_tag))
+            .or_else(|| shared.and_then(|g| first_item(g, macro_tag)))
+    };
+    let normal = stack.normal();
+    let origin = dot(series.image_positions[0], normal);
+    let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
+    for f in 0..groups.len() {
+        let frame_err =
+            |what: String| DicomError::invalid(path, format!("frame {}: {what}", f + 1));
+        let segment = group(f, tags::SEGMENT_IDENTIFICATION_SEQUENCE).and_then(|g| {
+            opt_f64(
+                g,
+                tags::REFERENCED_SEGMENT_NUMBER,
+                "Referenced Segment Number",
+                path,
+            )
+            .ok()
+            .flatten()
+        });
+        if segment != Some(*number) {
+            continue;
+        }
+        let orientation = group(f, tags::PLANE_ORIENTATION_SEQUENCE)
+            .map(|g| {
+                opt_f64s(
+                    g,
+                    tags::IMAGE_ORIENTATION_PATIENT,
+                    "Image Orientation (Patient)",
+                    path,
+                )
+            })
+            .transpose()?
+            .flatten();
+        let same_orientation = orientation.is_some_and(|o| {
+            o.len() == 6
+                && o.iter()
+                    .zip(series.image_orientation.iter())
+                    .all(|(a, b)| (a - b).abs() <= DIRECTION_TOL)
+        });
+        if !same_orientation {
+            return Err(frame_err("its orientation is not the series' (a segmentation of another series, or resampled?)".into()));
+        }
+        let spacing = group(f, tags::PIXEL_MEASURES_SEQUENCE)
+            .map(|g| opt_f64s(g, tags::PIXEL_SPACING, "Pixel Spacing", path))
+            .transpose()?
+            .flatten();
+        let same_spacing = spacing.is_some_and(|s| {
+            s.len() == 2
+                && s.iter()
+                    .zip(series.pixel_spacing.iter())
+                    .all(|(a, b)| (a - b).abs() <= DIRECTION_TOL * b.max(1.0))
+        });
+        if !same_spacing {
+            return Err(frame_err("its pixel spacing is not the series'".into()));
+        }
+        let position = group(f, tags::PLANE_POSITION_SEQUENCE)
+            .map(|g| {
+                opt_f64s(
+                    g,
+                    tags::IMAGE_POSITION_PATIENT,
+                    "Image Position (Patient)",
+                    path,
+                )
+            })
+            .transpose()?
+            .flatten()
+            .filter(|p| p.len() == 3)
+            .ok_or_else(|| frame_err("no Image Position (Patient)".into()))?;
+        let position = [position[0], position[1], position[2]];
+        let along = (dot(position, normal) - origin) / stack.slice_spacing;
+        let k = along.round();
+        if (along - k).abs() > PLANE_TOL || k < 0.0 || k >= stack.slices as f64 {
+            return Err(frame_err(format!(
+                "lies at slice {along:.2} of the series, not on one of its {} slices",
+                stack.slices
+            )));
+        }
+        let k = k as usize;
+        let beside = sub(position, series.image_positions[k]);
+        let off = norm(sub(beside, scale(normal, dot(beside, normal))));
+        if off > IN_PLANE_TOL_MM {
+            return Err(frame_err(format!(
+                "is shifted {off:.3} mm in plane from the series' slice"
+            )));
+        }
+        for row in 0..rows {
+            for col in 0..cols {
+                if values.inside(f, row * cols + col) {
+                    let (i, j) = stack.voxel_of_pixel(row, col);
+                    acquired[[i, j, k]] = 1;
+                }
+            }
+        }
+    }
+    let map = LatticeMap::between(&stack.affine(), &grid.affine).ok_or_else(|| {
+        DicomError::geometry(
+            path,
+            "the target grid does not share the series' voxel centres (use the volume \
+             read_series returned for this series)",
+        )
+    })?;
+    let shape = [stack.cols, stack.rows, stack.slices];
+    let s = grid.shape();
+    let mask = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
+        map.map([i, j, k], shape)
+            .map_or(0, |[a, b, c]| acquired[[a, b, c]])
+    });
+    Ok(Volume::new(mask, grid.affine))
+}
+
+/// The first item of sequence `tag` in `obj`: a functional group macro's one item.
+fn first_item(obj: &Obj, tag: Tag) -> Option<&Obj> {
+    items(obj, tag).first()
+}
+
+fn open_segmentation(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
+    if !path.is_file() {
+        return Err(DicomError::invalid(path, "file not found"));
+    }
+    check_declared_lengths(path)?;
+    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
+    let class = req_str(&obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?;
+    if class != uids::SEGMENTATION_STORAGE {
+        return Err(DicomError::invalid(
+            path,
+            format!("not a Segmentation (SOP Class UID {class})"),
+        ));
+    }
+    Ok(obj)
+}
+
+/// (Segment Number, Segment Label) of every segment.
+fn segments(obj: &Obj) -> Vec<(f64, String)> {
+    items(obj, tags::SEGMENT_SEQUENCE)
+        .iter()
+        .filter_map(|s| {
+            let number = s.get(tags::SEGMENT_NUMBER)?.value().to_float64().ok()?;
+            Some((number, opt_str(s, tags::SEGMENT_LABEL).unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The frames' pixel values, uncompressed: BINARY segmentations pack one bit a pixel across
+/// frames, first pixel in the lowest bit (PS3.5 8.1.1); FRACTIONAL ones hold a byte a pixel.
+struct FrameValues {
+    bytes: Vec<u8>,
+    pixels_per_frame: usize,
+    /// `None` for BINARY; for FRACTIONAL, the value from which a pixel is inside.
+    threshold: Option<u8>,
+}
+
+impl FrameValues {
+    fn of(
+        obj: &Obj,
+        path: &Path,
+        frames: usize,
+        pixels_per_frame: usize,
+    ) -> Result<Self, DicomError> {
+        let pixels = frames * pixels_per_frame;
+        let kind = opt_str(obj, tags::SEGMENTATION_TYPE).unwrap_or_default();
+        let threshold = match kind.as_str() {
+            "BINARY" => None,
+            "FRACTIONAL" => {
+                let max = opt_f64(
+                    obj,
+                    tags::MAXIMUM_FRACTIONAL_VALUE,
+                    "Maximum Fractional Value",
+                    path,
+                )?
+                .unwrap_or(255.0);
+                Some((max / 2.0).ceil().clamp(1.0, 255.0) as u8)
+            }
+            other => {
+                return Err(DicomError::attribute(
+                    path,
+                    "Segmentation Type",
+                    format!("'{other}' is not BINARY or FRACTIONAL"),
+                ))
+            }
+        };
+        let element = obj
+            .get(tags::PIXEL_DATA)
+            .ok_or_else(|| DicomError::MissingPixelData {
+                path: path.to_path_buf(),
+            })?;
+        if element.value().fragments().is_some() {
+            return Err(DicomError::invalid(
+                path,
+                "its pixel data is compressed, which mtsa does not read in a Segmentation; \
+                 decompress it first, e.g. with GDCM's `gdcmconv --raw`",
+            ));
+        }
+        let bytes = element
+            .value()
+            .to_bytes()
+            .map_err(|e| DicomError::PixelData {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?
+            .into_owned();
+        let needed = if threshold.is_none() {
+            pixels.div_ceil(8)
+        } else {
+            pixels
+        };
+        if bytes.len() < needed {
+            return Err(DicomError::PixelData {
+                path: path.to_path_buf(),
+                reason: format!("{} bytes, but the frames need {needed}", bytes.len()),
+            });
+        }
+        Ok(Self {
+            bytes,
+            pixels_per_frame,
+            threshold,
+        })
+    }
+
+    fn inside(&self, frame: usize, pixel: usize) -> bool {
+        let at = frame * self.pixels_per_frame + pixel;
+        match self.threshold {
+            None => self.bytes[at / 8] >> (at % 8) & 1 == 1,
+            Some(t) => self.bytes[at] >= t,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Reading a Segmentation's segment as a mask: highdicom's BINARY and FRACTIONAL segmentations
+//! of a sphere on the enhanced MR fixture (`fixtures/seg/README.md`) hold exactly the voxels
+//! whose positions highdicom's side computed, and our own SEG reads back as the mask written.
+
+mod common;
+
+use common::*;
+use mtsa_dicom::{list_segments, read_seg, read_series, write_seg, SegAlgorithm, UidSource};
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Whether every point of `a` has one of `b` within 0.02 mm on each axis, and the counts agree
+/// (the writer's side rounded its positions to 0.001 mm).
+fn same_points(a: &[[f64; 3]], b: &[[f64; 3]]) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|p| {
+            b.iter()
+                .any(|q| (0..3).all(|r| (p[r] - q[r]).abs() <= 0.02))
+        })
+}
+
+#[test]
+fn highdicom_segmentations_hold_the_voxels_their_writer_placed() {
+    let (grid, series) = read_series(&fixtures().join("enhanced_mr"), None).expect("series");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("seg/gtv_points.json")).expect("points"),
+    )
+    .expect("json");
+    let expected: Vec<[f64; 3]> = json["gtv_ras_mm"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| {
+            let v: Vec<f64> = p
+                .as_array()
+                .expect("point")
+                .iter()
+                .map(|x| x.as_f64().expect("mm"))
+                .collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect();
+    assert_eq!(expected.len(), 400);
+    let a = grid.affine;
+    for name in ["binary.dcm", "fractional.dcm"] {
+        let path = fixtures().join("seg").join(name);
+        assert_eq!(list_segments(&path).expect("segments"), vec!["GTV"]);
+        let mask = read_seg(&path, "gtv", &series, &grid).expect(name);
+        let found: Vec<[f64; 3]> = mask
+            .data
+            .indexed_iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|((i, j, k), _)| {
+                let (x, y, z) = (i as f64, j as f64, k as f64);
+                std::array::from_fn(|r| a[r][0] * x + a[r][1] * y + a[r][2] * z + a[r][3])
+            })
+            .collect();
+        assert!(
+            same_points(&found, &expected),
+            "{name}: {} voxels",
+            found.len()
+        );
+    }
+}
+
+#[test]
+fn our_segmentation_reads_back_as_the_mask_written() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (n, affine) in [las(), oblique()].into_iter().enumerate() {
+        let dir = tmp.path().join(format!("s{n}"));
+        let vol = volume([40, 36, 11], affine, 1);
+        mtsa_dicom::write_series(
+            &dir,
+            &vol,
+            &mtsa_dicom::SeriesMeta {
+                uids: UidSource::Seeded(5),
+                ..Default::default()
+            },
+        )
+        .expect("write series");
+        let (grid, series) = read_series(&dir, None).expect("read");
+        let mask = lesions(&grid);
+        let seg = tmp.path().join(format!("seg{n}.dcm"));
+        let algorithm = SegAlgorithm {
+            name: "test".into(),
+            version: "1".into(),
+        };
+        write_seg(
+            &seg,
+            &mask,
+            &series,
+            "GTV",
+            &algorithm,
+            UidSource::Seeded(4),
+        )
+        .expect("seg");
+        let back = read_seg(&seg, "GTV", &series, &grid).expect("read seg");
+        assert_eq!(back.data, mask.data);
+    }
+}
+
+#[test]
+fn a_segmentation_that_does_not_fit_the_series_is_refused() {
+    let (grid, series) = read_series(&fixtures().join("enhanced_mr"), None).expect("series");
+    let path = fixtures().join("seg/binary.dcm");
+    let err = read_seg(&path, "Brain", &series, &grid)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no segment labelled 'Brain'") && err.contains("'GTV'"),
+        "{err}"
+    );
+    let mut other = series.clone();
+    other.frame_of_reference_uid = "1.2.3".into();
+    let err = read_seg(&path, "GTV", &other, &grid)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("frame of reference"), "{err}");
+    // Every slice moved 1 mm along its rows: the same planes, shifted in plane.
+    let mut shifted = series.clone();
+    let row = &series.image_orientation[..3];
+    for p in shifted.image_positions.iter_mut() {
+        for (a, d) in p.iter_mut().zip(row) {
+            *a += d;
+        }
+    }
+    let err = read_seg(&path, "GTV", &shifted, &grid)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shifted") && err.contains("binary.dcm"),
+        "{err}"
+    );
+    let rt = fixtures().join("transfer_syntaxes/raw/IM00006.dcm");
+    let err = read_seg(&rt, "GTV", &series, &grid)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a Segmentation"), "{err}");
+}
