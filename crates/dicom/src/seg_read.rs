@@ -8,7 +8,7 @@
 
 use crate::bounded::check_declared_lengths;
 use crate::dataset::{items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
-use crate::geometry::{dot, norm, scale, sub, LatticeMap};
+use crate::geometry::{dot, norm, scale, sub, LatticeMap, Stack};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
@@ -128,88 +128,48 @@ pub fn read_seg<T>(
             .and_then(|g| first_item(g, macro_tag))
             .or_else(|| shared.and_then(|g| first_item(g, macro_tag)))
     };
-    let normal = stack.normal();
-    let origin = dot(series.image_positions[0], normal);
     let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
     for f in 0..groups.len() {
         let frame_err =
             |what: String| DicomError::invalid(path, format!("frame {}: {what}", f + 1));
-        let segment = group(f, tags::SEGMENT_IDENTIFICATION_SEQUENCE).and_then(|g| {
-            opt_f64(
-                g,
-                tags::REFERENCED_SEGMENT_NUMBER,
-                "Referenced Segment Number",
-                path,
-            )
-            .ok()
-            .flatten()
-        });
-        if segment != Some(*number) {
+        let numbers = |macro_tag, tag, name| numbers_in(group(f, macro_tag), tag, name, path);
+        let segment = numbers(
+            tags::SEGMENT_IDENTIFICATION_SEQUENCE,
+            tags::REFERENCED_SEGMENT_NUMBER,
+            "Referenced Segment Number",
+        )?;
+        if segment.as_deref() != Some(&[*number]) {
             continue;
         }
-        let orientation = group(f, tags::PLANE_ORIENTATION_SEQUENCE)
-            .map(|g| {
-                opt_f64s(
-                    g,
-                    tags::IMAGE_ORIENTATION_PATIENT,
-                    "Image Orientation (Patient)",
-                    path,
-                )
-            })
-            .transpose()?
-            .flatten();
-        let same_orientation = orientation.is_some_and(|o| {
-            o.len() == 6
-                && o.iter()
-                    .zip(series.image_orientation.iter())
-                    .all(|(a, b)| (a - b).abs() <= DIRECTION_TOL)
-        });
-        if !same_orientation {
-            return Err(frame_err("its orientation is not the series' (a segmentation of another series, or resampled?)".into()));
+        let orientation = numbers(
+            tags::PLANE_ORIENTATION_SEQUENCE,
+            tags::IMAGE_ORIENTATION_PATIENT,
+            "Image Orientation (Patient)",
+        )?;
+        if !close(orientation.as_deref(), &series.image_orientation) {
+            return Err(frame_err(
+                "its orientation is not the series' (a segmentation of another series, or \
+                 resampled?)"
+                    .into(),
+            ));
         }
-        let spacing = group(f, tags::PIXEL_MEASURES_SEQUENCE)
-            .map(|g| opt_f64s(g, tags::PIXEL_SPACING, "Pixel Spacing", path))
-            .transpose()?
-            .flatten();
-        let same_spacing = spacing.is_some_and(|s| {
-            s.len() == 2
-                && s.iter()
-                    .zip(series.pixel_spacing.iter())
-                    .all(|(a, b)| (a - b).abs() <= DIRECTION_TOL * b.max(1.0))
-        });
-        if !same_spacing {
+        let spacing = numbers(
+            tags::PIXEL_MEASURES_SEQUENCE,
+            tags::PIXEL_SPACING,
+            "Pixel Spacing",
+        )?;
+        if !close(spacing.as_deref(), &series.pixel_spacing) {
             return Err(frame_err("its pixel spacing is not the series'".into()));
         }
-        let position = group(f, tags::PLANE_POSITION_SEQUENCE)
-            .map(|g| {
-                opt_f64s(
-                    g,
-                    tags::IMAGE_POSITION_PATIENT,
-                    "Image Position (Patient)",
-                    path,
-                )
-            })
-            .transpose()?
-            .flatten()
-            .filter(|p| p.len() == 3)
-            .ok_or_else(|| frame_err("no Image Position (Patient)".into()))?;
-        let position = [position[0], position[1], position[2]];
-        let along = (dot(position, normal) - origin) / stack.slice_spacing;
-        let k = along.round();
-        if (along - k).abs() > PLANE_TOL || k < 0.0 || k >= stack.slices as f64 {
-            return Err(frame_err(format!(
-                "lies at slice {along:.2} of the series, not on one of its {} slices",
-                stack.slices
-            )));
-        }
-        let k = k as usize;
-        let beside = sub(position, series.image_positions[k]);
-        let off = norm(sub(beside, scale(normal, dot(beside, normal))));
-        if off > IN_PLANE_TOL_MM {
-            return Err(frame_err(format!(
-                "is shifted {off:.3} mm in plane from the series' slice"
-            )));
-        }
+        let position = numbers(
+            tags::PLANE_POSITION_SEQUENCE,
+            tags::IMAGE_POSITION_PATIENT,
+            "Image Position (Patient)",
+        )?
+        .filter(|p| p.len() == 3)
+        .ok_or_else(|| frame_err("no Image Position (Patient)".into()))?;
+        let k =
+            slice_at([position[0], position[1], position[2]], series, &stack).map_err(frame_err)?;
         for row in 0..rows {
             for col in 0..cols {
                 if values.inside(f, row * cols + col) {
@@ -233,6 +193,49 @@ pub fn read_seg<T>(
             .map_or(0, |[a, b, c]| acquired[[a, b, c]])
     });
     Ok(Volume::new(mask, grid.affine))
+}
+
+/// The numbers of attribute `tag` in a functional group macro's item, if it has them.
+fn numbers_in(
+    group: Option<&Obj>,
+    tag: Tag,
+    name: &'static str,
+    path: &Path,
+) -> Result<Option<Vec<f64>>, DicomError> {
+    group.map_or(Ok(None), |g| opt_f64s(g, tag, name, path))
+}
+
+/// Whether a frame's orientation or pixel spacing is the series', to rounding.
+fn close(frame: Option<&[f64]>, series: &[f64]) -> bool {
+    frame.is_some_and(|f| {
+        f.len() == series.len()
+            && f.iter()
+                .zip(series)
+                .all(|(a, b)| (a - b).abs() <= DIRECTION_TOL * b.abs().max(1.0))
+    })
+}
+
+/// The series slice a frame at `position` (LPS mm) lies on, or why it lies on none.
+fn slice_at(position: [f64; 3], series: &SeriesRef, stack: &Stack) -> Result<usize, String> {
+    let normal = stack.normal();
+    let along =
+        (dot(position, normal) - dot(series.image_positions[0], normal)) / stack.slice_spacing;
+    let k = along.round();
+    if (along - k).abs() > PLANE_TOL || k < 0.0 || k >= stack.slices as f64 {
+        return Err(format!(
+            "lies at slice {along:.2} of the series, not on one of its {} slices",
+            stack.slices
+        ));
+    }
+    let k = k as usize;
+    let beside = sub(position, series.image_positions[k]);
+    let off = norm(sub(beside, scale(normal, dot(beside, normal))));
+    if off > IN_PLANE_TOL_MM {
+        return Err(format!(
+            "is shifted {off:.3} mm in plane from the series' slice"
+        ));
+    }
+    Ok(k)
 }
 
 /// The first item of sequence `tag` in `obj`: a functional group macro's one item.
