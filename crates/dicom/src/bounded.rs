@@ -104,3 +104,31 @@ pub(crate) fn check_declared_lengths(path: &Path) -> Result<(), DicomError> {
     }
     Ok(())
 }
+
+/// Opens the DICOM object at `path` whole, after [`check_declared_lengths`], and checks that its
+/// SOP Class is `class` (`what` names it in the error): for the structure sets and
+/// Segmentations read as GTVs.
+pub(crate) fn open_object_of_class(
+    path: &Path,
+    class: &str,
+    what: &str,
+) -> Result<dicom_object::DefaultDicomObject, DicomError> {
+    if !path.is_file() {
+        return Err(DicomError::invalid(path, "file not found"));
+    }
+    check_declared_lengths(path)?;
+    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
+    let found = crate::dataset::req_str(
+        &obj,
+        dicom_dictionary_std::tags::SOP_CLASS_UID,
+        "SOP Class UID",
+        path,
+    )?;
+    if found != class {
+        return Err(DicomError::invalid(
+            path,
+            format!("not {what} (SOP Class UID {found})"),
+        ));
+    }
+    Ok(obj)
+}

@@ -4,8 +4,8 @@
 //! Contours that do not sit on the grid are errors rather than silently dropped or clipped: a
 //! structure set drawn on another series (or a corrupted one) must not become a wrong mask.
 
-use crate::bounded::check_declared_lengths;
-use crate::dataset::{items, opt_f64, opt_str, req_str, Obj};
+use crate::bounded::open_object_of_class;
+use crate::dataset::{items, opt_f64, opt_str, Obj};
 use crate::geometry::{apply, invert, lps_ras, LatticeMap};
 use crate::raster::fill_even_odd;
 use crate::{DicomError, SeriesRef};
@@ -173,19 +173,7 @@ struct RoiEntry {
 }
 
 fn open_structure_set(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
-    if !path.is_file() {
-        return Err(DicomError::invalid(path, "file not found"));
-    }
-    check_declared_lengths(path)?;
-    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
-    let class = req_str(&obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?;
-    if class != uids::RT_STRUCTURE_SET_STORAGE {
-        return Err(DicomError::invalid(
-            path,
-            format!("not an RT Structure Set (SOP Class UID {class})"),
-        ));
-    }
-    Ok(obj)
+    open_object_of_class(path, uids::RT_STRUCTURE_SET_STORAGE, "an RT Structure Set")
 }
 
 fn roi_entries(obj: &Obj) -> Vec<RoiEntry> {

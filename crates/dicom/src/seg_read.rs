@@ -6,7 +6,7 @@
 //! series shares its orientation, pixel spacing and matrix: anything else (another series, a
 //! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
 
-use crate::bounded::check_declared_lengths;
+use crate::bounded::{check_declared_lengths, open_object_of_class};
 use crate::dataset::{items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
 use crate::geometry::{dot, norm, scale, sub, LatticeMap, Stack};
 use crate::{DicomError, SeriesRef};
@@ -244,19 +244,7 @@ fn first_item(obj: &Obj, tag: Tag) -> Option<&Obj> {
 }
 
 fn open_segmentation(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
-    if !path.is_file() {
-        return Err(DicomError::invalid(path, "file not found"));
-    }
-    check_declared_lengths(path)?;
-    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
-    let class = req_str(&obj, tags::SOP_CLASS_UID, "SOP Class UID", path)?;
-    if class != uids::SEGMENTATION_STORAGE {
-        return Err(DicomError::invalid(
-            path,
-            format!("not a Segmentation (SOP Class UID {class})"),
-        ));
-    }
-    Ok(obj)
+    open_object_of_class(path, uids::SEGMENTATION_STORAGE, "a Segmentation")
 }
 
 /// (Segment Number, Segment Label) of every segment.

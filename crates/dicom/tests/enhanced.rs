@@ -9,7 +9,7 @@ use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use mtsa_dicom::{read_rtstruct, read_series, write_rtstruct, write_seg, SegAlgorithm, UidSource};
+use mtsa_dicom::{read_rtstruct, read_series, write_rtstruct, UidSource};
 use std::path::{Path, PathBuf};
 
 fn fixture_dir() -> PathBuf {
@@ -104,19 +104,7 @@ fn structures_drawn_on_an_enhanced_image_name_its_frames() {
     }
 
     let seg = tmp.path().join("seg.dcm");
-    let algorithm = SegAlgorithm {
-        name: "test".into(),
-        version: "1".into(),
-    };
-    write_seg(
-        &seg,
-        &mask,
-        &series,
-        "GTV",
-        &algorithm,
-        UidSource::Seeded(4),
-    )
-    .expect("seg");
+    write_test_seg(&seg, &mask, &series);
     let obj = dicom_object::open_file(&seg).expect("open seg");
     let referenced = items(&obj, tags::REFERENCED_SERIES_SEQUENCE);
     assert_eq!(

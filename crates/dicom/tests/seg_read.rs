@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use mtsa_dicom::{list_segments, read_seg, read_series, write_seg, SegAlgorithm, UidSource};
+use mtsa_dicom::{list_segments, read_seg, read_series, UidSource};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -84,19 +84,7 @@ fn our_segmentation_reads_back_as_the_mask_written() {
         let (grid, series) = read_series(&dir, None).expect("read");
         let mask = lesions(&grid);
         let seg = tmp.path().join(format!("seg{n}.dcm"));
-        let algorithm = SegAlgorithm {
-            name: "test".into(),
-            version: "1".into(),
-        };
-        write_seg(
-            &seg,
-            &mask,
-            &series,
-            "GTV",
-            &algorithm,
-            UidSource::Seeded(4),
-        )
-        .expect("seg");
+        write_test_seg(&seg, &mask, &series);
         let back = read_seg(&seg, "GTV", &series, &grid).expect("read seg");
         assert_eq!(back.data, mask.data);
     }

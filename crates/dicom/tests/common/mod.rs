@@ -169,3 +169,20 @@ pub fn edit(path: &Path, f: impl FnOnce(&mut InMemDicomObject)) {
     f(&mut obj);
     obj.write_to_file(path).expect("write");
 }
+
+/// Writes `mask` as the Segmentation `path` of `series`, segment "GTV", with fixed UIDs.
+pub fn write_test_seg(path: &Path, mask: &Volume<u8>, series: &mtsa_dicom::SeriesRef) {
+    let algorithm = mtsa_dicom::SegAlgorithm {
+        name: "test".into(),
+        version: "1".into(),
+    };
+    mtsa_dicom::write_seg(
+        path,
+        mask,
+        series,
+        "GTV",
+        &algorithm,
+        mtsa_dicom::UidSource::Seeded(4),
+    )
+    .expect("write seg");
+}
