@@ -152,6 +152,36 @@ fn dicom_seeds() {
     ];
     write_rtstruct_rois(&path, &rois, &series, UidSource::Seeded(RTSTRUCT_SEED)).expect("rois");
     seed("rtstruct", "rois.dcm", &std::fs::read(&path).expect("read"));
+
+    // Segmentations of the same series: ours (every frame, BINARY), an empty one, a truncated
+    // one, and highdicom's FRACTIONAL fixture (another series: refused, but its frames parse).
+    let seg = |name: &str, mask: &Volume<u8>| {
+        let path = rt.join(name);
+        let algorithm = mtsa_dicom::SegAlgorithm {
+            name: "seed".into(),
+            version: "1".into(),
+        };
+        mtsa_dicom::write_seg(
+            &path,
+            mask,
+            &series,
+            "GTV",
+            &algorithm,
+            UidSource::Seeded(RTSTRUCT_SEED),
+        )
+        .expect("seg");
+        let bytes = std::fs::read(&path).expect("read");
+        seed("seg", name, &bytes);
+        bytes
+    };
+    let full_seg = seg("lesion.dcm", &mask);
+    seg("empty.dcm", &empty);
+    seed("seg", "truncated.dcm", &full_seg[..full_seg.len() * 2 / 3]);
+    seed(
+        "seg",
+        "highdicom-fractional.dcm",
+        include_bytes!("../../crates/dicom/fixtures/seg/fractional.dcm"),
+    );
 }
 
 /// A slice of the tiny series re-encoded as RLE Lossless and as JPEG baseline (8-bit), so the

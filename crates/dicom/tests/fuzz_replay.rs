@@ -1,13 +1,13 @@
 //! Replays the fuzzing corpora and every crasher found (`fuzz/corpus/<target>`,
 //! `fuzz/artifacts/<target>`) through the readers, as the fuzz targets do: `dicom_series` (the
-//! file alone in a folder, read as a series) and `rtstruct` (read against the tiny series the
-//! corpus was drawn on, from the fuzz fixtures). Each must give `Ok` or an `Err` naming the file
+//! file alone in a folder, read as a series), `rtstruct` and `seg` (read against the tiny series
+//! the corpus was drawn on, from the fuzz fixtures). Each must give `Ok` or an `Err` naming the file
 //! or folder, never a panic. CI replays; fuzzing is `cargo fuzz run <target>` (fuzz/README.md).
 
 #[path = "../../../fuzz/src/fixtures.rs"]
 mod fixtures;
 
-use mtsa_dicom::{list_rois, read_rtstruct, read_series};
+use mtsa_dicom::{list_rois, list_segments, read_rtstruct, read_seg, read_series};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[path = "../../../fuzz/src/replay.rs"]
@@ -66,6 +66,25 @@ fn rtstruct_corpus_and_crashers_replay_without_panics() {
             Ok(())
         });
         (read, "fuzzed-rs.dcm".into())
+    });
+    assert!(accepted > 0, "no corpus file reads: the seeds are gone");
+}
+
+#[test]
+fn seg_corpus_replays_without_panics() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let series_dir = tmp.path().join("series");
+    std::fs::create_dir(&series_dir).expect("mkdir");
+    let (grid, series) = fixtures::write_tiny_series(&series_dir).expect("fixture series");
+    let path = tmp.path().join("fuzzed-seg.dcm");
+    let accepted = replay("seg", |bytes| {
+        std::fs::write(&path, bytes).expect("write");
+        let read = list_segments(&path).and_then(|_| {
+            let mask = read_seg(&path, "GTV", &series, &grid)?;
+            assert_eq!(mask.shape(), grid.shape());
+            Ok(())
+        });
+        (read, "fuzzed-seg.dcm".into())
     });
     assert!(accepted > 0, "no corpus file reads: the seeds are gone");
 }
