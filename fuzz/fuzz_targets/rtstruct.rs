@@ -4,19 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mtsa_dicom::{list_rois, read_rtstruct, SeriesRef};
-use mtsa_fuzz::fixtures::{write_tiny_series, ROI};
-use mtsa_fuzz::{assert_names, put, scratch_dir};
-use mtsa_io::Volume;
-use std::sync::OnceLock;
-
-fn series() -> &'static (Volume<f32>, SeriesRef) {
-    static SERIES: OnceLock<(Volume<f32>, SeriesRef)> = OnceLock::new();
-    SERIES.get_or_init(|| write_tiny_series(&scratch_dir("series")).expect("fixture series"))
-}
+use mtsa_dicom::{list_rois, read_rtstruct};
+use mtsa_fuzz::fixtures::ROI;
+use mtsa_fuzz::{assert_names, put, tiny_series};
 
 fuzz_target!(|data: &[u8]| {
-    let (grid, series) = series();
+    let (grid, series) = tiny_series();
     let path = put("RS.dcm", data);
     if let Err(e) = list_rois(&path) {
         assert_names(&e, &path);

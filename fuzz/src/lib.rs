@@ -55,3 +55,12 @@ pub fn assert_names(err: &dyn std::fmt::Display, what: &Path) {
         what.display()
     );
 }
+
+/// The tiny series the structure-set and Segmentation targets read against, written once per
+/// process into the scratch folder.
+pub fn tiny_series() -> &'static (mtsa_io::Volume<f32>, mtsa_dicom::SeriesRef) {
+    static SERIES: OnceLock<(mtsa_io::Volume<f32>, mtsa_dicom::SeriesRef)> = OnceLock::new();
+    SERIES.get_or_init(|| {
+        fixtures::write_tiny_series(&scratch_dir("series")).expect("fixture series")
+    })
+}
