@@ -151,6 +151,26 @@ fn empty_folder_and_duplicate_or_missing_slices_are_errors() {
     std::fs::remove_file(&dcm_files(&gap)[3]).expect("rm");
     let msg = no_identifiers(&read_series(&gap, None).expect_err("gap"));
     assert!(msg.contains("missing or irregular"), "{msg}");
+
+    // One image moved 2 mm within its plane: the stack is no longer a straight one.
+    let tilt = tmp.path().join("tilt");
+    series(&tilt, 4);
+    edit(&dcm_files(&tilt)[1], |o| {
+        let mut p = o
+            .element(tags::IMAGE_POSITION_PATIENT)
+            .expect("position")
+            .to_multi_float64()
+            .expect("numbers");
+        p[0] += 2.0;
+        let text: Vec<String> = p.iter().map(|v| format!("{v}")).collect();
+        o.put(DataElement::new(
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            PrimitiveValue::Strs(text.into()),
+        ));
+    });
+    let msg = no_identifiers(&read_series(&tilt, None).expect_err("tilted"));
+    assert!(msg.contains("off the line"), "{msg}");
 }
 
 #[test]
