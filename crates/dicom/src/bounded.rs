@@ -105,7 +105,16 @@ pub(crate) fn check_declared_lengths(path: &Path) -> Result<(), DicomError> {
     Ok(())
 }
 
-/// Opens the DICOM object at `path` whole, after [`check_declared_lengths`], and checks that its
+/// A file named as a structure set or Segmentation must exist and pass
+/// [`check_declared_lengths`] before any reader opens it.
+pub(crate) fn check_file(path: &Path) -> Result<(), DicomError> {
+    if !path.is_file() {
+        return Err(DicomError::invalid(path, "file not found"));
+    }
+    check_declared_lengths(path)
+}
+
+/// Opens the DICOM object at `path` whole, after [`check_file`], and checks that its
 /// SOP Class is `class` (`what` names it in the error): for the structure sets and
 /// Segmentations read as GTVs.
 pub(crate) fn open_object_of_class(
@@ -113,10 +122,7 @@ pub(crate) fn open_object_of_class(
     class: &str,
     what: &str,
 ) -> Result<dicom_object::DefaultDicomObject, DicomError> {
-    if !path.is_file() {
-        return Err(DicomError::invalid(path, "file not found"));
-    }
-    check_declared_lengths(path)?;
+    check_file(path)?;
     let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
     let found = crate::dataset::req_str(
         &obj,

@@ -6,6 +6,7 @@ use crate::DicomError;
 use dicom_core::header::HasLength;
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use std::path::Path;
 
@@ -106,6 +107,17 @@ pub(crate) fn req_usize(
 /// The items of a sequence attribute (empty when absent).
 pub(crate) fn items(obj: &Obj, tag: Tag) -> &[Obj] {
     obj.get(tag).and_then(|e| e.value().items()).unwrap_or(&[])
+}
+
+/// The item of functional group macro `macro_tag` (Plane Position, Pixel Measures, ...) that
+/// describes frame `frame` of the multi-frame object `obj`: in that frame's Per-frame Functional
+/// Groups, else in the Shared Functional Groups (PS3.3 C.7.6.16).
+pub(crate) fn frame_group(obj: &Obj, frame: usize, macro_tag: Tag) -> Option<&Obj> {
+    let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).get(frame);
+    let shared = items(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).first();
+    per_frame
+        .and_then(|g| items(g, macro_tag).first())
+        .or_else(|| shared.and_then(|g| items(g, macro_tag).first()))
 }
 
 /// Formats a number as a DICOM Decimal String: at most 16 characters, as many significant

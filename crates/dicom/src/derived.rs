@@ -10,7 +10,7 @@ use crate::{DicomError, SeriesRef};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::meta::FileMetaTableBuilder;
-use mtsa_io::Volume;
+use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
 use std::path::Path;
 
@@ -29,6 +29,37 @@ pub(crate) fn checked_label<'a>(
         ));
     }
     Ok(name)
+}
+
+/// How `grid` (the volume `read_series` returned for the series, or any axis permutation or
+/// flip of it) lies against the images' own order, for reading a structure onto it.
+pub(crate) fn grid_map(
+    path: &Path,
+    stack: &Stack,
+    grid: &Affine,
+) -> Result<LatticeMap, DicomError> {
+    LatticeMap::between(&stack.affine(), grid).ok_or_else(|| {
+        DicomError::geometry(
+            path,
+            "the target grid does not share the series' voxel centres (use the volume \
+             read_series returned for this series)",
+        )
+    })
+}
+
+/// A mask read in the images' own order, `acquired`, on `grid` through `map` ([`grid_map`]).
+pub(crate) fn onto_grid<T>(
+    acquired: &Array3<u8>,
+    map: &LatticeMap,
+    grid: &Volume<T>,
+) -> Volume<u8> {
+    let (a, b, c) = acquired.dim();
+    let s = grid.shape();
+    let mask = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
+        map.map([i, j, k], [a, b, c])
+            .map_or(0, |[x, y, z]| acquired[[x, y, z]])
+    });
+    Volume::new(mask, grid.affine)
 }
 
 /// The mask in the images' own order (column, row from the last, slice), where each slice is

@@ -6,7 +6,8 @@
 
 use crate::bounded::open_object_of_class;
 use crate::dataset::{items, opt_f64, opt_str, Obj};
-use crate::geometry::{apply, invert, lps_ras, LatticeMap};
+use crate::derived::{grid_map, onto_grid};
+use crate::geometry::{apply, invert, lps_ras};
 use crate::raster::fill_even_odd;
 use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::{tags, uids};
@@ -62,13 +63,7 @@ pub fn read_rtstruct<T>(
     }
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
     let acq_affine = stack.affine();
-    let map = LatticeMap::between(&acq_affine, &grid.affine).ok_or_else(|| {
-        DicomError::geometry(
-            path,
-            "the target grid does not share the series' voxel centres (use the volume \
-             read_series returned for this series)",
-        )
-    })?;
+    let map = grid_map(path, &stack, &grid.affine)?;
     let to_index =
         invert(&acq_affine).ok_or_else(|| contour_err("the series' grid is singular".into()))?;
     // Contours lie on the images, so they are filled in the images' own (acquisition) order.
@@ -158,12 +153,7 @@ pub fn read_rtstruct<T>(
             }
         }
     }
-    let s = grid.shape();
-    let mask = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
-        map.map([i, j, k], [ni, nj, nk])
-            .map_or(0, |[a, b, c]| acquired[[a, b, c]])
-    });
-    Ok(Volume::new(mask, grid.affine))
+    Ok(onto_grid(&acquired, &map, grid))
 }
 
 struct RoiEntry {

@@ -6,9 +6,10 @@
 //! series shares its orientation, pixel spacing and matrix: anything else (another series, a
 //! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
 
-use crate::bounded::{check_declared_lengths, open_object_of_class};
-use crate::dataset::{items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
-use crate::geometry::{dot, norm, scale, sub, LatticeMap, Stack};
+use crate::bounded::{check_file, open_object_of_class};
+use crate::dataset::{frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
+use crate::derived::{grid_map, onto_grid};
+use crate::geometry::{dot, norm, scale, sub, Stack};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
@@ -30,10 +31,7 @@ pub fn read_gtv_object<T>(
     series: &SeriesRef,
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
-    if !path.is_file() {
-        return Err(DicomError::invalid(path, "file not found"));
-    }
-    check_declared_lengths(path)?;
+    check_file(path)?;
     let head = dicom_object::OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
@@ -121,18 +119,12 @@ pub fn read_seg<T>(
         ));
     }
     let values = FrameValues::of(&obj, path, groups.len(), rows * cols)?;
-    let shared = items(&obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).first();
-    let group = |f: usize, macro_tag: Tag| -> Option<&Obj> {
-        groups
-            .get(f)
-            .and_then(|g| first_item(g, macro_tag))
-            .or_else(|| shared.and_then(|g| first_item(g, macro_tag)))
-    };
     let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
     for f in 0..groups.len() {
         let frame_err =
             |what: String| DicomError::invalid(path, format!("frame {}: {what}", f + 1));
-        let numbers = |macro_tag, tag, name| numbers_in(group(f, macro_tag), tag, name, path);
+        let numbers =
+            |macro_tag, tag, name| numbers_in(frame_group(&obj, f, macro_tag), tag, name, path);
         let segment = numbers(
             tags::SEGMENT_IDENTIFICATION_SEQUENCE,
             tags::REFERENCED_SEGMENT_NUMBER,
@@ -179,20 +171,8 @@ pub fn read_seg<T>(
             }
         }
     }
-    let map = LatticeMap::between(&stack.affine(), &grid.affine).ok_or_else(|| {
-        DicomError::geometry(
-            path,
-            "the target grid does not share the series' voxel centres (use the volume \
-             read_series returned for this series)",
-        )
-    })?;
-    let shape = [stack.cols, stack.rows, stack.slices];
-    let s = grid.shape();
-    let mask = Array3::from_shape_fn((s[0], s[1], s[2]), |(i, j, k)| {
-        map.map([i, j, k], shape)
-            .map_or(0, |[a, b, c]| acquired[[a, b, c]])
-    });
-    Ok(Volume::new(mask, grid.affine))
+    let map = grid_map(path, &stack, &grid.affine)?;
+    Ok(onto_grid(&acquired, &map, grid))
 }
 
 /// The numbers of attribute `tag` in a functional group macro's item, if it has them.
@@ -236,11 +216,6 @@ fn slice_at(position: [f64; 3], series: &SeriesRef, stack: &Stack) -> Result<usi
         ));
     }
     Ok(k)
-}
-
-/// The first item of sequence `tag` in `obj`: a functional group macro's one item.
-fn first_item(obj: &Obj, tag: Tag) -> Option<&Obj> {
-    items(obj, tag).first()
 }
 
 fn open_segmentation(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {

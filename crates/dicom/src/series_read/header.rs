@@ -1,7 +1,7 @@
 //! A slice's header: where a single-frame image, or each frame of a multi-frame (enhanced) image,
 //! lies and how it is sampled, read from the image or from the frame's functional groups.
 
-use crate::dataset::{items, opt_f64, opt_str, req_f64s, req_str, req_usize, Obj};
+use crate::dataset::{frame_group, items, opt_f64, opt_str, req_f64s, req_str, req_usize, Obj};
 use crate::geometry::V3;
 use crate::{DicomError, PatientStudy};
 use dicom_core::Tag;
@@ -69,15 +69,10 @@ pub(super) struct FrameSource<'a> {
 
 impl<'a> FrameSource<'a> {
     pub(super) fn group(&self, macro_tag: Tag) -> &'a Obj {
-        let Some(f) = self.frame else {
-            return self.obj;
-        };
-        let first_item = |groups: Option<&'a Obj>| groups.and_then(|g| items(g, macro_tag).first());
-        first_item(items(self.obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).get(f))
-            .or_else(|| {
-                first_item(items(self.obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).first())
-            })
-            .unwrap_or(self.obj)
+        match self.frame {
+            Some(f) => frame_group(self.obj, f, macro_tag).unwrap_or(self.obj),
+            None => self.obj,
+        }
     }
 }
 
