@@ -114,18 +114,21 @@ pub(crate) fn check_file(path: &Path) -> Result<(), DicomError> {
     check_declared_lengths(path)
 }
 
-/// Opens the DICOM object at `path` whole, after [`check_file`], and checks that its
-/// SOP Class is `class` (`what` names it in the error): for the structure sets and
-/// Segmentations read as GTVs.
-pub(crate) fn open_object_of_class(
-    path: &Path,
+/// Opens the DICOM object at `path` whole, after [`check_file`].
+pub(crate) fn open_checked(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
+    check_file(path)?;
+    dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))
+}
+
+/// Refuses an object whose SOP Class is not `class` (`what` names it in the error).
+pub(crate) fn require_class(
+    obj: &crate::dataset::Obj,
     class: &str,
     what: &str,
-) -> Result<dicom_object::DefaultDicomObject, DicomError> {
-    check_file(path)?;
-    let obj = dicom_object::open_file(path).map_err(|e| DicomError::parse(path, e))?;
+    path: &Path,
+) -> Result<(), DicomError> {
     let found = crate::dataset::req_str(
-        &obj,
+        obj,
         dicom_dictionary_std::tags::SOP_CLASS_UID,
         "SOP Class UID",
         path,
@@ -136,5 +139,17 @@ pub(crate) fn open_object_of_class(
             format!("not {what} (SOP Class UID {found})"),
         ));
     }
+    Ok(())
+}
+
+/// [`open_checked`], then [`require_class`]: for the structure sets and Segmentations read as
+/// GTVs.
+pub(crate) fn open_object_of_class(
+    path: &Path,
+    class: &str,
+    what: &str,
+) -> Result<dicom_object::DefaultDicomObject, DicomError> {
+    let obj = open_checked(path)?;
+    require_class(&obj, class, what, path)?;
     Ok(obj)
 }

@@ -36,7 +36,18 @@ pub fn read_rtstruct<T>(
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
     let obj = open_structure_set(path)?;
-    let entries = roi_entries(&obj);
+    rtstruct_mask(&obj, path, roi, series, grid)
+}
+
+/// [`read_rtstruct`] on the structure set `obj`, opened from `path`.
+pub(crate) fn rtstruct_mask<T>(
+    obj: &Obj,
+    path: &Path,
+    roi: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<Volume<u8>, DicomError> {
+    let entries = roi_entries(obj);
     let wanted = roi.trim();
     let Some(entry) = entries
         .iter()
@@ -70,7 +81,7 @@ pub fn read_rtstruct<T>(
     let (ni, nj, nk) = (stack.cols, stack.rows, stack.slices);
     let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nk];
 
-    let roi_contours = items(&obj, tags::ROI_CONTOUR_SEQUENCE).iter().filter(|c| {
+    let roi_contours = items(obj, tags::ROI_CONTOUR_SEQUENCE).iter().filter(|c| {
         opt_f64(
             c,
             tags::REFERENCED_ROI_NUMBER,
@@ -163,8 +174,11 @@ struct RoiEntry {
 }
 
 fn open_structure_set(path: &Path) -> Result<dicom_object::DefaultDicomObject, DicomError> {
-    open_object_of_class(path, uids::RT_STRUCTURE_SET_STORAGE, "an RT Structure Set")
+    open_object_of_class(path, uids::RT_STRUCTURE_SET_STORAGE, STRUCTURE_SET)
 }
+
+/// How an error names a structure set.
+pub(crate) const STRUCTURE_SET: &str = "an RT Structure Set";
 
 fn roi_entries(obj: &Obj) -> Vec<RoiEntry> {
     items(obj, tags::STRUCTURE_SET_ROI_SEQUENCE)

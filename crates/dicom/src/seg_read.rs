@@ -6,10 +6,11 @@
 //! series shares its orientation, pixel spacing and matrix: anything else (another series, a
 //! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
 
-use crate::bounded::{check_file, open_object_of_class};
+use crate::bounded::{open_checked, open_object_of_class, require_class};
 use crate::dataset::{frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{dot, norm, scale, sub, Stack};
+use crate::rtstruct_read::{rtstruct_mask, STRUCTURE_SET};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
@@ -31,15 +32,13 @@ pub fn read_gtv_object<T>(
     series: &SeriesRef,
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
-    check_file(path)?;
-    let head = dicom_object::OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
-        .map_err(|e| DicomError::parse(path, e))?;
-    if opt_str(&head, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
-        read_seg(path, name, series, grid)
+    // Opened once, whichever it is.
+    let obj = open_checked(path)?;
+    if opt_str(&obj, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
+        seg_mask(&obj, path, name, series, grid)
     } else {
-        crate::read_rtstruct(path, name, series, grid)
+        require_class(&obj, uids::RT_STRUCTURE_SET_STORAGE, STRUCTURE_SET, path)?;
+        rtstruct_mask(&obj, path, name, series, grid)
     }
 }
 
@@ -59,8 +58,19 @@ pub fn read_seg<T>(
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
     let obj = open_segmentation(path)?;
+    seg_mask(&obj, path, label, series, grid)
+}
+
+/// [`read_seg`] on the Segmentation `obj`, opened from `path`.
+fn seg_mask<T>(
+    obj: &Obj,
+    path: &Path,
+    label: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<Volume<u8>, DicomError> {
     let wanted = label.trim();
-    let all = segments(&obj);
+    let all = segments(obj);
     let Some((number, _)) = all
         .iter()
         .find(|(_, l)| l.trim().eq_ignore_ascii_case(wanted))
@@ -79,7 +89,7 @@ pub fn read_seg<T>(
         ));
     };
     let frame_uid = req_str(
-        &obj,
+        obj,
         tags::FRAME_OF_REFERENCE_UID,
         "Frame of Reference UID",
         path,
@@ -95,8 +105,8 @@ pub fn read_seg<T>(
     }
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
     let (rows, cols) = (
-        req_usize(&obj, tags::ROWS, "Rows", path)?,
-        req_usize(&obj, tags::COLUMNS, "Columns", path)?,
+        req_usize(obj, tags::ROWS, "Rows", path)?,
+        req_usize(obj, tags::COLUMNS, "Columns", path)?,
     );
     if (rows, cols) != (stack.rows, stack.cols) {
         return Err(DicomError::invalid(
@@ -107,8 +117,8 @@ pub fn read_seg<T>(
             ),
         ));
     }
-    let frames = opt_f64(&obj, tags::NUMBER_OF_FRAMES, "Number of Frames", path)?.unwrap_or(1.0);
-    let groups = items(&obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    let frames = opt_f64(obj, tags::NUMBER_OF_FRAMES, "Number of Frames", path)?.unwrap_or(1.0);
+    let groups = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
     if frames.fract() != 0.0 || frames < 1.0 || groups.len() as f64 != frames {
         return Err(DicomError::invalid(
             path,
@@ -118,13 +128,13 @@ pub fn read_seg<T>(
             ),
         ));
     }
-    let values = FrameValues::of(&obj, path, groups.len(), rows * cols)?;
+    let values = FrameValues::of(obj, path, groups.len(), rows * cols)?;
     let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
     for f in 0..groups.len() {
         let frame_err =
             |what: String| DicomError::invalid(path, format!("frame {}: {what}", f + 1));
         let numbers =
-            |macro_tag, tag, name| numbers_in(frame_group(&obj, f, macro_tag), tag, name, path);
+            |macro_tag, tag, name| numbers_in(frame_group(obj, f, macro_tag), tag, name, path);
         let segment = numbers(
             tags::SEGMENT_IDENTIFICATION_SEQUENCE,
             tags::REFERENCED_SEGMENT_NUMBER,
