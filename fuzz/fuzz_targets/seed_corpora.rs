@@ -153,19 +153,19 @@ fn dicom_seeds() {
     write_rtstruct_rois(&path, &rois, &series, UidSource::Seeded(RTSTRUCT_SEED)).expect("rois");
     seed("rtstruct", "rois.dcm", &std::fs::read(&path).expect("read"));
 
-    // Segmentations of the same series: ours (every frame, BINARY), an empty one, a truncated
-    // one, and highdicom's FRACTIONAL fixture (another series: refused, but its frames parse).
-    let seg = |name: &str, mask: &Volume<u8>| {
+    // Segmentations of the same series: ours (every frame, BINARY), an empty one, one with a
+    // lesion segment after the GTV (`predict --seg --lesion-rois`), a truncated one, and
+    // highdicom's FRACTIONAL fixture (another series: refused, but its frames parse).
+    let seg = |name: &str, segments: &[Roi]| {
         let path = rt.join(name);
         let algorithm = mtsa_dicom::SegAlgorithm {
             name: "seed".into(),
             version: "1".into(),
         };
-        mtsa_dicom::write_seg(
+        mtsa_dicom::write_seg_segments(
             &path,
-            mask,
+            segments,
             &series,
-            "GTV",
             &algorithm,
             UidSource::Seeded(RTSTRUCT_SEED),
         )
@@ -174,8 +174,19 @@ fn dicom_seeds() {
         seed("seg", name, &bytes);
         bytes
     };
-    let full_seg = seg("lesion.dcm", &mask);
-    seg("empty.dcm", &empty);
+    let gtv = |mask| Roi { name: "GTV", mask };
+    let full_seg = seg("lesion.dcm", &[gtv(&mask)]);
+    seg("empty.dcm", &[gtv(&empty)]);
+    seg(
+        "segments.dcm",
+        &[
+            gtv(&mask),
+            Roi {
+                name: "GTV_1",
+                mask: &mask,
+            },
+        ],
+    );
     seed("seg", "truncated.dcm", &full_seg[..full_seg.len() * 2 / 3]);
     seed(
         "seg",

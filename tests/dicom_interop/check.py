@@ -5,9 +5,9 @@ must find the shape, affine (1e-3 mm) and voxels `read_series` reported; pydicom
 RTSTRUCT, must find ROI "GTV_mtsa" with CLOSED_PLANAR contours referencing our images, and an
 independent even-odd rasterisation of those contours on dcm2niix's grid must equal our mask;
 highdicom reads our Segmentation, which must reference our images and whose segment "GTV",
-placed by each frame's source image position, must be our mask on dcm2niix's grid; and the
-three ROIs of rtstruct_rois.dcm, numbered 1-3, must rasterise to our mask and two parts that tile
-it.
+placed by each frame's source image position, must be our mask on dcm2niix's grid, and its
+segments "GTV_1" and "GTV_2" two parts that tile it; and the three ROIs of rtstruct_rois.dcm,
+numbered 1-3, must rasterise to our mask and the same two parts.
 """
 import glob
 import json
@@ -121,37 +121,50 @@ def check_case(case_dir):
         fail(f"{name}: an empty part in rtstruct_rois.dcm")
     print(f"ok {name}: shape {shape}, affine err {affine_err:.1e} mm, voxel err {voxel_err:.1e}, "
           f"{len(contours)} contours, {int(ours_mask.sum())} mask voxels reproduced by pydicom+numpy, "
-          f"{seg_voxels} by highdicom from the SEG, 3 ROIs tiling it in rtstruct_rois.dcm")
+          f"{seg_voxels} by highdicom from the SEG (2 more segments tiling it), 3 ROIs tiling it in "
+          f"rtstruct_rois.dcm")
 
 
 def check_seg(name, case_dir, series, affine, ours_mask):
-    """Our SEG read by highdicom: segment 1 "GTV", AUTOMATIC, one frame per source image; its
-    pixels put into world space by the source images' geometry must give our mask."""
+    """Our SEG read by highdicom: segments "GTV", "GTV_1", "GTV_2", AUTOMATIC; segment 1 has a
+    frame per source image, and its pixels put into world space by the source images' geometry
+    must give our mask; segments 2 and 3 (frames only where they are) must tile it."""
     seg = hd.seg.segread(os.path.join(case_dir, "seg.dcm"))
     if seg.segmentation_type != hd.seg.SegmentationTypeValues.BINARY:
         fail(f"{name}: SEG is not BINARY")
-    desc = seg.get_segment_description(1)
-    if desc.segment_label != "GTV" or desc.algorithm_type != hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC:
-        fail(f"{name}: segment 1 is {desc.segment_label!r} ({desc.algorithm_type})")
+    for number, label in enumerate(["GTV", "GTV_1", "GTV_2"], start=1):
+        desc = seg.get_segment_description(number)
+        if desc.segment_label != label or desc.algorithm_type != hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC:
+            fail(f"{name}: segment {number} is {desc.segment_label!r} ({desc.algorithm_type})")
     if seg.StudyInstanceUID != series[0].StudyInstanceUID or seg.FrameOfReferenceUID != series[0].FrameOfReferenceUID:
         fail(f"{name}: SEG is in another study or frame of reference")
+    if int(seg.NumberOfFrames) <= len(series):
+        fail(f"{name}: {seg.NumberOfFrames} frames for {len(series)} images and 3 segments")
     uids = [s.SOPInstanceUID for s in series]
-    pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1])
     inverse = np.linalg.inv(affine)
-    theirs = np.zeros(ours_mask.shape, dtype=bool)
-    for s, frame in zip(series, pixels[..., 0]):
-        rows, cols = np.nonzero(frame)
-        row_dir = np.asarray(s.ImageOrientationPatient[:3], float)
-        col_dir = np.asarray(s.ImageOrientationPatient[3:], float)
-        dr, dc = (float(v) for v in s.PixelSpacing)
-        lps = (np.asarray(s.ImagePositionPatient, float)[None, :] + cols[:, None] * dc * row_dir
-               + rows[:, None] * dr * col_dir)
-        ras = lps * np.array([-1.0, -1.0, 1.0])
-        ijk = np.rint((inverse[:3, :3] @ ras.T).T + inverse[:3, 3]).astype(int)
-        theirs[tuple(ijk.T)] = True
+
+    def placed(number):
+        pixels = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[number])
+        theirs = np.zeros(ours_mask.shape, dtype=bool)
+        for s, frame in zip(series, pixels[..., 0]):
+            rows, cols = np.nonzero(frame)
+            row_dir = np.asarray(s.ImageOrientationPatient[:3], float)
+            col_dir = np.asarray(s.ImageOrientationPatient[3:], float)
+            dr, dc = (float(v) for v in s.PixelSpacing)
+            lps = (np.asarray(s.ImagePositionPatient, float)[None, :] + cols[:, None] * dc * row_dir
+                   + rows[:, None] * dr * col_dir)
+            ras = lps * np.array([-1.0, -1.0, 1.0])
+            ijk = np.rint((inverse[:3, :3] @ ras.T).T + inverse[:3, 3]).astype(int)
+            theirs[tuple(ijk.T)] = True
+        return theirs
+
+    theirs = placed(1)
     diff = int((ours_mask != theirs).sum())
     if diff:
         fail(f"{name}: highdicom's SEG differs from our mask in {diff} of {ours_mask.sum()} voxels")
+    parts = [placed(n) for n in (2, 3)]
+    if (parts[0] & parts[1]).any() or ((parts[0] | parts[1]) != theirs).any() or not all(p.any() for p in parts):
+        fail(f"{name}: segments 2 and 3 of seg.dcm do not tile segment 1")
     return int(theirs.sum())
 
 

@@ -3,6 +3,7 @@ use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("dicom_outputs").multiple(true)))]
 pub struct Args {
     /// Run folder of `mtsa train`.
     #[arg(long)]
@@ -17,15 +18,16 @@ pub struct Args {
     #[arg(long)]
     out: PathBuf,
     /// Also write an RT Structure Set referencing the input DICOM series.
-    #[arg(long)]
+    #[arg(long, group = "dicom_outputs")]
     rtstruct: bool,
-    /// With --rtstruct: each lesion also as its own ROI after the whole GTV (GTV_mtsa_1,
-    /// GTV_mtsa_2, ... numbered as egfr.json's lesion_list, largest first), so a radiosurgery
-    /// plan can treat each metastasis as its own target.
-    #[arg(long, requires = "rtstruct")]
+    /// With --rtstruct or --seg: each lesion also as its own ROI or segment after the whole GTV
+    /// (GTV_mtsa_1, GTV_mtsa_2, ... in the structure set, GTV_1, GTV_2, ... in the
+    /// Segmentation, numbered as egfr.json's lesion_list, largest first), so a radiosurgery plan
+    /// can treat each metastasis as its own target.
+    #[arg(long, requires = "dicom_outputs")]
     lesion_rois: bool,
     /// Also write a binary DICOM Segmentation (SEG) referencing the input DICOM series.
-    #[arg(long)]
+    #[arg(long, group = "dicom_outputs")]
     seg: bool,
     /// Series Instance UID when the folder holds several series.
     #[arg(long)]

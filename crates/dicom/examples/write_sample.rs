@@ -6,11 +6,12 @@
 //! voxels (little-endian f32, C order over [i, j, k]). Every case also has rtstruct.dcm with
 //! ROI "GTV_mtsa" (two lesions, one with a hole) made from OUTDIR/<case>/mask.u8 (u8, same
 //! order and grid as the voxels), and rtstruct_rois.dcm with that ROI followed by its two halves
-//! along i as ROIs "GTV_mtsa_1" and "GTV_mtsa_2".
+//! along i as ROIs "GTV_mtsa_1" and "GTV_mtsa_2"; seg.dcm holds the three as segments "GTV",
+//! "GTV_1" and "GTV_2".
 
 use mtsa_dicom::{
-    read_rtstruct, read_series, write_rtstruct, write_rtstruct_rois, write_seg, write_series, Roi,
-    SegAlgorithm, SeriesMeta,
+    read_rtstruct, read_series, write_rtstruct, write_rtstruct_rois, write_seg_segments,
+    write_series, Roi, SegAlgorithm, SeriesMeta,
 };
 use mtsa_io::{Affine, Volume};
 use ndarray::Array3;
@@ -112,11 +113,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &series,
             mtsa_dicom::UidSource::Seeded(13),
         )?;
-        write_seg(
+        // The Segmentation holds the same three masks as segments "GTV", "GTV_1", "GTV_2".
+        let segments: Vec<Roi> = ["GTV", "GTV_1", "GTV_2"]
+            .iter()
+            .zip(&parts)
+            .map(|(name, (_, mask))| Roi { name, mask })
+            .collect();
+        write_seg_segments(
             &dir.join("seg.dcm"),
-            &mask,
+            &segments,
             &series,
-            "GTV",
             &SegAlgorithm {
                 name: "MTSA-Net".into(),
                 version: env!("CARGO_PKG_VERSION").into(),

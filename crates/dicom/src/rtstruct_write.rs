@@ -22,7 +22,8 @@ use std::path::Path;
 /// Referenced Study item.
 const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
 
-/// One ROI of a structure set: its name and its mask (non-zero = inside).
+/// One ROI of a structure set, or one segment of a Segmentation: its name and its mask
+/// (non-zero = inside).
 #[derive(Debug, Clone, Copy)]
 pub struct Roi<'a> {
     pub name: &'a str,

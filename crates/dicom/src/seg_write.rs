@@ -1,8 +1,9 @@
-//! Writing a mask as a binary DICOM Segmentation (SEG) that references the image series it was
+//! Writing masks as a binary DICOM Segmentation (SEG) that references the image series they were
 //! predicted on: the object viewers, PACS and MONAI Deploy / highdicom users expect next to (or
-//! instead of) an RT Structure Set. One segment, one frame per source image (empty frames
-//! included, so the frame count equals the series' image count and a reader gets the whole mask
-//! back), 1 bit per pixel.
+//! instead of) an RT Structure Set. One segment per mask, 1 bit per pixel. The first segment has
+//! a frame for every source image (empty frames included, so a reader gets the whole mask back
+//! even where it is empty); each further segment (a lesion) has frames only for the images it
+//! is on, as highdicom omits empty frames.
 //!
 //! Built after DICOM PS3.3 A.51 (Segmentation IOD) and C.8.20 (Segmentation Image module), in the
 //! layout highdicom writes: a shared Pixel Measures and Plane Orientation, per frame a Derivation
@@ -14,17 +15,24 @@ use crate::derived::{
     checked_label, derived_header, image_ref, instance_refs, to_acquisition_grid, write_derived,
 };
 use crate::uid::{UidGenerator, UidKind, UidSource};
-use crate::{DicomError, SeriesRef};
+use crate::{DicomError, Roi, SeriesRef};
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use mtsa_io::Volume;
 use std::path::Path;
 
-/// The algorithm that produced the segment (Segment Algorithm Name and Software Versions).
+/// The algorithm that produced the segments (Segment Algorithm Name and Software Versions).
 #[derive(Debug, Clone)]
 pub struct SegAlgorithm {
     pub name: String,
     pub version: String,
+}
+
+/// One frame of the Segmentation: segment `segment` (from 1) on source image `image`.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    segment: u16,
+    image: usize,
 }
 
 /// Writes `mask` (non-zero = inside) as segment 1, labelled `label`, of a new Segmentation at
@@ -38,23 +46,62 @@ pub fn write_seg(
     algorithm: &SegAlgorithm,
     uid_source: UidSource,
 ) -> Result<(), DicomError> {
-    let label = checked_label(path, label, "segment label")?;
+    let segment = Roi { name: label, mask };
+    write_seg_segments(path, &[segment], series, algorithm, uid_source)
+}
+
+/// Writes several masks as segments numbered 1, 2, ... in the order given, each labelled by its
+/// name, into one new Segmentation at `path`, as [`write_seg`] writes one (e.g. the whole GTV,
+/// then each lesion, as [`crate::write_rtstruct_rois`] writes them as ROIs).
+pub fn write_seg_segments(
+    path: &Path,
+    segments: &[Roi],
+    series: &SeriesRef,
+    algorithm: &SegAlgorithm,
+    uid_source: UidSource,
+) -> Result<(), DicomError> {
+    if segments.is_empty() || segments.len() > usize::from(u16::MAX) {
+        return Err(DicomError::invalid(
+            path,
+            format!(
+                "{} segments; a Segmentation holds 1 to 65535",
+                segments.len()
+            ),
+        ));
+    }
     let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
-    let acquired = to_acquisition_grid(path, mask, &stack)?;
-    // Frame k is image k; pixel (row, col) of an image is voxel (col, rows - 1 - row) of the
-    // acquisition grid (`Stack::voxel_of_pixel`). 1-bit pixels are packed across frame
-    // boundaries, first pixel in the lowest bit (PS3.5 8.1.1).
-    let (rows, cols, frames) = (stack.rows, stack.cols, stack.slices);
-    let mut bits = vec![0u8; (rows * cols * frames).div_ceil(8)];
+    let (rows, cols) = (stack.rows, stack.cols);
+    let mut labels = Vec::with_capacity(segments.len());
+    let mut frames = Vec::new();
+    // Pixel (row, col) of image k is voxel (col, rows - 1 - row) of the acquisition grid
+    // (`Stack::voxel_of_pixel`). 1-bit pixels are packed across frame boundaries, first pixel
+    // in the lowest bit (PS3.5 8.1.1).
+    let mut bits = Vec::new();
     let mut n = 0usize;
-    for k in 0..frames {
-        for r in 0..rows {
-            for c in 0..cols {
+    for (number, segment) in (1u16..).zip(segments) {
+        labels.push(checked_label(path, segment.name, "segment label")?);
+        let acquired = to_acquisition_grid(path, segment.mask, &stack)?;
+        for image in 0..stack.slices {
+            let pixel = |r: usize, c: usize| {
                 let (i, j) = stack.voxel_of_pixel(r, c);
-                if acquired[[i, j, k]] {
-                    bits[n / 8] |= 1 << (n % 8);
+                acquired[[i, j, image]]
+            };
+            let on_image = (0..rows).any(|r| (0..cols).any(|c| pixel(r, c)));
+            if number > 1 && !on_image {
+                continue;
+            }
+            frames.push(Frame {
+                segment: number,
+                image,
+            });
+            bits.resize((n + rows * cols).div_ceil(8), 0);
+            for r in 0..rows {
+                for c in 0..cols {
+                    if pixel(r, c) {
+                        bits[n / 8] |= 1 << (n % 8);
+                    }
+                    n += 1;
                 }
-                n += 1;
             }
         }
     }
@@ -63,7 +110,7 @@ pub fn write_seg(
     }
 
     write_derived(path, series, uid_source, "mtsa-seg", |uids| {
-        segmentation(series, label, algorithm, uids, frames, bits)
+        segmentation(series, &labels, algorithm, uids, &frames, bits)
     })
 }
 
@@ -79,8 +126,9 @@ fn at_elem(tag: Tag, pointer: Tag) -> DataElement<Obj> {
     DataElement::new(tag, VR::AT, PrimitiveValue::Tags(vec![pointer].into()))
 }
 
-/// The per-frame functional groups of frame (image) `k`.
-fn frame_groups(series: &SeriesRef, k: usize) -> Obj {
+/// The per-frame functional groups of `frame`.
+fn frame_groups(series: &SeriesRef, frame: Frame) -> Obj {
+    let k = frame.image;
     let mut source = image_ref(series, k);
     // The mask is on the source image's own pixel grid.
     source.put(str_elem(tags::SPATIAL_LOCATIONS_PRESERVED, VR::CS, "YES"));
@@ -108,7 +156,7 @@ fn frame_groups(series: &SeriesRef, k: usize) -> Obj {
             vec![item(vec![DataElement::new(
                 tags::DIMENSION_INDEX_VALUES,
                 VR::UL,
-                PrimitiveValue::U32(vec![1, k as u32 + 1].into()),
+                PrimitiveValue::U32(vec![u32::from(frame.segment), k as u32 + 1].into()),
             )])],
         ),
         seq_elem(
@@ -120,17 +168,20 @@ fn frame_groups(series: &SeriesRef, k: usize) -> Obj {
         ),
         seq_elem(
             tags::SEGMENT_IDENTIFICATION_SEQUENCE,
-            vec![item(vec![us_elem(tags::REFERENCED_SEGMENT_NUMBER, 1)])],
+            vec![item(vec![us_elem(
+                tags::REFERENCED_SEGMENT_NUMBER,
+                frame.segment,
+            )])],
         ),
     ])
 }
 
 fn segmentation(
     series: &SeriesRef,
-    label: &str,
+    labels: &[&str],
     algorithm: &SegAlgorithm,
     uids: &UidGenerator,
-    frames: usize,
+    frames: &[Frame],
     bits: Vec<u8>,
 ) -> Obj {
     // Content Date/Time are Type 1 here: the creation time, or a fixed epoch for seeded
@@ -145,20 +196,22 @@ fn segmentation(
             str_elem(tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, name),
         ])
     };
-    let segment = item(vec![
-        us_elem(tags::SEGMENT_NUMBER, 1),
-        str_elem(tags::SEGMENT_LABEL, VR::LO, label),
-        str_elem(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
-        str_elem(tags::SEGMENT_ALGORITHM_NAME, VR::LO, &algorithm.name),
-        seq_elem(
-            tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE,
-            vec![code("49755003", "SCT", "Morphologically Altered Structure")],
-        ),
-        seq_elem(
-            tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE,
-            vec![code("108369006", "SCT", "Neoplasm")],
-        ),
-    ]);
+    let segment = |number: u16, label: &str| {
+        item(vec![
+            us_elem(tags::SEGMENT_NUMBER, number),
+            str_elem(tags::SEGMENT_LABEL, VR::LO, label),
+            str_elem(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
+            str_elem(tags::SEGMENT_ALGORITHM_NAME, VR::LO, &algorithm.name),
+            seq_elem(
+                tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE,
+                vec![code("49755003", "SCT", "Morphologically Altered Structure")],
+            ),
+            seq_elem(
+                tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE,
+                vec![code("108369006", "SCT", "Neoplasm")],
+            ),
+        ])
+    };
     let shared = item(vec![
         seq_elem(
             tags::PIXEL_MEASURES_SEQUENCE,
@@ -218,7 +271,7 @@ fn segmentation(
         ),
         us_elem(tags::SAMPLES_PER_PIXEL, 1),
         str_elem(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
-        is_elem(tags::NUMBER_OF_FRAMES, frames as i64),
+        is_elem(tags::NUMBER_OF_FRAMES, frames.len() as i64),
         us_elem(tags::ROWS, series.rows as u16),
         us_elem(tags::COLUMNS, series.columns as u16),
         us_elem(tags::BITS_ALLOCATED, 1),
@@ -226,7 +279,10 @@ fn segmentation(
         us_elem(tags::HIGH_BIT, 0),
         us_elem(tags::PIXEL_REPRESENTATION, 0),
         str_elem(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
-        seq_elem(tags::SEGMENT_SEQUENCE, vec![segment]),
+        seq_elem(
+            tags::SEGMENT_SEQUENCE,
+            (1u16..).zip(labels).map(|(n, l)| segment(n, l)).collect(),
+        ),
         str_elem(tags::SEGMENTATION_TYPE, VR::CS, "BINARY"),
         str_elem(tags::CONTENT_LABEL, VR::CS, "GTV"),
         str_elem(
@@ -238,7 +294,7 @@ fn segmentation(
         seq_elem(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]),
         seq_elem(
             tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
-            (0..frames).map(|k| frame_groups(series, k)).collect(),
+            frames.iter().map(|&f| frame_groups(series, f)).collect(),
         ),
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bits.into())),
     ]);

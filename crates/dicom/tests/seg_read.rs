@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use mtsa_dicom::{list_segments, read_seg, read_series, UidSource};
+use mtsa_dicom::{
+    list_segments, read_seg, read_series, write_seg_segments, Roi, SegAlgorithm, UidSource,
+};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -88,6 +90,102 @@ fn our_segmentation_reads_back_as_the_mask_written() {
         let back = read_seg(&seg, "GTV", &series, &grid).expect("read seg");
         assert_eq!(back.data, mask.data);
     }
+}
+
+#[test]
+fn several_segments_each_read_back_alone_and_lesions_keep_only_their_frames() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("s");
+    let vol = volume([40, 36, 11], oblique(), 1);
+    mtsa_dicom::write_series(
+        &dir,
+        &vol,
+        &mtsa_dicom::SeriesMeta {
+            uids: UidSource::Seeded(5),
+            ..Default::default()
+        },
+    )
+    .expect("write series");
+    let (grid, series) = read_series(&dir, None).expect("read");
+    let parts = common::halves::whole_and_halves(&lesions(&grid));
+    let segments: Vec<Roi> = parts
+        .iter()
+        .map(|(name, mask)| Roi { name, mask })
+        .collect();
+    let algorithm = SegAlgorithm {
+        name: "test".into(),
+        version: "1".into(),
+    };
+    let seg = tmp.path().join("seg.dcm");
+    write_seg_segments(&seg, &segments, &series, &algorithm, UidSource::Seeded(4)).expect("write");
+    assert_eq!(
+        list_segments(&seg).expect("list"),
+        vec!["GTV_mtsa", "GTV_mtsa_1", "GTV_mtsa_2"]
+    );
+    for s in &segments {
+        let back = read_seg(&seg, s.name, &series, &grid).expect("read");
+        assert_eq!(back.data, s.mask.data, "{}", s.name);
+    }
+    // The whole GTV has a frame per image; a lesion only those of the slices it is on (the
+    // series' slices run along the grid's third axis).
+    let slices_with = |m: &mtsa_io::Volume<u8>| {
+        (0..m.shape()[2])
+            .filter(|&k| {
+                m.data
+                    .index_axis(ndarray::Axis(2), k)
+                    .iter()
+                    .any(|v| *v != 0)
+            })
+            .count()
+    };
+    let expected = 11 + slices_with(&parts[1].1) + slices_with(&parts[2].1);
+    assert!(expected < 33, "the halves should miss some slices");
+    let obj = dicom_object::open_file(&seg).expect("open");
+    let frames = obj
+        .element(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
+        .expect("frames")
+        .to_int::<usize>()
+        .expect("int");
+    assert_eq!(frames, expected);
+    // One segment is what write_seg writes; none is refused.
+    let one = tmp.path().join("one.dcm");
+    let single = tmp.path().join("single.dcm");
+    write_seg_segments(
+        &one,
+        &segments[..1],
+        &series,
+        &algorithm,
+        UidSource::Seeded(4),
+    )
+    .expect("one");
+    let (name, mask) = &parts[0];
+    mtsa_dicom::write_seg(
+        &single,
+        mask,
+        &series,
+        name,
+        &algorithm,
+        UidSource::Seeded(4),
+    )
+    .expect("single");
+    assert_eq!(
+        std::fs::read(&one).expect("read"),
+        std::fs::read(&single).expect("read")
+    );
+    let err = write_seg_segments(
+        &tmp.path().join("none.dcm"),
+        &[],
+        &series,
+        &algorithm,
+        UidSource::Seeded(4),
+    )
+    .expect_err("no segment")
+    .to_string();
+    assert!(
+        err.contains("none.dcm") && err.contains("0 segments"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("none.dcm").exists());
 }
 
 #[test]

@@ -16,6 +16,17 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// `named` as the ROIs or segments of a DICOM object.
+fn as_rois<'a>(named: &'a [(String, &'a Volume<u8>)]) -> Vec<mtsa_dicom::Roi<'a>> {
+    named
+        .iter()
+        .map(|(name, mask)| mtsa_dicom::Roi { name, mask })
+        .collect()
+}
+
+/// The whole GTV's segment label in `seg.dcm` (its lesions are `GTV_1`, `GTV_2`, ...).
+const SEG_LABEL: &str = "GTV";
+
 pub struct PredictOptions {
     pub run: PathBuf,
     /// A NIfTI file, or a folder holding one DICOM MR series.
@@ -89,10 +100,11 @@ pub struct SliceEvidence {
 pub struct DicomOutputs {
     /// `rtstruct.dcm`, an RT Structure Set with the whole GTV as ROI `GTV_mtsa`.
     pub rtstruct: bool,
-    /// In the structure set, each lesion also as its own ROI after the whole GTV
-    /// (`GTV_mtsa_1`, ... numbered as `egfr.json`'s `lesion_list`, largest first).
+    /// Each lesion also as its own ROI or segment after the whole GTV (`GTV_mtsa_1`, ... in the
+    /// structure set, `GTV_1`, ... in the Segmentation), numbered as `egfr.json`'s
+    /// `lesion_list` (largest first).
     pub lesion_rois: bool,
-    /// `seg.dcm`, a binary DICOM Segmentation of the whole GTV.
+    /// `seg.dcm`, a binary DICOM Segmentation of the whole GTV as segment `GTV`.
     pub seg: bool,
 }
 
@@ -196,33 +208,31 @@ impl Predictor {
         dicom: DicomOutputs,
     ) -> Result<Vec<String>, EvalError> {
         let mut files = Vec::new();
-        if dicom.rtstruct {
-            let lesion_masks: Vec<(String, Volume<u8>)> = if dicom.lesion_rois {
-                lesions
-                    .list
-                    .iter()
-                    .map(|l| {
-                        let name = format!("{}_{}", mtsa_dicom::DEFAULT_ROI_NAME, l.number);
-                        (name, lesions.mask(l.number))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let whole = mtsa_dicom::Roi {
-                name: mtsa_dicom::DEFAULT_ROI_NAME,
-                mask,
-            };
-            let rois: Vec<mtsa_dicom::Roi> = std::iter::once(whole)
+        // Each lesion's own mask, numbered as `egfr.json`'s lesion list, when asked for.
+        let lesion_masks: Vec<(usize, Volume<u8>)> = if dicom.lesion_rois {
+            lesions
+                .list
+                .iter()
+                .map(|l| (l.number, lesions.mask(l.number)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // The whole GTV as `whole`, then each lesion as `whole_N`.
+        let named = |whole: &str| -> Vec<(String, &Volume<u8>)> {
+            std::iter::once((whole.to_string(), mask))
                 .chain(
                     lesion_masks
                         .iter()
-                        .map(|(name, mask)| mtsa_dicom::Roi { name, mask }),
+                        .map(|(n, m)| (format!("{whole}_{n}"), m)),
                 )
-                .collect();
+                .collect()
+        };
+        if dicom.rtstruct {
+            let rois = named(mtsa_dicom::DEFAULT_ROI_NAME);
             mtsa_dicom::write_rtstruct_rois(
                 &dir.join("rtstruct.dcm"),
-                &rois,
+                &as_rois(&rois),
                 series,
                 mtsa_dicom::UidSource::Random,
             )?;
@@ -237,11 +247,11 @@ impl Predictor {
                 ),
                 version: env!("CARGO_PKG_VERSION").to_string(),
             };
-            mtsa_dicom::write_seg(
+            let segments = named(SEG_LABEL);
+            mtsa_dicom::write_seg_segments(
                 &dir.join("seg.dcm"),
-                mask,
+                &as_rois(&segments),
                 series,
-                "GTV",
                 &algorithm,
                 mtsa_dicom::UidSource::Random,
             )?;

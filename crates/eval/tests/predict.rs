@@ -380,41 +380,51 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
         text(tags::FRAME_OF_REFERENCE_UID),
         series.frame_of_reference_uid
     );
+    // Segment 1 (the whole GTV) has a frame per image, then come the lesions' frames.
+    let images = series.sop_instance_uids.len();
     let frames: usize = text(tags::NUMBER_OF_FRAMES).parse().unwrap();
-    assert_eq!(frames, series.sop_instance_uids.len());
+    assert!(frames >= images + s.lesion_list.len(), "{frames} frames");
     let bits = seg.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
-    let n = frames * series.rows * series.columns;
+    let n = images * series.rows * series.columns;
     let set = (0..n).filter(|&i| bits[i / 8] >> (i % 8) & 1 == 1).count();
     assert_eq!(set, s.gtv_voxels, "SEG pixels vs gtv.nii.gz voxels");
 
+    // In both objects, the whole GTV, then each lesion numbered as the lesion list: they tile
+    // the GTV.
     let rt_path = out.join("rtstruct.dcm");
-    let rt = mtsa_dicom::read_rtstruct(&rt_path, "GTV_mtsa", &series, &grid).unwrap();
-    assert_eq!(rt.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
-    // Then each lesion as its own ROI, numbered as the lesion list: they tile the GTV.
-    let names = mtsa_dicom::list_rois(&rt_path).unwrap();
-    let expected: Vec<String> = std::iter::once("GTV_mtsa".to_string())
-        .chain(
-            s.lesion_list
-                .iter()
-                .map(|l| format!("GTV_mtsa_{}", l.number)),
-        )
-        .collect();
-    assert_eq!(names, expected);
-    let mut union = vec![0u8; rt.data.len()];
-    for l in &s.lesion_list {
-        let roi =
-            mtsa_dicom::read_rtstruct(&rt_path, &format!("GTV_mtsa_{}", l.number), &series, &grid)
-                .unwrap();
-        assert_eq!(roi.data.iter().filter(|v| **v != 0).count(), l.voxels);
-        for (u, v) in union.iter_mut().zip(roi.data.iter()) {
-            assert!(*u == 0 || *v == 0, "lesion ROIs overlap");
-            *u |= *v;
+    let seg_path = out.join("seg.dcm");
+    assert!(!s.lesion_list.is_empty());
+    for (path, whole) in [(&rt_path, "GTV_mtsa"), (&seg_path, "GTV")] {
+        let expected: Vec<String> = std::iter::once(whole.to_string())
+            .chain(
+                s.lesion_list
+                    .iter()
+                    .map(|l| format!("{whole}_{}", l.number)),
+            )
+            .collect();
+        let names = if path == &rt_path {
+            mtsa_dicom::list_rois(path).unwrap()
+        } else {
+            mtsa_dicom::list_segments(path).unwrap()
+        };
+        assert_eq!(names, expected);
+        let read = |name: &str| mtsa_dicom::read_gtv_object(path, name, &series, &grid).unwrap();
+        let gtv = read(whole);
+        assert_eq!(gtv.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
+        let mut union = vec![0u8; gtv.data.len()];
+        for l in &s.lesion_list {
+            let lesion = read(&format!("{whole}_{}", l.number));
+            assert_eq!(lesion.data.iter().filter(|v| **v != 0).count(), l.voxels);
+            for (u, v) in union.iter_mut().zip(lesion.data.iter()) {
+                assert!(*u == 0 || *v == 0, "lesions overlap in {}", path.display());
+                *u |= *v;
+            }
         }
+        assert!(union
+            .iter()
+            .zip(gtv.data.iter())
+            .all(|(u, g)| (*u != 0) == (*g != 0)));
     }
-    assert!(union
-        .iter()
-        .zip(rt.data.iter())
-        .all(|(u, g)| (*u != 0) == (*g != 0)));
 }
 
 /// Many studies: the model loads once, a broken study is reported while the others finish, a
