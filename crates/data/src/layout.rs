@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 pub enum LayoutKind {
     /// `images/<id>.nii.gz`, `labels/<id>.nii.gz`, optional `brainmasks/<id>.nii.gz`.
     Ours,
-    /// `imagesTr/<id>_0000.nii.gz`, `labelsTr/<id>.nii.gz`.
+    /// `imagesTr/<id>_0000.nii.gz`, `labelsTr/<id>.nii.gz`, optional `brainmasks/<id>.nii.gz`
+    /// (ours: nnU-Net itself has no brain-mask channel).
     NnUnet,
     /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
     CaseFolders,
@@ -196,7 +197,9 @@ pub fn discover(
             return Err(DataError::invalid(&labels_dir, "labelsTr folder not found"));
         }
         let labels = nifti_by_id(&labels_dir, |s| Some(s.to_string()))?;
-        (LayoutKind::NnUnet, pair(images, labels, &labels_dir)?)
+        let mut cases = pair(images, labels, &labels_dir)?;
+        attach_brain_masks(cohort, &mut cases)?;
+        (LayoutKind::NnUnet, cases)
     } else {
         let has_subdirs = read_dir_sorted(cohort)?.iter().any(|(_, p)| p.is_dir());
         let hint = if has_subdirs {

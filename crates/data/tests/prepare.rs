@@ -110,7 +110,7 @@ fn our_layout_with_sites_dates_and_truth() {
 }
 
 #[test]
-fn nnunet_layout_without_clinical_is_segmentation_only() {
+fn nnunet_layout_takes_brain_masks_and_without_clinical_is_segmentation_only() {
     let t = tempfile::tempdir().unwrap();
     let c = t.path().join("raw");
     for i in 0..5 {
@@ -119,13 +119,29 @@ fn nnunet_layout_without_clinical_is_segmentation_only() {
         write_nifti(&c.join(format!("imagesTr/case{i}_0001.nii.gz")), &img).unwrap();
         write_nifti(&c.join(format!("labelsTr/case{i}.nii.gz")), &mask).unwrap();
     }
+    // A brain mask for one case, beside imagesTr/ as in our layout.
+    let (img, _) = small_case(1);
+    let brain = img.map(|&v| u8::from(v != 0.0));
+    write_nifti(&c.join("brainmasks/case1.nii.gz"), &brain).unwrap();
     let out = t.path().join("ds");
     let s = prepare(&c, &out, &cfg(), &|_, _| {}).unwrap();
     assert_eq!(s.layout, LayoutKind::NnUnet);
+    let info = read_info(&out).unwrap();
+    let brains: Vec<(&str, Option<&str>)> = info
+        .patients
+        .iter()
+        .map(|p| (p.id.as_str(), p.source.brain.as_deref()))
+        .collect();
+    assert_eq!(
+        brains
+            .iter()
+            .filter(|(_, b)| b.is_some())
+            .collect::<Vec<_>>(),
+        [&("case1", Some("brainmasks/case1.nii.gz"))]
+    );
     assert_eq!(s.patients, 5);
     assert!(!s.has_egfr);
     assert!(s.warnings.iter().any(|w| w.contains("no diagnosis dates")));
-    let info = read_info(&out).unwrap();
     assert!(!info.has_egfr);
     assert_eq!(info.counts["train"].patients, 3);
     assert_eq!(info.counts["val"].patients, 2);
