@@ -4,10 +4,12 @@
 # pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask;
 # the series converted by highdicom into one enhanced (multi-frame) image must read as dcm2niix
 # reads it and as the single-frame series, and both re-encoded as JPEG 2000 as the originals;
+# laid out as a CD export (nested folders, a DCMTK DICOMDIR) the series reads from the top folder
+# as dcm2niix reads it;
 # dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
-# Needs: cargo; installs dcm2niix and dicom3tools (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
+# Needs: cargo; installs dcm2niix, dicom3tools and dcmtk (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
 # under /tmp when missing.
 set -euo pipefail
 
@@ -27,6 +29,12 @@ if ! command -v dciodvfy >/dev/null 2>&1; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get install -y dicom3tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dicom3tools >/dev/null; }
 fi
+if ! command -v dcmmkdir >/dev/null 2>&1; then
+    echo "installing dcmtk"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y dcmtk >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcmtk >/dev/null; }
+fi
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom, openjpeg" 2>/dev/null; then
     echo "creating $VENV with pydicom, nibabel, numpy, highdicom, pylibjpeg-openjpeg"
     python3 -m venv "$VENV"
@@ -40,12 +48,20 @@ cargo build -q --release -p mtsa-dicom --examples
 EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples"
 "$EXAMPLES/write_sample" "$OUT"
 
+# compare NIFTI DICOM_DIR LABEL: read_series of the folder must give read_nifti of dcm2niix's
+# NIfTI (voxels and affine); any difference fails the run.
+compare() {
+    local result
+    result="$("$EXAMPLES/compare_nifti" "$1" "$2" 2>&1)" || { echo "$result"; echo "FAIL: $3"; exit 1; }
+    echo "$3: $(tail -n 1 <<<"$result")"
+}
+
 for case_dir in "$OUT"/*/; do
     case_dir="${case_dir%/}"
     rm -rf "$case_dir/nifti" && mkdir -p "$case_dir/nifti"
     dcm2niix -o "$case_dir/nifti" -f vol -z n -b n "$case_dir/dicom" >"$case_dir/nifti/dcm2niix.log" 2>&1 \
         || { cat "$case_dir/nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir"; exit 1; }
-    echo "$(basename "$case_dir"): $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/dicom" | tail -n 1)"
+    compare "$case_dir/nifti/vol.nii" "$case_dir/dicom" "$(basename "$case_dir")"
 done
 
 # The same series as one multi-frame (enhanced) image, converted by highdicom: read as dcm2niix
@@ -59,15 +75,33 @@ for case_dir in "$OUT"/*/; do
     "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_enhanced.py" "$case_dir/dicom" "$case_dir/enhanced/enhanced.mr" 2>/dev/null
     dcm2niix -o "$case_dir/enhanced_nifti" -f vol -z n -b n "$case_dir/enhanced" >"$case_dir/enhanced_nifti/dcm2niix.log" 2>&1 \
         || { cat "$case_dir/enhanced_nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $case_dir/enhanced"; exit 1; }
-    echo "$(basename "$case_dir") enhanced: $("$EXAMPLES/compare_nifti" "$case_dir/enhanced_nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
-    echo "$(basename "$case_dir") enhanced vs single-frame: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/enhanced" | tail -n 1)"
+    compare "$case_dir/enhanced_nifti/vol.nii" "$case_dir/enhanced" "$(basename "$case_dir") enhanced"
+    compare "$case_dir/nifti/vol.nii" "$case_dir/enhanced" "$(basename "$case_dir") enhanced vs single-frame"
     # And both as JPEG 2000 Lossless (pydicom with OpenJPEG), as PACS archives often store them.
     rm -rf "$case_dir/jpeg2000" && mkdir -p "$case_dir/jpeg2000"
     "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_jpeg2000.py" "$case_dir/dicom" "$case_dir/jpeg2000"
-    echo "$(basename "$case_dir") JPEG 2000 vs uncompressed: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/jpeg2000" | tail -n 1)"
+    compare "$case_dir/nifti/vol.nii" "$case_dir/jpeg2000" "$(basename "$case_dir") JPEG 2000 vs uncompressed"
     rm -rf "$case_dir/enhanced_jpeg2000" && mkdir -p "$case_dir/enhanced_jpeg2000"
     "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_jpeg2000.py" "$case_dir/enhanced" "$case_dir/enhanced_jpeg2000"
-    echo "$(basename "$case_dir") enhanced JPEG 2000 vs uncompressed: $("$EXAMPLES/compare_nifti" "$case_dir/nifti/vol.nii" "$case_dir/enhanced_jpeg2000" | tail -n 1)"
+    compare "$case_dir/nifti/vol.nii" "$case_dir/enhanced_jpeg2000" "$(basename "$case_dir") enhanced JPEG 2000 vs uncompressed"
+done
+
+# The series as a CD or PACS export lays it out: DICOM/<study>/<series>/<image>, file names
+# without extension, a DICOMDIR made by DCMTK's dcmmkdir at the top. Read from the top folder as
+# dcm2niix reads it.
+for case_dir in "$OUT"/*/; do
+    case_dir="${case_dir%/}"
+    cd_dir="$case_dir/cd" && rm -rf "$cd_dir" "$case_dir/cd_nifti" && mkdir -p "$cd_dir/DICOM/ST000001/SE000001" "$case_dir/cd_nifti"
+    i=0
+    for f in "$case_dir"/dicom/*.dcm; do
+        i=$((i + 1))
+        cp "$f" "$cd_dir/DICOM/ST000001/SE000001/$(printf 'IM%06d' "$i")"
+    done
+    (cd "$cd_dir" && dcmmkdir -q +r -Pgp --invent DICOM) || { echo "FAIL: dcmmkdir on $cd_dir"; exit 1; }
+    [ -f "$cd_dir/DICOMDIR" ] || { echo "FAIL: no DICOMDIR in $cd_dir"; exit 1; }
+    dcm2niix -o "$case_dir/cd_nifti" -f vol -z n -b n "$cd_dir" >"$case_dir/cd_nifti/dcm2niix.log" 2>&1 \
+        || { cat "$case_dir/cd_nifti/dcm2niix.log"; echo "FAIL: dcm2niix on $cd_dir"; exit 1; }
+    compare "$case_dir/cd_nifti/vol.nii" "$cd_dir" "$(basename "$case_dir") CD layout with DICOMDIR"
 done
 
 # Every object must validate against its IOD: errors fail, warnings (e.g. Rescale Slope in an

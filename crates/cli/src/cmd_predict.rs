@@ -29,7 +29,8 @@ pub struct Args {
     /// Also write a binary DICOM Segmentation (SEG) referencing the input DICOM series.
     #[arg(long, group = "dicom_outputs")]
     seg: bool,
-    /// Series Instance UID when the folder holds several series.
+    /// Series Instance UID when the folder holds several series (a whole study's export: series
+    /// are also looked for in its subfolders).
     #[arg(long)]
     series_uid: Option<String>,
     /// Brain mask (NIfTI on the scan's grid, nonzero inside; e.g. from SynthStrip or HD-BET)

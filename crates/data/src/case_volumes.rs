@@ -135,8 +135,9 @@ pub(crate) fn read_case(
     let (image, gtv) = if kind == LayoutKind::Dicom {
         // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI (or
         // segment) is rasterised on exactly that grid (1 inside), so from here on the case is a
-        // NIfTI case whose label map holds the GTV as label 1.
-        let (img, series) = mtsa_dicom::read_series(&case.image, None)?;
+        // NIfTI case whose label map holds the GTV as label 1. The series is the folder's only
+        // one, or the one the object references among several (a whole study exported).
+        let (img, series) = mtsa_dicom::read_series_of(&case.image, &case.label)?;
         let mask = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
         check_geometry(&img, &case.image, &mask, &case.label)?;
         (img, mask)

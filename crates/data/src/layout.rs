@@ -19,7 +19,8 @@ pub enum LayoutKind {
     NnUnet,
     /// `<id>/<image_name>`, `<id>/<label_name>`, optional `<id>/brainmask.nii[.gz]`.
     CaseFolders,
-    /// `images/<id>/` (one DICOM MR series), `rtstruct/<id>.dcm` (RT Structure Set on it) or
+    /// `images/<id>/` (a DICOM MR series, or a study's export whose series the GTV object
+    /// references, files in subfolders too), `rtstruct/<id>.dcm` (RT Structure Set on it) or
     /// `seg/<id>.dcm` (Segmentation), optional `brainmasks/<id>.nii.gz` (NIfTI on the grid the
     /// series is read on).
     Dicom,

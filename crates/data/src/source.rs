@@ -57,34 +57,40 @@ fn read_unchanged<T>(
     Ok((before, volumes))
 }
 
-/// sha256 over the image file (or, for DICOM, every file of the series folder in name order),
+/// sha256 over the image file (or, for DICOM, every file of the series folder and its
+/// subfolders in path order, named by their path in it),
 /// then the label file and the brain mask if the case has one: for each, its name, a zero byte,
 /// its length (u64 LE) and its bytes. A case without a brain mask hashes as before masks were
 /// recorded, so older datasets still verify.
 fn source_hash(kind: LayoutKind, case: &Case) -> Result<String, DataError> {
     let (image, label) = (case.image.as_path(), case.label.as_path());
-    let mut files: Vec<PathBuf> = if kind == LayoutKind::Dicom {
-        let mut v = Vec::new();
-        for entry in std::fs::read_dir(image).map_err(|e| DataError::io(image, e))? {
-            let path = entry.map_err(|e| DataError::io(image, e))?.path();
-            if path.is_file() {
-                v.push(path);
-            }
-        }
-        v.sort();
-        v
-    } else {
-        vec![image.to_path_buf()]
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     };
-    files.push(label.to_path_buf());
-    files.extend(case.brain.clone());
+    let mut files: Vec<(String, PathBuf)> = if kind == LayoutKind::Dicom {
+        // Named relative to the folder, `/`-separated: for a flat folder its file names, as
+        // before nested folders were read.
+        mtsa_dicom::folder_files(image)?
+            .into_iter()
+            .map(|p| {
+                let relative = p.strip_prefix(image).unwrap_or(&p);
+                let parts: Vec<_> = relative.iter().map(|c| c.to_string_lossy()).collect();
+                (parts.join("/"), p)
+            })
+            .collect()
+    } else {
+        vec![(file_name(image), image.to_path_buf())]
+    };
+    files.push((file_name(label), label.to_path_buf()));
+    files.extend(case.brain.iter().map(|b| (file_name(b), b.clone())));
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
-    for path in &files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    for (name, path) in &files {
         let mut f = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
         let len = f.metadata().map_err(|e| DataError::io(path, e))?.len();
-        h.update(name.unwrap_or_default().as_bytes());
+        h.update(name.as_bytes());
         h.update([0u8]);
         h.update(len.to_le_bytes());
         loop {

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use mtsa_data::{load_split, prepare, read_info, LabelRules, LayoutKind, PrepareConfig};
+use mtsa_data::{
+    load_split, prepare, read_info, read_patient, LabelRules, LayoutKind, PrepareConfig,
+};
 use mtsa_dicom::{write_rtstruct, write_series, SeriesMeta, UidSource};
 use mtsa_synth::{generate_cohort, SynthConfig, SynthFormat};
 use std::path::{Path, PathBuf};
@@ -169,6 +171,62 @@ fn small_dicom_cohort_prepares_with_a_case_insensitive_roi() {
     let info = read_info(&out).unwrap();
     // The 7-voxel cube lesion spans slices 1..=7 of 8 at 3 mm: all 7 are kept.
     assert!(info.patients.iter().all(|p| p.n_slices == 7), "{info:?}");
+}
+
+/// A patient's whole study exported into its folder (series in nested subfolders, another
+/// series beside the T1-CE, a DICOMDIR): the structure set picks out the series it was drawn on,
+/// and the dataset is the one the plain folder gives; the whole scan reads back through the
+/// recorded hash. A structure set of a series not in such a folder is refused, naming it.
+#[test]
+fn a_whole_study_in_nested_folders_prepares_as_its_referenced_series() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let datasets = tempfile::tempdir().unwrap();
+    let plain = datasets.path().join("plain");
+    prepare(&c, &plain, &cfg(), &|_, _| {}).unwrap();
+
+    let p001 = c.join("images/p001");
+    let t1ce = p001.join("DICOM/ST000001/SE000002");
+    std::fs::create_dir_all(&t1ce).unwrap();
+    for entry in std::fs::read_dir(&p001).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::rename(&path, t1ce.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let (other, _) = small_case(50);
+    let meta = SeriesMeta {
+        uids: UidSource::Seeded(50),
+        series_description: "T2".into(),
+        ..SeriesMeta::default()
+    };
+    write_series(&p001.join("DICOM/ST000001/SE000001"), &other, &meta).unwrap();
+    std::fs::write(p001.join("DICOMDIR"), b"index").unwrap();
+
+    let nested = datasets.path().join("nested");
+    prepare(&c, &nested, &cfg(), &|_, _| {}).unwrap();
+    let info = read_info(&nested).unwrap();
+    assert_eq!(info.counts.keys().count(), 2, "{:?}", info.counts.keys());
+    for split in info.counts.keys() {
+        let (a, b) = (
+            load_split(&plain, split).unwrap(),
+            load_split(&nested, split).unwrap(),
+        );
+        assert_eq!(a.images, b.images, "{split}");
+        assert_eq!(a.masks, b.masks, "{split}");
+    }
+    let (img, mask) = read_patient(&info, "p001").unwrap();
+    assert_eq!(mask.data.iter().filter(|v| **v != 0).count(), 343);
+    assert_eq!(img.shape(), small_case(1).0.shape());
+
+    // p002's structure set on p001's two-series folder: refused, naming it and the series.
+    std::fs::copy(c.join("rtstruct/p002.dcm"), c.join("rtstruct/p001.dcm")).unwrap();
+    expect_err(
+        t.path(),
+        &c,
+        &cfg(),
+        &["p001.dcm", "references none of them", "'T2'"],
+    );
 }
 
 #[test]

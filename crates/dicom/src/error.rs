@@ -43,6 +43,18 @@ pub enum DicomError {
         uid: String,
         present: Vec<String>,
     },
+    /// Several series in the folder, and the GTV object does not single one out.
+    #[error(
+        "{dir}: {} image series found, and {object} {reason}; series present: {}",
+        series.len(),
+        series.join("; ")
+    )]
+    SeriesNotReferenced {
+        dir: PathBuf,
+        object: PathBuf,
+        reason: String,
+        series: Vec<String>,
+    },
     /// The slices do not form one regular 3-D grid (or a volume cannot be stored as one).
     #[error("{path}: {reason}")]
     Geometry { path: PathBuf, reason: String },

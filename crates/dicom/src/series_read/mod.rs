@@ -20,8 +20,10 @@ mod pixels;
 
 use crate::bounded::check_declared_lengths;
 use crate::dataset::{opt_str, req_str, Obj};
+use crate::folder::folder_files;
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
 use crate::ortho::dcm2niix_ortho;
+use crate::referenced::referenced_series;
 use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, OpenFileOptions};
@@ -39,14 +41,38 @@ const NON_IMAGE_MODALITIES: &[&str] = &[
 ];
 const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
 
-/// Reads the image series in `dir` (files directly inside it; non-DICOM files, DICOMDIR and
-/// non-image objects such as an RTSTRUCT are skipped). With several series present,
-/// `series_uid` must name one. Rescale slope/intercept are applied per image.
+/// Which series of a folder to read.
+enum Choice<'a> {
+    /// The one with this Series Instance UID, or with `None` the only one.
+    Uid(Option<&'a str>),
+    /// The only one, or among several the one the GTV object `object` references (`series`).
+    DrawnOn {
+        object: &'a Path,
+        series: Vec<String>,
+    },
+}
+
+/// Reads the image series in `dir` (files in it and its subfolders, as a PACS or CD export nests
+/// them; non-DICOM files, DICOMDIR and non-image objects such as an RTSTRUCT are skipped). With
+/// several series present, `series_uid` must name one. Rescale slope/intercept are applied per
+/// image.
 pub fn read_series(
     dir: &Path,
     series_uid: Option<&str>,
 ) -> Result<(Volume<f32>, SeriesRef), DicomError> {
-    let (slices, stack) = scan_series(dir, series_uid)?;
+    read_chosen(dir, Choice::Uid(series_uid))
+}
+
+/// Reads the series in `dir` that the RT Structure Set or Segmentation `object` was drawn on:
+/// the only image series there, or, among several (a whole study exported into one folder), the
+/// one `object` references.
+pub fn read_series_of(dir: &Path, object: &Path) -> Result<(Volume<f32>, SeriesRef), DicomError> {
+    let series = referenced_series(object)?;
+    read_chosen(dir, Choice::DrawnOn { object, series })
+}
+
+fn read_chosen(dir: &Path, choice: Choice) -> Result<(Volume<f32>, SeriesRef), DicomError> {
+    let (slices, stack) = scan_series(dir, choice)?;
     // Before allocating: a header claiming 65535 x 65535 images must fail, not abort. Checked
     // arithmetic: Rows/Columns may be IS strings up to 2^32 - 1, whose product with the slice
     // count can wrap a u64 to a small number (2^31 x 2^31 x 4 = 0).
@@ -93,16 +119,13 @@ pub fn read_series(
 /// The identity and slice layout of a series without decoding its pixels, e.g. to write a
 /// structure set for a prediction made on it.
 pub fn read_series_ref(dir: &Path, series_uid: Option<&str>) -> Result<SeriesRef, DicomError> {
-    let (slices, stack) = scan_series(dir, series_uid)?;
+    let (slices, stack) = scan_series(dir, Choice::Uid(series_uid))?;
     Ok(series_ref(&slices, &stack))
 }
 
-fn scan_series(
-    dir: &Path,
-    series_uid: Option<&str>,
-) -> Result<(Vec<SliceHeader>, Stack), DicomError> {
+fn scan_series(dir: &Path, choice: Choice) -> Result<(Vec<SliceHeader>, Stack), DicomError> {
     let headers = scan_dir(dir)?;
-    let mut slices = select_series(dir, headers, series_uid)?;
+    let mut slices = select_series(dir, headers, choice)?;
     let stack = build_stack(&mut slices)?;
     Ok((slices, stack))
 }
@@ -111,19 +134,13 @@ fn scan_series(
 /// that series is the one selected: a broken localiser must not block reading the T1 series.
 type Scanned = (String, Result<SliceHeader, DicomError>);
 
-/// Headers of every slice of every image object in `dir`, in file-name and frame order.
+/// Headers of every slice of every image object in `dir` and its subfolders ([`folder_files`]),
+/// in path and frame order.
 fn scan_dir(dir: &Path) -> Result<Vec<Scanned>, DicomError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| DicomError::file(dir, e))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| DicomError::file(dir, e))?;
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_file() && !hidden {
-            paths.push(path);
-        }
-    }
-    paths.sort();
+    let paths = folder_files(dir)?.into_iter().filter(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
     let mut headers = Vec::new();
     let mut skipped = 0usize;
     for path in paths {
@@ -193,7 +210,7 @@ fn is_image_object(file: &FileDicomObject<Obj>) -> bool {
 fn select_series(
     dir: &Path,
     scanned: Vec<Scanned>,
-    series_uid: Option<&str>,
+    choice: Choice,
 ) -> Result<Vec<SliceHeader>, DicomError> {
     let mut by_series: BTreeMap<String, Vec<Result<SliceHeader, DicomError>>> = BTreeMap::new();
     for (uid, h) in scanned {
@@ -213,8 +230,8 @@ fn select_series(
         )
     };
     let listing = || by_series.iter().map(|(u, s)| describe(u, s)).collect();
-    let chosen = match series_uid {
-        Some(uid) => {
+    let uid = match choice {
+        Choice::Uid(Some(uid)) => {
             let uid = uid.trim();
             if !by_series.contains_key(uid) {
                 return Err(DicomError::SeriesNotFound {
@@ -223,17 +240,48 @@ fn select_series(
                     present: listing(),
                 });
             }
-            by_series.remove(uid).unwrap_or_default()
+            uid.to_string()
         }
-        None if by_series.len() > 1 => {
+        _ if by_series.len() == 1 => by_series.keys().next().cloned().unwrap_or_default(),
+        Choice::Uid(None) => {
             return Err(DicomError::AmbiguousSeries {
                 dir: dir.to_path_buf(),
                 series: listing(),
             })
         }
-        None => by_series.into_values().next().unwrap_or_default(),
+        Choice::DrawnOn { object, series } => {
+            let here: Vec<&String> = series
+                .iter()
+                .filter(|u| by_series.contains_key(*u))
+                .collect();
+            match here.as_slice() {
+                [one] => (*one).clone(),
+                _ => {
+                    let reason = if series.is_empty() {
+                        "references no series".to_string()
+                    } else if here.is_empty() {
+                        format!("references none of them ({})", series.join(", "))
+                    } else {
+                        format!(
+                            "references {} of them; keep only the one it was drawn on",
+                            here.len()
+                        )
+                    };
+                    return Err(DicomError::SeriesNotReferenced {
+                        dir: dir.to_path_buf(),
+                        object: object.to_path_buf(),
+                        reason,
+                        series: listing(),
+                    });
+                }
+            }
+        }
     };
-    chosen.into_iter().collect()
+    by_series
+        .remove(&uid)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// Checks that the images form one regular stack, sorts them along the normal and returns the
