@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     ignore_labels: Vec<u16>,
     /// DICOM cohorts: name of the GTV ROI in the structure sets, or label of its segment in the
-    /// Segmentations (case-insensitive).
+    /// Segmentations (case-insensitive). Several, comma-separated, or a pattern with `*` (e.g.
+    /// "GTV*" for a plan with one ROI per metastasis) take the union of every one that matches.
     #[arg(long, default_value = "GTV")]
     roi: String,
     /// JSON {"train": [ids], "val": [ids], "test": [ids]} instead of the date split.

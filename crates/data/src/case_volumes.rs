@@ -18,8 +18,10 @@ pub struct LabelRules {
     pub gtv_labels: Vec<u16>,
     /// Mask labels treated as background without complaint (BRATS oedema: 2).
     pub ignore_labels: Vec<u16>,
-    /// DICOM layout: name of the GTV ROI in each structure set (case-insensitive). Clinical
-    /// exports name it by local convention ("GTV", "GTV_1", "Tumour"), hence an option.
+    /// DICOM layout: name of the GTV ROI in each structure set or segment in each Segmentation
+    /// (case-insensitive). Clinical exports name it by local convention ("GTV", "GTV_1",
+    /// "Tumour"), hence an option; several names (comma-separated) or a `*` pattern ("GTV*", a
+    /// plan with one ROI per metastasis) take the union of every ROI that matches.
     pub roi: String,
 }
 

@@ -229,6 +229,89 @@ fn a_whole_study_in_nested_folders_prepares_as_its_referenced_series() {
     );
 }
 
+/// A radiosurgery plan contours each metastasis as its own ROI: `--roi "GTV*"` (or a list)
+/// takes their union, and the dataset is the one a single whole-GTV ROI gives.
+#[test]
+fn one_roi_per_lesion_prepares_as_their_union() {
+    let t = tempfile::tempdir().unwrap();
+    let c = dicom_cohort(t.path(), 3);
+    let datasets = tempfile::tempdir().unwrap();
+    let whole = datasets.path().join("whole");
+    prepare(&c, &whole, &cfg(), &|_, _| {}).unwrap();
+    for i in 0..3u64 {
+        let id = format!("p{i:03}");
+        let (img, mask) = small_case(i);
+        let series = mtsa_dicom::read_series_ref(&c.join("images").join(&id), None).unwrap();
+        // Split the lesion in two along its first axis.
+        let xs: Vec<usize> = mask
+            .data
+            .indexed_iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|((x, _, _), _)| x)
+            .collect();
+        let mid = (xs.iter().min().unwrap() + xs.iter().max().unwrap()).div_ceil(2);
+        let part = |lower: bool| {
+            let mut m = mask.clone();
+            for ((x, _, _), v) in m.data.indexed_iter_mut() {
+                if (x < mid) != lower {
+                    *v = 0;
+                }
+            }
+            m
+        };
+        let (a, b) = (part(true), part(false));
+        assert!(a.data.iter().any(|v| *v != 0) && b.data.iter().any(|v| *v != 0));
+        let ring = img.map(|&v| u8::from(v > 1e9)); // an empty "Brain outline"
+        let rois = [
+            mtsa_dicom::Roi {
+                name: "Brain outline",
+                mask: &ring,
+            },
+            mtsa_dicom::Roi {
+                name: "GTV1",
+                mask: &a,
+            },
+            mtsa_dicom::Roi {
+                name: "gtv_2",
+                mask: &b,
+            },
+        ];
+        mtsa_dicom::write_rtstruct_rois(
+            &c.join("rtstruct").join(format!("{id}.dcm")),
+            &rois,
+            &series,
+            UidSource::Seeded(1),
+        )
+        .unwrap();
+    }
+    for (n, roi) in ["GTV*", "gtv1, GTV_2"].into_iter().enumerate() {
+        let out = datasets.path().join(format!("lesions{n}"));
+        let cfg = PrepareConfig {
+            labels: LabelRules {
+                roi: roi.into(),
+                ..LabelRules::default()
+            },
+            ..cfg()
+        };
+        prepare(&c, &out, &cfg, &|_, _| {}).unwrap();
+        for split in read_info(&whole).unwrap().counts.keys() {
+            let (a, b) = (
+                load_split(&whole, split).unwrap(),
+                load_split(&out, split).unwrap(),
+            );
+            assert_eq!(a.masks, b.masks, "{roi} {split}");
+            assert_eq!(a.images, b.images, "{roi} {split}");
+        }
+    }
+    // "GTV" alone now names no ROI: the error lists them.
+    expect_err(
+        t.path(),
+        &c,
+        &cfg(),
+        &["p000.dcm", "no ROI matches 'GTV'", "gtv_2"],
+    );
+}
+
 #[test]
 fn missing_structure_set_names_the_file() {
     let t = tempfile::tempdir().unwrap();

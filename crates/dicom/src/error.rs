@@ -59,7 +59,7 @@ pub enum DicomError {
     #[error("{path}: {reason}")]
     Geometry { path: PathBuf, reason: String },
     #[error(
-        "{path}: no ROI named '{roi}' (case-insensitive); ROIs present: {}",
+        "{path}: no ROI matches '{roi}' (case-insensitive, * for any characters); ROIs present: {}",
         list_or_none(available)
     )]
     RoiNotFound {

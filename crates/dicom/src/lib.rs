@@ -16,6 +16,7 @@ mod derived;
 mod error;
 mod folder;
 mod geometry;
+mod names;
 mod ortho;
 mod raster;
 mod referenced;

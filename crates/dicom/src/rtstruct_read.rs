@@ -1,4 +1,4 @@
-//! Reading one ROI of an RT Structure Set as a mask on an image grid: the NIfTI-path mask for
+//! Reading an ROI (or the union of several) of an RT Structure Set as a mask on an image grid: the NIfTI-path mask for
 //! the same contours (pixel centres inside the CLOSED_PLANAR contours, even-odd rule).
 //!
 //! Contours that do not sit on the grid are errors rather than silently dropped or clipped: a
@@ -7,7 +7,8 @@
 use crate::bounded::open_object_of_class;
 use crate::dataset::{items, opt_f64, opt_str, Obj};
 use crate::derived::{grid_map, onto_grid};
-use crate::geometry::{apply, invert, lps_ras};
+use crate::geometry::{apply, invert, lps_ras, Stack};
+use crate::names::NameSelector;
 use crate::raster::fill_even_odd;
 use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::{tags, uids};
@@ -26,8 +27,9 @@ pub fn list_rois(path: &Path) -> Result<Vec<String>, DicomError> {
     Ok(roi_entries(&obj).into_iter().map(|r| r.name).collect())
 }
 
-/// Rasterises ROI `roi` (name, case-insensitive) onto `grid`: the volume `read_series` gave for
-/// `series` (or any axis permutation/flip of it). Only CLOSED_PLANAR contours carry area; POINT
+/// Rasterises ROI `roi` onto `grid`: the volume `read_series` gave for `series` (or any axis
+/// permutation/flip of it). `roi` is a name (case-insensitive), or several separated by commas,
+/// `*` matching any run of characters (`GTV*`): the mask is then the union of every ROI named. Only CLOSED_PLANAR contours carry area; POINT
 /// and OPEN_* contours are ignored. The mask is 1 inside, 0 outside, with the grid's affine.
 pub fn read_rtstruct<T>(
     path: &Path,
@@ -48,17 +50,36 @@ pub(crate) fn rtstruct_mask<T>(
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
     let entries = roi_entries(obj);
-    let wanted = roi.trim();
-    let Some(entry) = entries
-        .iter()
-        .find(|r| r.name.trim().eq_ignore_ascii_case(wanted))
-    else {
+    let selector = NameSelector::parse(roi);
+    let chosen = selector.select(entries.iter().map(|r| r.name.as_str()));
+    if chosen.is_empty() {
         return Err(DicomError::RoiNotFound {
             path: path.to_path_buf(),
-            roi: wanted.to_string(),
+            roi: selector.text().to_string(),
             available: entries.into_iter().map(|r| r.name).collect(),
         });
-    };
+    }
+    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
+    let map = grid_map(path, &stack, &grid.affine)?;
+    // Contours lie on the images, so they are filled in the images' own (acquisition) order.
+    let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
+    for i in chosen {
+        fill_roi(obj, path, &entries[i], series, &stack, &mut acquired)?;
+    }
+    Ok(onto_grid(&acquired, &map, grid))
+}
+
+/// Sets the voxels inside ROI `entry`'s contours in `acquired` (the acquisition grid), leaving
+/// those other ROIs set: several ROIs make one GTV as their union, while the contours of one
+/// ROI are filled together by the even-odd rule (so a ring's inner contour is a hole).
+fn fill_roi(
+    obj: &Obj,
+    path: &Path,
+    entry: &RoiEntry,
+    series: &SeriesRef,
+    stack: &Stack,
+    acquired: &mut Array3<u8>,
+) -> Result<(), DicomError> {
     let contour_err = |reason: String| DicomError::Contour {
         path: path.to_path_buf(),
         roi: entry.name.clone(),
@@ -72,12 +93,9 @@ pub(crate) fn rtstruct_mask<T>(
             )));
         }
     }
-    let stack = series.stack().map_err(|r| DicomError::invalid(path, r))?;
     let acq_affine = stack.affine();
-    let map = grid_map(path, &stack, &grid.affine)?;
     let to_index =
         invert(&acq_affine).ok_or_else(|| contour_err("the series' grid is singular".into()))?;
-    // Contours lie on the images, so they are filled in the images' own (acquisition) order.
     let (ni, nj, nk) = (stack.cols, stack.rows, stack.slices);
     let mut per_slice: Vec<Vec<Vec<[f64; 2]>>> = vec![Vec::new(); nk];
 
@@ -150,7 +168,6 @@ pub(crate) fn rtstruct_mask<T>(
         }
     }
 
-    let mut acquired = Array3::<u8>::zeros((ni, nj, nk));
     for (k, polys) in per_slice.iter().enumerate() {
         if polys.is_empty() {
             continue;
@@ -164,7 +181,7 @@ pub(crate) fn rtstruct_mask<T>(
             }
         }
     }
-    Ok(onto_grid(&acquired, &map, grid))
+    Ok(())
 }
 
 struct RoiEntry {

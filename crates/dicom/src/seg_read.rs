@@ -10,6 +10,7 @@ use crate::bounded::{open_checked, open_object_of_class, require_class};
 use crate::dataset::{frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{dot, norm, scale, sub, Stack};
+use crate::names::NameSelector;
 use crate::rtstruct_read::{rtstruct_mask, STRUCTURE_SET};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
@@ -48,8 +49,9 @@ pub fn list_segments(path: &Path) -> Result<Vec<String>, DicomError> {
     Ok(segments(&obj).into_iter().map(|(_, label)| label).collect())
 }
 
-/// The segment labelled `label` (case-insensitive) of the Segmentation at `path`, 1 inside and
-/// 0 outside, on `grid`: the volume `read_series` gave for `series` (or any axis permutation or
+/// The segment labelled `label` of the Segmentation at `path`, 1 inside and 0 outside, on
+/// `grid`, the label matched as [`crate::read_rtstruct`] matches ROI names (case-insensitive;
+/// several, comma-separated or with `*`, give their union): the volume `read_series` gave for `series` (or any axis permutation or
 /// flip of it). A FRACTIONAL segmentation is inside from half its maximum value up.
 pub fn read_seg<T>(
     path: &Path,
@@ -69,17 +71,21 @@ fn seg_mask<T>(
     series: &SeriesRef,
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
-    let wanted = label.trim();
     let all = segments(obj);
-    let Some((number, _)) = all
-        .iter()
-        .find(|(_, l)| l.trim().eq_ignore_ascii_case(wanted))
-    else {
+    let selector = NameSelector::parse(label);
+    let chosen: Vec<f64> = selector
+        .select(all.iter().map(|(_, l)| l.as_str()))
+        .into_iter()
+        .map(|i| all[i].0)
+        .collect();
+    if chosen.is_empty() {
         let present: Vec<String> = all.iter().map(|(_, l)| format!("'{l}'")).collect();
         return Err(DicomError::invalid(
             path,
             format!(
-                "no segment labelled '{wanted}' (case-insensitive); segments present: {}",
+                "no segment matches '{}' (case-insensitive, * for any characters); segments \
+                 present: {}",
+                selector.text(),
                 if present.is_empty() {
                     "none".into()
                 } else {
@@ -87,7 +93,7 @@ fn seg_mask<T>(
                 }
             ),
         ));
-    };
+    }
     let frame_uid = req_str(
         obj,
         tags::FRAME_OF_REFERENCE_UID,
@@ -140,7 +146,7 @@ fn seg_mask<T>(
             tags::REFERENCED_SEGMENT_NUMBER,
             "Referenced Segment Number",
         )?;
-        if segment.as_deref() != Some(&[*number]) {
+        if !matches!(segment.as_deref(), Some(&[n]) if chosen.contains(&n)) {
             continue;
         }
         let orientation = numbers(

@@ -164,6 +164,20 @@ fn several_rois_are_numbered_in_order_and_each_reads_back_alone() {
         let back = read_rtstruct(&rt, roi.name, &series, &grid).expect("read");
         assert_eq!(back.data, roi.mask.data, "{}", roi.name);
     }
+    // Several named, or by pattern, give their union; one that matches nothing lists them.
+    for selector in ["gtv_mtsa_*", "GTV_mtsa_2, GTV_mtsa_1", "*_1,*_2", "GTV*"] {
+        let union = read_rtstruct(&rt, selector, &series, &grid).expect(selector);
+        assert_eq!(union.data, all.data, "{selector}");
+    }
+    let half = read_rtstruct(&rt, "*_2", &series, &grid).expect("one by pattern");
+    assert_eq!(half.data, rois[2].mask.data);
+    let err = read_rtstruct(&rt, "PTV*", &series, &grid)
+        .expect_err("no match")
+        .to_string();
+    assert!(
+        err.contains("no ROI matches 'PTV*'") && err.contains("GTV_mtsa_2"),
+        "{err}"
+    );
     // Every ROI has its own number, contours, colour and observation.
     let obj = dicom_object::open_file(&rt).expect("open");
     let numbers = |seq, tag| -> Vec<i64> {

@@ -126,6 +126,11 @@ fn several_segments_each_read_back_alone_and_lesions_keep_only_their_frames() {
         let back = read_seg(&seg, s.name, &series, &grid).expect("read");
         assert_eq!(back.data, s.mask.data, "{}", s.name);
     }
+    // The lesion segments by pattern or list give their union, the whole GTV.
+    for selector in ["GTV_mtsa_*", "gtv_mtsa_1, GTV_MTSA_2"] {
+        let union = read_seg(&seg, selector, &series, &grid).expect(selector);
+        assert_eq!(union.data, parts[0].1.data, "{selector}");
+    }
     // The whole GTV has a frame per image; a lesion only those of the slices it is on (the
     // series' slices run along the grid's third axis).
     let slices_with = |m: &mtsa_io::Volume<u8>| {
@@ -196,7 +201,7 @@ fn a_segmentation_that_does_not_fit_the_series_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("no segment labelled 'Brain'") && err.contains("'GTV'"),
+        err.contains("no segment matches 'Brain'") && err.contains("'GTV'"),
         "{err}"
     );
     let mut other = series.clone();
