@@ -127,6 +127,8 @@ pub(crate) struct CaseScan {
     pub image: Volume<f32>,
     pub gtv: Volume<u8>,
     pub brain: Option<Volume<u8>>,
+    /// DICOM: the ROIs or segments whose union is the GTV (`LabelRules::roi` may select several).
+    pub gtv_names: Vec<String>,
 }
 
 pub(crate) fn read_case(
@@ -134,24 +136,29 @@ pub(crate) fn read_case(
     case: &Case,
     rules: &LabelRules,
 ) -> Result<CaseScan, DataError> {
-    let (image, gtv) = if kind == LayoutKind::Dicom {
+    let (image, gtv, gtv_names) = if kind == LayoutKind::Dicom {
         // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI (or
         // segment) is rasterised on exactly that grid (1 inside), so from here on the case is a
         // NIfTI case whose label map holds the GTV as label 1. The series is the folder's only
         // one, or the one the object references among several (a whole study exported).
         let (img, series) = mtsa_dicom::read_series_of(&case.image, &case.label)?;
-        let mask = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
-        check_geometry(&img, &case.image, &mask, &case.label)?;
-        (img, mask)
+        let gtv = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
+        check_geometry(&img, &case.image, &gtv.mask, &case.label)?;
+        (img, gtv.mask, gtv.names)
     } else {
         let img = read_nifti(&case.image)?;
         let labels = read_nifti_labels(&case.label)?;
         check_geometry(&img, &case.image, &labels, &case.label)?;
         let mask = gtv_mask(&labels, rules, &case.label)?;
-        (img, mask)
+        (img, mask, Vec::new())
     };
     let (image, brain) = scan_as_read(image, &case.image, case.brain.as_deref())?;
-    Ok(CaseScan { image, gtv, brain })
+    Ok(CaseScan {
+        image,
+        gtv,
+        brain,
+        gtv_names,
+    })
 }
 
 /// `image`, decoded from `image_path`, as every reader (`prepare`, the whole-scan read-back,

@@ -165,6 +165,10 @@ pub struct SourceFiles {
     pub brain: Option<String>,
     /// sha256 over the image's and the label's bytes (see `source_hash`).
     pub sha256: String,
+    /// DICOM: the ROIs (or segments) of the label object whose union is the GTV, as `--roi`
+    /// selected them; empty for label maps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rois: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -440,6 +440,13 @@ fn process_case(
     background: usize,
 ) -> Result<PatientSlices, DataError> {
     let (source, scan) = read_source(cohort, kind, case, &cfg.labels)?;
+    if source.rois.len() > 1 {
+        tracing::info!(
+            "{}: the GTV is the union of {}",
+            case.label.display(),
+            source.rois.join(", ")
+        );
+    }
     let (img, mask) = (scan.image, scan.gtv);
     let norm = normalise(&img, scan.brain.as_ref(), &cfg.preprocess())
         .map_err(|e| e.in_file(&case.image))?;

@@ -35,6 +35,7 @@ pub(crate) fn read_source(
         label: rel(&case.label),
         brain: case.brain.as_deref().map(rel),
         sha256,
+        rois: volumes.gtv_names.clone(),
     };
     Ok((files, volumes))
 }

@@ -71,6 +71,7 @@ fn dicom_and_nifti_synthetic_cohorts_prepare_alike() {
                 label: String::new(),
                 brain: None,
                 sha256: String::new(),
+                rois: Vec::new(),
             };
         }
         p
@@ -294,6 +295,12 @@ fn one_roi_per_lesion_prepares_as_their_union() {
             ..cfg()
         };
         prepare(&c, &out, &cfg, &|_, _| {}).unwrap();
+        // The record names the ROIs that made each GTV.
+        let info = read_info(&out).unwrap();
+        assert!(info
+            .patients
+            .iter()
+            .all(|p| p.source.rois == ["GTV1", "gtv_2"]));
         for split in read_info(&whole).unwrap().counts.keys() {
             let (a, b) = (
                 load_split(&whole, split).unwrap(),

@@ -32,6 +32,7 @@ mod uid;
 
 pub use error::DicomError;
 pub use folder::{folder_files, MAX_FOLDER_DEPTH};
+pub use names::GtvMask;
 pub use referenced::referenced_series;
 pub use rtstruct_read::{list_rois, read_rtstruct};
 pub use rtstruct_write::{write_rtstruct, write_rtstruct_rois, Roi};

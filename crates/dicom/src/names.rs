@@ -4,6 +4,14 @@
 //! matched without regard to case and with `*` standing for any run of characters, and the GTV
 //! is the union of every ROI that matches.
 
+/// A GTV read from a structure set or Segmentation, and the names of the ROIs or segments whose
+/// union it is (in file order), so a cohort's record shows what a pattern took.
+#[derive(Debug, Clone)]
+pub struct GtvMask {
+    pub mask: mtsa_io::Volume<u8>,
+    pub names: Vec<String>,
+}
+
 /// A parsed `--roi` value.
 #[derive(Debug, Clone)]
 pub(crate) struct NameSelector {

@@ -8,7 +8,7 @@ use crate::bounded::open_object_of_class;
 use crate::dataset::{items, opt_f64, opt_str, Obj};
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{apply, invert, lps_ras, Stack};
-use crate::names::NameSelector;
+use crate::names::{GtvMask, NameSelector};
 use crate::raster::fill_even_odd;
 use crate::{DicomError, SeriesRef};
 use dicom_dictionary_std::{tags, uids};
@@ -38,17 +38,17 @@ pub fn read_rtstruct<T>(
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
     let obj = open_structure_set(path)?;
-    rtstruct_mask(&obj, path, roi, series, grid)
+    Ok(rtstruct_mask(&obj, path, roi, series, grid)?.mask)
 }
 
-/// [`read_rtstruct`] on the structure set `obj`, opened from `path`.
+/// [`read_rtstruct`] on the structure set `obj`, opened from `path`, with the ROIs' names.
 pub(crate) fn rtstruct_mask<T>(
     obj: &Obj,
     path: &Path,
     roi: &str,
     series: &SeriesRef,
     grid: &Volume<T>,
-) -> Result<Volume<u8>, DicomError> {
+) -> Result<GtvMask, DicomError> {
     let entries = roi_entries(obj);
     let selector = NameSelector::parse(roi);
     let chosen = selector.select(entries.iter().map(|r| r.name.as_str()));
@@ -63,10 +63,13 @@ pub(crate) fn rtstruct_mask<T>(
     let map = grid_map(path, &stack, &grid.affine)?;
     // Contours lie on the images, so they are filled in the images' own (acquisition) order.
     let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
-    for i in chosen {
+    for &i in &chosen {
         fill_roi(obj, path, &entries[i], series, &stack, &mut acquired)?;
     }
-    Ok(onto_grid(&acquired, &map, grid))
+    Ok(GtvMask {
+        mask: onto_grid(&acquired, &map, grid),
+        names: chosen.iter().map(|&i| entries[i].name.clone()).collect(),
+    })
 }
 
 /// Sets the voxels inside ROI `entry`'s contours in `acquired` (the acquisition grid), leaving

@@ -10,7 +10,7 @@ use crate::bounded::{open_checked, open_object_of_class, require_class};
 use crate::dataset::{frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{dot, norm, scale, sub, Stack};
-use crate::names::NameSelector;
+use crate::names::{GtvMask, NameSelector};
 use crate::rtstruct_read::{rtstruct_mask, STRUCTURE_SET};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
@@ -25,14 +25,15 @@ const PLANE_TOL: f64 = 0.1;
 const IN_PLANE_TOL_MM: f64 = 0.01;
 const DIRECTION_TOL: f64 = 1e-4;
 
-/// The GTV named `name` in `path`, an RT Structure Set (its ROI) or a Segmentation (its
-/// segment), rasterised on `grid` by [`crate::read_rtstruct`] or [`read_seg`].
+/// The GTV named `name` in `path`, an RT Structure Set (its ROIs) or a Segmentation (its
+/// segments), rasterised on `grid` by [`crate::read_rtstruct`] or [`read_seg`], with the names
+/// of the ROIs or segments `name` selected.
 pub fn read_gtv_object<T>(
     path: &Path,
     name: &str,
     series: &SeriesRef,
     grid: &Volume<T>,
-) -> Result<Volume<u8>, DicomError> {
+) -> Result<GtvMask, DicomError> {
     // Opened once, whichever it is.
     let obj = open_checked(path)?;
     if opt_str(&obj, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
@@ -60,7 +61,7 @@ pub fn read_seg<T>(
     grid: &Volume<T>,
 ) -> Result<Volume<u8>, DicomError> {
     let obj = open_segmentation(path)?;
-    seg_mask(&obj, path, label, series, grid)
+    Ok(seg_mask(&obj, path, label, series, grid)?.mask)
 }
 
 /// [`read_seg`] on the Segmentation `obj`, opened from `path`.
@@ -70,14 +71,11 @@ fn seg_mask<T>(
     label: &str,
     series: &SeriesRef,
     grid: &Volume<T>,
-) -> Result<Volume<u8>, DicomError> {
+) -> Result<GtvMask, DicomError> {
     let all = segments(obj);
     let selector = NameSelector::parse(label);
-    let chosen: Vec<f64> = selector
-        .select(all.iter().map(|(_, l)| l.as_str()))
-        .into_iter()
-        .map(|i| all[i].0)
-        .collect();
+    let picked = selector.select(all.iter().map(|(_, l)| l.as_str()));
+    let chosen: Vec<f64> = picked.iter().map(|&i| all[i].0).collect();
     if chosen.is_empty() {
         let present: Vec<String> = all.iter().map(|(_, l)| format!("'{l}'")).collect();
         return Err(DicomError::invalid(
@@ -188,7 +186,10 @@ fn seg_mask<T>(
         }
     }
     let map = grid_map(path, &stack, &grid.affine)?;
-    Ok(onto_grid(&acquired, &map, grid))
+    Ok(GtvMask {
+        mask: onto_grid(&acquired, &map, grid),
+        names: picked.into_iter().map(|i| all[i].1.clone()).collect(),
+    })
 }
 
 /// The numbers of attribute `tag` in a functional group macro's item, if it has them.

@@ -57,7 +57,8 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
     assert_eq!(vol.data, t1ce.data);
     let back = read_gtv_object(&rt, "GTV", &r, &vol).expect("gtv");
-    assert_eq!(back.data, mask.data);
+    assert_eq!(back.mask.data, mask.data);
+    assert_eq!(back.names, ["GTV"]);
     // So does a Segmentation.
     let seg = tmp.path().join("seg.dcm");
     write_test_seg(&seg, &mask, &t1ce_ref);

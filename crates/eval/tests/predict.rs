@@ -408,7 +408,11 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
             mtsa_dicom::list_segments(path).unwrap()
         };
         assert_eq!(names, expected);
-        let read = |name: &str| mtsa_dicom::read_gtv_object(path, name, &series, &grid).unwrap();
+        let read = |name: &str| {
+            mtsa_dicom::read_gtv_object(path, name, &series, &grid)
+                .unwrap()
+                .mask
+        };
         let gtv = read(whole);
         assert_eq!(gtv.data.iter().filter(|v| **v != 0).count(), s.gtv_voxels);
         let mut union = vec![0u8; gtv.data.len()];
