@@ -6,29 +6,9 @@
 mod common;
 
 use common::*;
-use mtsa_dicom::{
-    list_rois, read_rtstruct, read_series, write_rtstruct, write_rtstruct_rois, write_series, Roi,
-    SeriesMeta, UidSource,
-};
+use mtsa_dicom::{list_rois, read_rtstruct, write_rtstruct, write_rtstruct_rois, Roi, UidSource};
 use mtsa_io::{Reorientation, Volume};
 use ndarray::Array3;
-
-fn series_on(
-    affine: mtsa_io::Affine,
-    dir: &std::path::Path,
-) -> (Volume<f32>, mtsa_dicom::SeriesRef) {
-    let vol = volume([40, 36, 11], affine, 1);
-    write_series(
-        dir,
-        &vol,
-        &SeriesMeta {
-            uids: UidSource::Seeded(5),
-            ..SeriesMeta::default()
-        },
-    )
-    .expect("write");
-    read_series(dir, None).expect("read")
-}
 
 #[test]
 fn lesions_survive_the_round_trip_on_every_orientation() {

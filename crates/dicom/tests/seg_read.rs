@@ -72,18 +72,7 @@ fn highdicom_segmentations_hold_the_voxels_their_writer_placed() {
 fn our_segmentation_reads_back_as_the_mask_written() {
     let tmp = tempfile::tempdir().expect("tmp");
     for (n, affine) in [las(), oblique()].into_iter().enumerate() {
-        let dir = tmp.path().join(format!("s{n}"));
-        let vol = volume([40, 36, 11], affine, 1);
-        mtsa_dicom::write_series(
-            &dir,
-            &vol,
-            &mtsa_dicom::SeriesMeta {
-                uids: UidSource::Seeded(5),
-                ..Default::default()
-            },
-        )
-        .expect("write series");
-        let (grid, series) = read_series(&dir, None).expect("read");
+        let (grid, series) = series_on(affine, &tmp.path().join(format!("s{n}")));
         let mask = lesions(&grid);
         let seg = tmp.path().join(format!("seg{n}.dcm"));
         write_test_seg(&seg, &mask, &series);
@@ -95,18 +84,7 @@ fn our_segmentation_reads_back_as_the_mask_written() {
 #[test]
 fn several_segments_each_read_back_alone_and_lesions_keep_only_their_frames() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("s");
-    let vol = volume([40, 36, 11], oblique(), 1);
-    mtsa_dicom::write_series(
-        &dir,
-        &vol,
-        &mtsa_dicom::SeriesMeta {
-            uids: UidSource::Seeded(5),
-            ..Default::default()
-        },
-    )
-    .expect("write series");
-    let (grid, series) = read_series(&dir, None).expect("read");
+    let (grid, series) = series_on(oblique(), &tmp.path().join("s"));
     let parts = common::halves::whole_and_halves(&lesions(&grid));
     let segments: Vec<Roi> = parts
         .iter()

@@ -170,6 +170,18 @@ pub fn edit(path: &Path, f: impl FnOnce(&mut InMemDicomObject)) {
     obj.write_to_file(path).expect("write");
 }
 
+/// A 40 x 36 x 11 series on `affine` written to `dir` with fixed UIDs, read back: its grid and
+/// reference.
+pub fn series_on(affine: Affine, dir: &Path) -> (Volume<f32>, mtsa_dicom::SeriesRef) {
+    let vol = volume([40, 36, 11], affine, 1);
+    let meta = mtsa_dicom::SeriesMeta {
+        uids: mtsa_dicom::UidSource::Seeded(5),
+        ..mtsa_dicom::SeriesMeta::default()
+    };
+    mtsa_dicom::write_series(dir, &vol, &meta).expect("write");
+    mtsa_dicom::read_series(dir, None).expect("read")
+}
+
 /// Writes `mask` as the Segmentation `path` of `series`, segment "GTV", with fixed UIDs.
 pub fn write_test_seg(path: &Path, mask: &Volume<u8>, series: &mtsa_dicom::SeriesRef) {
     let algorithm = mtsa_dicom::SegAlgorithm {
