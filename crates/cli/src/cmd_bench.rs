@@ -245,7 +245,7 @@ pub fn run(a: Args) -> Result<()> {
                 out: dir.path().join("pred"),
                 load,
                 dicom: Default::default(),
-                series_uid: None,
+                series: Default::default(),
                 brain_mask: None,
             };
             let mut failure = None;

@@ -1,5 +1,5 @@
 use anyhow::{bail, Result};
-use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions};
+use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions, SeriesPick};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -33,6 +33,11 @@ pub struct Args {
     /// are also looked for in its subfolders).
     #[arg(long)]
     series_uid: Option<String>,
+    /// The series whose Series Description matches this pattern (case-insensitive, `*` for any
+    /// characters, e.g. "*T1*post*"): for studies exported whole, one study or a batch. No
+    /// match, or several, fails the study and lists its series.
+    #[arg(long, conflicts_with = "series_uid")]
+    series_description: Option<String>,
     /// Brain mask (NIfTI on the scan's grid, nonzero inside; e.g. from SynthStrip or HD-BET)
     /// for a scan that is not skull-stripped: the network and the lesion classifier were
     /// trained on skull-stripped scans, where scalp and fat would be read as brain. One study
@@ -84,6 +89,7 @@ pub fn run(a: Args) -> Result<()> {
         mtsa_io::Existing::replace_if(a.force),
         &inputs,
     )?;
+    let series = series_pick(&a);
     let opts = PredictOptions {
         run: a.run,
         input: a.input,
@@ -94,7 +100,7 @@ pub fn run(a: Args) -> Result<()> {
             lesion_rois: a.lesion_rois,
             seg: a.seg,
         },
-        series_uid: a.series_uid,
+        series,
         brain_mask: a.brain_mask,
     };
     let s = mtsa_eval::predict(&opts)?;
@@ -145,6 +151,15 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
+/// The series `--series-uid` or `--series-description` names, else the folder's only one.
+fn series_pick(a: &Args) -> SeriesPick {
+    match (&a.series_uid, &a.series_description) {
+        (Some(uid), _) => SeriesPick::Uid(uid.clone()),
+        (None, Some(pattern)) => SeriesPick::Described(pattern.clone()),
+        (None, None) => SeriesPick::Only,
+    }
+}
+
 /// Many studies: the batch folder is created or continued (`--force`: started afresh), then
 /// every study of this part runs; failures are listed and make the exit status non-zero, after
 /// all the others have run.
@@ -179,6 +194,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
     // only this part's own studies and summary are ever replaced.
     mtsa_io::claim_output_dir(&a.out, "predict-batch", existing)?;
     let bar = crate::progress::bar("studies");
+    let series = series_pick(&a);
     let rows = mtsa_eval::predict_batch(&BatchOptions {
         run: a.run,
         studies,
@@ -189,6 +205,7 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
             lesion_rois: a.lesion_rois,
             seg: a.seg,
         },
+        series,
         part: a.part,
         parts: a.parts,
         progress: Some(crate::progress::owned_callback(&bar)),

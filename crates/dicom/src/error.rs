@@ -43,15 +43,15 @@ pub enum DicomError {
         uid: String,
         present: Vec<String>,
     },
-    /// Several series in the folder, and the GTV object does not single one out.
+    /// The series of the folder that the GTV object references, or whose description matches
+    /// the pattern asked for, is not one series.
     #[error(
-        "{dir}: {} image series found, and {object} {reason}; series present: {}",
+        "{dir}: {} image series found, and {reason}; series present: {}",
         series.len(),
         series.join("; ")
     )]
-    SeriesNotReferenced {
+    SeriesNotSelected {
         dir: PathBuf,
-        object: PathBuf,
         reason: String,
         series: Vec<String>,
     },

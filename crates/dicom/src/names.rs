@@ -40,16 +40,22 @@ impl NameSelector {
     /// Indices of the `names` selected: the one equal to the whole value (so a name that holds
     /// a comma or an asterisk still selects itself alone), else every one some pattern matches.
     pub(crate) fn select<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-        let names: Vec<String> = names.into_iter().map(|n| n.trim().to_lowercase()).collect();
+        let names: Vec<&str> = names.into_iter().collect();
         let whole = self.text.to_lowercase();
-        if let Some(i) = names.iter().position(|n| *n == whole) {
-            return vec![i];
+        match names.iter().position(|n| n.trim().to_lowercase() == whole) {
+            Some(i) => vec![i],
+            None => self.select_all(names),
         }
+    }
+
+    /// Indices of every one of `names` some pattern matches, without the whole-value shortcut
+    /// of [`Self::select`]: for series descriptions, which two series may share.
+    pub(crate) fn select_all<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
         names
-            .iter()
+            .into_iter()
             .enumerate()
             .filter(|(_, n)| {
-                let n: Vec<char> = n.chars().collect();
+                let n: Vec<char> = n.trim().to_lowercase().chars().collect();
                 self.patterns.iter().any(|p| glob(p, &n))
             })
             .map(|(i, _)| i)

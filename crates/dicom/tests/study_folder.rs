@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use mtsa_dicom::{
-    read_gtv_object, read_series, read_series_of, referenced_series, write_rtstruct, write_series,
-    DicomError, SeriesMeta, SeriesRef, UidSource,
+    read_gtv_object, read_series, read_series_described, read_series_of, referenced_series,
+    write_rtstruct, write_series, DicomError, SeriesMeta, SeriesRef, UidSource,
 };
 use mtsa_io::Volume;
 use std::path::Path;
@@ -73,13 +73,31 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     let e = read_series_of(&export, &other).expect_err("not here");
     let msg = e.to_string();
     assert!(
-        matches!(e, DicomError::SeriesNotReferenced { .. })
+        matches!(e, DicomError::SeriesNotSelected { .. })
             && msg.contains("other.dcm")
             && msg.contains("references none of them")
             && msg.contains(&elsewhere.series_instance_uid)
             && msg.contains(&localiser.series_instance_uid)
             && msg.contains("T1 post contrast"),
         "{msg}"
+    );
+    // Or by its description, as a batch over an archive picks the T1-CE of every study.
+    let (_, r) = read_series_described(&export, "*t1*post*").expect("described");
+    assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
+    for (pattern, why) in [
+        ("FLAIR", "no Series Description matches 'FLAIR'"),
+        ("*", "2 Series Descriptions match '*'"),
+    ] {
+        let msg = read_series_described(&export, pattern)
+            .expect_err(pattern)
+            .to_string();
+        assert!(msg.contains(why) && msg.contains("localiser"), "{msg}");
+    }
+    // A description that does not match the folder's one series is refused too.
+    let e = read_series_described(&study.join("SE000001"), "*T1*").expect_err("not a T1");
+    assert!(
+        e.to_string().contains("no Series Description matches"),
+        "{e}"
     );
     // With one series in the folder, that series is read, whatever the object says (its frame
     // of reference and geometry are checked when the contours are read).

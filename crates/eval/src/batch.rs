@@ -3,7 +3,7 @@
 //! reported and the others go on, and `--part I --parts N` splits the studies deterministically
 //! so N machines (a Slurm array, a Kubernetes Indexed Job) share the work without talking.
 
-use crate::predict::{read_input, DicomOutputs, Predictor};
+use crate::predict::{read_input, DicomOutputs, Predictor, SeriesPick};
 use crate::scan_workers::{score_scans, Workers};
 use crate::EvalError;
 use mtsa_data::nifti_stem;
@@ -29,6 +29,9 @@ pub struct BatchOptions {
     /// Device, layout and batch of the one model every study runs through.
     pub load: LoadOptions,
     pub dicom: DicomOutputs,
+    /// Which series of each DICOM study to read (`SeriesPick::Described` to pick the T1-CE of
+    /// studies exported whole).
+    pub series: SeriesPick,
     /// This machine's share: studies `part`, `part + parts`, ... of the name-sorted list.
     pub part: usize,
     pub parts: usize,
@@ -253,10 +256,11 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         });
         return row;
     }
-    let result =
-        read_input(&study.input, None, study.brain_mask.as_deref()).and_then(|(image, series)| {
+    let result = read_input(&study.input, &opts.series, study.brain_mask.as_deref()).and_then(
+        |(image, series)| {
             predictor.predict(&study.input, &image, series.as_ref(), &out, opts.dicom)
-        });
+        },
+    );
     row.seconds = t0.elapsed().as_secs_f64();
     match result {
         Ok(s) => {

@@ -8,7 +8,7 @@
 
 use crate::files::{write_file, write_json};
 use crate::postprocess::Postprocess;
-use crate::predict::{read_input, read_preprocess};
+use crate::predict::{read_input, read_preprocess, SeriesPick};
 use crate::EvalError;
 use mtsa_data::{network_input, preprocess_image};
 use mtsa_infer::{load_trained, LoadOptions, RunPaths, TrainedModel};
@@ -133,7 +133,7 @@ fn example_slices(
     preprocess: &mtsa_data::PreprocessConfig,
     r: usize,
 ) -> Result<Tensor, EvalError> {
-    let (image, _) = read_input(scan, None, None)?;
+    let (image, _) = read_input(scan, &SeriesPick::Only, None)?;
     let (slices, geom) =
         preprocess_image(&image, None, preprocess).map_err(|e| EvalError::Data(e.in_file(scan)))?;
     let brain = &geom.brain_slices;

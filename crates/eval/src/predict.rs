@@ -24,6 +24,19 @@ fn as_rois<'a>(named: &'a [(String, &'a Volume<u8>)]) -> Vec<mtsa_dicom::Roi<'a>
         .collect()
 }
 
+/// Which series of a DICOM folder `predict` reads.
+#[derive(Debug, Clone, Default)]
+pub enum SeriesPick {
+    /// The folder's only image series.
+    #[default]
+    Only,
+    /// The series with this Series Instance UID (one study).
+    Uid(String),
+    /// The one series whose Series Description matches this pattern (case-insensitive, `*` for
+    /// any characters): the same choice in every study of a batch.
+    Described(String),
+}
+
 /// The whole GTV's segment label in `seg.dcm` (its lesions are `GTV_1`, `GTV_2`, ...).
 const SEG_LABEL: &str = "GTV";
 
@@ -36,7 +49,8 @@ pub struct PredictOptions {
     pub load: LoadOptions,
     /// `rtstruct.dcm` and `seg.dcm` to write too (DICOM input only: they reference its series).
     pub dicom: DicomOutputs,
-    pub series_uid: Option<String>,
+    /// Which series of a DICOM folder to read.
+    pub series: SeriesPick,
     /// Brain mask (NIfTI on the input's grid, nonzero inside) for a scan that is not
     /// skull-stripped: everything outside it is set to 0 before anything is read from the scan.
     pub brain_mask: Option<PathBuf>,
@@ -384,11 +398,7 @@ fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
 
 /// One study: the input is read (and refused, naming the file) before the model is loaded.
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
-    let (image, series) = read_input(
-        &opts.input,
-        opts.series_uid.as_deref(),
-        opts.brain_mask.as_deref(),
-    )?;
+    let (image, series) = read_input(&opts.input, &opts.series, opts.brain_mask.as_deref())?;
     let predictor = Predictor::load(&opts.run, opts.load)?;
     predictor.predict(&opts.input, &image, series.as_ref(), &opts.out, opts.dicom)
 }
@@ -399,16 +409,21 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
 }
 
-/// The scan at `input` (a NIfTI file or a DICOM series folder) as `prepare` and the whole-scan
+/// The scan at `input` (a NIfTI file, or a DICOM folder and the series `pick` names in it) as
+/// `prepare` and the whole-scan
 /// read-back see a scan ([`mtsa_data::scan_as_read`]): its background at 0, and with a
 /// `brain_mask` (NIfTI on the scan's grid) zero outside it.
 pub(crate) fn read_input(
     input: &Path,
-    series_uid: Option<&str>,
+    pick: &SeriesPick,
     brain_mask: Option<&Path>,
 ) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {
     let (vol, series) = if input.is_dir() {
-        let (vol, series) = mtsa_dicom::read_series(input, series_uid)?;
+        let (vol, series) = match pick {
+            SeriesPick::Only => mtsa_dicom::read_series(input, None)?,
+            SeriesPick::Uid(uid) => mtsa_dicom::read_series(input, Some(uid))?,
+            SeriesPick::Described(pattern) => mtsa_dicom::read_series_described(input, pattern)?,
+        };
         (vol, Some(series))
     } else {
         (read_nifti(input)?, None)

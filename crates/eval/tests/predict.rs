@@ -5,7 +5,7 @@ mod support;
 
 use support::fixture_run;
 
-use mtsa_eval::{predict, DicomOutputs, PredictOptions};
+use mtsa_eval::{predict, DicomOutputs, PredictOptions, SeriesPick};
 use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
 use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice, Precision};
@@ -82,7 +82,7 @@ fn options(run: &Path, input: &Path, out: &Path, precision: Precision) -> Predic
             precision,
         },
         dicom: DicomOutputs::default(),
-        series_uid: None,
+        series: SeriesPick::Only,
         brain_mask: None,
     }
 }
@@ -431,6 +431,53 @@ fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
     }
 }
 
+/// A study exported whole (the T1-CE beside a T2, in subfolders): the folder's series is
+/// ambiguous until `--series-description` names it, and then the prediction is the one on the
+/// T1-CE series alone, its structure set referencing that series.
+#[test]
+fn a_series_description_picks_the_t1ce_of_a_whole_study() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("study");
+    let write = |dir: &str, seed: u64, description: &str| {
+        let meta = mtsa_dicom::SeriesMeta {
+            uids: mtsa_dicom::UidSource::Seeded(seed),
+            series_description: description.into(),
+            ..mtsa_dicom::SeriesMeta::default()
+        };
+        mtsa_dicom::write_series(&study.join(dir), &lps_volume(), &meta).unwrap()
+    };
+    let t2 = write("SE1", 5, "T2 TSE");
+    let t1ce = write("SE2", 6, "T1 MPRAGE post Gd");
+    let run = with_head_bias(&fixture_run(tmp.path()), &tmp.path().join("pos"), 100.0);
+    let opts = |out: &str, series: SeriesPick| PredictOptions {
+        dicom: DicomOutputs {
+            rtstruct: true,
+            ..DicomOutputs::default()
+        },
+        series,
+        ..options(&run, &study, &tmp.path().join(out), Precision::F32)
+    };
+    let err = predict(&opts("a", SeriesPick::Only))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2 image series found"), "{err}");
+    assert!(!tmp.path().join("a").exists());
+    let err = predict(&opts("b", SeriesPick::Described("*flair*".into())))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no Series Description matches '*flair*'") && err.contains("T2 TSE"),
+        "{err}"
+    );
+    let s = predict(&opts("c", SeriesPick::Described("*t1*post*".into()))).unwrap();
+    let alone = tmp.path().join("alone");
+    let only = predict(&options(&run, &study.join("SE2"), &alone, Precision::F32)).unwrap();
+    assert_eq!(s.gtv_voxels, only.gtv_voxels);
+    let rt = dicom_object::open_file(tmp.path().join("c/rtstruct.dcm")).unwrap();
+    let text = format!("{rt:?}");
+    assert!(text.contains(&t1ce.series_instance_uid) && !text.contains(&t2.series_instance_uid));
+}
+
 /// Many studies: the model loads once, a broken study is reported while the others finish, a
 /// rerun skips what is done, and the parts of a split cover every study exactly once.
 #[test]
@@ -475,6 +522,7 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
             precision: mtsa_model::Precision::F32,
         },
         dicom: DicomOutputs::default(),
+        series: SeriesPick::Only,
         part,
         parts,
         progress: None,
@@ -594,6 +642,7 @@ fn a_batch_reads_each_study_with_its_brain_mask() {
             out: out.clone(),
             load: options(&run, &inputs, &out, Precision::F32).load,
             dicom: DicomOutputs::default(),
+            series: SeriesPick::Only,
             part: 0,
             parts: 1,
             progress: None,

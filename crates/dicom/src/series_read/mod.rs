@@ -22,6 +22,7 @@ use crate::bounded::check_declared_lengths;
 use crate::dataset::{opt_str, req_str, Obj};
 use crate::folder::folder_files;
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
+use crate::names::NameSelector;
 use crate::ortho::dcm2niix_ortho;
 use crate::referenced::referenced_series;
 use crate::{DicomError, SeriesRef};
@@ -50,6 +51,8 @@ enum Choice<'a> {
         object: &'a Path,
         series: Vec<String>,
     },
+    /// The one whose Series Description matches (as ROI names are matched).
+    Described(NameSelector),
 }
 
 /// Reads the image series in `dir` (files in it and its subfolders, as a PACS or CD export nests
@@ -69,6 +72,17 @@ pub fn read_series(
 pub fn read_series_of(dir: &Path, object: &Path) -> Result<(Volume<f32>, SeriesRef), DicomError> {
     let series = referenced_series(object)?;
     read_chosen(dir, Choice::DrawnOn { object, series })
+}
+
+/// Reads the one series in `dir` whose Series Description matches `pattern` (case-insensitive,
+/// `*` for any characters, several patterns comma-separated), e.g. `*T1*post*` to take the
+/// contrast-enhanced T1 from every study of an archive exported whole. No match, or several,
+/// is an error listing the series.
+pub fn read_series_described(
+    dir: &Path,
+    pattern: &str,
+) -> Result<(Volume<f32>, SeriesRef), DicomError> {
+    read_chosen(dir, Choice::Described(NameSelector::parse(pattern)))
 }
 
 fn read_chosen(dir: &Path, choice: Choice) -> Result<(Volume<f32>, SeriesRef), DicomError> {
@@ -230,6 +244,11 @@ fn select_series(
         )
     };
     let listing = || by_series.iter().map(|(u, s)| describe(u, s)).collect();
+    let not_selected = |reason, series| DicomError::SeriesNotSelected {
+        dir: dir.to_path_buf(),
+        reason,
+        series,
+    };
     let uid = match choice {
         Choice::Uid(Some(uid)) => {
             let uid = uid.trim();
@@ -241,6 +260,33 @@ fn select_series(
                 });
             }
             uid.to_string()
+        }
+        Choice::Described(selector) => {
+            let descriptions: Vec<String> = by_series
+                .values()
+                .map(|s| {
+                    s.iter()
+                        .find_map(|h| h.as_ref().ok())
+                        .and_then(|h| h.series_description.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let matched = selector.select_all(descriptions.iter().map(String::as_str));
+            match matched.as_slice() {
+                [one] => by_series.keys().nth(*one).cloned().unwrap_or_default(),
+                _ => {
+                    let reason = if matched.is_empty() {
+                        format!("no Series Description matches '{}'", selector.text())
+                    } else {
+                        format!(
+                            "{} Series Descriptions match '{}'; name one series by its UID",
+                            matched.len(),
+                            selector.text()
+                        )
+                    };
+                    return Err(not_selected(reason, listing()));
+                }
+            }
         }
         _ if by_series.len() == 1 => by_series.keys().next().cloned().unwrap_or_default(),
         Choice::Uid(None) => {
@@ -257,22 +303,18 @@ fn select_series(
             match here.as_slice() {
                 [one] => (*one).clone(),
                 _ => {
+                    let object = object.display();
                     let reason = if series.is_empty() {
-                        "references no series".to_string()
+                        format!("{object} references no series")
                     } else if here.is_empty() {
-                        format!("references none of them ({})", series.join(", "))
+                        format!("{object} references none of them ({})", series.join(", "))
                     } else {
                         format!(
-                            "references {} of them; keep only the one it was drawn on",
+                            "{object} references {} of them; keep only the one it was drawn on",
                             here.len()
                         )
                     };
-                    return Err(DicomError::SeriesNotReferenced {
-                        dir: dir.to_path_buf(),
-                        object: object.to_path_buf(),
-                        reason,
-                        series: listing(),
-                    });
+                    return Err(not_selected(reason, listing()));
                 }
             }
         }
