@@ -1,4 +1,5 @@
-"""Writes crates/dicom/fixtures/seg/: highdicom Segmentations (BINARY and FRACTIONAL) of a
+"""Writes crates/dicom/fixtures/seg/: highdicom Segmentations (BINARY and FRACTIONAL,
+uncompressed, JPEG 2000 Lossless, and FRACTIONAL RLE Lossless) of a
 spherical "GTV" on the enhanced MR fixture, and the RAS millimetre positions of the voxels the
 GTV holds, computed here from the frames' own geometry, for crates/dicom/tests/seg_read.rs:
 `python make_seg_fixture.py crates/dicom/fixtures/enhanced_mr/oblique_3d.dcm OUT_DIR`."""
@@ -44,7 +45,17 @@ description = SegmentDescription(
     segmented_property_type=codes.SCT.Neoplasm,
     algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
 )
-for kind, name in [(SegmentationTypeValues.BINARY, "binary.dcm"), (SegmentationTypeValues.FRACTIONAL, "fractional.dcm")]:
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
+
+# Uncompressed, and as highdicom compresses them (RLE is FRACTIONAL only in highdicom).
+variants = [
+    (SegmentationTypeValues.BINARY, ExplicitVRLittleEndian, "binary.dcm"),
+    (SegmentationTypeValues.FRACTIONAL, ExplicitVRLittleEndian, "fractional.dcm"),
+    (SegmentationTypeValues.BINARY, JPEG2000Lossless, "binary_jpeg2000.dcm"),
+    (SegmentationTypeValues.FRACTIONAL, JPEG2000Lossless, "fractional_jpeg2000.dcm"),
+    (SegmentationTypeValues.FRACTIONAL, RLELossless, "fractional_rle.dcm"),
+]
+for kind, syntax, name in variants:
     seg = Segmentation(
         source_images=[image],
         pixel_array=mask.astype(np.uint8) if kind == SegmentationTypeValues.BINARY else mask.astype(np.float32) * 0.8,
@@ -60,6 +71,7 @@ for kind, name in [(SegmentationTypeValues.BINARY, "binary.dcm"), (SegmentationT
         device_serial_number="0",
         max_fractional_value=255,
         omit_empty_frames=True,
+        transfer_syntax_uid=syntax,
     )
     seg.save_as(os.path.join(out, name))
 json.dump({"gtv_ras_mm": points}, open(os.path.join(out, "gtv_points.json"), "w"))

@@ -7,15 +7,20 @@
 //! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
 
 use crate::bounded::{open_checked, open_object_of_class, require_class};
-use crate::dataset::{frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, Obj};
+use crate::dataset::{
+    frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, us_elem, Obj,
+};
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{dot, norm, scale, sub, Stack};
 use crate::names::{GtvMask, NameSelector};
 use crate::rtstruct_read::{rtstruct_mask, STRUCTURE_SET};
+use crate::series_read::decode_pixels;
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
-use mtsa_io::Volume;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::{ConvertOptions, ModalityLutOption};
+use mtsa_io::{Volume, MAX_VOLUME_BYTES};
 use ndarray::Array3;
 use std::path::Path;
 
@@ -66,7 +71,7 @@ pub fn read_seg<T>(
 
 /// [`read_seg`] on the Segmentation `obj`, opened from `path`.
 fn seg_mask<T>(
-    obj: &Obj,
+    obj: &DefaultDicomObject,
     path: &Path,
     label: &str,
     series: &SeriesRef,
@@ -132,7 +137,7 @@ fn seg_mask<T>(
             ),
         ));
     }
-    let values = FrameValues::of(obj, path, groups.len(), rows * cols)?;
+    let values = FrameValues::of(obj, path, groups.len(), (rows, cols))?;
     let mut acquired = Array3::<u8>::zeros((stack.cols, stack.rows, stack.slices));
     for f in 0..groups.len() {
         let frame_err =
@@ -250,26 +255,30 @@ fn segments(obj: &Obj) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// The frames' pixel values, uncompressed: BINARY segmentations pack one bit a pixel across
-/// frames, first pixel in the lowest bit (PS3.5 8.1.1); FRACTIONAL ones hold a byte a pixel.
+/// The frames' pixel values, decoded if compressed. Uncompressed BINARY segmentations pack one
+/// bit a pixel across frames, first pixel in the lowest bit (PS3.5 8.1.1); FRACTIONAL ones, and
+/// every decoded one, hold a byte a pixel.
 struct FrameValues {
     bytes: Vec<u8>,
     pixels_per_frame: usize,
-    /// `None` for BINARY; for FRACTIONAL, the value from which a pixel is inside.
-    threshold: Option<u8>,
+    /// One bit a pixel (an uncompressed BINARY segmentation), or one byte.
+    packed: bool,
+    /// The value from which a pixel is inside: 1 for BINARY, for FRACTIONAL half the maximum.
+    threshold: u8,
 }
 
 impl FrameValues {
     fn of(
-        obj: &Obj,
+        obj: &DefaultDicomObject,
         path: &Path,
         frames: usize,
-        pixels_per_frame: usize,
+        (rows, cols): (usize, usize),
     ) -> Result<Self, DicomError> {
+        let pixels_per_frame = rows * cols;
         let pixels = frames * pixels_per_frame;
         let kind = opt_str(obj, tags::SEGMENTATION_TYPE).unwrap_or_default();
         let threshold = match kind.as_str() {
-            "BINARY" => None,
+            "BINARY" => 1,
             "FRACTIONAL" => {
                 let max = opt_f64(
                     obj,
@@ -278,7 +287,7 @@ impl FrameValues {
                     path,
                 )?
                 .unwrap_or(255.0);
-                Some((max / 2.0).ceil().clamp(1.0, 255.0) as u8)
+                (max / 2.0).ceil().clamp(1.0, 255.0) as u8
             }
             other => {
                 return Err(DicomError::attribute(
@@ -294,11 +303,56 @@ impl FrameValues {
                 path: path.to_path_buf(),
             })?;
         if element.value().fragments().is_some() {
-            return Err(DicomError::invalid(
-                path,
-                "its pixel data is compressed, which mtsa does not read in a Segmentation; \
-                 decompress it first, e.g. with GDCM's `gdcmconv --raw`",
-            ));
+            // Compressed (highdicom writes JPEG 2000 and RLE ones): decoded to a byte a pixel,
+            // after the checks every compressed image gets, and no larger than a volume may be.
+            if pixels as u64 > MAX_VOLUME_BYTES {
+                return Err(DicomError::PixelData {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "{frames} frames of {rows} x {cols} exceed the {MAX_VOLUME_BYTES}-byte \
+                         volume limit"
+                    ),
+                });
+            }
+            // A BINARY frame is compressed as a codestream of 1-bit samples (PS3.5 8.2;
+            // highdicom writes JPEG 2000 ones), which dicom-pixeldata refuses under Bits
+            // Allocated 1: the frames are decoded as byte samples, each then 0 or 1.
+            let as_bytes;
+            let source = if kind == "BINARY" {
+                let mut copy = obj.clone();
+                for (tag, value) in [
+                    (tags::BITS_ALLOCATED, 8),
+                    (tags::BITS_STORED, 8),
+                    (tags::HIGH_BIT, 7),
+                ] {
+                    copy.put(us_elem(tag, value));
+                }
+                as_bytes = copy;
+                &as_bytes
+            } else {
+                obj
+            };
+            let decoded = decode_pixels(source, rows, cols, frames, path)?;
+            let bytes: Vec<u8> = decoded
+                .to_vec_with_options(
+                    &ConvertOptions::new().with_modality_lut(ModalityLutOption::None),
+                )
+                .map_err(|e| DicomError::PixelData {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            if bytes.len() != pixels {
+                return Err(DicomError::PixelData {
+                    path: path.to_path_buf(),
+                    reason: format!("decoded {} values for {pixels} pixels", bytes.len()),
+                });
+            }
+            return Ok(Self {
+                bytes,
+                pixels_per_frame,
+                packed: false,
+                threshold,
+            });
         }
         let bytes = element
             .value()
@@ -308,11 +362,8 @@ impl FrameValues {
                 reason: e.to_string(),
             })?
             .into_owned();
-        let needed = if threshold.is_none() {
-            pixels.div_ceil(8)
-        } else {
-            pixels
-        };
+        let packed = kind == "BINARY";
+        let needed = if packed { pixels.div_ceil(8) } else { pixels };
         if bytes.len() < needed {
             return Err(DicomError::PixelData {
                 path: path.to_path_buf(),
@@ -322,15 +373,17 @@ impl FrameValues {
         Ok(Self {
             bytes,
             pixels_per_frame,
+            packed,
             threshold,
         })
     }
 
     fn inside(&self, frame: usize, pixel: usize) -> bool {
         let at = frame * self.pixels_per_frame + pixel;
-        match self.threshold {
-            None => self.bytes[at / 8] >> (at % 8) & 1 == 1,
-            Some(t) => self.bytes[at] >= t,
+        if self.packed {
+            self.bytes[at / 8] >> (at % 8) & 1 == 1
+        } else {
+            self.bytes[at] >= self.threshold
         }
     }
 }

@@ -47,7 +47,13 @@ fn highdicom_segmentations_hold_the_voxels_their_writer_placed() {
         .collect();
     assert_eq!(expected.len(), 400);
     let a = grid.affine;
-    for name in ["binary.dcm", "fractional.dcm"] {
+    for name in [
+        "binary.dcm",
+        "fractional.dcm",
+        "binary_jpeg2000.dcm",
+        "fractional_jpeg2000.dcm",
+        "fractional_rle.dcm",
+    ] {
         let path = fixtures().join("seg").join(name);
         assert_eq!(list_segments(&path).expect("segments"), vec!["GTV"]);
         let mask = read_seg(&path, "gtv", &series, &grid).expect(name);

@@ -18,6 +18,8 @@ mod encapsulated;
 mod header;
 mod pixels;
 
+pub(crate) use pixels::decode_pixels;
+
 use crate::bounded::check_declared_lengths;
 use crate::dataset::{opt_str, req_str, Obj};
 use crate::folder::folder_files;

@@ -31,38 +31,12 @@ pub(super) fn read_frames(
         ));
     }
     let first = headers[0];
-    decodable(&obj, path)?;
-    if let Some(fragments) = obj
-        .get(tags::PIXEL_DATA)
-        .and_then(|e| e.value().fragments())
-    {
-        let syntax = obj.meta().transfer_syntax();
-        check_encapsulated(syntax, fragments, first.rows, first.cols, path)?;
-    }
     check_pixel_data_length(&obj, first)?;
+    let decoded = decode_pixels(&obj, first.rows, first.cols, first.frames_in_file, path)?;
     let pixel_err = |e: dicom_pixeldata::Error| DicomError::PixelData {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    // The codecs of dicom-transfer-syntax-registry 0.10 can panic on corrupt compressed
-    // fragments (fuzzing found an out-of-bounds index in the RLE decoder): such a file is a
-    // corrupt input like any other, so the panic becomes this file's error.
-    // `catch_panic` keeps the panic hook quiet, so the user sees only the error line.
-    let decoded = mtsa_io::catch_panic(|| obj.decode_pixel_data())
-        .map_err(|_| DicomError::PixelData {
-            path: path.to_path_buf(),
-            reason: "corrupt compressed pixel data (the decoder failed)".into(),
-        })?
-        .map_err(pixel_err)?;
-    if decoded.rows() as usize != first.rows
-        || decoded.columns() as usize != first.cols
-        || decoded.number_of_frames() as usize != first.frames_in_file
-    {
-        return Err(DicomError::PixelData {
-            path: path.to_path_buf(),
-            reason: "decoded size differs from Rows/Columns/Number of Frames".into(),
-        });
-    }
     headers
         .iter()
         .map(|h| {
@@ -96,6 +70,50 @@ pub(super) fn read_frames(
             .map_err(|e| in_frame(e, h.frame))
         })
         .collect()
+}
+
+/// The pixel data of `obj` (read from `path`) decoded, after the checks that keep a codec from
+/// acting on a corrupt or hostile stream: the encoding must be one this build decodes
+/// ([`decodable`]), each compressed fragment's own header must describe `rows` x `cols` grey
+/// pixels (`check_encapsulated`), a codec's panic becomes this file's error, and the result must
+/// have `rows` x `cols` x `frames`.
+pub(crate) fn decode_pixels<'a>(
+    obj: &'a dicom_object::DefaultDicomObject,
+    rows: usize,
+    cols: usize,
+    frames: usize,
+    path: &Path,
+) -> Result<dicom_pixeldata::DecodedPixelData<'a>, DicomError> {
+    decodable(obj, path)?;
+    if let Some(fragments) = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+    {
+        check_encapsulated(obj.meta().transfer_syntax(), fragments, rows, cols, path)?;
+    }
+    // The codecs of dicom-transfer-syntax-registry 0.10 can panic on corrupt compressed
+    // fragments (fuzzing found an out-of-bounds index in the RLE decoder): such a file is a
+    // corrupt input like any other, so the panic becomes this file's error.
+    // `catch_panic` keeps the panic hook quiet, so the user sees only the error line.
+    let decoded = mtsa_io::catch_panic(|| obj.decode_pixel_data())
+        .map_err(|_| DicomError::PixelData {
+            path: path.to_path_buf(),
+            reason: "corrupt compressed pixel data (the decoder failed)".into(),
+        })?
+        .map_err(|e| DicomError::PixelData {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    if decoded.rows() as usize != rows
+        || decoded.columns() as usize != cols
+        || decoded.number_of_frames() as usize != frames
+    {
+        return Err(DicomError::PixelData {
+            path: path.to_path_buf(),
+            reason: "decoded size differs from Rows/Columns/Number of Frames".into(),
+        });
+    }
+    Ok(decoded)
 }
 
 /// Refuses, naming it, a pixel encoding this build cannot decode (JPEG-LS, JPEG XL, MPEG/HEVC
