@@ -129,6 +129,8 @@ pub(crate) struct CaseScan {
     pub brain: Option<Volume<u8>>,
     /// DICOM: the ROIs or segments whose union is the GTV (`LabelRules::roi` may select several).
     pub gtv_names: Vec<String>,
+    /// DICOM: the series read (a study folder may hold several).
+    pub series: Option<mtsa_dicom::SeriesRef>,
 }
 
 pub(crate) fn read_case(
@@ -136,7 +138,7 @@ pub(crate) fn read_case(
     case: &Case,
     rules: &LabelRules,
 ) -> Result<CaseScan, DataError> {
-    let (image, gtv, gtv_names) = if kind == LayoutKind::Dicom {
+    let (image, gtv, gtv_names, series) = if kind == LayoutKind::Dicom {
         // `read_series` gives the voxels and affine dcm2niix + read_nifti would, and the ROI (or
         // segment) is rasterised on exactly that grid (1 inside), so from here on the case is a
         // NIfTI case whose label map holds the GTV as label 1. The series is the folder's only
@@ -144,13 +146,13 @@ pub(crate) fn read_case(
         let (img, series) = mtsa_dicom::read_series_of(&case.image, &case.label)?;
         let gtv = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
         check_geometry(&img, &case.image, &gtv.mask, &case.label)?;
-        (img, gtv.mask, gtv.names)
+        (img, gtv.mask, gtv.names, Some(series))
     } else {
         let img = read_nifti(&case.image)?;
         let labels = read_nifti_labels(&case.label)?;
         check_geometry(&img, &case.image, &labels, &case.label)?;
         let mask = gtv_mask(&labels, rules, &case.label)?;
-        (img, mask, Vec::new())
+        (img, mask, Vec::new(), None)
     };
     let (image, brain) = scan_as_read(image, &case.image, case.brain.as_deref())?;
     Ok(CaseScan {
@@ -158,6 +160,7 @@ pub(crate) fn read_case(
         gtv,
         brain,
         gtv_names,
+        series,
     })
 }
 

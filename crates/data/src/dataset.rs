@@ -169,6 +169,12 @@ pub struct SourceFiles {
     /// selected them; empty for label maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rois: Vec<String>,
+    /// DICOM: the Series Instance UID and Description of the series read from the image folder
+    /// (the one its GTV object references, when the folder holds a whole study).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

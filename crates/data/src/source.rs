@@ -36,6 +36,15 @@ pub(crate) fn read_source(
         brain: case.brain.as_deref().map(rel),
         sha256,
         rois: volumes.gtv_names.clone(),
+        series_uid: volumes
+            .series
+            .as_ref()
+            .map(|s| s.series_instance_uid.clone()),
+        series_description: volumes
+            .series
+            .as_ref()
+            .map(|s| s.series_description.clone())
+            .filter(|d| !d.is_empty()),
     };
     Ok((files, volumes))
 }

@@ -72,6 +72,8 @@ fn dicom_and_nifti_synthetic_cohorts_prepare_alike() {
                 brain: None,
                 sha256: String::new(),
                 rois: Vec::new(),
+                series_uid: None,
+                series_description: None,
             };
         }
         p
@@ -208,6 +210,13 @@ fn a_whole_study_in_nested_folders_prepares_as_its_referenced_series() {
     prepare(&c, &nested, &cfg(), &|_, _| {}).unwrap();
     let info = read_info(&nested).unwrap();
     assert_eq!(info.counts.keys().count(), 2, "{:?}", info.counts.keys());
+    // The record names the series read, not the T2 beside it.
+    let p001 = info.patients.iter().find(|p| p.id == "p001").unwrap();
+    let t1ce_uid = mtsa_dicom::read_series_ref(&t1ce, None)
+        .unwrap()
+        .series_instance_uid;
+    assert_eq!(p001.source.series_uid.as_deref(), Some(t1ce_uid.as_str()));
+    assert_eq!(p001.source.series_description.as_deref(), Some("mtsa"));
     for split in info.counts.keys() {
         let (a, b) = (
             load_split(&plain, split).unwrap(),

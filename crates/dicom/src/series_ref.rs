@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub struct SeriesRef {
     pub study_instance_uid: String,
     pub series_instance_uid: String,
+    /// Series Description, as the scanner or PACS named the series ("T1 MPRAGE post Gd"); empty
+    /// when it has none, and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub series_description: String,
     pub frame_of_reference_uid: String,
     /// SOP Class UID of the images (MR Image Storage for ours).
     pub sop_class_uid: String,
@@ -40,6 +44,7 @@ impl std::fmt::Debug for SeriesRef {
         f.debug_struct("SeriesRef")
             .field("study_instance_uid", &self.study_instance_uid)
             .field("series_instance_uid", &self.series_instance_uid)
+            .field("series_description", &self.series_description)
             .field("frame_of_reference_uid", &self.frame_of_reference_uid)
             .field("sop_class_uid", &self.sop_class_uid)
             .field("slices", &self.sop_instance_uids.len())

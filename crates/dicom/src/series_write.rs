@@ -124,6 +124,7 @@ pub fn write_series<T: SeriesVoxel>(
     let series = SeriesRef {
         study_instance_uid: study_uid,
         series_instance_uid: uids.uid(UidKind::Series, 0),
+        series_description: meta.series_description.clone(),
         frame_of_reference_uid: frame_uid,
         sop_class_uid: uids::MR_IMAGE_STORAGE.to_string(),
         sop_instance_uids: (0..layout.stack.slices)

@@ -97,7 +97,18 @@ pub struct PredictionSummary {
     /// kept under the classifier's cut.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// DICOM input: the series read (a study's folder may hold several).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesRead>,
     pub files: Vec<String>,
+}
+
+/// The DICOM series a prediction was made on, by UID and description.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesRead {
+    pub series_instance_uid: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub series_description: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,7 +218,7 @@ impl Predictor {
             write_file(&dir.path().join(&name), &png)?;
             files.push(name);
         }
-        let summary = self.summary(&scan, image, lesions.list, slices_used, files);
+        let summary = self.summary(&scan, image, series, lesions.list, slices_used, files);
         write_json(&dir.path().join("egfr.json"), &summary)?;
         dir.commit()?;
         Ok(summary)
@@ -295,6 +306,7 @@ impl Predictor {
         &self,
         scan: &ScanPrediction,
         image: &Volume<f32>,
+        series: Option<&mtsa_dicom::SeriesRef>,
         lesion_list: Vec<LesionSummary>,
         slices_used: Vec<SliceEvidence>,
         files: Vec<String>,
@@ -369,6 +381,10 @@ impl Predictor {
                         .to_string()
                 }))
                 .collect(),
+            series: series.map(|s| SeriesRead {
+                series_instance_uid: s.series_instance_uid.clone(),
+                series_description: s.series_description.clone(),
+            }),
             files,
         }
     }

@@ -470,6 +470,14 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
         "{err}"
     );
     let s = predict(&opts("c", SeriesPick::Described("*t1*post*".into()))).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("c/egfr.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["series"]["series_description"], "T1 MPRAGE post Gd");
+    assert_eq!(
+        json["series"]["series_instance_uid"],
+        t1ce.series_instance_uid.as_str()
+    );
     let alone = tmp.path().join("alone");
     let only = predict(&options(&run, &study.join("SE2"), &alone, Precision::F32)).unwrap();
     assert_eq!(s.gtv_voxels, only.gtv_voxels);

@@ -458,6 +458,7 @@ fn series_ref(slices: &[SliceHeader], stack: &Stack) -> SeriesRef {
     SeriesRef {
         study_instance_uid: first.study_uid.clone(),
         series_instance_uid: first.series_uid.clone(),
+        series_description: first.series_description.clone().unwrap_or_default(),
         frame_of_reference_uid: first.frame_of_reference_uid.clone(),
         sop_class_uid: first.sop_class_uid.clone(),
         sop_instance_uids: slices.iter().map(|s| s.sop_instance_uid.clone()).collect(),
