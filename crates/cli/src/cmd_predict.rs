@@ -8,8 +8,9 @@ pub struct Args {
     /// Run folder of `mtsa train`.
     #[arg(long)]
     run: PathBuf,
-    /// T1-CE volume: a NIfTI file or a DICOM series folder. Or many studies: a folder of NIfTI
-    /// files and/or series folders, or a list file with one such path per line.
+    /// T1-CE volume: a NIfTI file, a DICOM series folder, or one DICOM file (its series, read
+    /// from its folder). Or many studies: a folder of NIfTI files and/or series folders, or a
+    /// list file with one such path per line.
     #[arg(long)]
     input: PathBuf,
     /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm); for many

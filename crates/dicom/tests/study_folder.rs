@@ -7,8 +7,9 @@ mod common;
 
 use common::*;
 use mtsa_dicom::{
-    read_gtv_object, read_series, read_series_described, read_series_of, referenced_series,
-    write_rtstruct, write_series, DicomError, SeriesMeta, SeriesRef, UidSource,
+    is_dicom_file, read_gtv_object, read_series, read_series_containing, read_series_described,
+    read_series_of, referenced_series, write_rtstruct, write_series, DicomError, SeriesMeta,
+    SeriesRef, UidSource,
 };
 use mtsa_io::Volume;
 use std::path::Path;
@@ -44,6 +45,13 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
     assert_eq!(chosen.data, t1ce.data);
     assert_eq!(chosen.affine, t1ce.affine);
+
+    // So does one of its files, read with the rest of its series.
+    let slice = dcm_files(&study.join("SE000002"))[0].clone();
+    let (from_file, r) = read_series_containing(&slice).expect("from a file");
+    assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
+    assert_eq!(from_file.data, t1ce.data);
+    assert!(is_dicom_file(&slice) && !is_dicom_file(&export.join("DICOMDIR")));
 
     // The GTV drawn on the T1-CE picks it out; its mask then reads on that series.
     let mask = lesions(&t1ce);
@@ -98,6 +106,14 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     assert!(
         e.to_string().contains("no Series Description matches"),
         "{e}"
+    );
+    // A structure set is not an image whose series could be read.
+    let msg = read_series_containing(&rt)
+        .expect_err("rtstruct")
+        .to_string();
+    assert!(
+        msg.contains("rt.dcm") && msg.contains("not an image"),
+        "{msg}"
     );
     // With one series in the folder, that series is read, whatever the object says (its frame
     // of reference and geometry are checked when the contours are read).

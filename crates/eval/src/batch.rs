@@ -83,10 +83,10 @@ fn visible_entries(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
     Ok(entries)
 }
 
-/// The studies `input` names, or `None` when it is a single study: a NIfTI file, or a folder
-/// with files that are not NIfTI (one DICOM series). A batch is a folder whose entries are
-/// NIfTI files and/or series folders, or a list file with one input per line (relative paths
-/// from the list's folder; blank lines and `#` comments ignored). Names come from the file
+/// The studies `input` names, or `None` when it is a single study: a NIfTI file, a DICOM file
+/// (its series), or a folder with files that are not NIfTI (one DICOM series). A batch is a
+/// folder whose entries are NIfTI files and/or series folders, or a list file with one input
+/// per line (relative paths from the list's folder; blank lines and `#` comments ignored). Names come from the file
 /// (without `.nii.gz`) or folder; two studies with one name are refused.
 pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
     let paths = if input.is_dir() {
@@ -95,10 +95,20 @@ pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
             return Ok(None);
         }
         entries
-    } else if is_nifti(input) {
+    } else if is_nifti(input) || mtsa_dicom::is_dicom_file(input) {
         return Ok(None);
     } else {
-        let text = std::fs::read_to_string(input).map_err(|e| EvalError::file(input, e))?;
+        let text = std::fs::read_to_string(input).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                EvalError::file(
+                    input,
+                    "is neither a NIfTI file (.nii, .nii.gz), a DICOM file, a folder, nor a \
+                     list of inputs (text, one path per line)",
+                )
+            } else {
+                EvalError::file(input, e)
+            }
+        })?;
         let base = input.parent().unwrap_or(Path::new("."));
         text.lines()
             .map(str::trim)

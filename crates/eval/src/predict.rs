@@ -425,7 +425,8 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
 }
 
-/// The scan at `input` (a NIfTI file, or a DICOM folder and the series `pick` names in it) as
+/// The scan at `input` (a NIfTI file, a DICOM folder and the series `pick` names in it, or a
+/// DICOM file and the series it belongs to) as
 /// `prepare` and the whole-scan
 /// read-back see a scan ([`mtsa_data::scan_as_read`]): its background at 0, and with a
 /// `brain_mask` (NIfTI on the scan's grid) zero outside it.
@@ -440,6 +441,17 @@ pub(crate) fn read_input(
             SeriesPick::Uid(uid) => mtsa_dicom::read_series(input, Some(uid))?,
             SeriesPick::Described(pattern) => mtsa_dicom::read_series_described(input, pattern)?,
         };
+        (vol, Some(series))
+    } else if mtsa_dicom::is_dicom_file(input) {
+        // One file of a series (or an enhanced image's only file): that series.
+        if !matches!(pick, SeriesPick::Only) {
+            return Err(EvalError::Usage(format!(
+                "{}: one DICOM file names its own series; --series-uid and \
+                 --series-description choose among the series of a folder",
+                input.display()
+            )));
+        }
+        let (vol, series) = mtsa_dicom::read_series_containing(input)?;
         (vol, Some(series))
     } else {
         (read_nifti(input)?, None)

@@ -481,6 +481,33 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
     let alone = tmp.path().join("alone");
     let only = predict(&options(&run, &study.join("SE2"), &alone, Precision::F32)).unwrap();
     assert_eq!(s.gtv_voxels, only.gtv_voxels);
+    // One file of the T1-CE stands for its series, read from its folder.
+    let slice = std::fs::read_dir(study.join("SE2"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    let from_file = predict(&PredictOptions {
+        input: slice.clone(),
+        ..opts("d", SeriesPick::Only)
+    })
+    .unwrap();
+    assert_eq!(from_file.gtv_voxels, only.gtv_voxels);
+    let err = predict(&PredictOptions {
+        input: slice,
+        ..opts("e", SeriesPick::Uid(t2.series_instance_uid.clone()))
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("names its own series"), "{err}");
+    // A file that is neither NIfTI, DICOM nor a list says so.
+    let junk = tmp.path().join("scan.mha");
+    std::fs::write(&junk, [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    let err = mtsa_eval::batch_studies(&junk).unwrap_err().to_string();
+    assert!(
+        err.contains("neither a NIfTI file") && err.contains("scan.mha"),
+        "{err}"
+    );
     let rt = dicom_object::open_file(tmp.path().join("c/rtstruct.dcm")).unwrap();
     let text = format!("{rt:?}");
     assert!(text.contains(&t1ce.series_instance_uid) && !text.contains(&t2.series_instance_uid));

@@ -87,6 +87,31 @@ pub fn read_series_described(
     read_chosen(dir, Choice::Described(NameSelector::parse(pattern)))
 }
 
+/// Reads the series the DICOM file `file` belongs to, from the folder it lies in (and that
+/// folder's subfolders): what `predict --input` on one slice, or on an enhanced image's single
+/// file, means.
+pub fn read_series_containing(file: &Path) -> Result<(Volume<f32>, SeriesRef), DicomError> {
+    check_declared_lengths(file)?;
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(file)
+        .map_err(|e| DicomError::parse(file, e))?;
+    if !is_image_object(&obj) {
+        return Err(DicomError::invalid(
+            file,
+            "not an image (a structure set, report or DICOMDIR?)",
+        ));
+    }
+    let uid = req_str(&obj, tags::SERIES_INSTANCE_UID, "Series Instance UID", file)?;
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+    read_chosen(dir.unwrap_or(Path::new(".")), Choice::Uid(Some(&uid)))
+}
+
+/// Whether `path` is a file in the DICOM file format (a 128-byte preamble, then "DICM").
+pub fn is_dicom_file(path: &Path) -> bool {
+    path.is_file() && has_dicom_magic(path).unwrap_or(false)
+}
+
 fn read_chosen(dir: &Path, choice: Choice) -> Result<(Volume<f32>, SeriesRef), DicomError> {
     let (slices, stack) = scan_series(dir, choice)?;
     // Before allocating: a header claiming 65535 x 65535 images must fail, not abort. Checked
