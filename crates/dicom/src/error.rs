@@ -29,11 +29,16 @@ pub enum DicomError {
     #[error("{dir}: no DICOM image series found ({reason})")]
     NoSeries { dir: PathBuf, reason: String },
     #[error(
-        "{dir}: {} image series found; choose one by Series Instance UID: {}",
-        series.len(),
+        "{dir}: {found} image series found; choose one by Series Instance UID: {}",
         series.join("; ")
     )]
-    AmbiguousSeries { dir: PathBuf, series: Vec<String> },
+    AmbiguousSeries {
+        dir: PathBuf,
+        /// How many series the folder holds.
+        found: usize,
+        /// The first of them described (UID, number, description, slices), then a count.
+        series: Vec<String>,
+    },
     #[error(
         "{dir}: no series with Series Instance UID {uid}; series present: {}",
         present.join("; ")
@@ -46,12 +51,12 @@ pub enum DicomError {
     /// The series of the folder that the GTV object references, or whose description matches
     /// the pattern asked for, is not one series.
     #[error(
-        "{dir}: {} image series found, and {reason}; series present: {}",
-        series.len(),
+        "{dir}: {found} image series found, and {reason}; series present: {}",
         series.join("; ")
     )]
     SeriesNotSelected {
         dir: PathBuf,
+        found: usize,
         reason: String,
         series: Vec<String>,
     },

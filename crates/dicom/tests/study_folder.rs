@@ -120,3 +120,25 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     let (_, r) = read_series_of(&study.join("SE000001"), &other).expect("only series");
     assert_eq!(r.series_instance_uid, localiser.series_instance_uid);
 }
+
+#[test]
+fn an_archive_of_many_series_is_listed_in_one_short_line() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for n in 0..14u64 {
+        series(&tmp.path().join(format!("SE{n:02}")), 10 + n, "T1");
+    }
+    let e = read_series(tmp.path(), None).expect_err("ambiguous");
+    let msg = e.to_string();
+    assert!(
+        matches!(&e, DicomError::AmbiguousSeries { found: 14, series, .. } if series.len() == 13),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("14 image series found") && msg.ends_with("and 2 more"),
+        "{msg}"
+    );
+    let msg = read_series_described(tmp.path(), "t1")
+        .expect_err("all match")
+        .to_string();
+    assert!(msg.contains("14 Series Descriptions match 't1'"), "{msg}");
+}

@@ -43,6 +43,8 @@ const NON_IMAGE_MODALITIES: &[&str] = &[
     "RTSTRUCT", "RTPLAN", "RTDOSE", "RTRECORD", "SR", "PR", "KO", "REG", "SEG", "DOC", "RWV",
 ];
 const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
+/// How many series an error about choosing one lists before counting the rest.
+const MAX_SERIES_LISTED: usize = 12;
 
 /// Which series of a folder to read.
 enum Choice<'a> {
@@ -270,9 +272,22 @@ fn select_series(
             s.len()
         )
     };
-    let listing = || by_series.iter().map(|(u, s)| describe(u, s)).collect();
+    // An archive exported into one folder may hold hundreds of series: the error names the
+    // first ones and counts the rest, so it stays one readable line.
+    let listing = || {
+        let mut shown: Vec<String> = by_series
+            .iter()
+            .take(MAX_SERIES_LISTED)
+            .map(|(u, s)| describe(u, s))
+            .collect();
+        if by_series.len() > MAX_SERIES_LISTED {
+            shown.push(format!("and {} more", by_series.len() - MAX_SERIES_LISTED));
+        }
+        shown
+    };
     let not_selected = |reason, series| DicomError::SeriesNotSelected {
         dir: dir.to_path_buf(),
+        found: by_series.len(),
         reason,
         series,
     };
@@ -319,6 +334,7 @@ fn select_series(
         Choice::Uid(None) => {
             return Err(DicomError::AmbiguousSeries {
                 dir: dir.to_path_buf(),
+                found: by_series.len(),
                 series: listing(),
             })
         }
