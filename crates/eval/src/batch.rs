@@ -56,6 +56,10 @@ pub struct BatchRow {
     /// The study's `egfr.json` warnings, joined by "; " (slices much thicker than the run was
     /// calibrated on), so an archive's doubtful studies can be found in the summary.
     pub warnings: Option<String>,
+    /// DICOM studies: the series read, by description and UID (`--series-description` picks
+    /// it from a study exported whole), so the archive's choice can be checked study by study.
+    pub series_description: Option<String>,
+    pub series_uid: Option<String>,
 }
 
 fn is_nifti(path: &Path) -> bool {
@@ -252,6 +256,8 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
         seconds: 0.0,
         error: None,
         warnings: None,
+        series_description: None,
+        series_uid: None,
     };
     // An output folder appears whole or not at all, so one with its egfr.json is finished.
     if let Some(done) = finished(&out) {
@@ -264,6 +270,9 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
             let text: Vec<&str> = w.iter().filter_map(|v| v.as_str()).collect();
             joined(&text)
         });
+        let series = &done["series"];
+        row.series_description = series["series_description"].as_str().map(str::to_string);
+        row.series_uid = series["series_instance_uid"].as_str().map(str::to_string);
         return row;
     }
     let result = read_input(&study.input, &opts.series, study.brain_mask.as_deref()).and_then(
@@ -280,6 +289,10 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
             row.egfr_call = s.egfr_call;
             let text: Vec<&str> = s.warnings.iter().map(String::as_str).collect();
             row.warnings = joined(&text);
+            if let Some(series) = s.series {
+                row.series_description = Some(series.series_description).filter(|d| !d.is_empty());
+                row.series_uid = Some(series.series_instance_uid);
+            }
         }
         Err(e) => {
             tracing::warn!("{}: {}", study.name, mtsa_io::public_names(&e.to_string()));

@@ -5,7 +5,7 @@ mod support;
 
 use support::fixture_run;
 
-use mtsa_eval::{predict, DicomOutputs, PredictOptions, SeriesPick};
+use mtsa_eval::{predict, BatchOptions, DicomOutputs, PredictOptions, SeriesPick};
 use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
 use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice, Precision};
@@ -478,6 +478,39 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
         json["series"]["series_instance_uid"],
         t1ce.series_instance_uid.as_str()
     );
+    // A batch over such studies picks the same series, and its summary says which, on the
+    // first run and on a rerun that finds the study done.
+    let studies = vec![mtsa_eval::Study {
+        name: "study".into(),
+        input: study.clone(),
+        brain_mask: None,
+    }];
+    let out = tmp.path().join("batch");
+    std::fs::create_dir(&out).unwrap();
+    for status in ["done", "done earlier"] {
+        let rows = mtsa_eval::predict_batch(&BatchOptions {
+            run: run.clone(),
+            studies: studies.clone(),
+            out: out.clone(),
+            load: options(&run, &study, &out, Precision::F32).load,
+            dicom: DicomOutputs::default(),
+            series: SeriesPick::Described("*t1*post*".into()),
+            part: 0,
+            parts: 1,
+            progress: None,
+        })
+        .unwrap();
+        assert_eq!(rows[0].status, status);
+        assert_eq!(rows[0].gtv_volume_ml, Some(s.gtv_volume_ml));
+        assert_eq!(
+            rows[0].series_description.as_deref(),
+            Some("T1 MPRAGE post Gd")
+        );
+        assert_eq!(
+            rows[0].series_uid.as_deref(),
+            Some(t1ce.series_instance_uid.as_str())
+        );
+    }
     let alone = tmp.path().join("alone");
     let only = predict(&options(&run, &study.join("SE2"), &alone, Precision::F32)).unwrap();
     assert_eq!(s.gtv_voxels, only.gtv_voxels);
