@@ -6,7 +6,7 @@ RTSTRUCT, must find ROI "GTV_mtsa" with CLOSED_PLANAR contours referencing our i
 independent even-odd rasterisation of those contours on dcm2niix's grid must equal our mask;
 highdicom reads our Segmentation, which must reference our images and whose segment "GTV",
 placed by each frame's source image position, must be our mask on dcm2niix's grid, and its
-segments "GTV_1" and "GTV_2" two parts that tile it; and the three ROIs of rtstruct_rois.dcm,
+segments "GTV_1" and "GTV_2" two parts that tile it, each segment displayed in its ROI's colour; and the three ROIs of rtstruct_rois.dcm,
 numbered 1-3, must rasterise to our mask and the same two parts.
 """
 import glob
@@ -136,6 +136,14 @@ def check_seg(name, case_dir, series, affine, ours_mask):
         desc = seg.get_segment_description(number)
         if desc.segment_label != label or desc.algorithm_type != hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC:
             fail(f"{name}: segment {number} is {desc.segment_label!r} ({desc.algorithm_type})")
+    # Each segment's recommended colour is its structure-set ROI's, as highdicom converts it.
+    rois = pydicom.dcmread(os.path.join(case_dir, "rtstruct_rois.dcm"))
+    for number, roi in enumerate(rois.ROIContourSequence, start=1):
+        lab = seg.get_segment_description(number).RecommendedDisplayCIELabValue
+        rgb = hd.color.CIELabColor.from_dicom_value(lab).to_rgb(clip=True)
+        want = [int(v) for v in roi.ROIDisplayColor]
+        if max(abs(a - b) for a, b in zip(rgb, want)) > 1:
+            fail(f"{name}: segment {number} displays as {rgb}, its ROI as {want}")
     if seg.StudyInstanceUID != series[0].StudyInstanceUID or seg.FrameOfReferenceUID != series[0].FrameOfReferenceUID:
         fail(f"{name}: SEG is in another study or frame of reference")
     if int(seg.NumberOfFrames) <= len(series):

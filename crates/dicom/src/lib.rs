@@ -10,6 +10,7 @@
 //! Checked against dcm2niix v1.0.20220720 and pydicom by `tests/dicom_interop/run.sh`.
 
 mod bounded;
+mod colour;
 mod contour;
 mod dataset;
 mod derived;

@@ -3,6 +3,7 @@
 //! CLOSED_PLANAR contour per slice and per traced boundary (outer boundaries and holes), points
 //! in LPS millimetres.
 
+use crate::colour::colour;
 use crate::contour::trace_loops;
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, Obj};
 use crate::derived::{
@@ -109,19 +110,6 @@ fn contour_item(series: &SeriesRef, s: usize, number: usize, data: &[f64]) -> Ob
     ])
 }
 
-/// Display colours of ROIs 1, 2, ...: the first red, as a GTV is drawn, then colours that
-/// stay apart on a grey image.
-const COLOURS: [[&str; 3]; 8] = [
-    ["255", "0", "0"],
-    ["255", "165", "0"],
-    ["0", "200", "255"],
-    ["255", "0", "255"],
-    ["0", "255", "0"],
-    ["255", "255", "0"],
-    ["0", "100", "255"],
-    ["160", "32", "240"],
-];
-
 fn structure_set(series: &SeriesRef, rois: Vec<(&str, Vec<Obj>)>, uids: &UidGenerator) -> Obj {
     let (date, time) = uids.created().unwrap_or_default();
     let images = (0..series.sop_instance_uids.len())
@@ -175,7 +163,14 @@ fn structure_set(series: &SeriesRef, rois: Vec<(&str, Vec<Obj>)>, uids: &UidGene
             str_elem(tags::ROI_GENERATION_DESCRIPTION, VR::LO, "MTSA-Net"),
         ]));
         let mut roi_contour = vec![
-            strs_elem(tags::ROI_DISPLAY_COLOR, VR::IS, &COLOURS[n % COLOURS.len()]),
+            strs_elem(
+                tags::ROI_DISPLAY_COLOR,
+                VR::IS,
+                &colour(n)
+                    .map(|c| c.to_string())
+                    .each_ref()
+                    .map(String::as_str),
+            ),
             is_elem(tags::REFERENCED_ROI_NUMBER, number),
         ];
         if !contours.is_empty() {

@@ -10,6 +10,7 @@
 //! Image (the source image), a Plane Position and a Segment Identification, and the dimension
 //! index (segment number, image position).
 
+use crate::colour::{cielab, colour};
 use crate::dataset::{ds_elem, is_elem, item, seq_elem, str_elem, strs_elem, us_elem, Obj};
 use crate::derived::{
     checked_label, derived_header, image_ref, instance_refs, to_acquisition_grid, write_derived,
@@ -200,6 +201,12 @@ fn segmentation(
         item(vec![
             us_elem(tags::SEGMENT_NUMBER, number),
             str_elem(tags::SEGMENT_LABEL, VR::LO, label),
+            // The colour ROI `number` has in our structure sets.
+            DataElement::new(
+                tags::RECOMMENDED_DISPLAY_CIE_LAB_VALUE,
+                VR::US,
+                PrimitiveValue::U16(cielab(colour(usize::from(number) - 1)).to_vec().into()),
+            ),
             str_elem(tags::SEGMENT_ALGORITHM_TYPE, VR::CS, "AUTOMATIC"),
             str_elem(tags::SEGMENT_ALGORITHM_NAME, VR::LO, &algorithm.name),
             seq_elem(
