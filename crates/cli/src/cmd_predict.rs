@@ -8,8 +8,8 @@ pub struct Args {
     /// Run folder of `mtsa train`.
     #[arg(long)]
     run: PathBuf,
-    /// T1-CE volume: a NIfTI file, a DICOM series folder, or one DICOM file (its series, read
-    /// from its folder). Or many studies: a folder of NIfTI files and/or series folders, or a
+    /// T1-CE volume: a NIfTI file, a DICOM series folder, one DICOM file (its series, read
+    /// from its folder), or a DICOMDIR (the export it indexes). Or many studies: a folder of NIfTI files and/or series folders, or a
     /// list file with one such path per line.
     #[arg(long)]
     input: PathBuf,

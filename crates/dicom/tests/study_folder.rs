@@ -7,9 +7,9 @@ mod common;
 
 use common::*;
 use mtsa_dicom::{
-    is_dicom_file, read_gtv_object, read_series, read_series_containing, read_series_described,
-    read_series_of, referenced_series, write_rtstruct, write_series, DicomError, SeriesMeta,
-    SeriesRef, UidSource,
+    is_dicom_file, is_dicomdir, read_gtv_object, read_series, read_series_containing,
+    read_series_described, read_series_of, referenced_series, write_rtstruct, write_series,
+    DicomError, SeriesMeta, SeriesRef, UidSource,
 };
 use mtsa_io::Volume;
 use std::path::Path;
@@ -52,6 +52,7 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
     assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
     assert_eq!(from_file.data, t1ce.data);
     assert!(is_dicom_file(&slice) && !is_dicom_file(&export.join("DICOMDIR")));
+    assert!(!is_dicomdir(&slice) && !is_dicomdir(&export.join("DICOMDIR")));
 
     // The GTV drawn on the T1-CE picks it out; its mask then reads on that series.
     let mask = lesions(&t1ce);

@@ -425,8 +425,8 @@ pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))
 }
 
-/// The scan at `input` (a NIfTI file, a DICOM folder and the series `pick` names in it, or a
-/// DICOM file and the series it belongs to) as
+/// The scan at `input` (a NIfTI file; a DICOM folder, or a DICOMDIR for the folder it lies in,
+/// and the series `pick` names in it; or a DICOM file and the series it belongs to) as
 /// `prepare` and the whole-scan
 /// read-back see a scan ([`mtsa_data::scan_as_read`]): its background at 0, and with a
 /// `brain_mask` (NIfTI on the scan's grid) zero outside it.
@@ -435,12 +435,18 @@ pub(crate) fn read_input(
     pick: &SeriesPick,
     brain_mask: Option<&Path>,
 ) -> Result<(Volume<f32>, Option<mtsa_dicom::SeriesRef>), EvalError> {
+    let folder = |dir: &Path| match pick {
+        SeriesPick::Only => mtsa_dicom::read_series(dir, None),
+        SeriesPick::Uid(uid) => mtsa_dicom::read_series(dir, Some(uid)),
+        SeriesPick::Described(pattern) => mtsa_dicom::read_series_described(dir, pattern),
+    };
     let (vol, series) = if input.is_dir() {
-        let (vol, series) = match pick {
-            SeriesPick::Only => mtsa_dicom::read_series(input, None)?,
-            SeriesPick::Uid(uid) => mtsa_dicom::read_series(input, Some(uid))?,
-            SeriesPick::Described(pattern) => mtsa_dicom::read_series_described(input, pattern)?,
-        };
+        let (vol, series) = folder(input)?;
+        (vol, Some(series))
+    } else if mtsa_dicom::is_dicomdir(input) {
+        // A CD's DICOMDIR stands for the export it indexes: the folder it lies in.
+        let dir = input.parent().filter(|d| !d.as_os_str().is_empty());
+        let (vol, series) = folder(dir.unwrap_or(Path::new(".")))?;
         (vol, Some(series))
     } else if mtsa_dicom::is_dicom_file(input) {
         // One file of a series (or an enhanced image's only file): that series.

@@ -511,6 +511,25 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
             Some(t1ce.series_instance_uid.as_str())
         );
     }
+    // A DICOMDIR at the top of the export stands for its folder.
+    let dicomdir = study.join("DICOMDIR");
+    dicom_object::InMemDicomObject::new_empty()
+        .with_meta(
+            dicom_object::meta::FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.1")
+                .media_storage_sop_class_uid("1.2.840.10008.1.3.10")
+                .media_storage_sop_instance_uid("2.25.1"),
+        )
+        .unwrap()
+        .write_to_file(&dicomdir)
+        .unwrap();
+    assert!(mtsa_dicom::is_dicomdir(&dicomdir));
+    let from_index = predict(&PredictOptions {
+        input: dicomdir,
+        ..opts("f", SeriesPick::Described("*t1*post*".into()))
+    })
+    .unwrap();
+    assert_eq!(from_index.gtv_voxels, s.gtv_voxels);
     let alone = tmp.path().join("alone");
     let only = predict(&options(&run, &study.join("SE2"), &alone, Precision::F32)).unwrap();
     assert_eq!(s.gtv_voxels, only.gtv_voxels);

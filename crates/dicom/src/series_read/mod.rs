@@ -114,6 +114,21 @@ pub fn is_dicom_file(path: &Path) -> bool {
     path.is_file() && has_dicom_magic(path).unwrap_or(false)
 }
 
+/// Whether `path` is a DICOMDIR, the index at the top of a CD or PACS export: it stands for the
+/// folder it lies in.
+pub fn is_dicomdir(path: &Path) -> bool {
+    is_dicom_file(path)
+        && OpenFileOptions::new()
+            .read_until(tags::PIXEL_DATA)
+            .open_file(path)
+            .is_ok_and(|f| {
+                f.meta()
+                    .media_storage_sop_class_uid()
+                    .trim_end_matches(['\0', ' '])
+                    == DICOMDIR_SOP_CLASS
+            })
+}
+
 fn read_chosen(dir: &Path, choice: Choice) -> Result<(Volume<f32>, SeriesRef), DicomError> {
     let (slices, stack) = scan_series(dir, choice)?;
     // Before allocating: a header claiming 65535 x 65535 images must fail, not abort. Checked
