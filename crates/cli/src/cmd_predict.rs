@@ -9,8 +9,8 @@ pub struct Args {
     #[arg(long)]
     run: PathBuf,
     /// T1-CE volume: a NIfTI file, a DICOM series folder, one DICOM file (its series, read
-    /// from its folder), or a DICOMDIR (the export it indexes). Or many studies: a folder of NIfTI files and/or series folders, or a
-    /// list file with one such path per line.
+    /// from its folder), or a DICOMDIR (the export it indexes). Or many studies: a folder of
+    /// NIfTI files and/or series folders, or a list file with one such path per line.
     #[arg(long)]
     input: PathBuf,
     /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm); for many

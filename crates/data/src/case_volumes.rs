@@ -143,8 +143,7 @@ pub(crate) fn read_case(
         // segment) is rasterised on exactly that grid (1 inside), so from here on the case is a
         // NIfTI case whose label map holds the GTV as label 1. The series is the folder's only
         // one, or the one the object references among several (a whole study exported).
-        let (img, series) = mtsa_dicom::read_series_of(&case.image, &case.label)?;
-        let gtv = mtsa_dicom::read_gtv_object(&case.label, &rules.roi, &series, &img)?;
+        let (img, series, gtv) = mtsa_dicom::read_drawn_case(&case.image, &case.label, &rules.roi)?;
         check_geometry(&img, &case.image, &gtv.mask, &case.label)?;
         (img, gtv.mask, gtv.names, Some(series))
     } else {

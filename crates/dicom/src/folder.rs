@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 /// (`DICOM/PAT/STU/SER`); dcm2niix searches five by default.
 pub const MAX_FOLDER_DEPTH: usize = 8;
 
+/// The folder `file` lies in (`.` for a bare file name): where the rest of its series, or the
+/// export a DICOMDIR indexes, is read from.
+pub fn folder_of(file: &Path) -> &Path {
+    file.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// Every regular file in `dir` and its subfolders (to [`MAX_FOLDER_DEPTH`] levels; hidden ones,
 /// such as `.git`, skipped), sorted by path. Symbolic links to files are followed, to folders
 /// not (a link back up would loop).

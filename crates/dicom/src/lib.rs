@@ -32,16 +32,16 @@ mod series_write;
 mod uid;
 
 pub use error::DicomError;
-pub use folder::{folder_files, MAX_FOLDER_DEPTH};
+pub use folder::{folder_files, folder_of, MAX_FOLDER_DEPTH};
 pub use names::GtvMask;
 pub use referenced::referenced_series;
 pub use rtstruct_read::{list_rois, read_rtstruct};
 pub use rtstruct_write::{write_rtstruct, write_rtstruct_rois, Roi};
-pub use seg_read::{list_segments, read_gtv_object, read_seg};
+pub use seg_read::{list_segments, read_drawn_case, read_gtv_object, read_seg};
 pub use seg_write::{write_seg, write_seg_segments, SegAlgorithm};
 pub use series_read::{
     is_dicom_file, is_dicomdir, read_series, read_series_containing, read_series_described,
-    read_series_of, read_series_ref,
+    read_series_ref,
 };
 pub use series_ref::{PatientStudy, SeriesRef};
 pub use series_write::{write_series, SeriesMeta, SeriesVoxel};

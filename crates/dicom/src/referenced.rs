@@ -14,19 +14,22 @@ use std::path::Path;
 /// repeats.
 pub fn referenced_series(path: &Path) -> Result<Vec<String>, DicomError> {
     let obj = open_checked(path)?;
-    let series: Vec<&Obj> =
-        if opt_str(&obj, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
-            items(&obj, tags::REFERENCED_SERIES_SEQUENCE)
-                .iter()
-                .collect()
-        } else {
-            require_class(&obj, uids::RT_STRUCTURE_SET_STORAGE, STRUCTURE_SET, path)?;
-            items(&obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE)
-                .iter()
-                .flat_map(|f| items(f, tags::RT_REFERENCED_STUDY_SEQUENCE))
-                .flat_map(|s| items(s, tags::RT_REFERENCED_SERIES_SEQUENCE))
-                .collect()
-        };
+    referenced_in(&obj, path)
+}
+
+/// [`referenced_series`] of the object `obj`, opened from `path`.
+pub(crate) fn referenced_in(obj: &Obj, path: &Path) -> Result<Vec<String>, DicomError> {
+    let series: Vec<&Obj> = if is_segmentation(obj, path)? {
+        items(obj, tags::REFERENCED_SERIES_SEQUENCE)
+            .iter()
+            .collect()
+    } else {
+        items(obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE)
+            .iter()
+            .flat_map(|f| items(f, tags::RT_REFERENCED_STUDY_SEQUENCE))
+            .flat_map(|s| items(s, tags::RT_REFERENCED_SERIES_SEQUENCE))
+            .collect()
+    };
     let mut out: Vec<String> = Vec::new();
     for uid in series
         .into_iter()
@@ -37,4 +40,14 @@ pub fn referenced_series(path: &Path) -> Result<Vec<String>, DicomError> {
         }
     }
     Ok(out)
+}
+
+/// Whether the GTV object `obj` (opened from `path`) is a Segmentation; otherwise it must be an
+/// RT Structure Set.
+pub(crate) fn is_segmentation(obj: &Obj, path: &Path) -> Result<bool, DicomError> {
+    if opt_str(obj, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
+        return Ok(true);
+    }
+    require_class(obj, uids::RT_STRUCTURE_SET_STORAGE, STRUCTURE_SET, path)?;
+    Ok(false)
 }

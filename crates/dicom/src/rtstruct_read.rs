@@ -1,5 +1,6 @@
-//! Reading an ROI (or the union of several) of an RT Structure Set as a mask on an image grid: the NIfTI-path mask for
-//! the same contours (pixel centres inside the CLOSED_PLANAR contours, even-odd rule).
+//! Reading an ROI (or the union of several) of an RT Structure Set as a mask on an image grid:
+//! the NIfTI-path mask for the same contours (pixel centres inside the CLOSED_PLANAR contours,
+//! even-odd rule).
 //!
 //! Contours that do not sit on the grid are errors rather than silently dropped or clipped: a
 //! structure set drawn on another series (or a corrupted one) must not become a wrong mask.
@@ -29,8 +30,9 @@ pub fn list_rois(path: &Path) -> Result<Vec<String>, DicomError> {
 
 /// Rasterises ROI `roi` onto `grid`: the volume `read_series` gave for `series` (or any axis
 /// permutation/flip of it). `roi` is a name (case-insensitive), or several separated by commas,
-/// `*` matching any run of characters (`GTV*`): the mask is then the union of every ROI named. Only CLOSED_PLANAR contours carry area; POINT
-/// and OPEN_* contours are ignored. The mask is 1 inside, 0 outside, with the grid's affine.
+/// `*` matching any run of characters (`GTV*`): the mask is then the union of every ROI named.
+/// Only CLOSED_PLANAR contours carry area; POINT and OPEN_* contours are ignored. The mask is 1
+/// inside, 0 outside, with the grid's affine.
 pub fn read_rtstruct<T>(
     path: &Path,
     roi: &str,

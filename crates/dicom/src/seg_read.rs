@@ -6,15 +6,16 @@
 //! series shares its orientation, pixel spacing and matrix: anything else (another series, a
 //! resampled segmentation) is an error rather than a wrong mask, as for structure sets.
 
-use crate::bounded::{open_checked, open_object_of_class, require_class};
+use crate::bounded::{open_checked, open_object_of_class};
 use crate::dataset::{
     frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, us_elem, Obj,
 };
 use crate::derived::{grid_map, onto_grid};
 use crate::geometry::{dot, norm, scale, sub, Stack};
 use crate::names::{GtvMask, NameSelector};
-use crate::rtstruct_read::{rtstruct_mask, STRUCTURE_SET};
-use crate::series_read::decode_pixels;
+use crate::referenced::{is_segmentation, referenced_in};
+use crate::rtstruct_read::rtstruct_mask;
+use crate::series_read::{decode_pixels, read_series_drawn_on};
 use crate::{DicomError, SeriesRef};
 use dicom_core::Tag;
 use dicom_dictionary_std::{tags, uids};
@@ -39,13 +40,37 @@ pub fn read_gtv_object<T>(
     series: &SeriesRef,
     grid: &Volume<T>,
 ) -> Result<GtvMask, DicomError> {
-    // Opened once, whichever it is.
-    let obj = open_checked(path)?;
-    if opt_str(&obj, tags::SOP_CLASS_UID).as_deref() == Some(uids::SEGMENTATION_STORAGE) {
-        seg_mask(&obj, path, name, series, grid)
+    gtv_in(&open_checked(path)?, path, name, series, grid)
+}
+
+/// The series in `dir` the RT Structure Set or Segmentation `object` was drawn on (the only
+/// image series there, or among several, as in a whole study exported into one folder, the one
+/// `object` references), and its GTV `name` on that series ([`read_gtv_object`]). The object is
+/// opened once for both.
+pub fn read_drawn_case(
+    dir: &Path,
+    object: &Path,
+    name: &str,
+) -> Result<(Volume<f32>, SeriesRef, GtvMask), DicomError> {
+    let obj = open_checked(object)?;
+    let referenced = referenced_in(&obj, object)?;
+    let (image, series) = read_series_drawn_on(dir, object, referenced)?;
+    let gtv = gtv_in(&obj, object, name, &series, &image)?;
+    Ok((image, series, gtv))
+}
+
+/// [`read_gtv_object`] on the object `obj`, opened from `path`.
+fn gtv_in<T>(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    name: &str,
+    series: &SeriesRef,
+    grid: &Volume<T>,
+) -> Result<GtvMask, DicomError> {
+    if is_segmentation(obj, path)? {
+        seg_mask(obj, path, name, series, grid)
     } else {
-        require_class(&obj, uids::RT_STRUCTURE_SET_STORAGE, STRUCTURE_SET, path)?;
-        rtstruct_mask(&obj, path, name, series, grid)
+        rtstruct_mask(obj, path, name, series, grid)
     }
 }
 
@@ -56,9 +81,10 @@ pub fn list_segments(path: &Path) -> Result<Vec<String>, DicomError> {
 }
 
 /// The segment labelled `label` of the Segmentation at `path`, 1 inside and 0 outside, on
-/// `grid`, the label matched as [`crate::read_rtstruct`] matches ROI names (case-insensitive;
-/// several, comma-separated or with `*`, give their union): the volume `read_series` gave for `series` (or any axis permutation or
-/// flip of it). A FRACTIONAL segmentation is inside from half its maximum value up.
+/// `grid`: the volume `read_series` gave for `series` (or any axis permutation or flip of it).
+/// The label is matched as [`crate::read_rtstruct`] matches ROI names (case-insensitive;
+/// several, comma-separated or with `*`, give their union). A FRACTIONAL segmentation is inside
+/// from half its maximum value up.
 pub fn read_seg<T>(
     path: &Path,
     label: &str,

@@ -1,8 +1,9 @@
 //! Replays the fuzzing corpora and every crasher found (`fuzz/corpus/<target>`,
 //! `fuzz/artifacts/<target>`) through the readers, as the fuzz targets do: `dicom_series` (the
 //! file alone in a folder, read as a series), `rtstruct` and `seg` (read against the tiny series
-//! the corpus was drawn on, from the fuzz fixtures). Each must give `Ok` or an `Err` naming the file
-//! or folder, never a panic. CI replays; fuzzing is `cargo fuzz run <target>` (fuzz/README.md).
+//! the corpus was drawn on, from the fuzz fixtures). Each must give `Ok` or an `Err` naming the
+//! file or folder, never a panic. CI replays; fuzzing is `cargo fuzz run <target>`
+//! (fuzz/README.md).
 
 #[path = "../../../fuzz/src/fixtures.rs"]
 mod fixtures;

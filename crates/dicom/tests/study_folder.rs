@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use mtsa_dicom::{
-    is_dicom_file, is_dicomdir, read_gtv_object, read_series, read_series_containing,
-    read_series_described, read_series_of, referenced_series, write_rtstruct, write_series,
+    is_dicom_file, is_dicomdir, read_drawn_case, read_gtv_object, read_series,
+    read_series_containing, read_series_described, referenced_series, write_rtstruct, write_series,
     DicomError, SeriesMeta, SeriesRef, UidSource,
 };
 use mtsa_io::Volume;
@@ -62,24 +62,26 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
         referenced_series(&rt).expect("referenced"),
         vec![t1ce_ref.series_instance_uid.as_str()]
     );
-    let (vol, r) = read_series_of(&export, &rt).expect("drawn on");
+    let (vol, r, back) = read_drawn_case(&export, &rt, "GTV").expect("drawn on");
     assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
     assert_eq!(vol.data, t1ce.data);
-    let back = read_gtv_object(&rt, "GTV", &r, &vol).expect("gtv");
     assert_eq!(back.mask.data, mask.data);
     assert_eq!(back.names, ["GTV"]);
+    let again = read_gtv_object(&rt, "GTV", &r, &vol).expect("gtv");
+    assert_eq!(again.mask.data, mask.data);
     // So does a Segmentation.
     let seg = tmp.path().join("seg.dcm");
     write_test_seg(&seg, &mask, &t1ce_ref);
-    let (_, r) = read_series_of(&export, &seg).expect("seg drawn on");
+    let (_, r, back) = read_drawn_case(&export, &seg, "GTV").expect("seg drawn on");
     assert_eq!(r.series_instance_uid, t1ce_ref.series_instance_uid);
+    assert_eq!(back.mask.data, mask.data);
 
     // A structure set of a series that is not in the folder names itself and what is there.
     let (_, elsewhere) = series(&tmp.path().join("elsewhere"), 4, "other study");
     let other = tmp.path().join("other.dcm");
     let other_mask = lesions(&volume([24, 20, 6], las(), 4));
     write_rtstruct(&other, &other_mask, &elsewhere, "GTV", UidSource::Seeded(8)).expect("rt");
-    let e = read_series_of(&export, &other).expect_err("not here");
+    let e = read_drawn_case(&export, &other, "GTV").expect_err("not here");
     let msg = e.to_string();
     assert!(
         matches!(e, DicomError::SeriesNotSelected { .. })
@@ -116,10 +118,15 @@ fn series_in_nested_folders_are_found_and_chosen_by_the_object_drawn_on_them() {
         msg.contains("rt.dcm") && msg.contains("not an image"),
         "{msg}"
     );
-    // With one series in the folder, that series is read, whatever the object says (its frame
-    // of reference and geometry are checked when the contours are read).
-    let (_, r) = read_series_of(&study.join("SE000001"), &other).expect("only series");
-    assert_eq!(r.series_instance_uid, localiser.series_instance_uid);
+    // With one series in the folder, that series is read, whatever the object says; its frame
+    // of reference is then checked when the contours are read (the error names the localiser's).
+    let msg = read_drawn_case(&study.join("SE000001"), &other, "GTV")
+        .expect_err("drawn elsewhere")
+        .to_string();
+    assert!(
+        msg.contains("frame of reference") && msg.contains(&localiser.frame_of_reference_uid),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -90,8 +90,9 @@ fn visible_entries(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
 /// The studies `input` names, or `None` when it is a single study: a NIfTI file, a DICOM file
 /// (its series), or a folder with files that are not NIfTI (one DICOM series). A batch is a
 /// folder whose entries are NIfTI files and/or series folders, or a list file with one input
-/// per line (relative paths from the list's folder; blank lines and `#` comments ignored). Names come from the file
-/// (without `.nii.gz`) or folder; two studies with one name are refused.
+/// per line (relative paths from the list's folder; blank lines and `#` comments ignored).
+/// Names come from the file (without `.nii.gz`) or folder; two studies with one name are
+/// refused.
 pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
     let paths = if input.is_dir() {
         let entries = visible_entries(input)?;

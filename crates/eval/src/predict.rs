@@ -445,8 +445,7 @@ pub(crate) fn read_input(
         (vol, Some(series))
     } else if mtsa_dicom::is_dicomdir(input) {
         // A CD's DICOMDIR stands for the export it indexes: the folder it lies in.
-        let dir = input.parent().filter(|d| !d.as_os_str().is_empty());
-        let (vol, series) = folder(dir.unwrap_or(Path::new(".")))?;
+        let (vol, series) = folder(mtsa_dicom::folder_of(input))?;
         (vol, Some(series))
     } else if mtsa_dicom::is_dicom_file(input) {
         // One file of a series (or an enhanced image's only file): that series.

@@ -22,12 +22,12 @@ pub(crate) use pixels::decode_pixels;
 
 use crate::bounded::check_declared_lengths;
 use crate::dataset::{opt_str, req_str, Obj};
-use crate::folder::folder_files;
+use crate::folder::{folder_files, folder_of};
 use crate::geometry::{cross, dot, norm, scale, sub, Stack, V3};
 use crate::names::NameSelector;
 use crate::ortho::dcm2niix_ortho;
-use crate::referenced::referenced_series;
 use crate::{DicomError, SeriesRef};
+use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, OpenFileOptions};
 use header::{slice_headers, SliceHeader};
@@ -70,12 +70,21 @@ pub fn read_series(
     read_chosen(dir, Choice::Uid(series_uid))
 }
 
-/// Reads the series in `dir` that the RT Structure Set or Segmentation `object` was drawn on:
-/// the only image series there, or, among several (a whole study exported into one folder), the
-/// one `object` references.
-pub fn read_series_of(dir: &Path, object: &Path) -> Result<(Volume<f32>, SeriesRef), DicomError> {
-    let series = referenced_series(object)?;
-    read_chosen(dir, Choice::DrawnOn { object, series })
+/// Reads the series in `dir` that the GTV object `object` was drawn on: the only image series
+/// there, or among several the one of `referenced` (the series `object` references) that is
+/// there ([`crate::read_drawn_case`]).
+pub(crate) fn read_series_drawn_on(
+    dir: &Path,
+    object: &Path,
+    referenced: Vec<String>,
+) -> Result<(Volume<f32>, SeriesRef), DicomError> {
+    read_chosen(
+        dir,
+        Choice::DrawnOn {
+            object,
+            series: referenced,
+        },
+    )
 }
 
 /// Reads the one series in `dir` whose Series Description matches `pattern` (case-insensitive,
@@ -105,8 +114,7 @@ pub fn read_series_containing(file: &Path) -> Result<(Volume<f32>, SeriesRef), D
         ));
     }
     let uid = req_str(&obj, tags::SERIES_INSTANCE_UID, "Series Instance UID", file)?;
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
-    read_chosen(dir.unwrap_or(Path::new(".")), Choice::Uid(Some(&uid)))
+    read_chosen(folder_of(file), Choice::Uid(Some(&uid)))
 }
 
 /// Whether `path` is a file in the DICOM file format (a 128-byte preamble, then "DICM").
@@ -115,18 +123,21 @@ pub fn is_dicom_file(path: &Path) -> bool {
 }
 
 /// Whether `path` is a DICOMDIR, the index at the top of a CD or PACS export: it stands for the
-/// folder it lies in.
+/// folder it lies in. Only its file meta is read (a DICOMDIR's records can run to megabytes).
 pub fn is_dicomdir(path: &Path) -> bool {
     is_dicom_file(path)
         && OpenFileOptions::new()
-            .read_until(tags::PIXEL_DATA)
+            .read_until(Tag(0x0008, 0x0000))
             .open_file(path)
-            .is_ok_and(|f| {
-                f.meta()
-                    .media_storage_sop_class_uid()
-                    .trim_end_matches(['\0', ' '])
-                    == DICOMDIR_SOP_CLASS
-            })
+            .is_ok_and(|f| meta_is_dicomdir(&f))
+}
+
+/// Whether a file's meta names the DICOMDIR (Media Storage Directory) SOP Class.
+fn meta_is_dicomdir(file: &FileDicomObject<Obj>) -> bool {
+    file.meta()
+        .media_storage_sop_class_uid()
+        .trim_end_matches(['\0', ' '])
+        == DICOMDIR_SOP_CLASS
 }
 
 fn read_chosen(dir: &Path, choice: Choice) -> Result<(Volume<f32>, SeriesRef), DicomError> {
@@ -254,15 +265,16 @@ fn has_dicom_magic(path: &Path) -> Result<bool, DicomError> {
 
 /// False for objects that are not image slices (structure sets, reports, DICOMDIR).
 fn is_image_object(file: &FileDicomObject<Obj>) -> bool {
-    let meta_class = file
-        .meta()
-        .media_storage_sop_class_uid()
-        .trim_end_matches(['\0', ' ']);
-    if meta_class == DICOMDIR_SOP_CLASS {
+    if meta_is_dicomdir(file) {
         return false;
     }
     opt_str(file, tags::MODALITY)
         .is_none_or(|m| !NON_IMAGE_MODALITIES.contains(&m.to_ascii_uppercase().as_str()))
+}
+
+/// A series' first readable header, for its number and description.
+fn first_readable(headers: &[Result<SliceHeader, DicomError>]) -> Option<&SliceHeader> {
+    headers.iter().find_map(|h| h.as_ref().ok())
 }
 
 fn select_series(
@@ -275,7 +287,7 @@ fn select_series(
         by_series.entry(uid).or_default().push(h);
     }
     let describe = |uid: &String, s: &Vec<Result<SliceHeader, DicomError>>| {
-        let first = s.iter().find_map(|h| h.as_ref().ok());
+        let first = first_readable(s);
         format!(
             "{uid} (series {}, '{}', {} slices)",
             first
@@ -322,8 +334,7 @@ fn select_series(
             let descriptions: Vec<String> = by_series
                 .values()
                 .map(|s| {
-                    s.iter()
-                        .find_map(|h| h.as_ref().ok())
+                    first_readable(s)
                         .and_then(|h| h.series_description.clone())
                         .unwrap_or_default()
                 })
