@@ -307,7 +307,7 @@ fn predict_refuses_brain_masks_it_cannot_apply() {
     assert!(line.contains("--brain-mask FILE"), "{line}");
     let line = refused(&batch, "--brain-masks", &masks);
     assert!(
-        line.contains("b.nii.gz") && line.contains("names no study"),
+        line.contains("b.nii.gz") && line.contains("names no scan"),
         "{line}"
     );
 }

@@ -6,7 +6,7 @@
 
 use crate::DataError;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,23 +117,38 @@ fn pair(
 }
 
 /// Each case's brain mask, `brainmasks/<id>.nii.gz` (or `.nii`, on the case's image grid), when
-/// the cohort has that folder; a case without one is read as it is. A mask that names no case is
-/// an error, as a label without an image is: a misspelt name would leave its scan unmasked.
+/// the cohort has that folder ([`brain_masks_by_id`]); a case without one is read as it is.
 fn attach_brain_masks(cohort: &Path, cases: &mut [Case]) -> Result<(), DataError> {
     let dir = cohort.join("brainmasks");
     if !dir.is_dir() {
         return Ok(());
     }
-    let mut masks = nifti_by_id(&dir, |s| Some(s.to_string()))?;
+    let mut masks = brain_masks_by_id(&dir, cases.iter().map(|c| c.id.as_str()))?;
     for case in cases.iter_mut() {
         case.brain = masks.remove(&case.id);
     }
-    match masks.into_iter().next() {
+    Ok(())
+}
+
+/// The brain masks in `dir` (`<id>.nii.gz` or `.nii`; other files are passed over) by id, each
+/// id one of the scans `ids` names. A mask that names no scan is an error naming its file, as a
+/// label without an image is: a misspelt name would leave its scan unmasked. `prepare` reads a
+/// cohort's `brainmasks/` so, and `predict` a batch's `--brain-masks` folder.
+pub fn brain_masks_by_id<'a>(
+    dir: &Path,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeMap<String, PathBuf>, DataError> {
+    let masks = nifti_by_id(dir, |s| Some(s.to_string()))?;
+    let ids: BTreeSet<&str> = ids.into_iter().collect();
+    match masks.iter().find(|(id, _)| !ids.contains(id.as_str())) {
         Some((id, path)) => Err(DataError::invalid(
             path,
-            format!("brain mask without an image (no case {id:?})"),
+            format!(
+                "brain mask {id:?} names no scan (a mask is `<id>.nii.gz`: its scan's file name \
+                 without `.nii.gz`, or its series folder's name)"
+            ),
         )),
-        None => Ok(()),
+        None => Ok(masks),
     }
 }
 

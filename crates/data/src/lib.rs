@@ -36,7 +36,7 @@ pub use dataset::{
 };
 pub use egfr::Egfr;
 pub use error::DataError;
-pub use layout::{discover, nifti_stem, Case, CohortFiles, LayoutKind};
+pub use layout::{brain_masks_by_id, discover, nifti_stem, Case, CohortFiles, LayoutKind};
 pub use prepare::{prepare, PrepareConfig, PrepareSummary};
 pub use preprocess::{
     brain_slices, neighbour_slices, network_input, preprocess_image, resample_mask,

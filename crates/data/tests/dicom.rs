@@ -436,7 +436,10 @@ fn dicom_cases_take_their_brain_masks_and_a_stray_mask_is_refused() {
     .unwrap();
     let out = t.path().join("ds2");
     let e = prepare(&c, &out, &cfg, &|_, _| {}).unwrap_err().to_string();
-    assert!(e.contains("p010.nii.gz") && e.contains("no case"), "{e}");
+    assert!(
+        e.contains("p010.nii.gz") && e.contains("names no scan"),
+        "{e}"
+    );
     assert!(!out.exists());
 }
 

@@ -159,35 +159,15 @@ pub fn batch_studies(input: &Path) -> Result<Option<Vec<Study>>, EvalError> {
 
 /// `studies` with their brain masks from `dir`: `<study>.nii.gz` (or `.nii`), on the study's
 /// grid, as `mtsa predict --brain-mask` takes one. A study without a mask there is read as it
-/// is (skull-stripped already, or warned about), as `prepare` reads a cohort's `brainmasks/`; a
-/// mask that names no study is refused, since a misspelt name would leave its scan unmasked.
+/// is (skull-stripped already, or warned about), and a mask that names no study is refused, as
+/// `prepare` reads a cohort's `brainmasks/` ([`mtsa_data::brain_masks_by_id`]).
 pub fn with_brain_masks(mut studies: Vec<Study>, dir: &Path) -> Result<Vec<Study>, EvalError> {
     if !dir.is_dir() {
         return Err(EvalError::file(dir, "is not a folder of brain masks"));
     }
-    let mut unmatched = Vec::new();
-    for path in visible_entries(dir)? {
-        let file = file_name(&path);
-        match nifti_stem(&file).and_then(|n| studies.iter_mut().find(|s| s.name == n)) {
-            Some(study) if study.brain_mask.is_none() => study.brain_mask = Some(path),
-            Some(study) => {
-                return Err(EvalError::file(
-                    dir,
-                    format!("holds two brain masks for study `{}`", study.name),
-                ))
-            }
-            None => unmatched.push(file),
-        }
-    }
-    if !unmatched.is_empty() {
-        return Err(EvalError::file(
-            dir,
-            format!(
-                "{} names no study of the batch (a mask is `<study>.nii.gz`, the study's file \
-                 name without `.nii.gz` or its series folder's name)",
-                unmatched.join(", ")
-            ),
-        ));
+    let mut masks = mtsa_data::brain_masks_by_id(dir, studies.iter().map(|s| s.name.as_str()))?;
+    for study in &mut studies {
+        study.brain_mask = masks.remove(&study.name);
     }
     Ok(studies)
 }

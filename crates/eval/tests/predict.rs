@@ -702,7 +702,8 @@ fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
 
 /// A batch reads each study with its mask from `--brain-masks`: the head scan masked is
 /// predicted as the stripped scan is, without the skull-stripping warning it draws unmasked; a
-/// study without a mask is read as it is, and a mask that names no study is refused.
+/// study without a mask is read as it is, and a mask that names no study, or a second mask for
+/// one, is refused.
 #[test]
 fn a_batch_reads_each_study_with_its_brain_mask() {
     use mtsa_eval::{batch_studies, predict_batch, with_brain_masks, BatchOptions, DicomOutputs};
@@ -756,9 +757,18 @@ fn a_batch_reads_each_study_with_its_brain_mask() {
     assert_eq!(warned, [true, false]);
 
     write_nifti(&masks.join("heda.nii.gz"), &brain).unwrap();
-    let err = with_brain_masks(studies, &masks).unwrap_err().to_string();
+    let err = with_brain_masks(studies.clone(), &masks)
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.contains("heda.nii.gz") && err.contains("names no study"),
+        err.contains("heda.nii.gz") && err.contains("names no scan"),
         "{err}"
     );
+    // Two masks for one study (plain and gzipped) are refused; a note beside them is passed over.
+    std::fs::remove_file(masks.join("heda.nii.gz")).unwrap();
+    std::fs::write(masks.join("README.txt"), "from SynthStrip").unwrap();
+    assert!(with_brain_masks(studies.clone(), &masks).is_ok());
+    mtsa_io::write_nifti(&masks.join("head.nii"), &brain).unwrap();
+    let err = with_brain_masks(studies, &masks).unwrap_err().to_string();
+    assert!(err.contains("duplicate id \"head\""), "{err}");
 }
