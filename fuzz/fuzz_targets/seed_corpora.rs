@@ -101,7 +101,7 @@ fn dicom_seeds() {
     encapsulated_seeds(&files[1]);
     // Files other tools wrote (crates/dicom/fixtures): a multi-frame (enhanced) image as
     // highdicom writes one, the functional-group path; JPEG 2000 from pydicom/OpenJPEG, one
-    // slice and multi-frame, the JPEG 2000 decoder.
+    // slice and multi-frame, the JPEG 2000 decoder; JPEG-LS below.
     seed(
         "dicom_series",
         "enhanced-highdicom.dcm",
@@ -118,6 +118,18 @@ fn dicom_seeds() {
         include_bytes!(
             "../../crates/dicom/fixtures/transfer_syntaxes/enhanced_jpeg2000/oblique_3d.dcm"
         ),
+    );
+    // JPEG-LS from DCMTK's dcmcjpls, lossless and near-lossless: CharLS, in a `--features
+    // jpeg-ls` build (a default build refuses them before decoding).
+    seed(
+        "dicom_series",
+        "jpeg-ls.dcm",
+        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/jpeg_ls/IM00006.dcm"),
+    );
+    seed(
+        "dicom_series",
+        "jpeg-ls-near.dcm",
+        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/jpeg_ls_near/IM00006.dcm"),
     );
 
     let rt = scratch_dir("rtstruct-seeds");

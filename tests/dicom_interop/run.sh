@@ -3,13 +3,14 @@
 # voxels our reader returns (and mtsa_io::read_nifti of that NIfTI must equal read_series), and
 # pydicom must read our RTSTRUCT, find ROI "GTV_mtsa" and its contours must rasterise to our mask;
 # the series converted by highdicom into one enhanced (multi-frame) image must read as dcm2niix
-# reads it and as the single-frame series, and both re-encoded as JPEG 2000 as the originals;
+# reads it and as the single-frame series, and both re-encoded as JPEG 2000 and as JPEG-LS (DCMTK)
+# as the originals;
 # laid out as a CD export (nested folders, a DCMTK DICOMDIR) the series reads from the top folder
 # as dcm2niix reads it;
 # dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
-# Needs: cargo; installs dcm2niix, dicom3tools and dcmtk (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
+# Needs: cargo; installs dcm2niix, dicom3tools, dcmtk and cmake (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
 # under /tmp when missing.
 set -euo pipefail
 
@@ -35,6 +36,12 @@ if ! command -v dcmmkdir >/dev/null 2>&1; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get install -y dcmtk >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcmtk >/dev/null; }
 fi
+if ! command -v cmake >/dev/null 2>&1; then
+    echo "installing cmake (CharLS, the JPEG-LS codec of the jpeg-ls feature, builds with it)"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y cmake >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y cmake >/dev/null; }
+fi
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom, openjpeg" 2>/dev/null; then
     echo "creating $VENV with pydicom, nibabel, numpy, highdicom, pylibjpeg-openjpeg"
     python3 -m venv "$VENV"
@@ -44,7 +51,8 @@ echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
 echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)'), highdicom $("$VENV/bin/python" -c 'import highdicom; print(highdicom.__version__)')"
 
 cd "$ROOT"
-cargo build -q --release -p mtsa-dicom --examples
+# With JPEG-LS (CharLS), so that DCMTK's JPEG-LS copies below can be read.
+cargo build -q --release -p mtsa-dicom --examples --features jpeg-ls
 EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples"
 "$EXAMPLES/write_sample" "$OUT"
 
@@ -84,6 +92,15 @@ for case_dir in "$OUT"/*/; do
     rm -rf "$case_dir/enhanced_jpeg2000" && mkdir -p "$case_dir/enhanced_jpeg2000"
     "$VENV/bin/python" "$ROOT/tests/dicom_interop/to_jpeg2000.py" "$case_dir/enhanced" "$case_dir/enhanced_jpeg2000"
     compare "$case_dir/nifti/vol.nii" "$case_dir/enhanced_jpeg2000" "$(basename "$case_dir") enhanced JPEG 2000 vs uncompressed"
+    # And as JPEG-LS Lossless by DCMTK's dcmcjpls (dcm4chee archives store JPEG-LS by default).
+    rm -rf "$case_dir/jpeg_ls" "$case_dir/enhanced_jpeg_ls" && mkdir -p "$case_dir/jpeg_ls" "$case_dir/enhanced_jpeg_ls"
+    for f in "$case_dir"/dicom/*.dcm; do
+        dcmcjpls --encode-lossless "$f" "$case_dir/jpeg_ls/$(basename "$f")" || { echo "FAIL: dcmcjpls on $f"; exit 1; }
+    done
+    compare "$case_dir/nifti/vol.nii" "$case_dir/jpeg_ls" "$(basename "$case_dir") JPEG-LS vs uncompressed"
+    dcmcjpls --encode-lossless "$case_dir/enhanced/enhanced.mr" "$case_dir/enhanced_jpeg_ls/enhanced.mr" \
+        || { echo "FAIL: dcmcjpls on $case_dir/enhanced"; exit 1; }
+    compare "$case_dir/nifti/vol.nii" "$case_dir/enhanced_jpeg_ls" "$(basename "$case_dir") enhanced JPEG-LS vs uncompressed"
 done
 
 # The series as a CD or PACS export lays it out: DICOM/<study>/<series>/<image>, file names

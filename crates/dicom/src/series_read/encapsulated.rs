@@ -121,8 +121,8 @@ fn jpeg2000_size(codestream: &[u8]) -> Result<(usize, usize, usize), String> {
     Ok(((y - y0) as usize, (x - x0) as usize, components as usize))
 }
 
-/// (rows, columns, components) of a JPEG stream's start-of-frame segment (ITU T.81 B.2.2),
-/// walking the marker segments before it.
+/// (rows, columns, components) of a JPEG or JPEG-LS stream's start-of-frame segment (ITU T.81
+/// B.2.2, T.87 C.2.2), walking the marker segments before it.
 fn jpeg_frame_size(stream: &[u8]) -> Result<(usize, usize, usize), String> {
     let mut at = 2; // after SOI
     loop {
@@ -134,7 +134,9 @@ fn jpeg_frame_size(stream: &[u8]) -> Result<(usize, usize, usize), String> {
             return Err("no JPEG start-of-frame before the data".into());
         };
         let length = be_u16(stream, at + 2).ok_or("a truncated JPEG header")? as usize;
-        let is_frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        // SOF0-SOF15 but DHT, JPG and DAC; and JPEG-LS's SOF55 (ITU T.87 C.2.2), laid out alike.
+        let is_frame = (matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC))
+            || marker == 0xF7;
         if is_frame {
             let rows = be_u16(stream, at + 5).ok_or("a truncated JPEG frame header")?;
             let cols = be_u16(stream, at + 7).ok_or("a truncated JPEG frame header")?;
@@ -162,6 +164,13 @@ mod tests {
         s
     }
 
+    /// The same stream with JPEG-LS's start of frame, SOF55.
+    fn jpeg_ls(rows: u16, cols: u16) -> Vec<u8> {
+        let mut s = jpeg(rows, cols);
+        s[9] = 0xF7;
+        s
+    }
+
     fn jpeg2000(x: u32, y: u32, tile: u32, components: u16) -> Vec<u8> {
         let mut s = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
         for v in [x, y, 0, 0, tile, tile, 0, 0] {
@@ -180,6 +189,7 @@ mod tests {
     fn headers_that_describe_the_image_pass() {
         let j2k = "1.2.840.10008.1.2.4.90";
         assert!(check("1.2.840.10008.1.2.4.70", &[jpeg(40, 48)]).is_ok());
+        assert!(check("1.2.840.10008.1.2.4.80", &[jpeg_ls(40, 48)]).is_ok());
         assert!(check(j2k, &[jpeg2000(48, 40, 48, 1)]).is_ok());
         // A frame over two fragments: the second carries data only.
         assert!(check(j2k, &[jpeg2000(48, 40, 16, 1), vec![0x12; 100]]).is_ok());
@@ -196,6 +206,8 @@ mod tests {
             jpeg_bomb.contains("65535 x 65535") && jpeg_bomb.contains("f.dcm"),
             "{jpeg_bomb}"
         );
+        let ls_bomb = check("1.2.840.10008.1.2.4.80", &[jpeg_ls(65535, 65535)]).unwrap_err();
+        assert!(ls_bomb.contains("65535 x 65535"), "{ls_bomb}");
         let big = check(j2k, &[jpeg2000(2_000_000, 2_000_000, 2_000_000, 1)]).unwrap_err();
         assert!(big.contains("2000000 x 2000000"), "{big}");
         assert!(check(j2k, &[jpeg2000(48, 40, 48, 3)])

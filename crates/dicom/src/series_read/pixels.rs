@@ -116,9 +116,10 @@ pub(crate) fn decode_pixels<'a>(
     Ok(decoded)
 }
 
-/// Refuses, naming it, a pixel encoding this build cannot decode (JPEG-LS, JPEG XL, MPEG/HEVC
-/// video, an unknown private syntax), with what to do about it; uncompressed, RLE, JPEG
-/// (baseline, extended, lossless) and JPEG 2000 are decoded.
+/// Refuses, naming it, a pixel encoding this build cannot decode (JPEG XL, MPEG/HEVC video, an
+/// unknown private syntax; JPEG-LS without the `jpeg-ls` feature), with what to do about it;
+/// uncompressed, RLE, JPEG (baseline, extended, lossless) and JPEG 2000 are decoded, and JPEG-LS
+/// by CharLS in a build with the feature.
 fn decodable(obj: &dicom_object::DefaultDicomObject, path: &Path) -> Result<(), DicomError> {
     let uid = obj.meta().transfer_syntax();
     let syntax = TransferSyntaxRegistry.get(uid);
@@ -126,11 +127,20 @@ fn decodable(obj: &dicom_object::DefaultDicomObject, path: &Path) -> Result<(), 
         return Ok(());
     }
     let name = syntax.map_or("an unknown transfer syntax", |ts| ts.name());
+    // JPEG-LS Lossless and Near-Lossless: decoded by a build with the `jpeg-ls` feature.
+    let jpeg_ls = ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"]
+        .contains(&uid.trim_end_matches(['\0', ' ']));
+    let or_rebuild = if jpeg_ls {
+        ", or use an mtsa built with `cargo build --release -p mtsa-cli --features jpeg-ls` \
+         (needs cmake)"
+    } else {
+        ""
+    };
     Err(DicomError::PixelData {
         path: path.to_path_buf(),
         reason: format!(
-            "its pixels are encoded as {name} ({uid}), which mtsa does not decode; decompress \
-             the series first, e.g. with GDCM's `gdcmconv --raw`"
+            "its pixels are encoded as {name} ({uid}), which this mtsa does not decode; \
+             decompress the series first, e.g. with GDCM's `gdcmconv --raw`{or_rebuild}"
         ),
     })
 }
