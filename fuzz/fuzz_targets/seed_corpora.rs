@@ -205,6 +205,12 @@ fn dicom_seeds() {
         "highdicom-fractional.dcm",
         include_bytes!("../../crates/dicom/fixtures/seg/fractional.dcm"),
     );
+    // Its JPEG-LS copy: CharLS in a `--features jpeg-ls` build.
+    seed(
+        "seg",
+        "highdicom-fractional-jpeg-ls.dcm",
+        include_bytes!("../../crates/dicom/fixtures/seg/fractional_jpeg_ls.dcm"),
+    );
 }
 
 /// A slice of the tiny series re-encoded as RLE Lossless and as JPEG baseline (8-bit), so the

@@ -1,5 +1,6 @@
 """Writes crates/dicom/fixtures/seg/: highdicom Segmentations (BINARY and FRACTIONAL,
-uncompressed, JPEG 2000 Lossless, and FRACTIONAL RLE Lossless) of a
+uncompressed, JPEG 2000 Lossless, and FRACTIONAL RLE Lossless and JPEG-LS Lossless; JPEG-LS
+needs pyjpegls) of a
 spherical "GTV" on the enhanced MR fixture, and the RAS millimetre positions of the voxels the
 GTV holds, computed here from the frames' own geometry, for crates/dicom/tests/seg_read.rs:
 `python make_seg_fixture.py crates/dicom/fixtures/enhanced_mr/oblique_3d.dcm OUT_DIR`."""
@@ -45,15 +46,17 @@ description = SegmentDescription(
     segmented_property_type=codes.SCT.Neoplasm,
     algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
 )
-from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
-# Uncompressed, and as highdicom compresses them (RLE is FRACTIONAL only in highdicom).
+# Uncompressed, and as highdicom compresses them (RLE and JPEG-LS are FRACTIONAL only in
+# highdicom).
 variants = [
     (SegmentationTypeValues.BINARY, ExplicitVRLittleEndian, "binary.dcm"),
     (SegmentationTypeValues.FRACTIONAL, ExplicitVRLittleEndian, "fractional.dcm"),
     (SegmentationTypeValues.BINARY, JPEG2000Lossless, "binary_jpeg2000.dcm"),
     (SegmentationTypeValues.FRACTIONAL, JPEG2000Lossless, "fractional_jpeg2000.dcm"),
     (SegmentationTypeValues.FRACTIONAL, RLELossless, "fractional_rle.dcm"),
+    (SegmentationTypeValues.FRACTIONAL, JPEGLSLossless, "fractional_jpeg_ls.dcm"),
 ]
 for kind, syntax, name in variants:
     seg = Segmentation(

@@ -47,13 +47,28 @@ fn highdicom_segmentations_hold_the_voxels_their_writer_placed() {
         .collect();
     assert_eq!(expected.len(), 400);
     let a = grid.affine;
-    for name in [
+    let mut names = vec![
         "binary.dcm",
         "fractional.dcm",
         "binary_jpeg2000.dcm",
         "fractional_jpeg2000.dcm",
         "fractional_rle.dcm",
-    ] {
+    ];
+    // highdicom's JPEG-LS (FRACTIONAL only): read by a build with the jpeg-ls feature, refused
+    // naming it by a default build.
+    let jpeg_ls = fixtures().join("seg/fractional_jpeg_ls.dcm");
+    if cfg!(feature = "jpeg-ls") {
+        names.push("fractional_jpeg_ls.dcm");
+    } else {
+        let err = read_seg(&jpeg_ls, "GTV", &series, &grid)
+            .expect_err("JPEG-LS in a default build")
+            .to_string();
+        assert!(
+            err.contains("fractional_jpeg_ls.dcm") && err.contains("--features jpeg-ls"),
+            "{err}"
+        );
+    }
+    for name in names {
         let path = fixtures().join("seg").join(name);
         assert_eq!(list_segments(&path).expect("segments"), vec!["GTV"]);
         let mask = read_seg(&path, "gtv", &series, &grid).expect(name);
