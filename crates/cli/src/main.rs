@@ -109,8 +109,45 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", mtsa_io::public_names(&format!("{e:#}")));
+            eprintln!("error: {}", mtsa_io::public_names(&one_line(&e)));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, each said once: our error types already print their
+/// cause (`{path}: {source}`), which anyhow's `{:#}` would repeat ("...: No space left on device
+/// (os error 28): No space left on device (os error 28)").
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if line.is_empty() {
+            line = cause;
+        } else if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    /// A full disk while writing an output: the path and the system's reason, once each; a
+    /// context added above it stays in front.
+    #[test]
+    fn an_error_and_its_causes_are_said_once_each() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::from(mtsa_io::IoError::io("/out/gtv.nii.gz", full));
+        let line = one_line(&e);
+        assert_eq!(line.matches("No space left on device").count(), 1, "{line}");
+        assert!(line.starts_with("/out/gtv.nii.gz: "), "{line}");
+        let line = one_line(&e.context("writing the prediction"));
+        assert!(
+            line.starts_with("writing the prediction: /out/gtv.nii.gz: No space left"),
+            "{line}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! fresh (or seeded) UIDs.
 
 use crate::dataset::{is_elem, item, str_elem, Obj};
+use crate::error::with_causes;
 use crate::geometry::{LatticeMap, Stack};
 use crate::uid::{UidGenerator, UidKind, UidSource};
 use crate::{DicomError, SeriesRef};
@@ -202,6 +203,6 @@ pub(crate) fn write_derived(
         .map_err(|e| DicomError::write(path, e))?;
     mtsa_io::write_atomic(path, |tmp| {
         file.write_to_file(tmp)
-            .map_err(|e| DicomError::write(path, e))
+            .map_err(|e| DicomError::write(path, with_causes(&e)))
     })
 }

@@ -97,6 +97,19 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
+/// An error and every cause beneath it, "outer: inner: ...". dicom-object's write errors say
+/// only "Could not print data set" at the top; the cause (the disk is full, say) is below.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl DicomError {
     pub(crate) fn parse(path: impl Into<PathBuf>, reason: impl ToString) -> Self {
         DicomError::Parse {
@@ -138,5 +151,25 @@ impl DicomError {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("Could not print data set")]
+    struct Outer(#[source] std::io::Error);
+
+    /// dicom-object's write error says what failed at the top and why (a full disk) below.
+    #[test]
+    fn a_write_error_keeps_its_cause() {
+        let e = Outer(std::io::Error::from_raw_os_error(28));
+        let text = with_causes(&e);
+        assert!(
+            text.starts_with("Could not print data set: No space left on device"),
+            "{text}"
+        );
     }
 }

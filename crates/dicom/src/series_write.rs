@@ -6,6 +6,7 @@
 //! (reproducible synthetic cohorts and tests).
 
 use crate::dataset::{ds_elem, is_elem, str_elem, strs_elem, us_elem, Obj};
+use crate::error::with_causes;
 use crate::geometry::{dot, layout_for, WriteLayout};
 use crate::rescale::PixelEncoding;
 use crate::uid::{UidGenerator, UidKind, UidSource};
@@ -159,7 +160,7 @@ pub fn write_series<T: SeriesVoxel>(
             .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
             .map_err(|e| DicomError::write(dir.join(&name), e))?;
         file.write_to_file(out.path().join(&name))
-            .map_err(|e| DicomError::write(dir.join(&name), e))?;
+            .map_err(|e| DicomError::write(dir.join(&name), with_causes(&e)))?;
     }
     out.commit()?;
     Ok(series)

@@ -86,9 +86,10 @@ pub fn write_nifti<T: NiftiElement>(path: &Path, vol: &Volume<T>) -> Result<(), 
         WriterOptions::new(tmp)
             .reference_header(&header)
             .write_nifti(&vol.data)
-            .map_err(|e| IoError::Nifti {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
+            .map_err(|e| match e {
+                // A full disk or a lost mount, said as the system says it.
+                nifti::NiftiError::Io(io) => IoError::io(path, io),
+                other => IoError::invalid(path, format!("cannot write NIfTI ({other})")),
             })
     })
 }
