@@ -7,7 +7,8 @@
 # as the originals;
 # laid out as a CD export (nested folders, a DCMTK DICOMDIR) the series reads from the top folder
 # as dcm2niix reads it;
-# dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write.
+# dciodvfy (dicom3tools) must find no error in any image or RT Structure Set we write;
+# and mtsa-dicom's own tests pass in a build with the jpeg-ls feature.
 #
 # Usage: tests/dicom_interop/run.sh [OUTDIR]   (default: a fresh /tmp directory)
 # Needs: cargo; installs dcm2niix, dicom3tools, dcmtk and cmake (apt-get) and pydicom/nibabel/numpy/highdicom/pylibjpeg-openjpeg into a throwaway venv
@@ -51,8 +52,14 @@ echo "dcm2niix: $(dcm2niix -v 2>&1 | head -n 1)"
 echo "pydicom $("$VENV/bin/python" -c 'import pydicom; print(pydicom.__version__)'), nibabel $("$VENV/bin/python" -c 'import nibabel; print(nibabel.__version__)'), highdicom $("$VENV/bin/python" -c 'import highdicom; print(highdicom.__version__)')"
 
 cd "$ROOT"
-# With JPEG-LS (CharLS), so that DCMTK's JPEG-LS copies below can be read.
+# With JPEG-LS (CharLS), so that DCMTK's JPEG-LS copies below can be read; and the dicom crate's
+# own tests in that build (its JPEG-LS fixtures read as their originals).
 cargo build -q --release -p mtsa-dicom --examples --features jpeg-ls
+TEST_LOG="$(mktemp /tmp/mtsa_jpeg_ls_tests.XXXXXX)"
+cargo test -q --release -p mtsa-dicom --features jpeg-ls >"$TEST_LOG" 2>&1 \
+    || { cat "$TEST_LOG"; echo "FAIL: mtsa-dicom tests with --features jpeg-ls"; exit 1; }
+echo "mtsa-dicom tests with --features jpeg-ls: $(grep -c '^test result: ok' "$TEST_LOG") suites ok"
+rm -f "$TEST_LOG"
 EXAMPLES="$(cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples"
 "$EXAMPLES/write_sample" "$OUT"
 
