@@ -119,6 +119,12 @@ fn dicom_seeds() {
             "../../crates/dicom/fixtures/transfer_syntaxes/enhanced_jpeg2000/oblique_3d.dcm"
         ),
     );
+    // HTJ2K from OpenJPH (the JPEG 2000 decoder's high-throughput block coder).
+    seed(
+        "dicom_series",
+        "htj2k.dcm",
+        include_bytes!("../../crates/dicom/fixtures/transfer_syntaxes/htj2k/IM00006.dcm"),
+    );
     // JPEG-LS from DCMTK's dcmcjpls, lossless and near-lossless: CharLS, in a `--features
     // jpeg-ls` build (a default build refuses them before decoding).
     seed(

@@ -1,9 +1,9 @@
 //! One slice in the transfer syntaxes other tools write (`fixtures/transfer_syntaxes/README.md`):
-//! implicit VR, big endian, JPEG 2000 and JPEG lossless read as exactly the explicit VR little
-//! endian slice, a multi-frame JPEG 2000 image as exactly what dcm2niix reads from its
-//! uncompressed original, JPEG-LS (in a build with the `jpeg-ls` feature) as its original, and
-//! what we do not read (JPEG-LS in a build without it, a deflated data set) is refused with its
-//! name and what to do.
+//! implicit VR, big endian, JPEG 2000, HTJ2K and JPEG lossless read as exactly the explicit VR
+//! little endian slice, a multi-frame JPEG 2000 or HTJ2K image as exactly what dcm2niix reads
+//! from its uncompressed original, JPEG-LS (in a build with the `jpeg-ls` feature) as its
+//! original, and what we do not read (JPEG-LS in a build without it, a deflated data set) is
+//! refused with its name and what to do.
 
 mod common;
 
@@ -19,7 +19,13 @@ fn fixtures() -> PathBuf {
 fn every_lossless_syntax_reads_as_the_explicit_little_endian_slice() {
     let dir = fixtures().join("transfer_syntaxes");
     let (raw, _) = read_series(&dir.join("raw"), None).expect("raw");
-    for encoding in ["implicit_vr", "big_endian", "jpeg2000", "jpeg_lossless"] {
+    for encoding in [
+        "implicit_vr",
+        "big_endian",
+        "jpeg2000",
+        "htj2k",
+        "jpeg_lossless",
+    ] {
         let (vol, _) = read_series(&dir.join(encoding), None).expect(encoding);
         assert_eq!(vol.affine, raw.affine, "{encoding}");
         assert_eq!(vol.data, raw.data, "{encoding}: lossless");
@@ -28,17 +34,16 @@ fn every_lossless_syntax_reads_as_the_explicit_little_endian_slice() {
 
 #[test]
 fn a_multi_frame_jpeg2000_image_reads_as_its_uncompressed_original() {
-    let (vol, series) = read_series(
-        &fixtures().join("transfer_syntaxes/enhanced_jpeg2000"),
-        None,
-    )
-    .expect("enhanced JPEG 2000");
     let reference = mtsa_io::read_nifti(&fixtures().join("enhanced_mr/oblique_3d.dcm2niix.nii.gz"))
         .expect("dcm2niix");
-    let worst = max_voxel_diff(&vol, &reference);
-    // dcm2niix stores the rescaled values as f32 too; the rest is the DS rescale's rounding.
-    assert!(worst < 1e-3, "max difference {worst}");
-    assert_eq!(series.frame_numbers.len(), 12);
+    for encoding in ["enhanced_jpeg2000", "enhanced_htj2k"] {
+        let (vol, series) = read_series(&fixtures().join("transfer_syntaxes").join(encoding), None)
+            .expect(encoding);
+        let worst = max_voxel_diff(&vol, &reference);
+        // dcm2niix stores the rescaled values as f32 too; the rest is the DS rescale's rounding.
+        assert!(worst < 1e-3, "{encoding}: max difference {worst}");
+        assert_eq!(series.frame_numbers.len(), 12);
+    }
 }
 
 /// JPEG-LS, as DCMTK's `dcmcjpls` writes it: lossless reads as exactly the uncompressed slice

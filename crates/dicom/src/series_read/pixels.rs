@@ -118,8 +118,8 @@ pub(crate) fn decode_pixels<'a>(
 
 /// Refuses, naming it, a pixel encoding this build cannot decode (JPEG XL, MPEG/HEVC video, an
 /// unknown private syntax; JPEG-LS without the `jpeg-ls` feature), with what to do about it;
-/// uncompressed, RLE, JPEG (baseline, extended, lossless) and JPEG 2000 are decoded, and JPEG-LS
-/// by CharLS in a build with the feature.
+/// uncompressed, RLE, JPEG (baseline, extended, lossless), JPEG 2000 and HTJ2K are decoded, and
+/// JPEG-LS by CharLS in a build with the feature.
 fn decodable(obj: &dicom_object::DefaultDicomObject, path: &Path) -> Result<(), DicomError> {
     let uid = obj.meta().transfer_syntax();
     let syntax = TransferSyntaxRegistry.get(uid);
