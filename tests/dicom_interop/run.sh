@@ -19,36 +19,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$(mktemp -d /tmp/mtsa_dicom_interop.XXXXXX)}"
 VENV="${MTSA_INTEROP_VENV:-/tmp/mtsa_dicom_interop_venv}"
 
-if ! command -v dcm2niix >/dev/null 2>&1; then
-    echo "installing dcm2niix"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y dcm2niix >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcm2niix >/dev/null; }
-fi
-if ! command -v dciodvfy >/dev/null 2>&1; then
-    echo "installing dicom3tools"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y dicom3tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dicom3tools >/dev/null; }
-fi
-if ! command -v dcmmkdir >/dev/null 2>&1; then
-    echo "installing dcmtk"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y dcmtk >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y dcmtk >/dev/null; }
-fi
-if ! command -v ojph_compress >/dev/null 2>&1; then
-    echo "installing openjph-tools (HTJ2K encoder)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y openjph-tools >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y openjph-tools >/dev/null; }
-fi
-if ! command -v cmake >/dev/null 2>&1; then
-    echo "installing cmake (CharLS, the JPEG-LS codec of the jpeg-ls feature, builds with it)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y cmake >/dev/null || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y cmake >/dev/null; }
-fi
+# need COMMAND PACKAGE [WHY]: installs Debian's PACKAGE when COMMAND is missing.
+need() {
+    command -v "$1" >/dev/null 2>&1 && return
+    echo "installing $2${3:+ ($3)}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get install -y "$2" >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y "$2" >/dev/null; }
+}
+need dcm2niix dcm2niix
+need dciodvfy dicom3tools
+need dcmmkdir dcmtk
+need ojph_compress openjph-tools "HTJ2K encoder"
+need cmake cmake "CharLS, the JPEG-LS codec of the jpeg-ls feature, builds with it"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pydicom, nibabel, numpy, highdicom, openjpeg" 2>/dev/null; then
     echo "creating $VENV with pydicom, nibabel, numpy, highdicom, pylibjpeg-openjpeg"
     python3 -m venv "$VENV"

@@ -85,7 +85,7 @@ pub enum DicomError {
     Write { path: PathBuf, reason: String },
 }
 
-fn list_or_none(names: &[String]) -> String {
+pub(crate) fn list_or_none(names: &[String]) -> String {
     if names.is_empty() {
         "none".into()
     } else {

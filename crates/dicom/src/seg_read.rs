@@ -11,6 +11,7 @@ use crate::dataset::{
     frame_group, items, opt_f64, opt_f64s, opt_str, req_str, req_usize, us_elem, Obj,
 };
 use crate::derived::{grid_map, onto_grid};
+use crate::error::list_or_none;
 use crate::geometry::{dot, norm, scale, sub, Stack};
 use crate::names::{GtvMask, NameSelector};
 use crate::referenced::{is_segmentation, referenced_in};
@@ -108,18 +109,14 @@ fn seg_mask<T>(
     let picked = selector.select(all.iter().map(|(_, l)| l.as_str()));
     let chosen: Vec<f64> = picked.iter().map(|&i| all[i].0).collect();
     if chosen.is_empty() {
-        let present: Vec<String> = all.iter().map(|(_, l)| format!("'{l}'")).collect();
+        let present: Vec<String> = all.into_iter().map(|(_, l)| l).collect();
         return Err(DicomError::invalid(
             path,
             format!(
                 "no segment matches '{}' (case-insensitive, * for any characters); segments \
                  present: {}",
                 selector.text(),
-                if present.is_empty() {
-                    "none".into()
-                } else {
-                    present.join(", ")
-                }
+                list_or_none(&present)
             ),
         ));
     }
