@@ -8,7 +8,8 @@ spec table, so both sides time the same network.
     .venv-bench/bin/python bench/pytorch_reference.py --preset small --mode infer --threads 2 --json
 
 Inference runs in eval mode under torch.inference_mode (NCHW unless --channels-last); the train
-step is forward + joint loss + backward + Adam(lr 3e-4), as the Rust side does.
+step is forward + joint loss + backward + Adam(lr 3e-4), as the Rust side does. --bf16 runs
+inference in bfloat16, the reference for `mtsa bench --precision bf16`.
 """
 import argparse
 import json
@@ -198,10 +199,13 @@ def main():
     ap.add_argument("--threads", type=int)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--channels-last", action="store_true", help="NHWC activations and weights")
+    ap.add_argument("--bf16", action="store_true", help="weights and activations in bfloat16 (infer only)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.mode == "patient":
         sys.exit("pytorch_reference.py: patient mode needs the project's NIfTI I/O; mtsa only")
+    if a.bf16 and a.mode != "infer":
+        sys.exit("pytorch_reference.py: --bf16 times inference only, as mtsa's --precision bf16")
     if a.threads:
         torch.set_num_threads(a.threads)
     batch = a.batch or {"infer": 1, "train": 4}[a.mode]
@@ -212,8 +216,9 @@ def main():
     n_params = sum(p.numel() for p in net.parameters())
     assert n_params == PARAMS[a.preset], f"{a.preset}: {n_params} params, spec says {PARAMS[a.preset]}"
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
-    net = net.to(memory_format=fmt)
-    x = torch.rand(batch, 1, size, size, device=dev).contiguous(memory_format=fmt)
+    dtype = torch.bfloat16 if a.bf16 else torch.float32
+    net = net.to(dtype=dtype, memory_format=fmt)
+    x = torch.rand(batch, 1, size, size, device=dev, dtype=dtype).contiguous(memory_format=fmt)
 
     def sync():
         if dev.type == "cuda":
@@ -260,7 +265,7 @@ def main():
         "mode": a.mode,
         "engine": "eager",
         "channels_last": a.channels_last,
-        "dtype": "f32",
+        "dtype": "bf16" if a.bf16 else "f32",
         "batch": batch,
         "slices_per_iter": batch,
         "iters": a.iters,
