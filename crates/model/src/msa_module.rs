@@ -123,7 +123,8 @@ impl MsaModule {
         // leaves NCHW even in a channels-last net; the depth-wise convolutions below would then
         // run NCHW too (oneDNN: im2col + GEMM for the merged 11 x 11 kernel, 40 ms of a 81 ms
         // `small` forward on AVX2). Put `f` in the layout of the module's full weights.
-        let f = &self.weight_layout().apply(f);
+        let layout = self.weight_layout();
+        let f = &layout.apply(f);
         let d = self.square.forward(f);
         let mut sum = self.local.forward(f);
         match &self.strips {
@@ -147,7 +148,7 @@ impl MsaModule {
                 // In `sum`'s layout: in NHWC the channels are innermost, and a bias strided along
                 // the height there makes the broadcast add gather element by element (11 ms of
                 // a 102 ms bf16 `paper` forward on an AMX Xeon). The same values, added alike.
-                sum += self.weight_layout().apply(&rows);
+                sum += layout.apply(&rows);
             }
         }
         drop(d);
