@@ -159,7 +159,8 @@ impl MtsaNet {
             Some(Precision::Bf16) => x.to_kind(Kind::BFloat16),
             _ => x.shallow_clone(),
         };
-        self.encoder.forward_t(&self.layout().apply(&x), train)
+        self.encoder
+            .forward_t(&self.layout().apply_input(&x), train)
     }
 
     /// An output as the caller gets it: f32 whatever precision the net runs in.
