@@ -15,9 +15,10 @@ pub struct InferenceArgs {
     #[arg(long, default_value = "auto")]
     layout: LayoutChoice,
     /// Number format of MTSA-Net: f32, or bf16 (1.5-1.7x faster on
-    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16; probabilities
-    /// differ from f32 in the second or third decimal: see the README before using it for
-    /// planning).
+    /// CPUs with native bf16 instructions, measured on an EPYC with AVX512_BF16, and some 20x
+    /// slower without them: with --layout auto the log warns when it measures no faster than
+    /// f32; probabilities differ from f32 in the second or third decimal: see the README before
+    /// using it for planning).
     #[arg(long, default_value = "f32")]
     precision: Precision,
 }

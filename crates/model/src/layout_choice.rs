@@ -72,6 +72,11 @@ impl LayoutTimings {
         }
     }
 
+    /// Seconds per forward in the faster layout.
+    pub fn fastest_s(&self) -> f64 {
+        self.nchw_s.min(self.nhwc_s)
+    }
+
     /// From the raw per-forward times of each layout (medians; empty lists give NaN).
     pub fn from_samples(nchw: &[f64], nhwc: &[f64]) -> Self {
         Self {
@@ -105,15 +110,14 @@ pub struct LayoutKey(String);
 
 impl LayoutKey {
     pub fn new(cfg: &MtsaConfig, workload: Workload, device: Device, batch: i64) -> Self {
-        // Capping the instruction set (oneDNN's and ATen's variables, e.g. AVX2 on an AVX-512
-        // CPU) changes which layout is faster, so it is part of the machine.
-        let mut cpu = cpu_model();
-        for var in ["ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"] {
-            if let Ok(v) = std::env::var(var) {
-                cpu.push_str(&format!(" [{var}={v}]"));
-            }
-        }
-        Self::of(&cpu, tch::get_num_threads(), cfg, workload, device, batch)
+        Self::of(
+            &machine(),
+            tch::get_num_threads(),
+            cfg,
+            workload,
+            device,
+            batch,
+        )
     }
 
     fn of(
@@ -149,6 +153,19 @@ impl LayoutKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The CPU and the instruction set libtorch may use on it: capping it (oneDNN's and ATen's
+/// variables, e.g. AVX2 on an AVX-512 CPU) changes which layout is faster, so it is part of the
+/// machine.
+fn machine() -> String {
+    let mut cpu = cpu_model();
+    for var in ["ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"] {
+        if let Ok(v) = std::env::var(var) {
+            cpu.push_str(&format!(" [{var}={v}]"));
+        }
+    }
+    cpu
 }
 
 /// The CPU as /proc/cpuinfo describes it ("unknown CPU" where there is none): see
@@ -260,6 +277,16 @@ pub enum LayoutSource {
     Measured(LayoutTimings),
 }
 
+impl LayoutSource {
+    /// The timings the choice was made on, where it was measured (now or earlier).
+    pub fn timings(&self) -> Option<&LayoutTimings> {
+        match self {
+            LayoutSource::Cached(t) | LayoutSource::Measured(t) => Some(t),
+            LayoutSource::Requested | LayoutSource::Only => None,
+        }
+    }
+}
+
 impl std::fmt::Display for LayoutSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let timed = |f: &mut std::fmt::Formatter<'_>, how: &str, t: &LayoutTimings| {
@@ -331,7 +358,10 @@ pub(crate) fn seconds_since(t: Instant, device: Device) -> f64 {
 
 /// Prepares `net` for inference at `precision` in the layout `choice` names, or, for `Auto`,
 /// the one cached for this machine, model and precision at `cache` or else measured now (see
-/// [`choose_layout`]).
+/// [`choose_layout`]). For `Auto` at a precision other than f32, f32 is timed (or read from the
+/// cache) too, and the log warns when the asked precision is no faster: a CPU without native
+/// bf16 instructions emulates them, some 20 times slower than f32 (oneDNN and ATen capped at
+/// AVX2 on an Intel Xeon), and bf16 only ever buys speed.
 pub fn prepare_with_layout(
     net: &mut MtsaNet,
     choice: LayoutChoice,
@@ -340,12 +370,44 @@ pub fn prepare_with_layout(
     batch: i64,
     cache: Option<&Path>,
 ) -> (Layout, LayoutSource) {
-    let key = LayoutKey::new(net.config(), Workload::Inference, device, batch).at(precision);
-    let Ok((layout, source)) = choose_layout(choice, &key, cache, || {
-        Ok::<_, std::convert::Infallible>(measure_layouts(net, precision, device, batch))
-    });
+    let choose = |net: &mut MtsaNet, precision: Precision| {
+        let key = LayoutKey::new(net.config(), Workload::Inference, device, batch).at(precision);
+        let Ok(chosen) = choose_layout(choice, &key, cache, || {
+            Ok::<_, std::convert::Infallible>(measure_layouts(net, precision, device, batch))
+        });
+        chosen
+    };
+    let f32_source = (precision != Precision::F32 && choice == LayoutChoice::Auto)
+        .then(|| choose(net, Precision::F32).1);
+    let (layout, source) = choose(net, precision);
+    if let Some(warning) = f32_source
+        .as_ref()
+        .and_then(|f32_source| no_faster_than_f32(precision, f32_source, &source))
+    {
+        tracing::warn!("{warning}");
+    }
     net.prepare_for_inference(PrepareOptions { layout, precision });
     (layout, source)
+}
+
+/// The warning for a precision chosen for speed that measured no faster than f32, if it did.
+fn no_faster_than_f32(
+    precision: Precision,
+    f32_source: &LayoutSource,
+    source: &LayoutSource,
+) -> Option<String> {
+    let (f32_s, s) = (
+        f32_source.timings()?.fastest_s(),
+        source.timings()?.fastest_s(),
+    );
+    (s >= f32_s).then(|| {
+        format!(
+            "--precision {precision} runs no faster than f32 on {} ({s:.4} s against {f32_s:.4} s \
+             per forward): without native {precision} instructions it gives up agreement with \
+             f32 for nothing; use --precision f32",
+            machine()
+        )
+    })
 }
 
 /// The layout `choice` names, or, for `Auto`, the one cached under `key` at `cache` or else
@@ -533,6 +595,49 @@ mod tests {
         let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 1);
         let cached = LayoutCache::load(&path);
         assert_eq!(cached.get(&key).map(|c| c.layout), Some(layout));
+    }
+
+    #[test]
+    fn bf16_no_faster_than_f32_is_warned_about() {
+        let t = |nchw_s, nhwc_s| LayoutSource::Cached(LayoutTimings { nchw_s, nhwc_s });
+        let (fast, slow) = (t(0.20, 0.07), t(2.1, 1.6));
+        let warning = no_faster_than_f32(Precision::Bf16, &fast, &slow).unwrap();
+        assert!(warning.contains("1.6000 s against 0.0700 s"), "{warning}");
+        assert!(no_faster_than_f32(Precision::Bf16, &slow, &fast).is_none());
+        assert!(no_faster_than_f32(Precision::Bf16, &fast, &LayoutSource::Requested).is_none());
+    }
+
+    #[test]
+    fn a_bf16_choice_times_f32_too_and_keeps_its_own_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layouts.json");
+        let (_vs, mut net) = tiny_net();
+        let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 1);
+        let mut cache = LayoutCache::default();
+        let bf16 = LayoutTimings {
+            nchw_s: 1.0,
+            nhwc_s: 9.0,
+        };
+        cache.insert(
+            &key.clone().at(Precision::Bf16),
+            CachedLayout {
+                layout: bf16.faster(),
+                timings: bf16.clone(),
+            },
+        );
+        cache.save(&path).unwrap();
+        let (layout, source) = prepare_with_layout(
+            &mut net,
+            LayoutChoice::Auto,
+            Precision::Bf16,
+            Device::Cpu,
+            1,
+            Some(&path),
+        );
+        assert_eq!((layout, source), (Layout::Nchw, LayoutSource::Cached(bf16)));
+        assert_eq!(net.prepared_precision(), Some(Precision::Bf16));
+        // f32 was measured beside it and cached under its own key.
+        assert!(LayoutCache::load(&path).get(&key).is_some());
     }
 
     #[test]
