@@ -253,6 +253,19 @@ fn slices_path(dir: &Path, split: &str) -> std::path::PathBuf {
 
 pub fn read_info(dir: &Path) -> Result<DatasetInfo, DataError> {
     let path = info_path(dir);
+    const MADE_BY: &str = "a prepared dataset (`mtsa prepare --out` makes one)";
+    if !dir.is_dir() {
+        return Err(DataError::invalid(
+            dir,
+            format!("no such folder; expected {MADE_BY}"),
+        ));
+    }
+    if !path.is_file() {
+        return Err(DataError::invalid(
+            &path,
+            format!("not found: this folder is not {MADE_BY}"),
+        ));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
     let info: DatasetInfo = serde_json::from_str(&text)
         .map_err(|e| DataError::invalid(&path, format!("not a dataset description ({e})")))?;

@@ -249,3 +249,20 @@ fn constant_image_names_the_file() {
         &["images/p000.nii.gz", "no brain voxels"],
     );
 }
+
+#[test]
+fn a_folder_that_is_not_a_prepared_dataset_is_named() {
+    let t = tempfile::tempdir().unwrap();
+    let cohort = cohort3(t.path());
+    let err = mtsa_data::read_info(&cohort).unwrap_err().to_string();
+    assert!(
+        err.contains("dataset.json") && err.contains("not a prepared dataset"),
+        "{err}"
+    );
+    let missing = t.path().join("nowhere");
+    let err = mtsa_data::read_info(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("nowhere") && err.contains("no such folder"),
+        "{err}"
+    );
+}
