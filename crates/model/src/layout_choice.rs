@@ -531,6 +531,19 @@ mod tests {
         assert_ne!(base, training);
     }
 
+    /// A cache at `path` holding only `timings` (and the layout they choose) under `key`.
+    fn save_one_entry(path: &Path, key: &LayoutKey, timings: &LayoutTimings) {
+        let mut cache = LayoutCache::default();
+        cache.insert(
+            key,
+            CachedLayout {
+                layout: timings.faster(),
+                timings: timings.clone(),
+            },
+        );
+        cache.save(path).unwrap();
+    }
+
     #[test]
     fn a_cached_choice_is_used_without_measuring() {
         let dir = tempfile::tempdir().unwrap();
@@ -542,15 +555,7 @@ mod tests {
             nchw_s: 9.0,
             nhwc_s: 1.0,
         };
-        let mut cache = LayoutCache::default();
-        cache.insert(
-            &key,
-            CachedLayout {
-                layout: injected.faster(),
-                timings: injected.clone(),
-            },
-        );
-        cache.save(&path).unwrap();
+        save_one_entry(&path, &key, &injected);
         let (layout, source) = prepare_with_layout(
             &mut net,
             LayoutChoice::Auto,
@@ -613,19 +618,11 @@ mod tests {
         let path = dir.path().join("layouts.json");
         let (_vs, mut net) = tiny_net();
         let key = LayoutKey::new(net.config(), Workload::Inference, Device::Cpu, 1);
-        let mut cache = LayoutCache::default();
         let bf16 = LayoutTimings {
             nchw_s: 1.0,
             nhwc_s: 9.0,
         };
-        cache.insert(
-            &key.clone().at(Precision::Bf16),
-            CachedLayout {
-                layout: bf16.faster(),
-                timings: bf16.clone(),
-            },
-        );
-        cache.save(&path).unwrap();
+        save_one_entry(&path, &key.clone().at(Precision::Bf16), &bf16);
         let (layout, source) = prepare_with_layout(
             &mut net,
             LayoutChoice::Auto,
