@@ -382,7 +382,7 @@ pub fn prepare_with_layout(
     let (layout, source) = choose(net, precision);
     if let Some(warning) = f32_source
         .as_ref()
-        .and_then(|f32_source| no_faster_than_f32(precision, f32_source, &source))
+        .and_then(|f32_source| no_faster_than_f32(precision, device, f32_source, &source))
     {
         tracing::warn!("{warning}");
     }
@@ -393,6 +393,7 @@ pub fn prepare_with_layout(
 /// The warning for a precision chosen for speed that measured no faster than f32, if it did.
 fn no_faster_than_f32(
     precision: Precision,
+    device: Device,
     f32_source: &LayoutSource,
     source: &LayoutSource,
 ) -> Option<String> {
@@ -400,12 +401,15 @@ fn no_faster_than_f32(
         f32_source.timings()?.fastest_s(),
         source.timings()?.fastest_s(),
     );
+    let on = match device {
+        Device::Cpu => machine(),
+        other => format!("{other:?}"),
+    };
     (s >= f32_s).then(|| {
         format!(
-            "--precision {precision} runs no faster than f32 on {} ({s:.4} s against {f32_s:.4} s \
-             per forward): without native {precision} instructions it gives up agreement with \
-             f32 for nothing; use --precision f32",
-            machine()
+            "--precision {precision} runs no faster than f32 on {on} ({s:.4} s against {f32_s:.4} \
+             s per forward), so it gives up agreement with f32 for nothing here (a CPU without \
+             native {precision} instructions emulates them); use --precision f32"
         )
     })
 }
@@ -606,10 +610,13 @@ mod tests {
     fn bf16_no_faster_than_f32_is_warned_about() {
         let t = |nchw_s, nhwc_s| LayoutSource::Cached(LayoutTimings { nchw_s, nhwc_s });
         let (fast, slow) = (t(0.20, 0.07), t(2.1, 1.6));
-        let warning = no_faster_than_f32(Precision::Bf16, &fast, &slow).unwrap();
+        let warn = |f32_source, source| {
+            no_faster_than_f32(Precision::Bf16, Device::Cpu, f32_source, source)
+        };
+        let warning = warn(&fast, &slow).unwrap();
         assert!(warning.contains("1.6000 s against 0.0700 s"), "{warning}");
-        assert!(no_faster_than_f32(Precision::Bf16, &slow, &fast).is_none());
-        assert!(no_faster_than_f32(Precision::Bf16, &fast, &LayoutSource::Requested).is_none());
+        assert!(warn(&slow, &fast).is_none());
+        assert!(warn(&fast, &LayoutSource::Requested).is_none());
     }
 
     #[test]
