@@ -193,6 +193,9 @@ impl Layout {
     /// (c x 1 x 3 x 3) cannot show a layout either, would write NCHW and the next one copy it
     /// back to NHWC (a bf16 `paper` forward's copies fell from 9% to 3% of its time on an
     /// Intel Xeon with this). The data is the same: one channel is laid out alike in both.
+    /// Weights keep `apply`'s strides: giving the depth-wise (C x 1 x k x k) ones these strides
+    /// too changes oneDNN's results in the last bits (the demo's EGFR probabilities in the 8th
+    /// decimal), and the input alone removes the copies `perf` showed.
     pub fn apply_input(self, t: &Tensor) -> Tensor {
         match self {
             Layout::Nhwc if t.dim() == 4 && t.size()[1] == 1 => {

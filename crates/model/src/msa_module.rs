@@ -119,10 +119,12 @@ impl MsaModule {
 
     /// B x C x H x W -> B x C x H x W.
     pub fn forward(&self, f: &Tensor) -> Tensor {
-        // The first level's input comes from a one-channel convolution, whose output PyTorch
-        // leaves NCHW even in a channels-last net; the depth-wise convolutions below would then
-        // run NCHW too (oneDNN: im2col + GEMM for the merged 11 x 11 kernel, 40 ms of a 81 ms
-        // `small` forward on AVX2). Put `f` in the layout of the module's full weights.
+        // The depth-wise convolutions below follow the layout of what they are handed, and
+        // their weights cannot show one: handed NCHW in a channels-last net they run NCHW
+        // (oneDNN: im2col + GEMM for the merged 11 x 11 kernel, 40 ms of a 81 ms `small`
+        // forward on AVX2). The net's own input is laid out so that `f` already is in the
+        // module's layout (`Layout::apply_input`), which makes this free; a caller handing the
+        // module another layout gets it converted rather than the slow kernel.
         let layout = self.weight_layout();
         let f = &layout.apply(f);
         let d = self.square.forward(f);
