@@ -244,7 +244,7 @@ pub fn run(a: Args) -> Result<()> {
                 input,
                 out: dir.path().join("pred"),
                 load,
-                dicom: Default::default(),
+                outputs: Default::default(),
                 series: Default::default(),
                 brain_mask: None,
             };

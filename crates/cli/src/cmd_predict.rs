@@ -1,5 +1,5 @@
 use anyhow::{bail, Result};
-use mtsa_eval::{BatchOptions, DicomOutputs, PredictOptions, SeriesPick};
+use mtsa_eval::{BatchOptions, Outputs, PredictOptions, SeriesPick};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -13,7 +13,8 @@ pub struct Args {
     /// NIfTI files and/or series folders, or a list file with one such path per line.
     #[arg(long)]
     input: PathBuf,
-    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm); for many
+    /// Output folder: gtv.nii.gz, egfr.json, overlay PNGs (and rtstruct.dcm, seg.dcm,
+    /// probability.nii.gz when asked for); for many
     /// studies one such folder per study plus summary.csv. A batch folder is continued on a
     /// rerun (finished studies are skipped); --force starts it afresh.
     #[arg(long)]
@@ -30,6 +31,12 @@ pub struct Args {
     /// Also write a binary DICOM Segmentation (SEG) referencing the input DICOM series.
     #[arg(long, group = "dicom_outputs")]
     seg: bool,
+    /// Also write probability.nii.gz: the network's GTV probability (0-1, float32) on the
+    /// scan's grid, the map the lesion candidates are cut from (as nnU-Net's
+    /// --save_probabilities keeps its softmax). The mask is not this map thresholded: the run's
+    /// lesion classifier or minimum lesion volume decide what is kept.
+    #[arg(long)]
+    probabilities: bool,
     /// Series Instance UID when the folder holds several series (a whole study's export: series
     /// are also looked for in its subfolders).
     #[arg(long)]
@@ -64,6 +71,16 @@ pub struct Args {
     inference: crate::inference_args::InferenceArgs,
 }
 
+/// What the arguments ask to be written beside each study's mask and `egfr.json`.
+fn outputs(a: &Args) -> Outputs {
+    Outputs {
+        rtstruct: a.rtstruct,
+        lesion_rois: a.lesion_rois,
+        seg: a.seg,
+        probability: a.probabilities,
+    }
+}
+
 pub fn run(a: Args) -> Result<()> {
     if let Some(studies) = mtsa_eval::batch_studies(&a.input)? {
         return run_batch(a, studies);
@@ -90,17 +107,13 @@ pub fn run(a: Args) -> Result<()> {
         mtsa_io::Existing::replace_if(a.force),
         &inputs,
     )?;
-    let series = series_pick(&a);
+    let (series, outputs) = (series_pick(&a), outputs(&a));
     let opts = PredictOptions {
         run: a.run,
         input: a.input,
         out: a.out.clone(),
         load: a.inference.load(8)?,
-        dicom: DicomOutputs {
-            rtstruct: a.rtstruct,
-            lesion_rois: a.lesion_rois,
-            seg: a.seg,
-        },
+        outputs,
         series,
         brain_mask: a.brain_mask,
     };
@@ -195,17 +208,13 @@ fn run_batch(a: Args, studies: Vec<mtsa_eval::Study>) -> Result<()> {
     // only this part's own studies and summary are ever replaced.
     mtsa_io::claim_output_dir(&a.out, "predict-batch", existing)?;
     let bar = crate::progress::bar("studies");
-    let series = series_pick(&a);
+    let (series, outputs) = (series_pick(&a), outputs(&a));
     let rows = mtsa_eval::predict_batch(&BatchOptions {
         run: a.run,
         studies,
         out: a.out.clone(),
         load,
-        dicom: DicomOutputs {
-            rtstruct: a.rtstruct,
-            lesion_rois: a.lesion_rois,
-            seg: a.seg,
-        },
+        outputs,
         series,
         part: a.part,
         parts: a.parts,

@@ -3,7 +3,7 @@
 //! reported and the others go on, and `--part I --parts N` splits the studies deterministically
 //! so N machines (a Slurm array, a Kubernetes Indexed Job) share the work without talking.
 
-use crate::predict::{read_input, DicomOutputs, Predictor, SeriesPick};
+use crate::predict::{read_input, Outputs, Predictor, SeriesPick};
 use crate::scan_workers::{score_scans, Workers};
 use crate::EvalError;
 use mtsa_data::nifti_stem;
@@ -28,7 +28,7 @@ pub struct BatchOptions {
     pub out: PathBuf,
     /// Device, layout and batch of the one model every study runs through.
     pub load: LoadOptions,
-    pub dicom: DicomOutputs,
+    pub outputs: Outputs,
     /// Which series of each DICOM study to read (`SeriesPick::Described` to pick the T1-CE of
     /// studies exported whole).
     pub series: SeriesPick,
@@ -258,7 +258,7 @@ fn run_study(predictor: &Predictor, study: &Study, opts: &BatchOptions) -> Batch
     }
     let result = read_input(&study.input, &opts.series, study.brain_mask.as_deref()).and_then(
         |(image, series)| {
-            predictor.predict(&study.input, &image, series.as_ref(), &out, opts.dicom)
+            predictor.predict(&study.input, &image, series.as_ref(), &out, opts.outputs)
         },
     );
     row.seconds = t0.elapsed().as_secs_f64();

@@ -39,6 +39,8 @@ pub enum SeriesPick {
 
 /// The whole GTV's segment label in `seg.dcm` (its lesions are `GTV_1`, `GTV_2`, ...).
 const SEG_LABEL: &str = "GTV";
+/// The probability map's file name ([`Outputs::probability`]).
+const PROBABILITY_FILE: &str = "probability.nii.gz";
 
 pub struct PredictOptions {
     pub run: PathBuf,
@@ -47,8 +49,8 @@ pub struct PredictOptions {
     pub out: PathBuf,
     /// Device, layout and batch of the network.
     pub load: LoadOptions,
-    /// `rtstruct.dcm` and `seg.dcm` to write too (DICOM input only: they reference its series).
-    pub dicom: DicomOutputs,
+    /// What to write beside `gtv.nii.gz` and `egfr.json`.
+    pub outputs: Outputs,
     /// Which series of a DICOM folder to read.
     pub series: SeriesPick,
     /// Brain mask (NIfTI on the input's grid, nonzero inside) for a scan that is not
@@ -120,9 +122,10 @@ pub struct SliceEvidence {
     pub p_mutant: f64,
 }
 
-/// DICOM objects to write beside `gtv.nii.gz` (DICOM input only: they reference its series).
+/// What `predict` writes beside `gtv.nii.gz` and `egfr.json`: DICOM objects (DICOM input only:
+/// they reference its series) and the probability map.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DicomOutputs {
+pub struct Outputs {
     /// `rtstruct.dcm`, an RT Structure Set with the whole GTV as ROI `GTV_mtsa`.
     pub rtstruct: bool,
     /// Each lesion also as its own ROI or segment after the whole GTV (`GTV_mtsa_1`, ... in the
@@ -131,6 +134,11 @@ pub struct DicomOutputs {
     pub lesion_rois: bool,
     /// `seg.dcm`, a binary DICOM Segmentation of the whole GTV as segment `GTV`.
     pub seg: bool,
+    /// `probability.nii.gz`, the network's GTV probability on the input's grid
+    /// ([`ScanPrediction::probability_map`]), as nnU-Net's `--save_probabilities` keeps its
+    /// softmax: for a user's own threshold, ensembles of runs, or a look at what the network
+    /// marked that the lesion classifier dropped.
+    pub probability: bool,
 }
 
 /// A trained run loaded once and applied to any number of scans (`mtsa predict` on one study or
@@ -177,9 +185,9 @@ impl Predictor {
         image: &Volume<f32>,
         series: Option<&mtsa_dicom::SeriesRef>,
         out: &Path,
-        dicom: DicomOutputs,
+        outputs: Outputs,
     ) -> Result<PredictionSummary, EvalError> {
-        if (dicom.rtstruct || dicom.seg) && series.is_none() {
+        if (outputs.rtstruct || outputs.seg) && series.is_none() {
             return Err(EvalError::Usage(format!(
                 "{}: --rtstruct and --seg need a DICOM series folder as input (the object must \
                  reference its series)",
@@ -202,7 +210,11 @@ impl Predictor {
         write_nifti(&dir.path().join("gtv.nii.gz"), &scan.mask)?;
         let lesions = lesion_list(&scan);
         if let Some(series) = series {
-            files.extend(self.write_dicom(dir.path(), &scan.mask, &lesions, series, dicom)?);
+            files.extend(self.write_dicom(dir.path(), &scan.mask, &lesions, series, outputs)?);
+        }
+        if outputs.probability {
+            write_nifti(&dir.path().join(PROBABILITY_FILE), &scan.probability_map())?;
+            files.push(PROBABILITY_FILE.to_string());
         }
         let slices_used = evidence(&scan);
         for ev in slices_used.iter().take(3) {
@@ -230,11 +242,11 @@ impl Predictor {
         mask: &Volume<u8>,
         lesions: &Lesions,
         series: &mtsa_dicom::SeriesRef,
-        dicom: DicomOutputs,
+        outputs: Outputs,
     ) -> Result<Vec<String>, EvalError> {
         let mut files = Vec::new();
         // Each lesion's own mask, numbered as `egfr.json`'s lesion list, when asked for.
-        let lesion_masks: Vec<(usize, Volume<u8>)> = if dicom.lesion_rois {
+        let lesion_masks: Vec<(usize, Volume<u8>)> = if outputs.lesion_rois {
             lesions
                 .list
                 .iter()
@@ -253,7 +265,7 @@ impl Predictor {
                 )
                 .collect()
         };
-        if dicom.rtstruct {
+        if outputs.rtstruct {
             let rois = named(mtsa_dicom::DEFAULT_ROI_NAME);
             mtsa_dicom::write_rtstruct_rois(
                 &dir.join("rtstruct.dcm"),
@@ -263,7 +275,7 @@ impl Predictor {
             )?;
             files.push("rtstruct.dcm".to_string());
         }
-        if dicom.seg {
+        if outputs.seg {
             let algorithm = mtsa_dicom::SegAlgorithm {
                 name: format!(
                     "{} ({})",
@@ -416,7 +428,13 @@ fn evidence(scan: &ScanPrediction) -> Vec<SliceEvidence> {
 pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     let (image, series) = read_input(&opts.input, &opts.series, opts.brain_mask.as_deref())?;
     let predictor = Predictor::load(&opts.run, opts.load)?;
-    predictor.predict(&opts.input, &image, series.as_ref(), &opts.out, opts.dicom)
+    predictor.predict(
+        &opts.input,
+        &image,
+        series.as_ref(),
+        &opts.out,
+        opts.outputs,
+    )
 }
 
 pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {

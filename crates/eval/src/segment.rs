@@ -83,6 +83,14 @@ impl ScanPrediction {
         }
     }
 
+    /// The GTV probability on the input's own grid, the map the lesion candidates are cut from
+    /// ([`candidate_probabilities`]): the network's probabilities restored there and, with a
+    /// second size, their voxel-wise maximum with those at that size. Not the mask written: a
+    /// run's threshold, minimum volume or lesion classifier decide that.
+    pub fn probability_map(&self) -> Volume<f32> {
+        candidate_probabilities(&self.prob, &self.geom, self.fine_prob.as_ref())
+    }
+
     /// Spacing of the network's grid (slice, row, column) in mm.
     pub fn grid_spacing(&self) -> [f64; 3] {
         let px = self.geom.pixel_mm();
@@ -216,8 +224,7 @@ pub fn segment_scan(
 }
 
 /// The lesion candidates of a scan on the input's own grid: the network's probabilities
-/// restored there (bilinear), joined by the voxel-wise maximum with those at a second side if
-/// any, and cut at `segment`, with the voxels above the `bright` contrast (`contrast` the
+/// there ([`candidate_probabilities`]) cut at `segment`, with the voxels above the `bright` contrast (`contrast` the
 /// image's); each component described for the classifier.
 pub(crate) fn scan_candidates(
     image: &Volume<f32>,
@@ -228,13 +235,24 @@ pub(crate) fn scan_candidates(
     segment: f32,
     bright: f64,
 ) -> Candidates {
+    let restored = candidate_probabilities(prob, geom, fine);
+    lesion_filter::candidates(image, contrast, &restored, segment, bright)
+}
+
+/// `prob` (the network's grid) restored onto the input's grid (bilinear), joined by the
+/// voxel-wise maximum with `fine` (a second size's, already on that grid) if any.
+fn candidate_probabilities(
+    prob: &Array3<f32>,
+    geom: &SliceGeometry,
+    fine: Option<&Volume<f32>>,
+) -> Volume<f32> {
     let mut restored = restore_probabilities(prob, geom);
     if let Some(fine) = fine {
         restored
             .data
             .zip_mut_with(&fine.data, |p, &q| *p = p.max(q));
     }
-    lesion_filter::candidates(image, contrast, &restored, segment, bright)
+    restored
 }
 
 /// The GTV probabilities of `image` with its slices resampled to `size` pixels over the same

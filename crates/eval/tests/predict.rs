@@ -5,7 +5,7 @@ mod support;
 
 use support::fixture_run;
 
-use mtsa_eval::{predict, BatchOptions, DicomOutputs, PredictOptions, SeriesPick};
+use mtsa_eval::{predict, BatchOptions, Outputs, PredictOptions, SeriesPick};
 use mtsa_infer::{LoadOptions, RunPaths};
 use mtsa_io::{read_nifti_labels, write_nifti, Affine, Volume};
 use mtsa_model::{read_tensors, write_tensors, Layout, LayoutChoice, Precision};
@@ -81,7 +81,7 @@ fn options(run: &Path, input: &Path, out: &Path, precision: Precision) -> Predic
             layout: LayoutChoice::Fixed(Layout::Nhwc),
             precision,
         },
-        dicom: DicomOutputs::default(),
+        outputs: Outputs::default(),
         series: SeriesPick::Only,
         brain_mask: None,
     }
@@ -97,10 +97,11 @@ fn run_predict_dicom(
     precision: Precision,
 ) -> (mtsa_eval::PredictionSummary, serde_json::Value) {
     let summary = predict(&PredictOptions {
-        dicom: DicomOutputs {
+        outputs: Outputs {
             rtstruct: dicom_outputs,
             lesion_rois: dicom_outputs,
             seg: dicom_outputs,
+            probability: false,
         },
         ..options(run, input, out, precision)
     })
@@ -338,6 +339,49 @@ fn predicted_mask_has_the_input_geometry_empty_or_not() {
 /// A DICOM series in: the RT Structure Set and the Segmentation written beside `gtv.nii.gz`
 /// reference that series and hold the same voxels (the SEG's 1-bit frames unpacked here, the
 /// structure set rasterised back by our reader).
+/// `--probabilities`: `probability.nii.gz` on exactly the input's grid, named in `egfr.json`'s
+/// files, near 0 everywhere when the network marks nothing and above one half on every voxel of
+/// the mask when it marks everything (this run thresholds that map); without the option, no
+/// such file.
+#[test]
+fn the_probability_map_is_written_on_the_input_grid_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("new_patient.nii.gz");
+    write_nifti(&input, &lps_volume()).unwrap();
+    let reread = mtsa_io::read_nifti(&input).unwrap();
+    let trained = fixture_run(tmp.path());
+    let predict_map = |bias: f32, name: &str| {
+        let run = with_head_bias(&trained, &tmp.path().join(format!("run_{name}")), bias);
+        let out = tmp.path().join(name);
+        let summary = predict(&PredictOptions {
+            outputs: Outputs {
+                probability: true,
+                ..Outputs::default()
+            },
+            ..options(&run, &input, &out, Precision::F32)
+        })
+        .unwrap();
+        assert!(summary.files.iter().any(|f| f == "probability.nii.gz"));
+        let map = mtsa_io::read_nifti(&out.join("probability.nii.gz")).unwrap();
+        assert!(map.same_geometry(&reread, 1e-4));
+        assert!(map.data.iter().all(|p| (0.0..=1.0).contains(p)));
+        let mask = read_nifti_labels(&out.join("gtv.nii.gz")).unwrap();
+        (map, mask)
+    };
+    let (map, mask) = predict_map(-100.0, "none");
+    assert!(map.data.iter().all(|p| *p < 1e-6));
+    assert!(mask.data.iter().all(|v| *v == 0));
+    let (map, mask) = predict_map(100.0, "all");
+    assert!(mask.data.iter().any(|v| *v != 0));
+    for (p, m) in map.data.iter().zip(mask.data.iter()) {
+        assert!(*m == 0 || *p > 0.5, "mask voxel at probability {p}");
+    }
+
+    let out = tmp.path().join("without");
+    run_predict(&trained, &input, &out);
+    assert!(!out.join("probability.nii.gz").exists());
+}
+
 #[test]
 fn dicom_input_gets_an_rtstruct_and_a_seg_of_the_same_mask() {
     let tmp = tempfile::tempdir().unwrap();
@@ -450,9 +494,9 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
     let t1ce = write("SE2", 6, "T1 MPRAGE post Gd");
     let run = with_head_bias(&fixture_run(tmp.path()), &tmp.path().join("pos"), 100.0);
     let opts = |out: &str, series: SeriesPick| PredictOptions {
-        dicom: DicomOutputs {
+        outputs: Outputs {
             rtstruct: true,
-            ..DicomOutputs::default()
+            ..Outputs::default()
         },
         series,
         ..options(&run, &study, &tmp.path().join(out), Precision::F32)
@@ -493,7 +537,7 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
             studies: studies.clone(),
             out: out.clone(),
             load: options(&run, &study, &out, Precision::F32).load,
-            dicom: DicomOutputs::default(),
+            outputs: Outputs::default(),
             series: SeriesPick::Described("*t1*post*".into()),
             part: 0,
             parts: 1,
@@ -569,7 +613,7 @@ fn a_series_description_picks_the_t1ce_of_a_whole_study() {
 /// rerun skips what is done, and the parts of a split cover every study exactly once.
 #[test]
 fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
-    use mtsa_eval::{batch_studies, predict_batch, shard, BatchOptions, DicomOutputs, Study};
+    use mtsa_eval::{batch_studies, predict_batch, shard, BatchOptions, Outputs, Study};
     let tmp = tempfile::tempdir().unwrap();
     let inputs = tmp.path().join("studies");
     std::fs::create_dir(&inputs).unwrap();
@@ -608,7 +652,7 @@ fn batch_prediction_goes_on_past_failures_skips_finished_studies_and_shards() {
             batch: 8,
             precision: mtsa_model::Precision::F32,
         },
-        dicom: DicomOutputs::default(),
+        outputs: Outputs::default(),
         series: SeriesPick::Only,
         part,
         parts,
@@ -706,7 +750,7 @@ fn a_scan_that_is_not_skull_stripped_is_warned_about_unless_masked() {
 /// one, is refused.
 #[test]
 fn a_batch_reads_each_study_with_its_brain_mask() {
-    use mtsa_eval::{batch_studies, predict_batch, with_brain_masks, BatchOptions, DicomOutputs};
+    use mtsa_eval::{batch_studies, predict_batch, with_brain_masks, BatchOptions, Outputs};
     let tmp = tempfile::tempdir().unwrap();
     let (stripped, head, brain) = head_scan();
     let (inputs, masks) = (tmp.path().join("studies"), tmp.path().join("masks"));
@@ -729,7 +773,7 @@ fn a_batch_reads_each_study_with_its_brain_mask() {
             studies: studies.to_vec(),
             out: out.clone(),
             load: options(&run, &inputs, &out, Precision::F32).load,
-            dicom: DicomOutputs::default(),
+            outputs: Outputs::default(),
             series: SeriesPick::Only,
             part: 0,
             parts: 1,
