@@ -1,16 +1,25 @@
 use anyhow::{bail, Result};
-use mtsa_io::read_nifti_labels;
+use mtsa_eval::{read_mask_pair, score_folders, FolderOptions, FolderReport};
 use mtsa_metrics::{segmentation_metrics_3d, SurfaceOptions};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Predicted mask (NIfTI).
+    /// Predicted mask (NIfTI), or a folder of them: `<case>.nii.gz`, or `<case>/gtv.nii.gz` as
+    /// `mtsa predict` writes a batch.
     #[arg(long)]
     pred: PathBuf,
-    /// Reference mask (NIfTI), same shape and affine.
+    /// Reference mask (NIfTI), same shape and affine; or a folder of `<case>.nii.gz`, each with
+    /// its prediction in --pred.
     #[arg(long)]
     gt: PathBuf,
+    /// Folders only: where cases.csv, lesions.csv and summary.json go (a new folder, or one
+    /// `mtsa metrics` wrote, with --force).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an earlier output of `mtsa metrics` at --out (never anything else).
+    #[arg(long, requires = "out")]
+    force: bool,
     /// Labels that count as foreground in both masks (default: any non-zero).
     #[arg(long, value_delimiter = ',')]
     labels: Vec<u16>,
@@ -28,37 +37,37 @@ pub fn run(a: Args) -> Result<()> {
             a.labels
         );
     }
-    let pred = read_nifti_labels(&a.pred)?;
-    let gt = read_nifti_labels(&a.gt)?;
-    if pred.shape() != gt.shape() {
-        bail!(
-            "{}: shape {:?} differs from {} ({:?})",
-            a.pred.display(),
-            pred.shape(),
-            a.gt.display(),
-            gt.shape()
-        );
-    }
-    if !pred.same_geometry(&gt, 1e-3) {
-        bail!(
-            "{}: affine differs from {} (the masks are not on the same grid)",
-            a.pred.display(),
-            a.gt.display()
-        );
-    }
-    let fg = |v: &u16| {
-        if a.labels.is_empty() {
-            *v != 0
-        } else {
-            a.labels.contains(v)
+    match (a.pred.is_dir(), a.gt.is_dir()) {
+        (true, true) => folders(a),
+        (false, false) => pair(a),
+        (pred_dir, _) => {
+            let (dir, file) = match pred_dir {
+                true => (&a.pred, &a.gt),
+                false => (&a.gt, &a.pred),
+            };
+            bail!(
+                "{} is a folder and {} is not: give two mask files, or two folders of masks",
+                dir.display(),
+                file.display()
+            )
         }
-    };
-    let (p, g) = (pred.data.map(fg), gt.data.map(fg));
+    }
+}
+
+/// One predicted mask against its reference, printed.
+fn pair(a: Args) -> Result<()> {
+    if let Some(out) = &a.out {
+        bail!(
+            "--out {}: one pair of masks is printed; --out is for two folders of masks",
+            out.display()
+        );
+    }
+    let pair = read_mask_pair(&a.pred, &a.gt, &a.labels)?;
     let opts = SurfaceOptions {
         empty_penalty_mm: a.empty_penalty_mm,
         ..SurfaceOptions::default()
     };
-    let m = segmentation_metrics_3d(p.view(), g.view(), pred.spacing(), &opts)?;
+    let m = segmentation_metrics_3d(pair.pred.view(), pair.gt.view(), pair.spacing, &opts)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
@@ -83,4 +92,75 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every case of two folders, written to --out and summarised on the terminal.
+fn folders(a: Args) -> Result<()> {
+    let Some(out) = a.out else {
+        bail!(
+            "{} and {} are folders: --out names where cases.csv, lesions.csv and summary.json go",
+            a.pred.display(),
+            a.gt.display()
+        );
+    };
+    crate::out_guard::check_out(
+        "metrics",
+        &out,
+        mtsa_io::Existing::replace_if(a.force),
+        &[("--pred", &a.pred), ("--gt", &a.gt)],
+    )?;
+    let bar = crate::progress::bar("cases");
+    let progress = crate::progress::owned_callback(&bar);
+    let report = score_folders(
+        &FolderOptions {
+            pred: a.pred,
+            gt: a.gt,
+            out: out.clone(),
+            labels: a.labels,
+            empty_penalty_mm: a.empty_penalty_mm,
+            force: a.force,
+        },
+        &*progress,
+    )?;
+    bar.finish_and_clear();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", summary(&report));
+        println!("per case and per lesion: {}", out.display());
+    }
+    Ok(())
+}
+
+/// The folder summary as a few terminal lines.
+fn summary(r: &FolderReport) -> String {
+    let d = &r.detection;
+    let f = |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
+    let mean_ci = |m: Option<mtsa_eval::MeanCi>| {
+        m.map_or("-".into(), |m| {
+            format!("{:.3} ({:.3}-{:.3})", m.mean, m.lower, m.upper)
+        })
+    };
+    let bins: Vec<String> = d
+        .by_size
+        .iter()
+        .map(|b| format!("{} {}/{}", b.bin, b.detected, b.lesions))
+        .collect();
+    format!(
+        "{} cases: 3-D Dice {} (median {}), HD95 {} mm\n\
+         lesions {}: sensitivity {} (< 6 mm {}, >= 6 mm {}), false lesions per case {}, \
+         lesion-wise Dice {}\n\
+         detected by size: {}\n",
+        r.cases,
+        mean_ci(d.dice),
+        f(d.dice_median, 3),
+        f(d.hd95_mm.map(|m| m.mean), 1),
+        d.lesions,
+        f(d.lesion_sensitivity, 3),
+        f(d.sensitivity_under_6mm, 3),
+        f(d.sensitivity_6mm_and_over, 3),
+        f(d.false_positive_lesions_per_patient, 2),
+        mean_ci(d.lesion_wise_dice),
+        bins.join(", ")
+    )
 }

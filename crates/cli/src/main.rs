@@ -62,7 +62,8 @@ enum Command {
     Study(cmd_study::Args),
     /// Parameters, FLOPs and input size of a model preset.
     Info(cmd_info::Args),
-    /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores.
+    /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores; or two folders of masks
+    /// (every case, lesions by size, false lesions per case: cases.csv, lesions.csv, summary.json).
     Metrics(cmd_metrics::Args),
     /// Time inference, a training step or a whole patient (see bench/compare.sh).
     Bench(cmd_bench::Args),

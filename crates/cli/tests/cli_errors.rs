@@ -199,6 +199,35 @@ fn metrics_refuses_masks_on_different_grids() {
     assert!(line.contains("background"), "{line}");
 }
 
+#[test]
+fn metrics_takes_two_files_or_two_folders_and_folders_need_an_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, a) = common::patient(0);
+    let file = tmp.path().join("a.nii.gz");
+    write_nifti(&file, &a).unwrap();
+    let dir = tmp.path();
+    let line = error_line(&mtsa(&["metrics", "--pred", s(dir), "--gt", s(&file)]));
+    assert!(
+        line.contains("is a folder and") && line.contains("a.nii.gz"),
+        "{line}"
+    );
+    let line = error_line(&mtsa(&["metrics", "--pred", s(dir), "--gt", s(dir)]));
+    assert!(line.contains("--out names where"), "{line}");
+    let out = tmp.path().join("out");
+    let args = [
+        "metrics",
+        "--pred",
+        s(&file),
+        "--gt",
+        s(&file),
+        "--out",
+        s(&out),
+    ];
+    let line = error_line(&mtsa(&args));
+    assert!(line.contains("--out is for two folders"), "{line}");
+    assert!(!out.exists());
+}
+
 /// A DICOM file whose RLE fragments make the third-party decoder panic (found by fuzzing): the
 /// user sees the one error line naming the file, not the panic message or a backtrace hint.
 #[test]

@@ -12,10 +12,12 @@ mod evaluate;
 mod export;
 mod figures;
 mod files;
+mod folder_metrics;
 mod html;
 mod lesion_filter;
 mod lesion_list;
 mod look;
+mod mask_scores;
 mod named_logistic;
 mod neighbourhood;
 mod overlay;
@@ -44,11 +46,15 @@ pub use error::EvalError;
 pub use evaluate::{evaluate, EvaluateOptions};
 pub use export::{export, ExportInfo, ExportOptions};
 pub use figures::{Overlay, SliceFigure};
+pub use folder_metrics::{
+    read_mask_pair, score_folders, CaseRow, FolderOptions, FolderReport, MaskPair,
+};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};
 pub use lesion_list::LesionSummary;
 pub use look::{LookModel, LOOK_SIZE};
+pub use mask_scores::{score_case, BinDetection, CaseScores, DetectionSummary};
 pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
@@ -58,7 +64,7 @@ pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
 };
 pub use report_types::{
-    BinDetection, EvaluationReport, LesionRow, PatientRow, SliceRow, SplitReport, WholeScanPatient,
+    EvaluationReport, LesionRow, PatientRow, SliceRow, SplitReport, WholeScanPatient,
     WholeScanReport,
 };
 pub use scoring::{score_predictions, SplitScores};

@@ -1,6 +1,7 @@
 //! What `mtsa evaluate` reports: the rows of its CSVs and the per-split summary of
 //! `metrics.json`, shared by scoring, the report and the study.
 
+use crate::mask_scores::DetectionSummary;
 use crate::postprocess::Postprocess;
 use crate::MeanCi;
 use mtsa_data::Egfr;
@@ -134,32 +135,15 @@ pub struct LesionRow {
     pub dice: Option<f64>,
 }
 
-/// Detection in one size bin over a split.
-#[derive(Debug, Clone, Serialize)]
-pub struct BinDetection {
-    pub bin: String,
-    pub lesions: usize,
-    pub detected: usize,
-    pub sensitivity: Option<f64>,
-}
-
 /// Whole-scan scores of one split, in `metrics.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct WholeScanReport {
     pub name: String,
     pub patients: usize,
     pub postprocess: Postprocess,
-    pub dice: Option<MeanCi>,
-    pub dice_median: Option<f64>,
-    pub hd95_mm: Option<MeanCi>,
-    pub lesions: usize,
-    pub lesion_sensitivity: Option<f64>,
-    /// Lesions under 6 mm equivalent diameter, and 6 mm or more.
-    pub sensitivity_under_6mm: Option<f64>,
-    pub sensitivity_6mm_and_over: Option<f64>,
-    pub by_size: Vec<BinDetection>,
-    pub false_positive_lesions_per_patient: Option<f64>,
-    pub lesion_wise_dice: Option<MeanCi>,
+    /// Segmentation and detection; its fields sit at the record's top level.
+    #[serde(flatten)]
+    pub detection: DetectionSummary,
     pub egfr: Option<ClassificationReport>,
     /// Where `egfr` comes from: `lesion phenotype` (the run's [`Postprocess::egfr_phenotype`])
     /// or `network vote`.

@@ -21,15 +21,15 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&s.name),
             s.patients,
-            mean_ci(s.dice, 3),
-            fixed(s.dice_median, 3),
-            mean(s.hd95_mm, 1),
-            s.lesions,
-            fixed(s.lesion_sensitivity, 3),
-            fixed(s.sensitivity_under_6mm, 3),
-            fixed(s.sensitivity_6mm_and_over, 3),
-            fixed(s.false_positive_lesions_per_patient, 2),
-            mean(s.lesion_wise_dice, 3),
+            mean_ci(s.detection.dice, 3),
+            fixed(s.detection.dice_median, 3),
+            mean(s.detection.hd95_mm, 1),
+            s.detection.lesions,
+            fixed(s.detection.lesion_sensitivity, 3),
+            fixed(s.detection.sensitivity_under_6mm, 3),
+            fixed(s.detection.sensitivity_6mm_and_over, 3),
+            fixed(s.detection.false_positive_lesions_per_patient, 2),
+            mean(s.detection.lesion_wise_dice, 3),
             fixed(e.and_then(|e| e.accuracy.value), 3),
             fixed(e.and_then(|e| e.auc), 3),
             fixed(s.bayes_accuracy, 3),
@@ -55,14 +55,14 @@ pub(crate) fn section(splits: &[WholeScanReport]) -> String {
     }
     h.push_str("<table><tr><th>set</th>");
     if let Some(first) = splits.first() {
-        for b in &first.by_size {
+        for b in &first.detection.by_size {
             let _ = write!(h, "<th>{}</th>", esc(&b.bin));
         }
     }
     h.push_str("</tr>");
     for s in splits {
         let _ = write!(h, "<tr><td>{}</td>", esc(&s.name));
-        for b in &s.by_size {
+        for b in &s.detection.by_size {
             let _ = write!(
                 h,
                 "<td>{} ({}/{})</td>",

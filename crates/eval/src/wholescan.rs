@@ -10,17 +10,16 @@
 
 use crate::figures::SliceFigure;
 use crate::lesion_filter;
+use crate::mask_scores::{score_case, CaseScores, DetectionSummary};
 use crate::postprocess::Postprocess;
-use crate::report_types::{BinDetection, LesionRow, WholeScanPatient, WholeScanReport};
+use crate::report_types::{LesionRow, WholeScanPatient, WholeScanReport};
 use crate::scan_workers::{score_scans, Workers};
 use crate::segment::{segment_scan, ScanPrediction, ScoredCandidates};
 use crate::truth::bayes_accuracy;
-use crate::{EvalError, MeanCi};
+use crate::EvalError;
 use mtsa_data::{read_patient, resample_mask, DatasetInfo, PreprocessConfig};
 use mtsa_infer::TrainedModel;
-use mtsa_metrics::{
-    segmentation_metrics_3d, DetectionGrid, LesionOptions, SizeBin, SurfaceOptions,
-};
+use mtsa_metrics::{DetectionGrid, LesionOptions, SurfaceOptions};
 use ndarray::{Array3, Axis};
 use std::collections::BTreeMap;
 
@@ -75,14 +74,11 @@ pub fn score_whole_scans(
     let mut patients = Vec::with_capacity(ids.len());
     let mut lesions = Vec::new();
     let mut worst = Vec::new();
-    let mut bins = [(0usize, 0usize); 5];
+    let mut scores = Vec::with_capacity(ids.len());
     let mut cuts = Vec::new();
     for one in scored {
         grid.merge(&one.grid)?;
-        for (b, (n, hit)) in bins.iter_mut().zip(one.bins) {
-            b.0 += n;
-            b.1 += hit;
-        }
+        scores.push(one.scores);
         cuts.extend(one.cut);
         patients.push(one.patient);
         lesions.extend(one.lesions);
@@ -90,7 +86,7 @@ pub fn score_whole_scans(
     }
     worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     worst.truncate(2);
-    let report = summarise(ctx, name, &patients, &bins, &grid, &cuts)?;
+    let report = summarise(ctx, name, &patients, &scores, &grid, &cuts)?;
     Ok(WholeScanSplit {
         report,
         patients,
@@ -103,8 +99,8 @@ pub fn score_whole_scans(
 struct PatientScores {
     patient: WholeScanPatient,
     lesions: Vec<LesionRow>,
-    /// Counted true lesions and those detected, per size bin.
-    bins: [(usize, usize); 5],
+    /// The 3-D scores the split's summary is made of (its lesion rows moved to `lesions`).
+    scores: CaseScores,
     /// This patient alone on the FROC's operating points.
     grid: DetectionGrid,
     /// The classifier's cut this scan was kept at, if a classifier decided.
@@ -139,66 +135,29 @@ fn score_patient(
         None => add_to_grid(&mut grid, &scan, &gt_grid)?,
     }
     let pred_b = scan.mask.data.mapv(|v| v != 0);
-    let m = segmentation_metrics_3d(
+    let mut scores = score_case(
         pred_b.view(),
         gt_b.view(),
         spacing,
         &SurfaceOptions::default(),
+        name,
+        &p.id,
     )?;
-    let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
-    let l = m
-        .lesions
-        .as_ref()
-        .ok_or_else(|| EvalError::Usage("3-D metrics without lesions".into()))?;
-    let mut bins = [(0usize, 0usize); 5];
-    let mut lesions = Vec::with_capacity(l.gt.len() + l.pred.len());
-    for g in &l.gt {
-        if g.counted {
-            let b = g.size_bin.index();
-            bins[b].0 += 1;
-            bins[b].1 += usize::from(g.detected);
-        }
-        lesions.push(LesionRow {
-            split: name.to_string(),
-            patient_id: p.id.clone(),
-            kind: "truth",
-            id: g.id,
-            volume_mm3: g.volume_mm3,
-            diameter_mm: g.diameter_mm,
-            size_bin: g.size_bin.label(),
-            counted: g.counted,
-            hit: g.detected,
-            dice: Some(g.dice),
-        });
-    }
-    for q in &l.pred {
-        lesions.push(LesionRow {
-            split: name.to_string(),
-            patient_id: p.id.clone(),
-            kind: "prediction",
-            id: q.id,
-            volume_mm3: q.volume_mm3,
-            diameter_mm: q.diameter_mm,
-            size_bin: q.size_bin.label(),
-            counted: true,
-            hit: !q.false_positive,
-            dice: None,
-        });
-    }
+    let lesions = std::mem::take(&mut scores.lesions);
     let label = p.egfr;
     let p_mutant = scan.egfr_probability();
     let patient = WholeScanPatient {
         split: name.to_string(),
         patient_id: p.id.clone(),
         site: p.site.clone(),
-        dice: m.dice,
-        hd95_mm: m.hd95_mm,
-        gt_lesions: l.gt_lesions - l.ignored_gt_lesions,
-        detected_lesions: l.true_positives,
-        false_positive_lesions: l.false_positives,
-        lesion_wise_dice: l.lesion_wise_dice,
-        gtv_ml: m.gt_voxels as f64 * voxel_ml,
-        predicted_ml: m.pred_voxels as f64 * voxel_ml,
+        dice: scores.dice,
+        hd95_mm: scores.hd95_mm,
+        gt_lesions: scores.gt_lesions,
+        detected_lesions: scores.detected_lesions,
+        false_positive_lesions: scores.false_positive_lesions,
+        lesion_wise_dice: scores.lesion_wise_dice,
+        gtv_ml: scores.gtv_ml,
+        predicted_ml: scores.predicted_ml,
         egfr_label: label.map(mtsa_data::Egfr::from_class),
         p_mutant,
         egfr_call: p_mutant.map(mtsa_data::Egfr::call),
@@ -208,16 +167,17 @@ fn score_patient(
         network_p_mutant: scan.call.as_ref().map(|c| c.probability),
         truth_p_mutant: ctx.truth.and_then(|t| t.get(&p.id).copied()),
     };
-    let worst = (l.false_positives > 0).then(|| {
+    let false_lesions = scores.false_positive_lesions;
+    let worst = (false_lesions > 0).then(|| {
         (
-            l.false_positives,
-            fp_figure(&scan, &gt_grid, &p.id, l.false_positives),
+            false_lesions,
+            fp_figure(&scan, &gt_grid, &p.id, false_lesions),
         )
     });
     Ok(PatientScores {
         patient,
         lesions,
-        bins,
+        scores,
         grid,
         cut,
         worst,
@@ -296,31 +256,10 @@ fn summarise(
     ctx: &WholeScanContext,
     name: &str,
     patients: &[WholeScanPatient],
-    bins: &[(usize, usize); 5],
+    scores: &[CaseScores],
     grid: &DetectionGrid,
     cuts: &[f64],
 ) -> Result<WholeScanReport, EvalError> {
-    let ratio = |d: usize, n: usize| (n > 0).then(|| d as f64 / n as f64);
-    let sum = |sel: &dyn Fn(SizeBin) -> bool| {
-        SizeBin::ALL
-            .iter()
-            .zip(bins)
-            .filter(|(b, _)| sel(**b))
-            .fold((0, 0), |acc, (_, c)| (acc.0 + c.0, acc.1 + c.1))
-    };
-    let (n_all, d_all) = sum(&|_| true);
-    let (n_small, d_small) = sum(&|b| b.is_small());
-    let (n_large, d_large) = sum(&|b| !b.is_small());
-    let mut dice: Vec<f64> = patients.iter().map(|p| p.dice).collect();
-    dice.sort_by(f64::total_cmp);
-    let median = (!dice.is_empty()).then(|| {
-        let n = dice.len();
-        if n % 2 == 1 {
-            dice[n / 2]
-        } else {
-            0.5 * (dice[n / 2 - 1] + dice[n / 2])
-        }
-    });
     let egfr = crate::scoring::egfr_report(
         patients.iter().map(|p| (p.egfr_label, p.p_mutant)),
         ctx.seed,
@@ -334,36 +273,11 @@ fn summarise(
     } else {
         None
     };
-    let n = patients.len();
     Ok(WholeScanReport {
         name: name.to_string(),
-        patients: n,
+        patients: patients.len(),
         postprocess: ctx.postprocess.clone(),
-        dice: MeanCi::of(patients.iter().map(|p| Some(p.dice))),
-        dice_median: median,
-        hd95_mm: MeanCi::of(patients.iter().map(|p| Some(p.hd95_mm))),
-        lesions: n_all,
-        lesion_sensitivity: ratio(d_all, n_all),
-        sensitivity_under_6mm: ratio(d_small, n_small),
-        sensitivity_6mm_and_over: ratio(d_large, n_large),
-        by_size: SizeBin::ALL
-            .iter()
-            .zip(bins)
-            .map(|(b, c)| BinDetection {
-                bin: b.label().to_string(),
-                lesions: c.0,
-                detected: c.1,
-                sensitivity: ratio(c.1, c.0),
-            })
-            .collect(),
-        false_positive_lesions_per_patient: (n > 0).then(|| {
-            patients
-                .iter()
-                .map(|p| p.false_positive_lesions)
-                .sum::<usize>() as f64
-                / n as f64
-        }),
-        lesion_wise_dice: MeanCi::of(patients.iter().map(|p| Some(p.lesion_wise_dice))),
+        detection: DetectionSummary::of(scores),
         egfr,
         egfr_source: ctx.postprocess.egfr_source().into(),
         network_egfr,
