@@ -34,20 +34,6 @@ pub struct FolderOptions {
     pub force: bool,
 }
 
-/// One row of `cases.csv`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseRow {
-    pub case: String,
-    pub dice: f64,
-    pub hd95_mm: f64,
-    pub gt_lesions: usize,
-    pub detected_lesions: usize,
-    pub false_positive_lesions: usize,
-    pub lesion_wise_dice: f64,
-    pub gtv_ml: f64,
-    pub predicted_ml: f64,
-}
-
 /// `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FolderReport {
@@ -102,24 +88,9 @@ pub fn score_folders(
         cases: scored.len(),
         detection: DetectionSummary::of(&scored),
     };
-    let rows: Vec<CaseRow> = pairs
-        .iter()
-        .zip(&scored)
-        .map(|((case, _, _), s)| CaseRow {
-            case: case.clone(),
-            dice: s.dice,
-            hd95_mm: s.hd95_mm,
-            gt_lesions: s.gt_lesions,
-            detected_lesions: s.detected_lesions,
-            false_positive_lesions: s.false_positive_lesions,
-            lesion_wise_dice: s.lesion_wise_dice,
-            gtv_ml: s.gtv_ml,
-            predicted_ml: s.predicted_ml,
-        })
-        .collect();
     let lesions: Vec<&LesionRow> = scored.iter().flat_map(|s| &s.lesions).collect();
     let dir = mtsa_io::AtomicDir::output(&opts.out, "metrics", opts.force)?;
-    write_csv(&dir.path().join("cases.csv"), rows.iter())?;
+    write_csv(&dir.path().join("cases.csv"), scored.iter())?;
     write_csv(&dir.path().join("lesions.csv"), lesions.into_iter())?;
     write_json(&dir.path().join("summary.json"), &report)?;
     dir.commit()?;

@@ -46,9 +46,7 @@ pub use error::EvalError;
 pub use evaluate::{evaluate, EvaluateOptions};
 pub use export::{export, ExportInfo, ExportOptions};
 pub use figures::{Overlay, SliceFigure};
-pub use folder_metrics::{
-    read_mask_pair, score_folders, CaseRow, FolderOptions, FolderReport, MaskPair,
-};
+pub use folder_metrics::{read_mask_pair, score_folders, FolderOptions, FolderReport, MaskPair};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};

@@ -9,9 +9,10 @@ use mtsa_metrics::{segmentation_metrics_3d, SizeBin, SurfaceOptions};
 use ndarray::ArrayView3;
 use serde::Serialize;
 
-/// One case's mask against its truth.
-#[derive(Debug, Clone)]
+/// One case's mask against its truth; serialised, one row of `mtsa metrics`' `cases.csv`.
+#[derive(Debug, Clone, Serialize)]
 pub struct CaseScores {
+    pub case: String,
     pub dice: f64,
     pub hd95_mm: f64,
     /// True lesions counted (above the BraTS-METS 2 mm³ floor), those detected, and predicted
@@ -24,8 +25,10 @@ pub struct CaseScores {
     pub gtv_ml: f64,
     pub predicted_ml: f64,
     /// Counted true lesions and those detected, per size bin ([`SizeBin::ALL`]).
+    #[serde(skip)]
     pub bins: [(usize, usize); 5],
     /// The case's true and predicted lesions, one row each.
+    #[serde(skip)]
     pub lesions: Vec<LesionRow>,
 }
 
@@ -90,6 +93,7 @@ pub fn score_case(
     }
     let voxel_ml = spacing.iter().product::<f64>() / 1000.0;
     Ok(CaseScores {
+        case: case.to_string(),
         dice: m.dice,
         hd95_mm: m.hd95_mm,
         gt_lesions: l.gt_lesions - l.ignored_gt_lesions,
