@@ -212,6 +212,34 @@ impl Postprocess {
     }
 }
 
+/// `pp` as a result embeds it (`egfr.json`, `metrics.json`): every value that decided the
+/// result, but each lesion classifier's look model by its size (networks, training examples,
+/// lesions among them) instead of its weights, which stay in the run's `postprocess.json`.
+/// Why: the weights are some 190 KB of numbers nobody reads in a result, repeated in every
+/// study of a batch and every split of a report (the demo's `egfr.json` 339 KB, its
+/// `metrics.json` 1.2 MB). For `#[serde(serialize_with)]`.
+pub(crate) fn serialize_applied<S: serde::Serializer>(
+    pp: &Postprocess,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    // Through text, not `to_value`, which would widen each f32 (a threshold of 0.98 written
+    // as 0.9800000190734863).
+    let text = serde_json::to_string(pp).map_err(S::Error::custom)?;
+    let mut record: serde_json::Value = serde_json::from_str(&text).map_err(S::Error::custom)?;
+    for classifier in ["lesion_classifier", "thick_slice_classifier"] {
+        if let Some(look) = record.get_mut(classifier).and_then(|c| c.get_mut("look")) {
+            *look = serde_json::json!({
+                "networks": look["nets"].as_array().map_or(0, Vec::len),
+                "examples": look["examples"],
+                "lesions": look["lesions"],
+                "weights": "in the run's postprocess.json",
+            });
+        }
+    }
+    record.serialize(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +389,44 @@ mod tests {
         assert!(refused(alone.to_string()).contains("thick_slice_classifier needs"));
         both["thick_slice_classifier"] = classifier(&names[..5], 0.1);
         assert!(refused(both.to_string()).contains("lesion classifier must use the features"));
+        Ok(())
+    }
+
+    /// A result embeds the post-processing with each look model summarised (its networks
+    /// counted, its weights left in the run) and every other value as stored.
+    #[test]
+    fn a_result_embeds_the_look_model_by_its_size_not_its_weights() -> Result<(), EvalError> {
+        let net = serde_json::json!({
+            "hidden_weight": [[0.5, -0.5]], "hidden_bias": [0.1], "output_weight": [2.0],
+            "output_bias": -1.0,
+        });
+        let classifier = serde_json::json!({
+            "features": ["a"], "standardizer": {"mean": [0.0], "scale": [1.0]},
+            "intercept": -1.0, "coefficients": [1.0], "cut": 0.3, "bright_contrast": 2.0,
+            "look": {
+                "standardizer": {"mean": [0.0, 0.0], "scale": [1.0, 1.0]},
+                "nets": [net.clone(), net], "examples": 40, "lesions": 3,
+            },
+        });
+        let stored = serde_json::json!({
+            "threshold": 0.98, "min_volume_mm3": 160.0, "flip_tta": true, "source": "test",
+            "thick_slice_classifier": classifier,
+        });
+        let pp: Postprocess =
+            serde_json::from_value(stored.clone()).map_err(|e| EvalError::Usage(e.to_string()))?;
+        #[derive(Serialize)]
+        struct Embedded {
+            #[serde(serialize_with = "serialize_applied")]
+            postprocess: Postprocess,
+        }
+        let embedded = serde_json::to_value(Embedded { postprocess: pp })
+            .map_err(|e| EvalError::Usage(e.to_string()))?;
+        let mut want = stored;
+        want["thick_slice_classifier"]["look"] = serde_json::json!({
+            "networks": 2, "examples": 40, "lesions": 3,
+            "weights": "in the run's postprocess.json",
+        });
+        assert_eq!(embedded["postprocess"], want);
         Ok(())
     }
 }

@@ -90,7 +90,9 @@ pub struct PredictionSummary {
     /// The slices that voted (top 50% of the slices with predicted GTV, by area).
     pub slices_used: Vec<SliceEvidence>,
     pub slices_run: usize,
-    /// Threshold, minimum lesion volume and TTA applied to the network's output.
+    /// Threshold, minimum lesion volume, TTA and lesion classifiers applied to the network's
+    /// output (look models by their size, [`crate::postprocess::serialize_applied`]).
+    #[serde(serialize_with = "crate::postprocess::serialize_applied")]
     pub postprocess: Postprocess,
     pub note: Option<String>,
     /// What may make this scan's result less reliable than the run's validation: slices much

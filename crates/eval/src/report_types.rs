@@ -140,6 +140,7 @@ pub struct LesionRow {
 pub struct WholeScanReport {
     pub name: String,
     pub patients: usize,
+    #[serde(serialize_with = "crate::postprocess::serialize_applied")]
     pub postprocess: Postprocess,
     /// Segmentation and detection; its fields sit at the record's top level.
     #[serde(flatten)]
