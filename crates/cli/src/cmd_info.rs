@@ -4,6 +4,11 @@ use serde::Serialize;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// A trained run instead of a preset: its network and input, how and on which prepared data
+    /// it was trained, the epoch it keeps with its validation scores, its post-processing and
+    /// its weights' checksum.
+    #[arg(long, conflicts_with_all = ["preset", "model", "width"])]
+    run: Option<std::path::PathBuf>,
     /// tiny (128 px, c = 8), small (256 px, c = 16) or paper (384 px, c = 32).
     #[arg(long, default_value = "paper")]
     preset: String,
@@ -29,19 +34,32 @@ struct Info {
     width: i64,
 }
 
+/// Parameters of the network `cfg` describes and, for MTSA-Net, its forward GFLOP per slice.
+pub(crate) fn params(cfg: &MtsaConfig) -> Result<(usize, Option<f64>)> {
+    Ok(if cfg.architecture == Architecture::MtsaNet {
+        cfg.validate()?;
+        (cfg.param_count(), Some(mtsa_model::gflops_per_slice(cfg)))
+    } else {
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        Network::new(&(vs.root() / NET_PREFIX), cfg)?;
+        (count_net_params(&vs), None)
+    })
+}
+
 pub fn run(a: Args) -> Result<()> {
+    if let Some(run) = &a.run {
+        let card = crate::run_card::describe(run)?;
+        match a.json {
+            true => println!("{}", serde_json::to_string_pretty(&card)?),
+            false => print!("{}", card.text()),
+        }
+        return Ok(());
+    }
     let mut cfg = MtsaConfig::for_architecture(&a.preset, a.model)?;
     if let Some(w) = a.width {
         cfg.base_channels = w;
     }
-    let (params, gflops) = if a.model == Architecture::MtsaNet {
-        cfg.validate()?;
-        (cfg.param_count(), Some(mtsa_model::gflops_per_slice(&cfg)))
-    } else {
-        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-        Network::new(&(vs.root() / NET_PREFIX), &cfg)?;
-        (count_net_params(&vs), None)
-    };
+    let (params, gflops) = params(&cfg)?;
     let info = Info {
         model: a.model.to_string(),
         preset: cfg.preset.clone(),

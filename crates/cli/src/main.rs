@@ -16,6 +16,7 @@ mod inference_args;
 mod memory;
 mod out_guard;
 mod progress;
+mod run_card;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -60,7 +61,7 @@ enum Command {
     /// The paper's experiments (Tables 3-5): every system over several seeds, the paper's
     /// numbers beside ours, paired tests against MTSA-Net. Resumes an unfinished study.
     Study(cmd_study::Args),
-    /// Parameters, FLOPs and input size of a model preset.
+    /// Parameters, FLOPs and input size of a model preset; or what a trained run is (--run).
     Info(cmd_info::Args),
     /// Compare two masks (NIfTI): Dice, HD95, ASSD, lesion-wise scores; or two folders of masks
     /// (every case, lesions by size, false lesions per case: cases.csv, lesions.csv, summary.json).

@@ -317,6 +317,43 @@ fn training_logs_a_line_per_epoch_without_a_terminal() {
     );
 }
 
+/// `mtsa info --run`: the run's record as training wrote it, tied to the prepared dataset by
+/// its hash and to the weights by their checksum; a folder that is no run is named.
+#[test]
+fn info_describes_a_trained_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, config) = setup(tmp.path());
+    let run = tmp.path().join("run");
+    train(&data, &run, &config, &["--epochs", "2"]);
+    let info = |run: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_mtsa"))
+            .args(["info", "--run", s(run), "--json"])
+            .output()
+            .unwrap()
+    };
+    let out = info(&run);
+    assert_succeeded(&out);
+    let card: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dataset: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("dataset.json")).unwrap()).unwrap();
+    assert_eq!(card["data_hash"], dataset["data_hash"]);
+    assert_eq!(card["epochs_done"], 2);
+    assert_eq!(card["best"]["epoch"], card["best_epoch"]);
+    assert_eq!(card["model"], "mtsa-net");
+    let sha = card["weights_sha256"].as_str().unwrap();
+    assert!(
+        sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{sha}"
+    );
+    let out = info(tmp.path());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a finished `mtsa train` run"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_training_budget_that_is_not_a_positive_time_is_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();

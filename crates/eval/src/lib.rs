@@ -57,7 +57,9 @@ pub use named_logistic::NamedLogistic;
 pub use overlay::{render_overlay, Outline};
 pub use phenotype::{PhenotypeCall, PhenotypeModel, FEATURE_NAMES as PHENOTYPE_FEATURES};
 pub use postprocess::{Postprocess, EGFR_FROM_PHENOTYPE, EGFR_FROM_VOTE};
-pub use predict::{predict, Outputs, PredictOptions, PredictionSummary, Predictor, SeriesPick};
+pub use predict::{
+    predict, read_preprocess, Outputs, PredictOptions, PredictionSummary, Predictor, SeriesPick,
+};
 pub use radiomics::{
     radiomics, RadiomicsOptions, RadiomicsPrediction, RadiomicsReport, RadiomicsSplit,
 };

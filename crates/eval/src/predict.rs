@@ -439,7 +439,8 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictionSummary, EvalError> {
     )
 }
 
-pub(crate) fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
+/// A run's `preprocess.json`: how its scans are turned into network input.
+pub fn read_preprocess(path: &Path) -> Result<PreprocessConfig, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| EvalError::file(path, format!("bad preprocessing record: {e}")))

@@ -24,4 +24,5 @@ pub use mtsa_infer::{
     InferError, LoadOptions, PatientCall, RunPaths, SlicePredictions, SplitTensors, TrainedModel,
     BEST_WEIGHTS, CHECKPOINT, CONFIG_FILE, METRICS_CSV, NO_LABEL, PREPROCESS_FILE,
 };
+pub use state::{read_state, TrainState};
 pub use trainer::{train, TrainOptions, TrainSummary};

@@ -73,6 +73,11 @@ pub fn read(path: &Path) -> Result<Checkpoint, TrainError> {
     })
 }
 
+/// The bookkeeping of the checkpoint at `path` alone: what `mtsa info --run` reports.
+pub fn read_state(path: &Path) -> Result<TrainState, TrainError> {
+    Ok(read(path)?.state)
+}
+
 impl Checkpoint {
     /// Copies the checkpoint's tensors into `vs` (keeping each variable's layout) and `adam`,
     /// returning its bookkeeping.
