@@ -223,9 +223,9 @@ pub fn segment_scan(
     })
 }
 
-/// The lesion candidates of a scan on the input's own grid: the network's probabilities
-/// there ([`candidate_probabilities`]) cut at `segment`, with the voxels above the `bright` contrast (`contrast` the
-/// image's); each component described for the classifier.
+/// The lesion candidates of a scan on the input's own grid: the network's probabilities there
+/// ([`candidate_probabilities`]) cut at `segment`, with the voxels above the `bright` contrast
+/// (`contrast` the image's); each component described for the classifier.
 pub(crate) fn scan_candidates(
     image: &Volume<f32>,
     contrast: &Contrast,
