@@ -82,9 +82,9 @@ impl RunCard {
         let best = self.best.as_ref().map_or(String::new(), |b| {
             let egfr = b
                 .val_egfr_acc
-                .map_or(String::new(), |a| format!(", EGFR accuracy {a:.3}"));
+                .map_or(String::new(), |a| format!(", patient EGFR accuracy {a:.3}"));
             format!(
-                ": validation slice Dice {:.3}{egfr} (GTV slices)",
+                ": validation slice Dice {:.3} (GTV slices){egfr}",
                 b.val_dice
             )
         });
