@@ -6,13 +6,13 @@
 
 use crate::files::{write_csv, write_json};
 use crate::mask_scores::{score_case, CaseScores, DetectionSummary};
-use crate::report_types::LesionRow;
 use crate::EvalError;
 use mtsa_io::read_nifti_labels;
 use mtsa_metrics::SurfaceOptions;
 use ndarray::Array3;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -88,10 +88,12 @@ pub fn score_folders(
         cases: scored.len(),
         detection: DetectionSummary::of(&scored),
     };
-    let lesions: Vec<&LesionRow> = scored.iter().flat_map(|s| &s.lesions).collect();
     let dir = mtsa_io::AtomicDir::output(&opts.out, "metrics", opts.force)?;
     write_csv(&dir.path().join("cases.csv"), scored.iter())?;
-    write_csv(&dir.path().join("lesions.csv"), lesions.into_iter())?;
+    write_csv(
+        &dir.path().join("lesions.csv"),
+        scored.iter().flat_map(|s| &s.lesions),
+    )?;
     write_json(&dir.path().join("summary.json"), &report)?;
     dir.commit()?;
     Ok(report)
@@ -150,25 +152,33 @@ fn pair_cases(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>,
             "no reference masks here (<case>.nii.gz or <case>.nii)",
         ));
     }
-    let mut predictions = nifti_cases(pred)?;
+    // One pass over the prediction folder: its NIfTI files and `predict`'s study folders.
+    let mut predictions: BTreeMap<String, PathBuf> = BTreeMap::new();
     for entry in read_dir(pred)? {
-        let mask = entry.join(PREDICT_MASK);
-        if entry.is_dir() && mask.is_file() {
-            predictions.push((file_name(&entry), mask));
+        let found = match entry.is_dir() {
+            true => {
+                let mask = entry.join(PREDICT_MASK);
+                mask.is_file().then(|| (file_name(&entry), mask))
+            }
+            false => nifti_case(&entry).map(|case| (case, entry.clone())),
+        };
+        let Some((case, path)) = found else { continue };
+        if let Some(other) = predictions.insert(case.clone(), path.clone()) {
+            // Named in sorted order, whatever order the folder lists them in.
+            let (first, second) = match path < other {
+                true => (path, other),
+                false => (other, path),
+            };
+            return Err(EvalError::file(
+                &second,
+                format!(
+                    "case {case} is predicted twice (also {}); keep one",
+                    first.display()
+                ),
+            ));
         }
     }
-    predictions.sort();
-    if let Some(w) = predictions.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(EvalError::file(
-            &w[1].1,
-            format!(
-                "case {} is predicted twice (also {}); keep one",
-                w[0].0,
-                w[0].1.display()
-            ),
-        ));
-    }
-    let predicted = |case: &str| predictions.iter().find(|(c, _)| c == case).map(|(_, p)| p);
+    let predicted = |case: &str| predictions.get(case);
     let listed = |cases: &[&str]| {
         let shown = cases[..cases.len().min(5)].join(", ");
         match cases.len().saturating_sub(5) {
@@ -193,10 +203,11 @@ fn pair_cases(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>,
             ),
         ));
     }
+    let referenced: BTreeSet<&str> = references.iter().map(|(c, _)| c.as_str()).collect();
     let extra: Vec<&str> = predictions
-        .iter()
-        .map(|(c, _)| c.as_str())
-        .filter(|c| !references.iter().any(|(r, _)| r == c))
+        .keys()
+        .map(String::as_str)
+        .filter(|c| !referenced.contains(c))
         .collect();
     if !extra.is_empty() {
         return Err(EvalError::file(
@@ -214,22 +225,24 @@ fn pair_cases(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>,
         .collect())
 }
 
-/// The NIfTI files directly in `dir` (not hidden), by case name (the file name without
-/// `.nii.gz` or `.nii`), sorted.
+/// The NIfTI files directly in `dir`, by case name, sorted.
 fn nifti_cases(dir: &Path) -> Result<Vec<(String, PathBuf)>, EvalError> {
     let mut cases: Vec<(String, PathBuf)> = read_dir(dir)?
         .into_iter()
-        .filter(|p| p.is_file())
-        .filter_map(|p| {
-            let name = file_name(&p);
-            let case = name
-                .strip_suffix(".nii.gz")
-                .or_else(|| name.strip_suffix(".nii"))?;
-            (!case.is_empty() && !case.starts_with('.')).then(|| (case.to_string(), p.clone()))
-        })
+        .filter_map(|p| Some((nifti_case(&p)?, p)))
         .collect();
     cases.sort();
     Ok(cases)
+}
+
+/// The case a NIfTI file at `p` holds: its file name without `.nii.gz` or `.nii` (`None` for
+/// anything else, and for hidden files).
+fn nifti_case(p: &Path) -> Option<String> {
+    let name = file_name(p);
+    let case = name
+        .strip_suffix(".nii.gz")
+        .or_else(|| name.strip_suffix(".nii"))?;
+    (p.is_file() && !case.is_empty() && !case.starts_with('.')).then(|| case.to_string())
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
