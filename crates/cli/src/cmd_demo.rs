@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use mtsa_eval::{EvaluateOptions, EvaluationReport};
+use mtsa_eval::{fixed, EvaluateOptions, EvaluationReport};
 use mtsa_metrics::ClassificationReport;
 use mtsa_model::MtsaConfig;
 use mtsa_train::{LoadOptions, TrainConfig, TrainOptions};
@@ -392,10 +392,6 @@ fn prepare_config(a: &Args, size: usize) -> Result<mtsa_data::PrepareConfig> {
 }
 
 /// The terminal version of the report's main table.
-fn fixed(v: Option<f64>, digits: usize) -> String {
-    v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
-}
-
 /// The EGFR columns of the terminal tables: accuracy with its Wilson interval, AUC, Bayes.
 pub fn egfr_cells(e: Option<&ClassificationReport>, bayes: Option<f64>) -> String {
     let acc = e.map_or("-".to_string(), |e| {

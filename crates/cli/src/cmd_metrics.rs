@@ -1,5 +1,5 @@
 use anyhow::{bail, Result};
-use mtsa_eval::{read_mask_pair, score_folders, FolderOptions, FolderReport};
+use mtsa_eval::{fixed, mean_ci, read_mask_pair, score_folders, FolderOptions, FolderReport};
 use mtsa_metrics::{segmentation_metrics_3d, SurfaceOptions};
 use std::path::PathBuf;
 
@@ -135,12 +135,7 @@ fn folders(a: Args) -> Result<()> {
 /// The folder summary as a few terminal lines.
 fn summary(r: &FolderReport) -> String {
     let d = &r.detection;
-    let f = |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
-    let mean_ci = |m: Option<mtsa_eval::MeanCi>| {
-        m.map_or("-".into(), |m| {
-            format!("{:.3} ({:.3}-{:.3})", m.mean, m.lower, m.upper)
-        })
-    };
+    let f = fixed;
     let bins: Vec<String> = d
         .by_size
         .iter()
@@ -152,7 +147,7 @@ fn summary(r: &FolderReport) -> String {
          lesion-wise Dice {}\n\
          detected by size: {}\n",
         r.cases,
-        mean_ci(d.dice),
+        mean_ci(d.dice, 3),
         f(d.dice_median, 3),
         f(d.hd95_mm.map(|m| m.mean), 1),
         d.lesions,
@@ -160,7 +155,7 @@ fn summary(r: &FolderReport) -> String {
         f(d.sensitivity_under_6mm, 3),
         f(d.sensitivity_6mm_and_over, 3),
         f(d.false_positive_lesions_per_patient, 2),
-        mean_ci(d.lesion_wise_dice),
+        mean_ci(d.lesion_wise_dice, 3),
         bins.join(", ")
     )
 }

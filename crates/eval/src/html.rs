@@ -1,4 +1,5 @@
-//! Small HTML helpers the report's sections share.
+//! Small helpers the report's sections share; the number formats serve the terminal tables
+//! too (`mtsa_eval::fixed`, `mtsa_eval::mean_ci`).
 
 use crate::MeanCi;
 
@@ -8,7 +9,7 @@ pub(crate) fn mean(m: Option<MeanCi>, digits: usize) -> String {
 }
 
 /// A mean with its interval, `-` when there is none.
-pub(crate) fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
+pub fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
     m.map_or(dash(), |m| {
         format!(
             "{:.*} ({:.*}-{:.*})",
@@ -18,7 +19,7 @@ pub(crate) fn mean_ci(m: Option<MeanCi>, digits: usize) -> String {
 }
 
 /// A number with `digits` decimals, `-` when there is none.
-pub(crate) fn fixed(v: Option<f64>, digits: usize) -> String {
+pub fn fixed(v: Option<f64>, digits: usize) -> String {
     v.map_or(dash(), |v| format!("{v:.digits$}"))
 }
 

@@ -49,6 +49,8 @@ pub use figures::{Overlay, SliceFigure};
 pub use folder_metrics::{read_mask_pair, score_folders, FolderOptions, FolderReport, MaskPair};
 /// HTML-escapes text, as every report of mtsa writes it.
 pub use html::esc as escape_html;
+/// Numbers as the report and the terminal tables print them (`-` when there is none).
+pub use html::{fixed, mean_ci};
 pub use lesion_filter::{LesionClassifier, FEATURE_NAMES as LESION_FEATURES, LOOK_FEATURE};
 pub use lesion_list::LesionSummary;
 pub use look::{LookModel, LOOK_SIZE};
