@@ -7,7 +7,8 @@
 //! (for example `demo-out/dataset 128 192 256`; the field of view is the dataset's).
 
 use mtsa_data::{preprocess_image, read_info, read_patient, resample_mask, restore_probabilities};
-use mtsa_metrics::{segmentation_metrics_3d, SizeBin, SurfaceOptions};
+use mtsa_eval::{score_case, DetectionSummary};
+use mtsa_metrics::SurfaceOptions;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,8 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut cfg = info.preprocess.clone();
         cfg.size = size;
         for split in ["test", "external-site-b", "external-site-c"] {
-            let (mut dice, mut n) = (0.0, 0usize);
-            let mut bins = [(0usize, 0usize); 5];
+            let mut cases = Vec::new();
             for p in info.patients.iter().filter(|p| p.split == split) {
                 let (image, gt) = read_patient(&info, &p.id)?;
                 let (_, geom) = preprocess_image(&image, None, &cfg)?;
@@ -32,36 +32,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let back = restore_probabilities(&on_grid, &geom);
                 let pred = back.data.mapv(|v| v > 0.5);
                 let truth = gt.data.mapv(|v| v != 0);
-                let m = segmentation_metrics_3d(
+                cases.push(score_case(
                     pred.view(),
                     truth.view(),
                     gt.spacing(),
                     &SurfaceOptions::default(),
-                )?;
-                dice += m.dice;
-                n += 1;
-                for g in m.lesions.iter().flat_map(|l| &l.gt).filter(|g| g.counted) {
-                    bins[g.size_bin.index()].0 += 1;
-                    bins[g.size_bin.index()].1 += usize::from(g.detected);
-                }
+                    split,
+                    &p.id,
+                )?);
             }
-            let sum = |sel: &dyn Fn(SizeBin) -> bool| {
-                SizeBin::ALL
-                    .iter()
-                    .zip(&bins)
-                    .filter(|(b, _)| sel(**b))
-                    .fold((0, 0), |a, (_, c)| (a.0 + c.0, a.1 + c.1))
-            };
-            let ratio = |(t, d): (usize, usize)| d as f64 / t.max(1) as f64;
-            let per_bin: Vec<String> = bins.iter().map(|&(t, d)| format!("{d}/{t}")).collect();
+            // Scored and summarised as `evaluate` scores a prediction.
+            let d = DetectionSummary::of(&cases);
+            let per_bin: Vec<String> = d
+                .by_size
+                .iter()
+                .map(|b| format!("{}/{}", b.detected, b.lesions))
+                .collect();
             println!(
-                "{size:>4}  {:>5.2}  {split:<16} {n:>8}  {:>8.3}  {:>7}  {:.2}  {:>5.2}  {:>6.2}  {}",
+                "{size:>4}  {:>5.2}  {split:<16} {:>8}  {:>8.3}  {:>7}  {:.2}  {:>5.2}  {:>6.2}  {}",
                 cfg.fov_mm / size as f64,
-                dice / n.max(1) as f64,
-                sum(&|_| true).0,
-                ratio(sum(&|_| true)),
-                ratio(sum(&|b| b.is_small())),
-                ratio(sum(&|b| !b.is_small())),
+                cases.len(),
+                d.dice.map_or(0.0, |m| m.mean),
+                d.lesions,
+                d.lesion_sensitivity.unwrap_or(0.0),
+                d.sensitivity_under_6mm.unwrap_or(0.0),
+                d.sensitivity_6mm_and_over.unwrap_or(0.0),
                 per_bin.join(" ")
             );
         }
