@@ -4,7 +4,7 @@
 //! the validation patients, how it post-processes whole scans, and its weights' checksum.
 
 use anyhow::{Context, Result};
-use mtsa_model::{read_tensors, MtsaConfig, CHECKSUM_KEY};
+use mtsa_model::{read_metadata, MtsaConfig, CHECKSUM_KEY};
 use mtsa_train::{read_state, EpochRecord, RunPaths};
 use serde::Serialize;
 use std::path::Path;
@@ -27,7 +27,7 @@ pub struct RunCard {
     best: Option<EpochRecord>,
     /// The prepared dataset's hash (`dataset.json`'s `data_hash`).
     data_hash: String,
-    /// SHA-256 of the kept weights, verified whenever they are loaded.
+    /// SHA-256 of the kept weights as recorded with them (verified whenever they are loaded).
     weights_sha256: String,
     /// How whole scans are post-processed, as calibration wrote it (`postprocess.json`).
     postprocess: String,
@@ -44,8 +44,9 @@ pub fn describe(run: &Path) -> Result<RunCard> {
             run.display()
         )
     })?;
-    let (_, meta) = read_tensors(&paths.best())?;
-    let weights_sha256 = meta.get(CHECKSUM_KEY).cloned().unwrap_or_default();
+    let weights_sha256 = read_metadata(&paths.best())?
+        .remove(CHECKSUM_KEY)
+        .unwrap_or_default();
     let preprocess = mtsa_eval::read_preprocess(&paths.preprocess())?;
     let postprocess = mtsa_eval::Postprocess::of_run(run)?;
     let model: &MtsaConfig = &state.config.model;

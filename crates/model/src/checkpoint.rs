@@ -154,6 +154,16 @@ pub fn save_weights(vs: &nn::VarStore, cfg: &MtsaConfig, path: &Path) -> Result<
 
 /// Reads only the header, so inspecting a checkpoint does not load its tensors.
 pub fn read_config(path: &Path) -> Result<MtsaConfig, ModelError> {
+    let metadata = read_metadata(path)?;
+    let json = metadata
+        .get(CONFIG_KEY)
+        .ok_or_else(|| ck_err(path, format!("no {CONFIG_KEY:?} in the metadata")))?;
+    serde_json::from_str(json).map_err(|e| ck_err(path, format!("bad {CONFIG_KEY}: {e}")))
+}
+
+/// A checkpoint's metadata (its config, checksum, training record), read from the header alone:
+/// nothing is loaded or verified.
+pub fn read_metadata(path: &Path) -> Result<Metadata, ModelError> {
     let mut f = File::open(path).map_err(io_err(path))?;
     let mut len = [0u8; 8];
     f.read_exact(&mut len)
@@ -167,12 +177,11 @@ pub fn read_config(path: &Path) -> Result<MtsaConfig, ModelError> {
         .map_err(|_| ck_err(path, "truncated safetensors header"))?;
     let header: serde_json::Value =
         serde_json::from_slice(&header).map_err(|e| ck_err(path, format!("bad header: {e}")))?;
-    let json = header
-        .get("__metadata__")
-        .and_then(|m| m.get(CONFIG_KEY))
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| ck_err(path, format!("no {CONFIG_KEY:?} in the metadata")))?;
-    serde_json::from_str(json).map_err(|e| ck_err(path, format!("bad {CONFIG_KEY}: {e}")))
+    match header.get("__metadata__") {
+        None => Ok(Metadata::new()),
+        Some(m) => serde_json::from_value(m.clone())
+            .map_err(|e| ck_err(path, format!("bad header metadata: {e}"))),
+    }
 }
 
 fn kind_of(dtype: Dtype) -> Option<Kind> {

@@ -25,8 +25,8 @@ mod training_layout;
 mod transformer;
 
 pub use checkpoint::{
-    load_weights, read_config, read_tensors, save_weights, write_tensors, Metadata, NamedTensors,
-    CHECKSUM_KEY, CONFIG_KEY,
+    load_weights, read_config, read_metadata, read_tensors, save_weights, write_tensors, Metadata,
+    NamedTensors, CHECKSUM_KEY, CONFIG_KEY,
 };
 pub use config::{side_problem, MtsaConfig, CLS_POOL, LEVELS};
 pub use device::{parse_device, synchronize};

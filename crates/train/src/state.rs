@@ -4,7 +4,9 @@
 
 use crate::adam::Adam;
 use crate::{EpochRecord, TrainConfig, TrainError};
-use mtsa_model::{read_tensors, write_tensors, Layout, NamedTensors, CONFIG_KEY};
+use mtsa_model::{
+    read_metadata, read_tensors, write_tensors, Layout, Metadata, NamedTensors, CONFIG_KEY,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,10 +59,7 @@ pub fn save(path: &Path, vs: &VarStore, adam: &Adam, state: &TrainState) -> Resu
 /// Reads the checkpoint at `path` and its bookkeeping.
 pub fn read(path: &Path) -> Result<Checkpoint, TrainError> {
     let (tensors, meta) = read_tensors(path)?;
-    let state: TrainState = meta
-        .get(STATE_KEY)
-        .and_then(|s| serde_json::from_str(s).ok())
-        .ok_or_else(|| TrainError::file(path, "not a training checkpoint (no training state)"))?;
+    let state = state_of(&meta, path)?;
     let adam_step: i64 = meta
         .get("adam_step")
         .and_then(|s| s.parse().ok())
@@ -73,9 +72,17 @@ pub fn read(path: &Path) -> Result<Checkpoint, TrainError> {
     })
 }
 
-/// The bookkeeping of the checkpoint at `path` alone: what `mtsa info --run` reports.
+/// The bookkeeping of the checkpoint at `path` alone, from its header (no tensor is loaded):
+/// what `mtsa info --run` reports.
 pub fn read_state(path: &Path) -> Result<TrainState, TrainError> {
-    Ok(read(path)?.state)
+    state_of(&read_metadata(path)?, path)
+}
+
+/// The bookkeeping in a checkpoint's metadata.
+fn state_of(meta: &Metadata, path: &Path) -> Result<TrainState, TrainError> {
+    meta.get(STATE_KEY)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| TrainError::file(path, "not a training checkpoint (no training state)"))
 }
 
 impl Checkpoint {
