@@ -401,11 +401,12 @@ fn no_faster_than_f32(
         f32_source.timings()?.fastest_s(),
         source.timings()?.fastest_s(),
     );
-    let on = match device {
-        Device::Cpu => machine(),
-        other => format!("{other:?}"),
-    };
     (s >= f32_s).then(|| {
+        // Named only when warned about: describing the CPU reads /proc/cpuinfo.
+        let on = match device {
+            Device::Cpu => machine(),
+            other => format!("{other:?}"),
+        };
         format!(
             "--precision {precision} runs no faster than f32 on {on} ({s:.4} s against {f32_s:.4} \
              s per forward), so it gives up agreement with f32 for nothing here (a CPU without \
